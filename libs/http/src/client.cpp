@@ -1,0 +1,169 @@
+#include "crest/http/client.hpp"
+
+#include <optional>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <fmt/format.h>
+
+namespace crest::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+using tcp = net::ip::tcp;
+
+struct HttpClient::Impl {
+  std::string host;
+  std::uint16_t port;
+  ClientOptions options;
+  net::io_context ioc;
+  std::optional<beast::tcp_stream> stream;
+  beast::flat_buffer buffer;
+
+  // Runs the io_context until the one pending operation completes (or its timer fires).
+  void run_pending() {
+    ioc.restart();
+    ioc.run();
+  }
+
+  void close() {
+    if (stream) {
+      beast::error_code ignored;
+      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
+      stream->close();
+      stream.reset();
+    }
+    buffer.clear();
+  }
+
+  Error failure(const beast::error_code& ec, std::string_view during) const {
+    const auto kind = ec == beast::error::timeout ? ErrorKind::timeout : ErrorKind::unavailable;
+    return Error{kind, fmt::format("{} {}:{}: {}", during, host, port, ec.message())};
+  }
+
+  std::optional<Error> connect() {
+    beast::error_code ec;
+    tcp::resolver resolver(ioc);
+    const auto endpoints = resolver.resolve(host, std::to_string(port), ec);
+    if (ec) return failure(ec, "resolve");
+    stream.emplace(ioc);
+    stream->expires_after(options.connect_timeout);
+    stream->async_connect(endpoints, [&ec](const beast::error_code& e, const tcp::endpoint&) { ec = e; });
+    run_pending();
+    if (ec) {
+      close();
+      return failure(ec, "connect to");
+    }
+    stream->socket().set_option(tcp::no_delay(true), ec);
+    return std::nullopt;
+  }
+
+  // One attempt. `stale` is set when a reused connection failed before any response byte.
+  Result<Response> attempt(const ClientRequest& request, bool reused, bool& stale) {
+    bhttp::request<bhttp::string_body> message;
+    message.method_string(request.method);
+    message.target(request.target);
+    message.version(11);
+    message.set(bhttp::field::host, fmt::format("{}:{}", host, port));
+    for (const auto& [name, value] : request.headers.all()) message.insert(name, value);
+    message.body() = request.body;
+    message.keep_alive(true);
+    message.prepare_payload();
+
+    beast::error_code ec;
+    stream->expires_after(options.request_timeout);  // covers the write and the read
+    bhttp::async_write(*stream, message, [&ec](const beast::error_code& e, std::size_t) { ec = e; });
+    run_pending();
+    if (ec) {
+      stale = reused && ec != beast::error::timeout;
+      close();
+      return failure(ec, "send to");
+    }
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.body_limit(options.response_body_limit);
+    bhttp::async_read(*stream, buffer, parser, [&ec](const beast::error_code& e, std::size_t) { ec = e; });
+    run_pending();
+    if (ec) {
+      stale = reused && !parser.got_some() && ec != beast::error::timeout;
+      close();
+      return failure(ec, "read from");
+    }
+    auto& reply = parser.get();
+    Response response;
+    response.status = static_cast<int>(reply.result_int());
+    for (const auto& field : reply) {
+      response.headers.add(std::string(field.name_string()), std::string(field.value()));
+    }
+    response.body = std::move(reply.body());
+    if (!reply.keep_alive()) close();
+    return response;
+  }
+};
+
+HttpClient::HttpClient(std::string host, std::uint16_t port, ClientOptions options)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->host = std::move(host);
+  impl_->port = port;
+  impl_->options = options;
+}
+
+HttpClient::~HttpClient() = default;
+
+Result<Response> HttpClient::send(const ClientRequest& request) {
+  for (int attempt = 0;; ++attempt) {
+    const bool reused = impl_->stream.has_value();
+    if (!reused) {
+      if (auto error = impl_->connect()) return *error;
+    }
+    bool stale = false;
+    auto result = impl_->attempt(request, reused, stale);
+    if (result.ok() || !stale || attempt > 0) return result;
+  }
+}
+
+HttpClientPool::HttpClientPool(std::string host, std::uint16_t port, ClientOptions options)
+    : host_(std::move(host)), port_(port), options_(options) {}
+
+Result<Response> HttpClientPool::send(const ClientRequest& request) {
+  std::unique_ptr<HttpClient> client;
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_.empty()) {
+      client = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!client) client = std::make_unique<HttpClient>(host_, port_, options_);
+  auto result = client->send(request);
+  std::lock_guard lock(mutex_);
+  if (idle_.size() < 64) idle_.push_back(std::move(client));
+  return result;
+}
+
+Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view url) {
+  if (url.starts_with("http://")) url.remove_prefix(7);
+  while (!url.empty() && url.back() == '/') url.remove_suffix(1);
+  const auto colon = url.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) {
+    return Error{ErrorKind::invalid_argument, fmt::format("'{}' is not host:port", url)};
+  }
+  unsigned port = 0;
+  const auto digits = url.substr(colon + 1);
+  if (digits.empty() || digits.size() > 5) {
+    return Error{ErrorKind::invalid_argument, fmt::format("'{}' has no valid port", url)};
+  }
+  for (char c : digits) {
+    if (c < '0' || c > '9') {
+      return Error{ErrorKind::invalid_argument, fmt::format("'{}' has no valid port", url)};
+    }
+    port = port * 10 + static_cast<unsigned>(c - '0');
+  }
+  if (port == 0 || port > 65535) {
+    return Error{ErrorKind::invalid_argument, fmt::format("'{}' has no valid port", url)};
+  }
+  return std::pair{std::string(url.substr(0, colon)), static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace crest::http

@@ -1,0 +1,119 @@
+#include "crest/http/router.hpp"
+
+#include <map>
+#include <stdexcept>
+
+#include "crest/core/error.hpp"
+
+namespace crest::http {
+
+// A trie over path segments. Each node may hold handlers per method.
+struct Router::Node {
+  std::map<std::string, std::unique_ptr<Node>, std::less<>> literal;
+  std::unique_ptr<Node> parameter;
+  std::string parameter_name;
+  std::map<std::string, Handler, std::less<>> handlers;  // by method
+  std::string pattern;
+};
+
+namespace {
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> segments;
+  std::size_t start = 1;  // paths start with '/'
+  while (start <= path.size()) {
+    const auto slash = path.find('/', start);
+    const auto end = slash == std::string_view::npos ? path.size() : slash;
+    segments.push_back(path.substr(start, end - start));
+    start = end + 1;
+  }
+  return segments;
+}
+
+bool is_parameter(std::string_view segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+const Router::Node* match(const Router::Node* node, const std::vector<std::string_view>& segments,
+                          std::size_t index, std::vector<std::pair<std::string, std::string>>& params) {
+  if (index == segments.size()) {
+    return node->handlers.empty() ? nullptr : node;
+  }
+  const std::string_view segment = segments[index];
+  if (auto it = node->literal.find(segment); it != node->literal.end()) {
+    if (const auto* found = match(it->second.get(), segments, index + 1, params)) return found;
+  }
+  if (node->parameter && !segment.empty()) {
+    params.emplace_back(node->parameter_name, percent_decode(segment));
+    if (const auto* found = match(node->parameter.get(), segments, index + 1, params)) return found;
+    params.pop_back();
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+Router::Router() : root_(std::make_unique<Node>()) {}
+Router::~Router() = default;
+Router::Router(Router&&) noexcept = default;
+Router& Router::operator=(Router&&) noexcept = default;
+
+void Router::add(std::string method, std::string pattern, Handler handler) {
+  if (pattern.empty() || pattern.front() != '/') {
+    throw std::invalid_argument("route pattern '" + pattern + "' must start with '/'");
+  }
+  Node* node = root_.get();
+  for (const auto segment : split_path(pattern)) {
+    if (is_parameter(segment)) {
+      const std::string name(segment.substr(1, segment.size() - 2));
+      if (!node->parameter) {
+        node->parameter = std::make_unique<Node>();
+        node->parameter_name = name;
+      } else if (node->parameter_name != name) {
+        throw std::invalid_argument("route '" + pattern + "' names parameter '" + name +
+                                    "' where another route has '" + node->parameter_name + "'");
+      }
+      node = node->parameter.get();
+    } else {
+      if (segment.find_first_of("{}") != std::string_view::npos) {
+        throw std::invalid_argument("route '" + pattern + "' has a malformed segment");
+      }
+      auto& child = node->literal[std::string(segment)];
+      if (!child) child = std::make_unique<Node>();
+      node = child.get();
+    }
+  }
+  if (node->handlers.contains(method)) {
+    throw std::invalid_argument("duplicate route " + method + " " + pattern);
+  }
+  node->handlers.emplace(std::move(method), std::move(handler));
+  node->pattern = std::move(pattern);
+}
+
+Response Router::dispatch(Request& request) const {
+  if (request.path.empty() || request.path.front() != '/') {
+    throw ClientError("request target must be an absolute path");
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  const Node* node = match(root_.get(), split_path(request.path), 0, params);
+  if (node == nullptr) {
+    Response r = Response::error(404, "route_not_found", "no route for " + request.path);
+    return r;
+  }
+  request.context.route = node->pattern;
+  const auto it = node->handlers.find(request.method);
+  if (it == node->handlers.end()) {
+    std::string allow;
+    for (const auto& [method, handler] : node->handlers) {
+      allow += (allow.empty() ? "" : ", ") + method;
+    }
+    Response r = Response::error(405, "method_not_allowed",
+                                 request.method + " is not allowed on " + node->pattern);
+    r.headers.set("Allow", allow);
+    return r;
+  }
+  request.path_params = std::move(params);
+  return it->second(request);
+}
+
+}  // namespace crest::http

@@ -1,0 +1,257 @@
+#include "crest/http/server.hpp"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <future>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "crest/core/error.hpp"
+#include "crest/http/client.hpp"
+#include "crest/metrics/registry.hpp"
+
+namespace crest::http {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A server on a free port, run on a background thread for the length of a test.
+class TestServer {
+ public:
+  explicit TestServer(Router router, ServerOptions options = {}) {
+    options.port = 0;
+    options.threads = 4;
+    server_ = std::make_unique<Server>(options, std::move(router),
+                                       standard_middleware(log::Logger("test"), registry_), registry_);
+    const auto error = server_->listen();
+    EXPECT_EQ(error, "");
+    done_ = std::async(std::launch::async, [this] { server_->run(); });
+  }
+  ~TestServer() {
+    server_->drain();
+    done_.wait();
+  }
+  std::uint16_t port() const { return server_->port(); }
+  Server& server() { return *server_; }
+  std::future<void>& done() { return done_; }
+  metrics::Registry& registry() { return registry_; }
+
+ private:
+  metrics::Registry registry_;
+  std::unique_ptr<Server> server_;
+  std::future<void> done_;
+};
+
+Router demo_routes() {
+  Router router;
+  router.add("GET", "/hello", [](Request&) { return Response::json(200, {{"hello", "world"}}); });
+  router.add("POST", "/echo", [](Request& r) { return Response::text(200, r.body); });
+  router.add("GET", "/conflict", [](Request&) -> Response { throw ConflictError("already there"); });
+  router.add("GET", "/busy", [](Request&) -> Response { throw ServiceUnavailable("try later", 3); });
+  router.add("GET", "/bug", [](Request&) -> Response { throw std::runtime_error("secret detail"); });
+  router.add("GET", "/slow", [](Request&) {
+    std::this_thread::sleep_for(300ms);
+    return Response::text(200, "slow done");
+  });
+  return router;
+}
+
+ClientRequest get(std::string target) {
+  ClientRequest r;
+  r.target = std::move(target);
+  return r;
+}
+
+// Sends raw bytes and returns whatever the server answers before closing.
+std::string raw_exchange(std::uint16_t port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "connect failed";
+  }
+  timeval tv{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  (void)::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+  std::string out;
+  char buffer[4096];
+  for (;;) {
+    const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
+
+TEST(Server, ServesAndKeepsConnectionsAlive) {
+  TestServer server(demo_routes());
+  HttpClient client("127.0.0.1", server.port());
+  for (int i = 0; i < 3; ++i) {
+    auto response = client.send(get("/hello"));
+    ASSERT_TRUE(response.ok()) << response.error().message;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->body, R"({"hello":"world"})");
+    EXPECT_EQ(response->headers.get("Content-Type").value_or(""), "application/json");
+  }
+}
+
+TEST(Server, MapsTypedExceptionsToJsonErrors) {
+  TestServer server(demo_routes());
+  HttpClient client("127.0.0.1", server.port());
+  auto conflict = client.send(get("/conflict"));
+  ASSERT_TRUE(conflict.ok());
+  EXPECT_EQ(conflict->status, 409);
+  EXPECT_EQ(conflict->body, R"({"error":{"code":"conflict","message":"already there"}})");
+  auto busy = client.send(get("/busy"));
+  EXPECT_EQ(busy->status, 503);
+  EXPECT_EQ(busy->headers.get("Retry-After").value_or(""), "3");
+  auto bug = client.send(get("/bug"));
+  EXPECT_EQ(bug->status, 500);
+  EXPECT_EQ(bug->body.find("secret detail"), std::string::npos);  // details stay in the log
+  auto missing = client.send(get("/nope"));
+  EXPECT_EQ(missing->status, 404);
+}
+
+TEST(Server, RejectsOversizedBodiesWith413) {
+  ServerOptions options;
+  options.body_limit = 1024;
+  TestServer server(demo_routes(), options);
+  HttpClient client("127.0.0.1", server.port());
+  ClientRequest small{"POST", "/echo", {}, std::string(1000, 'a')};
+  EXPECT_EQ(client.send(small)->status, 200);
+  ClientRequest big{"POST", "/echo", {}, std::string(5000, 'a')};
+  auto response = client.send(big);
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 413);
+}
+
+TEST(Server, AnswersMalformedRequestsWith400) {
+  TestServer server(demo_routes());
+  const auto reply = raw_exchange(server.port(), "GARBAGE\x01 / HTTP/9\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0U) << reply;
+  const auto bad_length = raw_exchange(
+      server.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+  EXPECT_EQ(bad_length.rfind("HTTP/1.1 400", 0), 0U) << bad_length;
+  // The server is still healthy afterwards.
+  HttpClient client("127.0.0.1", server.port());
+  EXPECT_EQ(client.send(get("/healthz"))->status, 200);
+}
+
+TEST(Server, HealthReadinessAndMetrics) {
+  TestServer server(demo_routes());
+  HttpClient client("127.0.0.1", server.port());
+  EXPECT_EQ(client.send(get("/healthz"))->status, 200);
+  EXPECT_EQ(client.send(get("/readyz"))->status, 200);
+  server.server().set_readiness_check([] { return std::string("database down"); });
+  auto not_ready = client.send(get("/readyz"));
+  EXPECT_EQ(not_ready->status, 503);
+  EXPECT_NE(not_ready->body.find("database down"), std::string::npos);
+  client.send(get("/hello")).value();
+  const auto metrics = client.send(get("/metrics"));
+  EXPECT_NE(metrics->body.find("http_server_request_duration_seconds_count{http_route=\"/hello\","
+                               "http_request_method=\"GET\",http_response_status_code=\"200\"} 1"),
+            std::string::npos)
+      << metrics->body;
+}
+
+TEST(Server, PropagatesRequestIdAndTraceparent) {
+  TestServer server(demo_routes());
+  HttpClient client("127.0.0.1", server.port());
+  ClientRequest request = get("/hello");
+  request.headers.set("X-Request-Id", "abc-123");
+  request.headers.set("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+  auto response = client.send(request);
+  EXPECT_EQ(response->headers.get("X-Request-Id").value_or(""), "abc-123");
+  const std::string trace(response->headers.get("traceparent").value_or(""));
+  EXPECT_EQ(trace.substr(0, 36), "00-4bf92f3577b34da6a3ce929d0e0e4736-");
+  EXPECT_NE(trace.substr(36, 16), "00f067aa0ba902b7");  // a new span of our own
+  request.headers.set("X-Request-Id", "bad id\twith junk");
+  request.headers.set("traceparent", "00-zz-00");
+  response = client.send(request);
+  EXPECT_NE(response->headers.get("X-Request-Id").value_or(""), "bad id\twith junk");
+  EXPECT_EQ(response->headers.get("traceparent").value_or("").size(), 55U);
+}
+
+TEST(Server, DrainFinishesInFlightRequestsThenStops) {
+  ServerOptions options;
+  options.drain_grace = 5s;
+  auto server = std::make_unique<TestServer>(demo_routes(), options);
+  const auto port = server->port();
+  std::vector<std::future<Result<Response>>> calls;
+  for (int i = 0; i < 3; ++i) {
+    calls.push_back(std::async(std::launch::async, [port] {
+      HttpClient client("127.0.0.1", port);
+      return client.send(get("/slow"));
+    }));
+  }
+  std::this_thread::sleep_for(100ms);  // let the requests reach the handler
+  server->server().drain();
+  for (auto& call : calls) {
+    auto response = call.get();
+    ASSERT_TRUE(response.ok()) << response.error().message;
+    EXPECT_EQ(response->status, 200);
+    EXPECT_EQ(response->headers.get("Connection").value_or(""), "close");
+  }
+  EXPECT_EQ(server->done().wait_for(3s), std::future_status::ready);
+  HttpClient late("127.0.0.1", port);
+  EXPECT_FALSE(late.send(get("/hello")).ok());
+}
+
+TEST(Client, ReportsConnectRefusedAndTimeouts) {
+  HttpClient refused("127.0.0.1", 1);
+  auto r = refused.send(get("/"));
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().kind, ErrorKind::unavailable);
+
+  // A listener that accepts (via the backlog) but never answers.
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  ClientOptions options;
+  options.request_timeout = 200ms;
+  HttpClient silent("127.0.0.1", ntohs(addr.sin_port), options);
+  const auto start = std::chrono::steady_clock::now();
+  auto t = silent.send(get("/"));
+  ::close(fd);
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.error().kind, ErrorKind::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+}
+
+TEST(Client, RetriesOnceWhenTheServerClosedAnIdleConnection) {
+  ServerOptions options;
+  options.idle_timeout = 100ms;
+  TestServer server(demo_routes(), options);
+  HttpClient client("127.0.0.1", server.port());
+  ASSERT_TRUE(client.send(get("/hello")).ok());
+  std::this_thread::sleep_for(300ms);  // the server closes the idle connection
+  auto again = client.send(get("/hello"));
+  ASSERT_TRUE(again.ok()) << again.error().message;
+  EXPECT_EQ(again->status, 200);
+}
+
+TEST(Client, ParsesHostPort) {
+  auto parsed = parse_host_port("http://127.0.0.1:8082/");
+  ASSERT_TRUE(parsed.ok());
+  EXPECT_EQ(parsed->first, "127.0.0.1");
+  EXPECT_EQ(parsed->second, 8082);
+  EXPECT_FALSE(parse_host_port("127.0.0.1").ok());
+  EXPECT_FALSE(parse_host_port("host:99999").ok());
+  EXPECT_FALSE(parse_host_port("host:12a").ok());
+}
+
+}  // namespace
+}  // namespace crest::http
