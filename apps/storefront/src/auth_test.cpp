@@ -1,0 +1,55 @@
+#include "auth.hpp"
+
+#include <gtest/gtest.h>
+
+#include "crest/core/error.hpp"
+#include "test_shop.hpp"
+
+namespace crest::storefront {
+namespace {
+
+TEST(PasswordHasher, HashesWithArgon2idAndVerifies) {
+  PasswordHasher hasher(1, 8 * 1024);
+  const auto hash = hasher.hash("correct horse");
+  EXPECT_EQ(hash.rfind("$argon2id$", 0), 0U);
+  EXPECT_TRUE(hasher.verify(hash, "correct horse"));
+  EXPECT_FALSE(hasher.verify(hash, "correct horsE"));
+  EXPECT_FALSE(hasher.verify("garbage", "x"));
+  EXPECT_NE(hasher.hash("correct horse"), hash);  // salted
+}
+
+TEST(SessionToken, Is128RandomBitsInHex) {
+  const auto a = new_session_token();
+  EXPECT_EQ(a.size(), 32U);
+  EXPECT_EQ(a.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_NE(a, new_session_token());
+}
+
+TEST(SessionToken, ComesFromBearerHeaderOrCookie) {
+  http::Request bearer;
+  bearer.headers.add("Authorization", "Bearer abc");
+  EXPECT_EQ(session_token(bearer).value(), "abc");
+  http::Request cookie;
+  cookie.headers.add("Cookie", "x=1; session=def");
+  EXPECT_EQ(session_token(cookie).value(), "def");
+  http::Request basic;
+  basic.headers.add("Authorization", "Basic abc");
+  EXPECT_FALSE(session_token(basic).has_value());
+}
+
+TEST(RequireUser, AcceptsLiveSessionsOnly) {
+  TestShop t;
+  const auto now = t.clock.wall_now();
+  ASSERT_TRUE(t.stores.sessions->put({"tok", 42, now + std::chrono::hours(1)}).ok());
+  http::Request request;
+  request.headers.add("Authorization", "Bearer tok");
+  EXPECT_EQ(require_user(*t.stores.sessions, request), 42);
+  EXPECT_EQ(request.context.user_id.value(), 42);
+  t.clock.advance(std::chrono::hours(2));
+  EXPECT_THROW(require_user(*t.stores.sessions, request), Unauthorized);
+  http::Request anonymous;
+  EXPECT_THROW(require_user(*t.stores.sessions, anonymous), Unauthorized);
+}
+
+}  // namespace
+}  // namespace crest::storefront

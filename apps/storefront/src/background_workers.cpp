@@ -1,0 +1,121 @@
+#include "background_workers.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace crest::storefront {
+
+OutboxRelay::OutboxRelay(Shop& shop, std::chrono::milliseconds poll_interval, int batch_size)
+    : shop_(shop),
+      poll_interval_(poll_interval),
+      batch_size_(batch_size),
+      pending_(shop.metrics->gauge("crest_outbox_pending",
+                                   "Outbox rows found waiting at the relay's last pass.")),
+      published_(shop.metrics->counter("crest_outbox_published_total",
+                                       "Outbox rows published to the orders queue.")) {}
+
+OutboxRelay::~OutboxRelay() { stop(); }
+
+int OutboxRelay::relay_once() {
+  auto pending = shop_.stores.orders->pending_outbox(batch_size_);
+  if (!pending.ok()) {
+    shop_.logger.warn("outbox read failed", {{"error", pending.error().message}});
+    return -1;
+  }
+  pending_.set(static_cast<double>(pending->size()));
+  int sent = 0;
+  for (std::size_t start = 0; start < pending->size(); start += store::Queue::max_batch) {
+    const auto end = std::min(pending->size(), start + store::Queue::max_batch);
+    std::vector<std::string> bodies;
+    std::vector<std::int64_t> ids;
+    for (auto i = start; i < end; ++i) {
+      bodies.push_back((*pending)[i].payload);
+      ids.push_back((*pending)[i].id);
+    }
+    // A crash between send and mark re-sends the batch; the worker's idempotency absorbs it.
+    if (auto result = shop_.stores.orders_queue->send_batch(bodies); !result.ok()) {
+      shop_.logger.warn("publishing to the orders queue failed; will retry",
+                        {{"error", result.error().message}, {"pending", pending->size() - start}});
+      return -1;
+    }
+    if (auto marked = shop_.stores.orders->mark_outbox_sent(ids); !marked.ok()) {
+      shop_.logger.warn("marking outbox rows sent failed", {{"error", marked.error().message}});
+      return -1;
+    }
+    published_.inc(static_cast<double>(ids.size()));
+    sent += static_cast<int>(ids.size());
+  }
+  return sent;
+}
+
+void OutboxRelay::start() {
+  running_ = true;
+  thread_ = std::thread([this] {
+    auto backoff = poll_interval_;
+    while (running_) {
+      const int sent = relay_once();
+      if (sent == batch_size_) continue;  // more may be waiting
+      // On failure back off up to 5 s, so a queue outage does not become a busy loop.
+      backoff = sent < 0 ? std::min(backoff * 2, std::chrono::milliseconds(5000)) : poll_interval_;
+      for (auto slept = std::chrono::milliseconds(0); running_ && slept < backoff;
+           slept += std::chrono::milliseconds(10)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+    }
+  });
+}
+
+void OutboxRelay::stop() {
+  running_ = false;
+  if (thread_.joinable()) thread_.join();
+}
+
+OrderWorker::OrderWorker(Shop& shop, OrderProcessor& processor, WorkerOptions options)
+    : shop_(shop), processor_(processor), options_(options) {}
+
+OrderWorker::~OrderWorker() { stop(); }
+
+void OrderWorker::start() {
+  running_ = true;
+  for (int i = 0; i < options_.concurrency; ++i) {
+    threads_.emplace_back([this] { consume(); });
+  }
+}
+
+void OrderWorker::stop() {
+  running_ = false;
+  for (auto& thread : threads_) thread.join();
+  threads_.clear();
+}
+
+void OrderWorker::consume() {
+  auto& queue = *shop_.stores.orders_queue;
+  const store::ReceiveOptions receive{1, options_.poll_wait, options_.visibility_timeout};
+  while (running_) {
+    auto messages = queue.receive(receive);
+    if (!messages.ok()) {
+      shop_.logger.warn("receiving from the orders queue failed", {{"error", messages.error().message}});
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    for (const auto& message : *messages) {
+      const auto keep_alive = [&] {
+        (void)queue.change_visibility(message.receipt_handle, options_.visibility_timeout);
+      };
+      const auto outcome = processor_.process_message(message.body, keep_alive);
+      if (outcome == ProcessOutcome::retry_later || outcome == ProcessOutcome::poison) {
+        // Redelivery after the visibility timeout retries it; the redrive policy parks poison
+        // in the dead-letter queue after max_receive_count attempts.
+        shop_.logger.warn("order message left for redelivery",
+                          {{"outcome", to_string(outcome)}, {"message_id", message.id},
+                           {"receive_count", message.receive_count}});
+        continue;
+      }
+      if (auto deleted = queue.delete_message(message.receipt_handle); !deleted.ok()) {
+        shop_.logger.warn("deleting a processed message failed; it will be redelivered and skipped",
+                          {{"message_id", message.id}, {"error", deleted.error().message}});
+      }
+    }
+  }
+}
+
+}  // namespace crest::storefront

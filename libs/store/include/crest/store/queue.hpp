@@ -1,0 +1,76 @@
+#pragma once
+// Port: a message queue with SQS semantics (SQS in production, InProcessQueue embedded).
+//
+// At-least-once: a received message becomes invisible for its visibility timeout; unless it is
+// deleted in that time it becomes visible again and is redelivered with receive_count + 1.
+// Every receive issues a new receipt handle and invalidates the previous ones for that message.
+// With a redrive policy, a message that would be received more than max_receive_count times is
+// moved to the dead-letter queue instead.
+//
+// Receipt-handle errors (our choice where SQS is loose):
+//   delete_message / change_visibility with a handle that was superseded by a later receive
+//     -> conflict ("stale receipt handle"): another consumer owns the message now;
+//   a handle for a message no longer in the queue (deleted, dead-lettered) -> not_found;
+//   a handle that could not have come from this queue -> invalid_argument.
+// A consumer that gets any of these must not assume its work was acknowledged; it relies on
+// its own idempotency when the message comes back.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crest/core/error.hpp"
+#include "crest/store/model.hpp"
+
+namespace crest::store {
+
+struct ReceivedMessage {
+  std::string id;
+  std::string receipt_handle;
+  std::string body;
+  int receive_count = 0;  // 1 on first delivery
+  WallTime sent_at{};
+};
+
+struct ReceiveOptions {
+  static constexpr int max_batch = 10;
+
+  int max_messages = 1;  // 1..max_batch, else invalid_argument
+  // Long polling: return as soon as a message is available, or empty after wait_time.
+  std::chrono::milliseconds wait_time{0};
+  // Empty: the queue's default visibility timeout.
+  std::optional<std::chrono::milliseconds> visibility_timeout;
+};
+
+struct QueueAttributes {
+  std::int64_t visible = 0;    // ApproximateNumberOfMessages
+  std::int64_t in_flight = 0;  // ApproximateNumberOfMessagesNotVisible
+  std::chrono::milliseconds oldest_age{0};  // age of the oldest message in the queue; 0 if empty
+};
+
+class Queue {
+ public:
+  static constexpr int max_batch = ReceiveOptions::max_batch;
+
+  virtual ~Queue() = default;
+
+  // Returns the message id.
+  virtual Result<std::string> send(const std::string& body) = 0;
+  // 1..max_batch bodies (else invalid_argument); all are sent or the call fails. Returns the
+  // ids in order.
+  virtual Result<std::vector<std::string>> send_batch(const std::vector<std::string>& bodies) = 0;
+  // Possibly empty.
+  virtual Result<std::vector<ReceivedMessage>> receive(const ReceiveOptions& options) = 0;
+  virtual Result<void> delete_message(const std::string& receipt_handle) = 0;
+  // Makes an in-flight message visible again after `timeout` from now (0: immediately).
+  // conflict also if the message is no longer in flight.
+  virtual Result<void> change_visibility(const std::string& receipt_handle,
+                                         std::chrono::milliseconds timeout) = 0;
+  virtual Result<QueueAttributes> attributes() = 0;
+};
+
+using QueuePtr = std::unique_ptr<Queue>;
+
+}  // namespace crest::store

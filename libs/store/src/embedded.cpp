@@ -1,0 +1,37 @@
+#include "crest/store/embedded.hpp"
+
+#include "crest/store/in_process_queue.hpp"
+#include "crest/store/lru_cache.hpp"
+#include "crest/store/sqlite.hpp"
+
+namespace crest::store {
+
+Result<EmbeddedStores> open_embedded_stores(const EmbeddedOptions& options) {
+  Clock& clock = options.clock != nullptr ? *options.clock : Clock::system();
+  auto db = SqliteDatabase::open(SqliteOptions{options.sqlite_path, options.pool_size,
+                                               options.busy_timeout, options.metrics});
+  if (!db) {
+    return db.error();
+  }
+  EmbeddedStores stores;
+  stores.database = *db;
+  stores.catalog = std::make_unique<SqliteCatalogStore>(*db, clock);
+  stores.users = std::make_unique<SqliteUserStore>(*db, clock);
+  stores.sessions = std::make_unique<SqliteSessionStore>(*db, clock);
+  stores.carts = std::make_unique<SqliteCartStore>(*db);
+  stores.orders = std::make_unique<SqliteOrderStore>(*db, clock);
+  stores.cache = std::make_unique<LruCache>(
+      LruCacheOptions{options.cache_capacity, "local", options.metrics}, clock);
+  stores.orders_dlq = std::make_unique<InProcessQueue>(
+      InProcessQueueOptions{"orders-dlq", options.queue_visibility_timeout, std::nullopt,
+                            options.metrics},
+      clock);
+  stores.orders_queue = std::make_unique<InProcessQueue>(
+      InProcessQueueOptions{"orders", options.queue_visibility_timeout,
+                            RedrivePolicy{stores.orders_dlq.get(), options.max_receive_count},
+                            options.metrics},
+      clock);
+  return stores;
+}
+
+}  // namespace crest::store

@@ -1,0 +1,189 @@
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <fmt/format.h>
+
+#include "crest/metrics/registry.hpp"
+#include "sqlite_internal.hpp"
+
+namespace crest::store {
+namespace {
+
+constexpr const char* kSchema[] = {
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS categories ("
+    " id INTEGER PRIMARY KEY, slug TEXT NOT NULL UNIQUE, name TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS products ("
+    " id INTEGER PRIMARY KEY, category_id INTEGER NOT NULL REFERENCES categories(id),"
+    " sku TEXT NOT NULL UNIQUE, name TEXT NOT NULL, description TEXT NOT NULL,"
+    " price_cents INTEGER NOT NULL CHECK (price_cents >= 0),"
+    " stock INTEGER NOT NULL CHECK (stock >= 0),"
+    " version INTEGER NOT NULL, updated_at_ns INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS products_by_category ON products (category_id, id)",
+    "CREATE TABLE IF NOT EXISTS stock_reservations ("
+    " order_id INTEGER PRIMARY KEY, released INTEGER NOT NULL DEFAULT 0,"
+    " created_at_ns INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS stock_reservation_lines ("
+    " order_id INTEGER NOT NULL REFERENCES stock_reservations(order_id),"
+    " product_id INTEGER NOT NULL, quantity INTEGER NOT NULL,"
+    " PRIMARY KEY (order_id, product_id))",
+    "CREATE TABLE IF NOT EXISTS users ("
+    " id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, name TEXT NOT NULL,"
+    " password_hash TEXT NOT NULL, created_at_ns INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS sessions ("
+    " token TEXT PRIMARY KEY, user_id INTEGER NOT NULL, expires_at_ns INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS cart_items ("
+    " user_id INTEGER NOT NULL, product_id INTEGER NOT NULL,"
+    " quantity INTEGER NOT NULL CHECK (quantity > 0), PRIMARY KEY (user_id, product_id))",
+    "CREATE TABLE IF NOT EXISTS orders ("
+    " id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, idempotency_key TEXT NOT NULL,"
+    " status TEXT NOT NULL, failure_reason TEXT NOT NULL, total_cents INTEGER NOT NULL,"
+    " created_at_ns INTEGER NOT NULL, updated_at_ns INTEGER NOT NULL,"
+    " UNIQUE (user_id, idempotency_key))",
+    "CREATE INDEX IF NOT EXISTS orders_by_user ON orders (user_id, id)",
+    "CREATE TABLE IF NOT EXISTS order_lines ("
+    " order_id INTEGER NOT NULL REFERENCES orders(id), product_id INTEGER NOT NULL,"
+    " quantity INTEGER NOT NULL, unit_price_cents INTEGER NOT NULL,"
+    " PRIMARY KEY (order_id, product_id))",
+    "CREATE TABLE IF NOT EXISTS outbox ("
+    " id INTEGER PRIMARY KEY, payload TEXT NOT NULL, created_at_ns INTEGER NOT NULL,"
+    " sent_at_ns INTEGER)",
+    "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE sent_at_ns IS NULL",
+};
+
+bool contains(const std::string& haystack, const char* needle) {
+  return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace
+
+Error map_sqlite_exception(std::exception_ptr error) {
+  try {
+    std::rethrow_exception(std::move(error));
+  } catch (const soci::sqlite3_soci_error& e) {
+    const std::string message = e.what();
+    switch (e.result() & 0xff) {
+      case SQLITE_CONSTRAINT:
+        if (contains(message, "FOREIGN KEY") || contains(message, "CHECK")) {
+          return Error{ErrorKind::invalid_argument, message};
+        }
+        return Error{ErrorKind::conflict, message};
+      case SQLITE_BUSY:
+      case SQLITE_LOCKED:
+      case SQLITE_CANTOPEN:
+      case SQLITE_IOERR:
+      case SQLITE_FULL:
+        return Error{ErrorKind::unavailable, message};
+      default:
+        return Error{ErrorKind::internal, message};
+    }
+  } catch (const soci::soci_error& e) {
+    const std::string message = e.what();
+    // Some SOCI paths lose the SQLite code; the message still tells.
+    if (contains(message, "UNIQUE constraint") || contains(message, "PRIMARY KEY constraint")) {
+      return Error{ErrorKind::conflict, message};
+    }
+    if (contains(message, "locked") || contains(message, "busy") ||
+        e.get_error_category() == soci::soci_error::connection_error) {
+      return Error{ErrorKind::unavailable, message};
+    }
+    return Error{ErrorKind::internal, message};
+  } catch (const std::exception& e) {
+    return Error{ErrorKind::internal, e.what()};
+  } catch (...) {
+    return Error{ErrorKind::internal, "unknown exception in the SQLite store"};
+  }
+}
+
+std::int64_t to_ns(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+WallTime from_ns(std::int64_t ns) {
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns)));
+}
+
+SqliteDatabase::Impl::Impl(SqliteOptions opts, std::size_t pool_size)
+    : options(std::move(opts)), pool(pool_size) {
+  if (options.metrics != nullptr) {
+    auto& seconds = options.metrics->histogram_family(
+        "crest_db_query_duration_seconds", "Time of one database operation (a transaction).",
+        {"db_server", "operation"});
+    auto& total = options.metrics->counter_family(
+        "crest_db_queries_total", "Database operations (transactions) run.",
+        {"db_server", "operation"});
+    read_seconds_ = &seconds.with({"sqlite", "read"});
+    write_seconds_ = &seconds.with({"sqlite", "write"});
+    reads_ = &total.with({"sqlite", "read"});
+    writes_ = &total.with({"sqlite", "write"});
+  }
+}
+
+void SqliteDatabase::Impl::record(bool is_write,
+                                  std::chrono::steady_clock::duration elapsed) noexcept {
+  if (reads_ == nullptr) {
+    return;
+  }
+  const double seconds = std::chrono::duration<double>(elapsed).count();
+  (is_write ? write_seconds_ : read_seconds_)->observe(seconds);
+  (is_write ? writes_ : reads_)->inc();
+}
+
+SqliteDatabase::SqliteDatabase(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteDatabase::~SqliteDatabase() = default;
+
+const SqliteOptions& SqliteDatabase::options() const { return impl_->options; }
+
+Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const SqliteOptions& options) {
+  if (options.path.empty()) {
+    return Error{ErrorKind::invalid_argument, "sqlite path is empty"};
+  }
+  const bool in_memory = options.path == ":memory:";
+  // A private :memory: database exists per connection, so a pool of them would be a pool of
+  // different databases: use exactly one connection there.
+  const std::size_t pool_size = in_memory ? 1 : std::max<std::size_t>(options.pool_size, 1);
+  std::unique_ptr<Impl> impl;
+  try {
+    impl = std::make_unique<Impl>(options, pool_size);
+    for (std::size_t i = 0; i < pool_size; ++i) {
+      soci::session& sql = impl->pool.at(i);
+      sql.open(soci::sqlite3, "db=" + options.path);
+      sql << fmt::format("PRAGMA busy_timeout = {}", options.busy_timeout.count());
+      sql << "PRAGMA foreign_keys = ON";
+      if (!in_memory) {
+        std::string mode;
+        sql << "PRAGMA journal_mode = WAL", soci::into(mode);
+        sql << "PRAGMA synchronous = NORMAL";
+      }
+    }
+  } catch (...) {
+    Error e = map_sqlite_exception(std::current_exception());
+    return Error{ErrorKind::unavailable, "cannot open sqlite database " + options.path + ": " +
+                                             e.message};
+  }
+  auto applied = impl->write([](soci::session& sql) -> Result<void> {
+    for (const char* statement : kSchema) {
+      sql << statement;
+    }
+    int rows = 0;
+    sql << "SELECT COUNT(*) FROM schema_version", soci::into(rows);
+    if (rows == 0) {
+      sql << "INSERT INTO schema_version (version) VALUES (:v)",
+          soci::use(SqliteDatabase::schema_version);
+      return {};
+    }
+    int version = 0;
+    sql << "SELECT MAX(version) FROM schema_version", soci::into(version);
+    if (version > SqliteDatabase::schema_version) {
+      return Error{ErrorKind::internal,
+                   fmt::format("database schema version {} is newer than this build's {}",
+                               version, SqliteDatabase::schema_version)};
+    }
+    return {};
+  });
+  if (!applied) {
+    return Error{ErrorKind::internal, "applying the schema failed: " + applied.error().message};
+  }
+  return std::shared_ptr<SqliteDatabase>(new SqliteDatabase(std::move(impl)));
+}
+
+}  // namespace crest::store

@@ -1,0 +1,84 @@
+#pragma once
+// What the SQLite stores share: pooled sessions, transactions, error mapping, metrics.
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <soci/soci.h>
+
+#include "crest/core/error.hpp"
+#include "crest/store/sqlite.hpp"
+
+namespace crest::metrics {
+class Counter;
+class Histogram;
+}
+
+namespace crest::store {
+
+// Maps whatever a SOCI/SQLite call threw to the store error convention.
+Error map_sqlite_exception(std::exception_ptr error);
+
+std::int64_t to_ns(WallTime t);
+WallTime from_ns(std::int64_t ns);
+
+class SqliteDatabase::Impl {
+ public:
+  Impl(SqliteOptions options, std::size_t pool_size);
+
+  // Runs `body(soci::session&)` (returning Result<T>) in a transaction on a pooled connection:
+  // BEGIN IMMEDIATE for writes so the write lock is taken up front (no deadlocking lock
+  // upgrades between two readers-turned-writers), a deferred BEGIN for reads so multi-statement
+  // reads see one snapshot. An error Result or an exception rolls back.
+  template <typename Body>
+  auto read(Body&& body) {
+    return run(false, std::forward<Body>(body));
+  }
+  template <typename Body>
+  auto write(Body&& body) {
+    return run(true, std::forward<Body>(body));
+  }
+
+  SqliteOptions options;
+  soci::connection_pool pool;
+
+ private:
+  template <typename Body>
+  auto run(bool is_write, Body&& body) -> std::invoke_result_t<Body, soci::session&> {
+    using R = std::invoke_result_t<Body, soci::session&>;
+    const auto started = std::chrono::steady_clock::now();
+    R result = [&]() -> R {
+      try {
+        soci::session sql(pool);  // leases a connection; gives it back on every path
+        sql << (is_write ? "BEGIN IMMEDIATE" : "BEGIN");
+        try {
+          R r = body(sql);
+          sql << (r.ok() ? "COMMIT" : "ROLLBACK");
+          return r;
+        } catch (...) {
+          try {
+            sql << "ROLLBACK";
+          } catch (...) {  // NOLINT(bugprone-empty-catch): the first error is the one to report
+          }
+          throw;
+        }
+      } catch (...) {
+        return map_sqlite_exception(std::current_exception());
+      }
+    }();
+    record(is_write, std::chrono::steady_clock::now() - started);
+    return result;
+  }
+
+  void record(bool is_write, std::chrono::steady_clock::duration elapsed) noexcept;
+
+  metrics::Histogram* read_seconds_ = nullptr;
+  metrics::Histogram* write_seconds_ = nullptr;
+  metrics::Counter* reads_ = nullptr;
+  metrics::Counter* writes_ = nullptr;
+};
+
+}  // namespace crest::store

@@ -1,0 +1,227 @@
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "sqlite_internal.hpp"
+
+namespace crest::store {
+namespace {
+
+constexpr int kMaxOrdersPerPage = 100;
+constexpr int kMaxOutboxBatch = 1000;
+
+std::optional<Order> load_order(soci::session& sql, std::int64_t order_id) {
+  Order o;
+  std::string status;
+  std::int64_t created_at_ns = 0;
+  std::int64_t updated_at_ns = 0;
+  sql << "SELECT id, user_id, idempotency_key, status, failure_reason, total_cents, "
+         "created_at_ns, updated_at_ns FROM orders WHERE id = :id",
+      soci::use(order_id), soci::into(o.id), soci::into(o.user_id),
+      soci::into(o.idempotency_key), soci::into(status), soci::into(o.failure_reason),
+      soci::into(o.total_cents), soci::into(created_at_ns), soci::into(updated_at_ns);
+  if (!sql.got_data()) {
+    return std::nullopt;
+  }
+  o.status = parse_order_status(status).value_or(OrderStatus::failed);
+  o.created_at = from_ns(created_at_ns);
+  o.updated_at = from_ns(updated_at_ns);
+  OrderLine line;
+  soci::statement st = (sql.prepare << "SELECT product_id, quantity, unit_price_cents FROM "
+                                       "order_lines WHERE order_id = :id ORDER BY product_id",
+                        soci::use(order_id), soci::into(line.product_id),
+                        soci::into(line.quantity), soci::into(line.unit_price_cents));
+  st.execute();
+  while (st.fetch()) {
+    o.lines.push_back(line);
+  }
+  return o;
+}
+
+std::optional<std::int64_t> find_by_key(soci::session& sql, std::int64_t user_id,
+                                        const std::string& key) {
+  std::int64_t id = 0;
+  sql << "SELECT id FROM orders WHERE user_id = :u AND idempotency_key = :k", soci::use(user_id),
+      soci::use(key), soci::into(id);
+  if (!sql.got_data()) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+}  // namespace
+
+SqliteOrderStore::SqliteOrderStore(SqliteDatabasePtr db, Clock& clock)
+    : db_(std::move(db)), clock_(clock) {}
+
+Result<CreatedOrder> SqliteOrderStore::create_order(const NewOrder& order) {
+  if (order.idempotency_key.empty()) {
+    return Error{ErrorKind::invalid_argument, "idempotency key is empty"};
+  }
+  if (order.lines.empty()) {
+    return Error{ErrorKind::invalid_argument, "an order needs at least one line"};
+  }
+  std::vector<OrderLine> lines = order.lines;
+  std::sort(lines.begin(), lines.end(),
+            [](const OrderLine& a, const OrderLine& b) { return a.product_id < b.product_id; });
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].quantity <= 0 || lines[i].unit_price_cents < 0) {
+      return Error{ErrorKind::invalid_argument, "order lines need a positive quantity"};
+    }
+    if (i > 0 && lines[i].product_id == lines[i - 1].product_id) {
+      return Error{ErrorKind::invalid_argument, "an order lists a product twice"};
+    }
+  }
+  const std::int64_t now = to_ns(clock_.wall_now());
+  auto attempt = [&]() {
+    return db_->impl().write([&](soci::session& sql) -> Result<CreatedOrder> {
+      if (auto existing = find_by_key(sql, order.user_id, order.idempotency_key)) {
+        auto o = load_order(sql, *existing);
+        return CreatedOrder{std::move(*o), false};
+      }
+      const std::string status = to_string(OrderStatus::pending);
+      const std::string no_reason;
+      sql << "INSERT INTO orders (user_id, idempotency_key, status, failure_reason, total_cents, "
+             "created_at_ns, updated_at_ns) VALUES (:u, :k, :s, :r, :t, :c, :m)",
+          soci::use(order.user_id), soci::use(order.idempotency_key), soci::use(status),
+          soci::use(no_reason), soci::use(order.total_cents), soci::use(now), soci::use(now);
+      std::int64_t id = 0;
+      sql << "SELECT last_insert_rowid()", soci::into(id);
+      for (const auto& line : lines) {
+        sql << "INSERT INTO order_lines (order_id, product_id, quantity, unit_price_cents) "
+               "VALUES (:o, :p, :q, :c)",
+            soci::use(id), soci::use(line.product_id), soci::use(line.quantity),
+            soci::use(line.unit_price_cents);
+      }
+      const std::string payload = nlohmann::json{{"order_id", id}}.dump();
+      sql << "INSERT INTO outbox (payload, created_at_ns) VALUES (:p, :t)", soci::use(payload),
+          soci::use(now);
+      auto o = load_order(sql, id);
+      return CreatedOrder{std::move(*o), true};
+    });
+  };
+  auto result = attempt();
+  // Writers are serialised by BEGIN IMMEDIATE, so the lookup above normally wins; a unique
+  // violation can still happen with another process on the same file: re-read the winner.
+  if (!result && result.error().kind == ErrorKind::conflict) {
+    result = attempt();
+  }
+  return result;
+}
+
+Result<Order> SqliteOrderStore::order(std::int64_t order_id, Consistency /*consistency*/) {
+  return db_->impl().read([&](soci::session& sql) -> Result<Order> {
+    auto o = load_order(sql, order_id);
+    if (!o) {
+      return Error{ErrorKind::not_found, fmt::format("order {} not found", order_id)};
+    }
+    return std::move(*o);
+  });
+}
+
+Result<Order> SqliteOrderStore::order_by_idempotency_key(std::int64_t user_id,
+                                                         std::string_view key) {
+  return db_->impl().read([&](soci::session& sql) -> Result<Order> {
+    const auto id = find_by_key(sql, user_id, std::string(key));
+    auto o = id ? load_order(sql, *id) : std::nullopt;
+    if (!o) {
+      return Error{ErrorKind::not_found, "no order with this idempotency key"};
+    }
+    return std::move(*o);
+  });
+}
+
+Result<std::vector<Order>> SqliteOrderStore::orders_for_user(std::int64_t user_id, int limit,
+                                                             Consistency /*consistency*/) {
+  if (limit < 1 || limit > kMaxOrdersPerPage) {
+    return Error{ErrorKind::invalid_argument,
+                 fmt::format("limit must be 1..{}", kMaxOrdersPerPage)};
+  }
+  return db_->impl().read([&](soci::session& sql) -> Result<std::vector<Order>> {
+    std::vector<std::int64_t> ids;
+    std::int64_t id = 0;
+    soci::statement st = (sql.prepare << "SELECT id FROM orders WHERE user_id = :u "
+                                         "ORDER BY id DESC LIMIT :l",
+                          soci::use(user_id), soci::use(limit), soci::into(id));
+    st.execute();
+    while (st.fetch()) {
+      ids.push_back(id);
+    }
+    std::vector<Order> out;
+    out.reserve(ids.size());
+    for (const std::int64_t each : ids) {
+      if (auto o = load_order(sql, each)) {
+        out.push_back(std::move(*o));
+      }
+    }
+    return out;
+  });
+}
+
+Result<void> SqliteOrderStore::set_status(std::int64_t order_id, OrderStatus from, OrderStatus to,
+                                          std::string_view failure_reason) {
+  const std::int64_t now = to_ns(clock_.wall_now());
+  const std::string from_text = to_string(from);
+  const std::string to_text = to_string(to);
+  const std::string reason(failure_reason);
+  return db_->impl().write([&](soci::session& sql) -> Result<void> {
+    soci::statement st =
+        (sql.prepare << "UPDATE orders SET status = :to, failure_reason = :r, updated_at_ns = :t "
+                        "WHERE id = :id AND status = :from",
+         soci::use(to_text), soci::use(reason), soci::use(now), soci::use(order_id),
+         soci::use(from_text));
+    st.execute(true);
+    if (st.get_affected_rows() > 0) {
+      return {};
+    }
+    std::string current;
+    sql << "SELECT status FROM orders WHERE id = :id", soci::use(order_id), soci::into(current);
+    if (!sql.got_data()) {
+      return Error{ErrorKind::not_found, fmt::format("order {} not found", order_id)};
+    }
+    return Error{ErrorKind::conflict, fmt::format("order {} is {}, not {}", order_id, current,
+                                                  from_text)};
+  });
+}
+
+Result<std::vector<OutboxEntry>> SqliteOrderStore::pending_outbox(int limit) {
+  if (limit < 1 || limit > kMaxOutboxBatch) {
+    return Error{ErrorKind::invalid_argument, fmt::format("limit must be 1..{}", kMaxOutboxBatch)};
+  }
+  return db_->impl().read([&](soci::session& sql) -> Result<std::vector<OutboxEntry>> {
+    std::vector<OutboxEntry> out;
+    OutboxEntry e;
+    std::int64_t created_at_ns = 0;
+    soci::statement st = (sql.prepare << "SELECT id, payload, created_at_ns FROM outbox "
+                                         "WHERE sent_at_ns IS NULL ORDER BY id LIMIT :l",
+                          soci::use(limit), soci::into(e.id), soci::into(e.payload),
+                          soci::into(created_at_ns));
+    st.execute();
+    while (st.fetch()) {
+      e.created_at = from_ns(created_at_ns);
+      out.push_back(e);
+    }
+    return out;
+  });
+}
+
+Result<void> SqliteOrderStore::mark_outbox_sent(const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) {
+    return {};
+  }
+  const std::int64_t now = to_ns(clock_.wall_now());
+  return db_->impl().write([&](soci::session& sql) -> Result<void> {
+    std::int64_t id = 0;
+    soci::statement st = (sql.prepare << "UPDATE outbox SET sent_at_ns = :t "
+                                         "WHERE id = :id AND sent_at_ns IS NULL",
+                          soci::use(now), soci::use(id));
+    for (const std::int64_t each : ids) {
+      id = each;
+      st.execute(true);
+    }
+    return {};
+  });
+}
+
+}  // namespace crest::store

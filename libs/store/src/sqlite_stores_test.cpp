@@ -1,0 +1,415 @@
+#include <atomic>
+#include <filesystem>
+#include <thread>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "crest/metrics/registry.hpp"
+#include "crest/store/sqlite.hpp"
+
+namespace crest::store {
+namespace {
+
+using namespace std::chrono_literals;
+
+// A fresh database file per test, removed afterwards (with its WAL files).
+class TempDb {
+ public:
+  TempDb() {
+    static std::atomic<int> counter{0};
+    dir_ = std::filesystem::temp_directory_path() /
+           ("crest_store_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::create_directories(dir_);
+  }
+  ~TempDb() { std::filesystem::remove_all(dir_); }
+  std::string path() const { return (dir_ / "store.db").string(); }
+
+ private:
+  std::filesystem::path dir_;
+};
+
+SqliteDatabasePtr open_db(const std::string& path, std::size_t pool = 4,
+                          metrics::Registry* registry = nullptr) {
+  auto db = SqliteDatabase::open(SqliteOptions{path, pool, 10000ms, registry});
+  EXPECT_TRUE(db.ok()) << (db.ok() ? "" : db.error().message);
+  return *db;
+}
+
+class CatalogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = open_db(tmp_.path());
+    catalog_ = std::make_unique<SqliteCatalogStore>(db_, clock_);
+    books_ = *catalog_->insert_category({0, "books", "Books"});
+    toys_ = *catalog_->insert_category({0, "toys", "Toys"});
+  }
+  std::int64_t add(std::int64_t category, const std::string& sku, const std::string& name,
+                   const std::string& description, std::int64_t price, std::int64_t stock) {
+    auto id = catalog_->insert_product(
+        Product{0, category, sku, name, description, price, stock, 1, {}});
+    EXPECT_TRUE(id.ok()) << (id.ok() ? "" : id.error().message);
+    clock_.advance(1s);
+    return *id;
+  }
+
+  TempDb tmp_;
+  ManualClock clock_;
+  SqliteDatabasePtr db_;
+  std::unique_ptr<SqliteCatalogStore> catalog_;
+  std::int64_t books_ = 0;
+  std::int64_t toys_ = 0;
+};
+
+TEST_F(CatalogTest, ListFiltersSearchesPaginatesAndSorts) {
+  const auto a = add(books_, "B1", "Red Book", "a novel", 500, 1);
+  const auto b = add(books_, "B2", "Blue book", "poems about RED skies", 300, 1);
+  const auto c = add(toys_, "T1", "Red Car", "toy", 900, 1);
+  const auto d = add(toys_, "T2", "Kite", "flies", 100, 1);
+
+  auto all = catalog_->list_products({});
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->total, 4);
+  ASSERT_EQ(all->items.size(), 4u);
+  EXPECT_EQ(all->items[0].id, a);
+
+  ProductQuery by_category;
+  by_category.category_id = toys_;
+  auto toys = catalog_->list_products(by_category);
+  ASSERT_TRUE(toys.ok());
+  ASSERT_EQ(toys->total, 2);
+  EXPECT_EQ(toys->items[0].id, c);
+  EXPECT_EQ(toys->items[1].id, d);
+
+  // Case-insensitive over name and description; name matches rank first.
+  ProductQuery red;
+  red.text = "rEd";
+  auto reds = catalog_->list_products(red);
+  ASSERT_TRUE(reds.ok());
+  ASSERT_EQ(reds->total, 3);
+  EXPECT_EQ(reds->items[0].id, a);
+  EXPECT_EQ(reds->items[1].id, c);
+  EXPECT_EQ(reds->items[2].id, b);
+
+  ProductQuery cheap;
+  cheap.sort = ProductSort::price_asc;
+  cheap.page = 2;
+  cheap.page_size = 3;
+  auto page2 = catalog_->list_products(cheap);
+  ASSERT_TRUE(page2.ok());
+  EXPECT_EQ(page2->total, 4);
+  EXPECT_EQ(page2->page, 2);
+  ASSERT_EQ(page2->items.size(), 1u);
+  EXPECT_EQ(page2->items[0].id, c);  // the most expensive
+
+  ProductQuery by_price_desc;
+  by_price_desc.sort = ProductSort::price_desc;
+  EXPECT_EQ(catalog_->list_products(by_price_desc)->items[0].id, c);
+  ProductQuery by_name;
+  by_name.sort = ProductSort::name_asc;
+  EXPECT_EQ(catalog_->list_products(by_name)->items[0].id, b);  // "Blue book"
+  ProductQuery newest;
+  newest.sort = ProductSort::newest;
+  EXPECT_EQ(catalog_->list_products(newest)->items[0].id, d);
+
+  ProductQuery too_big;
+  too_big.page_size = 101;
+  EXPECT_EQ(catalog_->list_products(too_big).error().kind, ErrorKind::invalid_argument);
+  ProductQuery page0;
+  page0.page = 0;
+  EXPECT_EQ(catalog_->list_products(page0).error().kind, ErrorKind::invalid_argument);
+}
+
+TEST_F(CatalogTest, ProductLookupsAndAdminChanges) {
+  const auto a = add(books_, "B1", "Book", "", 500, 3);
+  EXPECT_EQ(catalog_->product(999).error().kind, ErrorKind::not_found);
+  auto batch = catalog_->products({a, 999, a});
+  ASSERT_TRUE(batch.ok());
+  ASSERT_EQ(batch->size(), 1u);
+  EXPECT_EQ((*batch)[0].sku, "B1");
+
+  ASSERT_TRUE(catalog_->set_price(a, 650).ok());
+  ASSERT_TRUE(catalog_->set_stock(a, 9).ok());
+  auto p = catalog_->product(a);
+  EXPECT_EQ(p->price_cents, 650);
+  EXPECT_EQ(p->stock, 9);
+  EXPECT_EQ(p->version, 3);
+  EXPECT_EQ(catalog_->set_price(999, 1).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(catalog_->set_stock(a, -1).error().kind, ErrorKind::invalid_argument);
+  EXPECT_EQ(catalog_->insert_product(Product{0, books_, "B1", "dup", "", 1, 1, 1, {}})
+                .error()
+                .kind,
+            ErrorKind::conflict);
+  EXPECT_EQ(catalog_->insert_category({0, "books", "again"}).error().kind, ErrorKind::conflict);
+  EXPECT_EQ(catalog_->categories()->size(), 2u);
+}
+
+TEST_F(CatalogTest, ReserveIsAllOrNothingAndIdempotentPerOrder) {
+  const auto a = add(books_, "B1", "A", "", 100, 5);
+  const auto b = add(books_, "B2", "B", "", 100, 1);
+
+  auto short_of_b = catalog_->reserve_stock(1, {{a, 2, 100}, {b, 2, 100}});
+  ASSERT_FALSE(short_of_b.ok());
+  EXPECT_EQ(short_of_b.error().kind, ErrorKind::conflict);
+  EXPECT_NE(short_of_b.error().message.find(std::to_string(b)), std::string::npos);
+  EXPECT_EQ(catalog_->product(a)->stock, 5);  // nothing taken from a either
+
+  ASSERT_TRUE(catalog_->reserve_stock(2, {{a, 2, 100}, {b, 1, 100}}).ok());
+  ASSERT_TRUE(catalog_->reserve_stock(2, {{a, 2, 100}, {b, 1, 100}}).ok());  // a retry
+  EXPECT_EQ(catalog_->product(a)->stock, 3);
+  EXPECT_EQ(catalog_->product(b)->stock, 0);
+
+  EXPECT_EQ(catalog_->reserve_stock(3, {{999, 1, 1}}).error().kind, ErrorKind::not_found);
+
+  ASSERT_TRUE(catalog_->release_stock(2).ok());
+  ASSERT_TRUE(catalog_->release_stock(2).ok());  // once only
+  EXPECT_EQ(catalog_->product(a)->stock, 5);
+  EXPECT_EQ(catalog_->product(b)->stock, 1);
+}
+
+TEST_F(CatalogTest, ConcurrentReservationsNeverOversell) {
+  const auto a = add(books_, "B1", "A", "", 100, 50);
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 15;  // 120 attempts of 1 for 50 in stock
+  std::atomic<int> succeeded{0};
+  std::atomic<int> other_errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPerThread; ++i) {
+        const std::int64_t order_id = t * 1000 + i + 1;
+        auto r = catalog_->reserve_stock(order_id, {{a, 1, 100}});
+        if (r.ok()) {
+          ++succeeded;
+        } else if (r.error().kind != ErrorKind::conflict) {
+          ++other_errors;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(other_errors.load(), 0);
+  EXPECT_EQ(succeeded.load(), 50);
+  EXPECT_EQ(catalog_->product(a)->stock, 0);
+}
+
+TEST(SqliteDatabaseTest, InMemoryPoolSharesOneDatabaseAcrossThreads) {
+  auto db = open_db(":memory:", 4);
+  SqliteCartStore carts(db);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 25; ++i) {
+        ASSERT_TRUE(carts.add_item(1, 7, 1).ok());
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(carts.get(1)->lines, (std::vector<CartLine>{{7, 100}}));
+}
+
+TEST(SqliteDatabaseTest, ReopeningAppliesSchemaIdempotentlyAndKeepsData) {
+  TempDb tmp;
+  {
+    SqliteUserStore users(open_db(tmp.path()));
+    ASSERT_TRUE(users.create_user("a@x.io", "A", "h").ok());
+  }
+  SqliteUserStore users(open_db(tmp.path()));
+  EXPECT_TRUE(users.user_by_email("a@x.io").ok());
+}
+
+TEST(SqliteDatabaseTest, RecordsQueryMetrics) {
+  metrics::Registry registry;
+  auto db = open_db(":memory:", 1, &registry);
+  SqliteSessionStore sessions(db);
+  ASSERT_TRUE(sessions.erase("x").ok());
+  const std::string text = registry.render();
+  EXPECT_NE(text.find("crest_db_queries_total{db_server=\"sqlite\",operation=\"write\"}"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("crest_db_query_duration_seconds_bucket{db_server=\"sqlite\""),
+            std::string::npos);
+}
+
+TEST(SqliteUserStoreTest, EmailIsUniqueCaseInsensitively) {
+  ManualClock clock;
+  SqliteUserStore users(open_db(":memory:"), clock);
+  auto created = users.create_user("Alice@Example.COM", "Alice", "hash");
+  ASSERT_TRUE(created.ok());
+  EXPECT_EQ(created->email, "alice@example.com");
+  EXPECT_EQ(created->created_at, clock.wall_now());
+  auto again = users.create_user("alice@EXAMPLE.com", "Other", "hash2");
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::conflict);
+  auto found = users.user_by_email("ALICE@example.com");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->id, created->id);
+  EXPECT_EQ(found->password_hash, "hash");
+  EXPECT_EQ(users.user_by_id(created->id)->name, "Alice");
+  EXPECT_EQ(users.user_by_id(999).error().kind, ErrorKind::not_found);
+  EXPECT_EQ(users.user_by_email("bob@example.com").error().kind, ErrorKind::not_found);
+}
+
+TEST(SqliteSessionStoreTest, ExpiresByTheInjectedClock) {
+  ManualClock clock;
+  SqliteSessionStore sessions(open_db(":memory:"), clock);
+  ASSERT_TRUE(sessions.put({"tok", 42, clock.wall_now() + 10min}).ok());
+  auto s = sessions.get("tok");
+  ASSERT_TRUE(s.ok());
+  EXPECT_EQ(s->user_id, 42);
+  clock.advance(9min);
+  EXPECT_TRUE(sessions.get("tok").ok());
+  clock.advance(1min);
+  EXPECT_EQ(sessions.get("tok").error().kind, ErrorKind::not_found);
+  ASSERT_TRUE(sessions.put({"tok", 42, clock.wall_now() + 10min}).ok());  // renewal
+  EXPECT_TRUE(sessions.get("tok").ok());
+  ASSERT_TRUE(sessions.erase("tok").ok());
+  EXPECT_EQ(sessions.get("tok").error().kind, ErrorKind::not_found);
+  EXPECT_TRUE(sessions.erase("tok").ok());
+}
+
+TEST(SqliteCartStoreTest, AddsSetsRemovesAndClears) {
+  SqliteCartStore carts(open_db(":memory:"));
+  EXPECT_TRUE(carts.get(1)->lines.empty());
+  ASSERT_TRUE(carts.add_item(1, 9, 2).ok());
+  ASSERT_TRUE(carts.add_item(1, 3, 1).ok());
+  auto cart = carts.add_item(1, 9, 3);
+  ASSERT_TRUE(cart.ok());
+  EXPECT_EQ(cart->lines, (std::vector<CartLine>{{3, 1}, {9, 5}}));
+  EXPECT_EQ(carts.set_quantity(1, 3, 4)->lines, (std::vector<CartLine>{{3, 4}, {9, 5}}));
+  EXPECT_EQ(carts.set_quantity(1, 3, 0)->lines, (std::vector<CartLine>{{9, 5}}));
+  EXPECT_EQ(carts.remove_item(1, 3).error().kind, ErrorKind::not_found);
+  EXPECT_TRUE(carts.remove_item(1, 9)->lines.empty());
+  EXPECT_EQ(carts.add_item(1, 9, 0).error().kind, ErrorKind::invalid_argument);
+  ASSERT_TRUE(carts.add_item(1, 9, 1).ok());
+  ASSERT_TRUE(carts.clear(1).ok());
+  EXPECT_TRUE(carts.get(1)->lines.empty());
+}
+
+TEST(SqliteCartStoreTest, ConcurrentAddsLoseNothing) {
+  TempDb tmp;
+  SqliteCartStore carts(open_db(tmp.path(), 4));
+  constexpr int kThreads = 8;
+  constexpr int kAdds = 40;
+  std::atomic<int> failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kAdds; ++i) {
+        if (!carts.add_item(5, 100 + (i % 2), t + 1).ok()) {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  EXPECT_EQ(failures.load(), 0);
+  // Each thread t adds (t+1) kAdds times, split over two products.
+  const std::int64_t per_product = (kAdds / 2) * (kThreads * (kThreads + 1) / 2);
+  EXPECT_EQ(carts.get(5)->lines, (std::vector<CartLine>{{100, per_product}, {101, per_product}}));
+}
+
+class OrderStoreTest : public ::testing::Test {
+ protected:
+  NewOrder new_order(const std::string& key) {
+    return NewOrder{7, key, {{2, 1, 300}, {1, 2, 100}}, 500};
+  }
+  TempDb tmp_;
+  ManualClock clock_;
+  SqliteOrderStore orders_{open_db(tmp_.path()), clock_};
+};
+
+TEST_F(OrderStoreTest, CreateWritesOrderLinesAndOutboxOnce) {
+  auto first = orders_.create_order(new_order("k1"));
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  EXPECT_TRUE(first->created);
+  EXPECT_EQ(first->order.status, OrderStatus::pending);
+  EXPECT_EQ(first->order.total_cents, 500);
+  EXPECT_EQ(first->order.lines, (std::vector<OrderLine>{{1, 2, 100}, {2, 1, 300}}));
+
+  auto again = orders_.create_order(new_order("k1"));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->created);
+  EXPECT_EQ(again->order.id, first->order.id);
+  auto by_key = orders_.order_by_idempotency_key(first->order.user_id, "k1");
+  ASSERT_TRUE(by_key.ok());
+  EXPECT_EQ(by_key->id, first->order.id);
+  EXPECT_EQ(orders_.order_by_idempotency_key(first->order.user_id, "k9").error().kind,
+            ErrorKind::not_found);
+  EXPECT_EQ(orders_.order_by_idempotency_key(first->order.user_id + 1, "k1").error().kind,
+            ErrorKind::not_found);
+
+  auto outbox = orders_.pending_outbox(10);
+  ASSERT_TRUE(outbox.ok());
+  ASSERT_EQ(outbox->size(), 1u);
+  EXPECT_EQ((*outbox)[0].payload, "{\"order_id\":" + std::to_string(first->order.id) + "}");
+  ASSERT_TRUE(orders_.mark_outbox_sent({(*outbox)[0].id}).ok());
+  ASSERT_TRUE(orders_.mark_outbox_sent({(*outbox)[0].id}).ok());
+  EXPECT_TRUE(orders_.pending_outbox(10)->empty());
+
+  EXPECT_EQ(orders_.create_order(NewOrder{7, "k2", {}, 0}).error().kind,
+            ErrorKind::invalid_argument);
+  EXPECT_EQ(orders_.create_order(NewOrder{7, "", {{1, 1, 1}}, 1}).error().kind,
+            ErrorKind::invalid_argument);
+}
+
+TEST_F(OrderStoreTest, ConcurrentSameKeyMakesOneOrder) {
+  constexpr int kThreads = 6;
+  std::vector<Result<CreatedOrder>> results(kThreads, Error{ErrorKind::internal, "not run"});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] { results[static_cast<std::size_t>(t)] =
+                                      orders_.create_order(new_order("same")); });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  int created = 0;
+  for (const auto& r : results) {
+    ASSERT_TRUE(r.ok()) << r.error().message;
+    created += r->created ? 1 : 0;
+    EXPECT_EQ(r->order.id, results[0]->order.id);
+  }
+  EXPECT_EQ(created, 1);
+  EXPECT_EQ(orders_.orders_for_user(7, 100)->size(), 1u);
+  EXPECT_EQ(orders_.pending_outbox(100)->size(), 1u);
+}
+
+TEST_F(OrderStoreTest, StatusChangesOnlyFromTheExpectedState) {
+  const auto id = orders_.create_order(new_order("k"))->order.id;
+  clock_.advance(5s);
+  ASSERT_TRUE(orders_.set_status(id, OrderStatus::pending, OrderStatus::failed, "no stock").ok());
+  auto again = orders_.set_status(id, OrderStatus::pending, OrderStatus::confirmed);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.error().kind, ErrorKind::conflict);
+  auto o = orders_.order(id);
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->status, OrderStatus::failed);
+  EXPECT_EQ(o->failure_reason, "no stock");
+  EXPECT_EQ(o->updated_at - o->created_at, 5s);
+  EXPECT_EQ(orders_.set_status(999, OrderStatus::pending, OrderStatus::confirmed).error().kind,
+            ErrorKind::not_found);
+  EXPECT_EQ(orders_.order(999).error().kind, ErrorKind::not_found);
+}
+
+TEST_F(OrderStoreTest, OrdersForUserNewestFirst) {
+  const auto a = orders_.create_order(new_order("a"))->order.id;
+  const auto b = orders_.create_order(new_order("b"))->order.id;
+  ASSERT_TRUE(orders_.create_order(NewOrder{8, "a", {{1, 1, 1}}, 1}).ok());
+  auto mine = orders_.orders_for_user(7, 10);
+  ASSERT_TRUE(mine.ok());
+  ASSERT_EQ(mine->size(), 2u);
+  EXPECT_EQ((*mine)[0].id, b);
+  EXPECT_EQ((*mine)[1].id, a);
+  EXPECT_EQ(orders_.orders_for_user(7, 1)->size(), 1u);
+  EXPECT_EQ(orders_.orders_for_user(7, 0).error().kind, ErrorKind::invalid_argument);
+}
+
+}  // namespace
+}  // namespace crest::store

@@ -1,0 +1,193 @@
+#include <fmt/format.h>
+
+#include "sqlite_internal.hpp"
+
+namespace crest::store {
+namespace {
+
+std::optional<User> load_user(soci::session& sql, const char* where, auto key) {
+  User u;
+  std::int64_t created_at_ns = 0;
+  sql << fmt::format("SELECT id, email, name, password_hash, created_at_ns FROM users WHERE {}",
+                     where),
+      soci::use(key), soci::into(u.id), soci::into(u.email), soci::into(u.name),
+      soci::into(u.password_hash), soci::into(created_at_ns);
+  if (!sql.got_data()) {
+    return std::nullopt;
+  }
+  u.created_at = from_ns(created_at_ns);
+  return u;
+}
+
+}  // namespace
+
+SqliteUserStore::SqliteUserStore(SqliteDatabasePtr db, Clock& clock)
+    : db_(std::move(db)), clock_(clock) {}
+
+Result<User> SqliteUserStore::create_user(std::string_view email, std::string_view name,
+                                          std::string_view password_hash) {
+  User user;
+  user.email = normalize_email(email);
+  user.name = std::string(name);
+  user.password_hash = std::string(password_hash);
+  user.created_at = clock_.wall_now();
+  if (user.email.empty()) {
+    return Error{ErrorKind::invalid_argument, "email is empty"};
+  }
+  const std::int64_t created_at_ns = to_ns(user.created_at);
+  auto created = db_->impl().write([&](soci::session& sql) -> Result<User> {
+    sql << "INSERT INTO users (email, name, password_hash, created_at_ns) "
+           "VALUES (:e, :n, :h, :t)",
+        soci::use(user.email), soci::use(user.name), soci::use(user.password_hash),
+        soci::use(created_at_ns);
+    sql << "SELECT last_insert_rowid()", soci::into(user.id);
+    return user;
+  });
+  if (!created && created.error().kind == ErrorKind::conflict) {
+    return Error{ErrorKind::conflict, "email already registered"};  // no address echoed to logs
+  }
+  return created;
+}
+
+Result<User> SqliteUserStore::user_by_email(std::string_view email, Consistency /*consistency*/) {
+  const std::string key = normalize_email(email);
+  return db_->impl().read([&](soci::session& sql) -> Result<User> {
+    auto u = load_user(sql, "email = :e", key);
+    if (!u) {
+      return Error{ErrorKind::not_found, "no user with that email"};
+    }
+    return std::move(*u);
+  });
+}
+
+Result<User> SqliteUserStore::user_by_id(std::int64_t id, Consistency /*consistency*/) {
+  return db_->impl().read([&](soci::session& sql) -> Result<User> {
+    auto u = load_user(sql, "id = :id", id);
+    if (!u) {
+      return Error{ErrorKind::not_found, fmt::format("user {} not found", id)};
+    }
+    return std::move(*u);
+  });
+}
+
+SqliteSessionStore::SqliteSessionStore(SqliteDatabasePtr db, Clock& clock)
+    : db_(std::move(db)), clock_(clock) {}
+
+Result<void> SqliteSessionStore::put(const Session& session) {
+  if (session.token.empty()) {
+    return Error{ErrorKind::invalid_argument, "session token is empty"};
+  }
+  const std::int64_t expires_at_ns = to_ns(session.expires_at);
+  return db_->impl().write([&](soci::session& sql) -> Result<void> {
+    sql << "INSERT INTO sessions (token, user_id, expires_at_ns) VALUES (:t, :u, :e) "
+           "ON CONFLICT (token) DO UPDATE SET user_id = excluded.user_id, "
+           "expires_at_ns = excluded.expires_at_ns",
+        soci::use(session.token), soci::use(session.user_id), soci::use(expires_at_ns);
+    return {};
+  });
+}
+
+Result<Session> SqliteSessionStore::get(std::string_view token) {
+  const std::string key(token);
+  const WallTime now = clock_.wall_now();
+  return db_->impl().read([&](soci::session& sql) -> Result<Session> {
+    Session s;
+    std::int64_t expires_at_ns = 0;
+    sql << "SELECT token, user_id, expires_at_ns FROM sessions WHERE token = :t", soci::use(key),
+        soci::into(s.token), soci::into(s.user_id), soci::into(expires_at_ns);
+    s.expires_at = from_ns(expires_at_ns);
+    if (!sql.got_data() || s.expires_at <= now) {
+      return Error{ErrorKind::not_found, "no such session"};  // never echo the token
+    }
+    return s;
+  });
+}
+
+Result<void> SqliteSessionStore::erase(std::string_view token) {
+  const std::string key(token);
+  return db_->impl().write([&](soci::session& sql) -> Result<void> {
+    sql << "DELETE FROM sessions WHERE token = :t", soci::use(key);
+    return {};
+  });
+}
+
+SqliteCartStore::SqliteCartStore(SqliteDatabasePtr db) : db_(std::move(db)) {}
+
+namespace {
+
+Cart load_cart(soci::session& sql, std::int64_t user_id) {
+  Cart cart;
+  cart.user_id = user_id;
+  CartLine line;
+  soci::statement st = (sql.prepare << "SELECT product_id, quantity FROM cart_items "
+                                       "WHERE user_id = :u ORDER BY product_id",
+                        soci::use(user_id), soci::into(line.product_id), soci::into(line.quantity));
+  st.execute();
+  while (st.fetch()) {
+    cart.lines.push_back(line);
+  }
+  return cart;
+}
+
+}  // namespace
+
+Result<Cart> SqliteCartStore::get(std::int64_t user_id) {
+  return db_->impl().read(
+      [&](soci::session& sql) -> Result<Cart> { return load_cart(sql, user_id); });
+}
+
+Result<Cart> SqliteCartStore::add_item(std::int64_t user_id, std::int64_t product_id,
+                                       std::int64_t quantity) {
+  if (quantity <= 0) {
+    return Error{ErrorKind::invalid_argument, "quantity must be positive"};
+  }
+  return db_->impl().write([&](soci::session& sql) -> Result<Cart> {
+    // One upsert statement: the increment happens inside the database, so no update is lost.
+    sql << "INSERT INTO cart_items (user_id, product_id, quantity) VALUES (:u, :p, :q) "
+           "ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = quantity + "
+           "excluded.quantity",
+        soci::use(user_id), soci::use(product_id), soci::use(quantity);
+    return load_cart(sql, user_id);
+  });
+}
+
+Result<Cart> SqliteCartStore::set_quantity(std::int64_t user_id, std::int64_t product_id,
+                                           std::int64_t quantity) {
+  if (quantity < 0) {
+    return Error{ErrorKind::invalid_argument, "quantity must not be negative"};
+  }
+  return db_->impl().write([&](soci::session& sql) -> Result<Cart> {
+    if (quantity == 0) {
+      sql << "DELETE FROM cart_items WHERE user_id = :u AND product_id = :p", soci::use(user_id),
+          soci::use(product_id);
+    } else {
+      sql << "INSERT INTO cart_items (user_id, product_id, quantity) VALUES (:u, :p, :q) "
+             "ON CONFLICT (user_id, product_id) DO UPDATE SET quantity = excluded.quantity",
+          soci::use(user_id), soci::use(product_id), soci::use(quantity);
+    }
+    return load_cart(sql, user_id);
+  });
+}
+
+Result<Cart> SqliteCartStore::remove_item(std::int64_t user_id, std::int64_t product_id) {
+  return db_->impl().write([&](soci::session& sql) -> Result<Cart> {
+    soci::statement st =
+        (sql.prepare << "DELETE FROM cart_items WHERE user_id = :u AND product_id = :p",
+         soci::use(user_id), soci::use(product_id));
+    st.execute(true);
+    if (st.get_affected_rows() == 0) {
+      return Error{ErrorKind::not_found,
+                   fmt::format("product {} is not in the cart", product_id)};
+    }
+    return load_cart(sql, user_id);
+  });
+}
+
+Result<void> SqliteCartStore::clear(std::int64_t user_id) {
+  return db_->impl().write([&](soci::session& sql) -> Result<void> {
+    sql << "DELETE FROM cart_items WHERE user_id = :u", soci::use(user_id);
+    return {};
+  });
+}
+
+}  // namespace crest::store
