@@ -49,7 +49,10 @@ void write_port_file(const std::string& path, std::uint16_t port) {
 Config load_config(const CommandLine& cli) {
   Config config(config_schema());
   if (!cli.config_file.empty()) config.load_file(cli.config_file);
-  config.load_env();
+  for (const auto& name : config.load_env()) {
+    log::Logger("storefront").warn("environment variable names no configuration key; ignored",
+                                   {{"variable", name}});
+  }
   for (const auto& assignment : cli.assignments) config.set_from_flag(assignment);
   if (cli.port) config.set("http.port", std::to_string(*cli.port), "--port");
   if (config.source_of("http.port") == "default" && kRolePorts.contains(cli.role)) {

@@ -40,7 +40,11 @@ OrderProcessor::OrderProcessor(Shop& shop, PaymentSimulator payments)
       order_latency_(shop.metrics->histogram(
           "crest_order_processing_duration_seconds",
           "Time from checkout to the order being confirmed or failed.",
-          metrics::Buckets{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})) {}
+          metrics::Buckets{0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300})) {
+  // Both series exist from the start, so dashboards and alerts see 0 rather than nothing.
+  processed_.with({"confirmed"});
+  processed_.with({"failed"});
+}
 
 ProcessOutcome OrderProcessor::process_message(const std::string& body,
                                                const std::function<void()>& keep_alive) {

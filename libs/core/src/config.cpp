@@ -1,5 +1,6 @@
 #include "crest/core/config.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
@@ -9,6 +10,8 @@
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+
+extern char** environ;
 
 namespace crest {
 namespace {
@@ -186,13 +189,24 @@ std::string Config::env_name(const std::string& prefix, const std::string& key) 
   return name;
 }
 
-void Config::load_env(const std::string& prefix) {
+std::vector<std::string> Config::load_env(const std::string& prefix) {
+  std::vector<std::string> known;
   for (auto& [key, e] : entries_) {
     const std::string name = env_name(prefix, key);
+    known.push_back(name);
     if (const char* value = std::getenv(name.c_str()); value != nullptr) {
       set(key, value, "environment variable " + name);
     }
   }
+  std::vector<std::string> unknown;
+  for (char** variable = environ; *variable != nullptr; ++variable) {
+    const std::string entry(*variable);
+    const std::string name = entry.substr(0, entry.find('='));
+    if (name.rfind(prefix, 0) == 0 && std::find(known.begin(), known.end(), name) == known.end()) {
+      unknown.push_back(name);
+    }
+  }
+  return unknown;
 }
 
 void Config::set_from_flag(const std::string& assignment) {

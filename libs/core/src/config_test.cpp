@@ -80,8 +80,11 @@ TEST(Config, EnvironmentOverridesFileAndFlagsOverrideEnvironment) {
   Config c = make_config();
   c.load_yaml("http:\n  port: 9000\n", "a.yaml");
   ::setenv("CRESTTEST_HTTP_PORT", "9100", 1);
-  c.load_env("CRESTTEST_");
+  ::setenv("CRESTTEST_HTTP_PROT", "1", 1);
+  const auto unknown = c.load_env("CRESTTEST_");
   ::unsetenv("CRESTTEST_HTTP_PORT");
+  ::unsetenv("CRESTTEST_HTTP_PROT");
+  EXPECT_EQ(unknown, std::vector<std::string>{"CRESTTEST_HTTP_PROT"});
   EXPECT_EQ(c.get_int("http.port"), 9100);
   EXPECT_EQ(c.source_of("http.port"), "environment variable CRESTTEST_HTTP_PORT");
   c.set_from_flag("http.port=9200");

@@ -35,7 +35,9 @@ class Config {
 
   void load_file(const std::string& path);
   void load_yaml(const std::string& text, const std::string& source_name);
-  void load_env(const std::string& prefix = "CREST_");
+  // Returns the variables with the prefix that name no key, so the caller can warn about them
+  // (they are not errors: other programs, tests among them, use the same prefix).
+  std::vector<std::string> load_env(const std::string& prefix = "CREST_");
   // "key=value" from a command-line flag.
   void set_from_flag(const std::string& assignment);
   void set(const std::string& key, const std::string& value, const std::string& source);

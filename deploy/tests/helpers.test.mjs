@@ -1,0 +1,91 @@
+// The checkers themselves must be able to fail: each gets inputs it has to reject.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { metricNames, variableMetricNames } from "./lib/promql.mjs";
+import { findSecrets } from "./lib/secrets.mjs";
+import { durationSeconds } from "./lib/repo.mjs";
+import { resolve, exposedFamilies } from "./lib/metrics.mjs";
+import { validate } from "./lib/k8s-schema.mjs";
+
+test("metricNames finds metrics and ignores functions, labels, ranges, variables, numbers", () => {
+  const e =
+    'histogram_quantile(0.99, sum by (service, le) (rate(http_server_request_duration_seconds_bucket{service=~"$service", x="a{b}"}[$__rate_interval]))) ' +
+    "/ on (service) group_left max(up offset 5m) > 1e3 and ignoring(le) crest_outbox_pending[5m:30s]";
+  assert.deepEqual([...metricNames(e)].sort(), ["crest_outbox_pending", "http_server_request_duration_seconds_bucket", "up"]);
+  assert.deepEqual([...metricNames("sum(rate(foo_total[1m])) by (job) * 100")], ["foo_total"]);
+  assert.deepEqual([...metricNames('topk(10, sum by (digest_text) (rate(mysql_perf_schema_events_statements_seconds_total[$__rate_interval])))')],
+    ["mysql_perf_schema_events_statements_seconds_total"]);
+});
+
+test("variableMetricNames reads label_values(metric, label)", () => {
+  assert.deepEqual([...variableMetricNames("label_values(http_server_active_requests{a=\"b\"}, service)")], ["http_server_active_requests"]);
+  assert.deepEqual([...variableMetricNames({ query: "label_values(service)" })], []);
+});
+
+test("resolve accepts known names and rejects unknown or misused ones", () => {
+  const known = new Map([
+    ["h_seconds", { name: "h_seconds", type: "histogram" }],
+    ["g", { name: "g", type: "gauge" }],
+  ]);
+  const ex = new Map([["mysql_up", "mysqld_exporter"]]);
+  assert.equal(resolve("h_seconds_bucket", known, ex).ok, true);
+  assert.equal(resolve("h_seconds", known, ex).ok, false);
+  assert.equal(resolve("g_bucket", known, ex).ok, false);
+  assert.equal(resolve("g", known, ex).ok, true);
+  assert.equal(resolve("mysql_up", known, ex).ok, true);
+  assert.match(resolve("mysql_made_up", known, ex).why, /allowlist/);
+  assert.match(resolve("nope_total", known, ex).why, /known-metrics/);
+});
+
+test("exposedFamilies folds histogram series into their family", () => {
+  const f = exposedFamilies(
+    "# HELP a_seconds x\n# TYPE a_seconds histogram\na_seconds_bucket{le=\"1\"} 1\na_seconds_sum 1\na_seconds_count 1\nb_total 3\n",
+  );
+  assert.deepEqual([...f.keys()].sort(), ["a_seconds", "b_total"]);
+  assert.equal(f.get("a_seconds"), "histogram");
+});
+
+test("findSecrets flags literals and ignores references", () => {
+  const bad = [
+    'password = "hunter2hunter2"',
+    "  auth_token: s3cr3t-value",
+    'DB_URL="mysql://app:pa55word@db:3306/crest"',
+    "key = AKIAABCDEFGHIJKLMNOP",
+    'client_secret = "abcd1234"',
+  ];
+  for (const b of bad) assert.ok(findSecrets(b).length > 0, `should flag: ${b}`);
+  const good = [
+    "auth_token = random_password.auth.result",
+    'password = "${var.db_password}"',
+    "manage_master_user_password = true",
+    "  - secretRef:",
+    "    name: storefront-secrets",
+    '  secret_id     = aws_secretsmanager_secret.auth.id',
+    "# password = \"in a comment\"",
+    "mysql://$(DB_USER):$(DB_PASSWORD)@db/crest",
+  ];
+  for (const g of good) assert.deepEqual(findSecrets(g), [], `should pass: ${g}`);
+});
+
+test("durationSeconds parses the config's durations", () => {
+  assert.equal(durationSeconds("10s"), 10);
+  assert.equal(durationSeconds("1m30s"), 90);
+  assert.equal(durationSeconds("500ms"), 0.5);
+  assert.throws(() => durationSeconds("10"));
+  assert.throws(() => durationSeconds("ten seconds"));
+});
+
+test("the Kubernetes schema validator rejects wrong objects", async () => {
+  const ok = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "a" }, data: { k: "v" } };
+  assert.deepEqual(await validate(ok), []);
+  assert.notDeepEqual(await validate({ ...ok, data: { k: 1 } }), []);
+  assert.notDeepEqual(await validate({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "a" }, spec: { template: {} } }), []);
+  assert.notDeepEqual(await validate({ apiVersion: "autoscaling/v9", kind: "HorizontalPodAutoscaler" }), []);
+  assert.notDeepEqual(
+    await validate({
+      apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "a" },
+      spec: { scaleTargetRef: { kind: "Deployment", name: "a" }, maxReplicas: "ten" },
+    }),
+    [],
+  );
+});

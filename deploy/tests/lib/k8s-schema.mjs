@@ -1,0 +1,32 @@
+// Offline validation of Kubernetes objects against the OpenAPI-derived JSON schemas compiled
+// into the pinned kubernetes-models package (types, required fields, enums, formats).
+const cache = new Map();
+
+export async function validatorFor(apiVersion, kind) {
+  const key = `${apiVersion}/${kind}`;
+  if (cache.has(key)) return cache.get(key);
+  const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : [null, apiVersion];
+  const mod = group ? `kubernetes-models/${group}/${version}/${kind}` : `kubernetes-models/${version}/${kind}`;
+  let Model = null;
+  try {
+    Model = (await import(mod))[kind];
+  } catch {
+    Model = null;
+  }
+  cache.set(key, Model);
+  return Model;
+}
+
+// Returns a list of error strings; empty means valid.
+export async function validate(obj) {
+  if (!obj || typeof obj !== "object") return ["not an object"];
+  if (!obj.apiVersion || !obj.kind) return ["missing apiVersion or kind"];
+  const Model = await validatorFor(obj.apiVersion, obj.kind);
+  if (!Model) return [`no schema for ${obj.apiVersion} ${obj.kind} (unknown kind or API version)`];
+  try {
+    new Model(obj).validate();
+    return [];
+  } catch (e) {
+    return [e.message];
+  }
+}
