@@ -14,9 +14,9 @@
 
 #include "auth.hpp"
 #include "background_workers.hpp"
+#include "backends.hpp"
 #include "crest/http/server.hpp"
 #include "crest/metrics/process_metrics.hpp"
-#include "crest/store/embedded.hpp"
 #include "seed.hpp"
 #include "services.hpp"
 
@@ -61,17 +61,6 @@ Config load_config(const CommandLine& cli) {
   return config;
 }
 
-store::EmbeddedOptions embedded_options(const Config& config, metrics::Registry& registry) {
-  store::EmbeddedOptions options;
-  options.sqlite_path = config.get_string("store.sqlite_path");
-  options.pool_size = static_cast<std::size_t>(config.get_int("store.pool_size"));
-  options.cache_capacity = static_cast<std::size_t>(config.get_int("cache.capacity"));
-  options.queue_visibility_timeout = config.get_duration("queue.visibility_timeout");
-  options.max_receive_count = static_cast<int>(config.get_int("queue.max_receive_count"));
-  options.metrics = &registry;
-  return options;
-}
-
 ShopSettings shop_settings(const Config& config) {
   ShopSettings settings;
   settings.session_ttl = std::chrono::duration_cast<std::chrono::seconds>(config.get_duration("auth.session_ttl"));
@@ -86,26 +75,21 @@ ShopSettings shop_settings(const Config& config) {
   return settings;
 }
 
-ShopStores shop_stores(const store::EmbeddedStores& stores) {
-  return ShopStores{stores.catalog.get(), stores.users.get(), stores.sessions.get(), stores.carts.get(),
-                    stores.orders.get(), stores.orders_queue.get(), stores.orders_dlq.get()};
-}
-
 int seed(const CommandLine& cli, const Config& config) {
-  if (config.get_string("store.sqlite_path") == ":memory:") {
+  if (config.get_string("db.backend") == "sqlite" && config.get_string("store.sqlite_path") == ":memory:") {
     std::cerr << "storefront seed: store.sqlite_path is ':memory:', which vanishes when this command "
                  "exits; set --set store.sqlite_path=FILE, or seed at start with 'storefront all --seed'\n";
     return 2;
   }
   metrics::Registry registry;
-  auto stores = store::open_embedded_stores(embedded_options(config, registry));
-  if (!stores.ok()) {
-    std::cerr << "storefront seed: " << stores.error().message << '\n';
+  auto backends = open_backends(config, registry, Clock::system());
+  if (!backends.ok()) {
+    std::cerr << "storefront seed: " << backends.error().message << '\n';
     return 1;
   }
   const auto settings = shop_settings(config);
   PasswordHasher hasher(settings.argon2_ops, settings.argon2_memory_bytes);
-  auto summary = seed_shop(shop_stores(*stores), hasher, cli.seed_plan);
+  auto summary = seed_shop(backends->view(), hasher, cli.seed_plan);
   if (!summary.ok()) {
     std::cerr << "storefront seed: " << summary.error().message << '\n';
     return 1;
@@ -128,18 +112,18 @@ int serve(const CommandLine& cli, const Config& config) {
       .with({role, "0.1.0"})
       .set(1);
 
-  if (role == "orders" || role == "worker") {
-    // The embedded queue lives inside one process; split roles need a shared queue server.
-    logger.error("this role needs a queue shared between processes; the embedded queue only "
-                 "works in the 'all' role", {{"role", role}});
-    return 2;
-  }
-  auto stores = store::open_embedded_stores(embedded_options(config, registry));
-  if (!stores.ok()) {
-    logger.error("cannot open the stores", {{"error", stores.error().message}});
+  auto backends = open_backends(config, registry, Clock::system());
+  if (!backends.ok()) {
+    logger.error("cannot open the backends", {{"error", backends.error().message}});
     return 1;
   }
-  Shop shop{shop_stores(*stores), shop_settings(config), &registry, &Clock::system(), logger};
+  if ((role == "orders" || role == "worker") && !backends->shared_queue) {
+    // The in-process queue lives inside one process; split roles need a shared queue server.
+    logger.error("this role needs a queue shared between processes (queue.backend: sqs); the "
+                 "in-process queue only works in the 'all' role", {{"role", role}});
+    return 2;
+  }
+  Shop shop{backends->view(), shop_settings(config), &registry, &Clock::system(), logger};
   PasswordHasher hasher(shop.settings.argon2_ops, shop.settings.argon2_memory_bytes);
 
   if (cli.seed) {
@@ -160,15 +144,17 @@ int serve(const CommandLine& cli, const Config& config) {
   if (all || role == "users") add_users_routes(router, shop, hasher);
   if (all || role == "catalog") add_catalog_routes(router, shop);
   if (all || role == "cart") add_cart_routes(router, shop);
+  const bool sync_checkout = config.get_choice("checkout", {"outbox", "sync"}) == "sync";
+  auto processor = std::make_unique<OrderProcessor>(
+      shop, PaymentSimulator(shop.settings.payment_latency, shop.settings.payment_failure_rate));
   std::unique_ptr<OutboxRelay> relay;
-  std::unique_ptr<OrderProcessor> processor;
   std::unique_ptr<OrderWorker> worker;
-  if (all) {
-    add_orders_routes(router, shop);
+  if (all || role == "orders") {
+    add_orders_routes(router, shop, sync_checkout ? processor.get() : nullptr);
     relay = std::make_unique<OutboxRelay>(shop, config.get_duration("outbox.poll_interval"),
                                           static_cast<int>(config.get_int("outbox.batch_size")));
-    processor = std::make_unique<OrderProcessor>(
-        shop, PaymentSimulator(shop.settings.payment_latency, shop.settings.payment_failure_rate));
+  }
+  if (all || role == "worker") {
     worker = std::make_unique<OrderWorker>(
         shop, *processor,
         WorkerOptions{static_cast<int>(config.get_int("worker.concurrency")),
@@ -211,7 +197,7 @@ int serve(const CommandLine& cli, const Config& config) {
 
 std::vector<ConfigOption> config_schema() {
   using T = ConfigType;
-  return {
+  std::vector<ConfigOption> schema = {
       {"http.address", T::string, "127.0.0.1", "address to listen on"},
       {"http.port", T::integer, "8080", "port to listen on (0: any free port); default per role: all 8080, users 8081, catalog 8082, cart 8083, orders 8084, worker 8085"},
       {"http.threads", T::integer, "8", "threads serving requests (handlers may block on the database)"},
@@ -222,7 +208,7 @@ std::vector<ConfigOption> config_schema() {
       {"log.level", T::string, "info", "debug, info, warn or error"},
       {"store.sqlite_path", T::string, ":memory:", "SQLite database of the embedded mode"},
       {"store.pool_size", T::integer, "4", "SQLite connections"},
-      {"cache.capacity", T::integer, "10000", "entries in the in-process cache"},
+      {"cache.capacity", T::integer, "10000", "entries in the in-process cache (cache: memory)"},
       {"auth.session_ttl", T::duration, "24h", "how long a login lasts"},
       {"auth.argon2_ops", T::integer, "2", "Argon2id passes"},
       {"auth.argon2_memory_kib", T::integer, "19456", "Argon2id memory in KiB"},
@@ -230,11 +216,13 @@ std::vector<ConfigOption> config_schema() {
       {"queue.max_receive_count", T::integer, "5", "deliveries before a message goes to the dead-letter queue"},
       {"outbox.poll_interval", T::duration, "50ms", "how often the relay looks for new outbox rows"},
       {"outbox.batch_size", T::integer, "100", "outbox rows per relay pass"},
-      {"worker.concurrency", T::integer, "4", "orders processed in parallel"},
+      {"worker.concurrency", T::integer, "4", "orders processed in parallel (0: no consumer in this process)"},
       {"worker.poll_wait", T::duration, "1s", "long-poll wait on the orders queue"},
       {"payment.latency", T::duration, "50ms", "simulated payment provider latency"},
       {"payment.failure_rate", T::number, "0", "share of payments declined (0..1)"},
   };
+  for (auto& option : backend_config_schema()) schema.push_back(std::move(option));
+  return schema;
 }
 
 int main(int argc, char** argv) {

@@ -70,7 +70,14 @@ void OutboxRelay::stop() {
 }
 
 OrderWorker::OrderWorker(Shop& shop, OrderProcessor& processor, WorkerOptions options)
-    : shop_(shop), processor_(processor), options_(options) {}
+    : shop_(shop),
+      processor_(processor),
+      options_(options),
+      depth_(shop.metrics->gauge_family("crest_queue_approximate_messages",
+                                        "Messages in a queue, visible or in flight.",
+                                        {"queue", "state"})),
+      oldest_age_(shop.metrics->gauge_family("crest_queue_oldest_message_age_seconds",
+                                             "Age of the oldest message in a queue.", {"queue"})) {}
 
 OrderWorker::~OrderWorker() { stop(); }
 
@@ -78,6 +85,25 @@ void OrderWorker::start() {
   running_ = true;
   for (int i = 0; i < options_.concurrency; ++i) {
     threads_.emplace_back([this] { consume(); });
+  }
+  threads_.emplace_back([this] {
+    while (running_) {
+      sample_queue_depth();
+      for (int i = 0; i < 100 && running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+}
+
+void OrderWorker::sample_queue_depth() {
+  const std::pair<const char*, store::Queue*> queues[] = {{"orders", shop_.stores.orders_queue},
+                                                          {"orders_dlq", shop_.stores.orders_dlq}};
+  for (const auto& [name, queue] : queues) {
+    if (queue == nullptr) continue;
+    auto attributes = queue->attributes();
+    if (!attributes.ok()) continue;  // a queue outage shows in the worker's receive errors
+    depth_.with({name, "visible"}).set(static_cast<double>(attributes->visible));
+    depth_.with({name, "in_flight"}).set(static_cast<double>(attributes->in_flight));
+    oldest_age_.with({name}).set(std::chrono::duration<double>(attributes->oldest_age).count());
   }
 }
 

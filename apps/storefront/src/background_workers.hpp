@@ -40,6 +40,9 @@ struct WorkerOptions {
   std::chrono::milliseconds visibility_timeout{30'000};
 };
 
+// Also samples the orders queue and its dead-letter queue once a second into
+// crest_queue_approximate_messages{queue,state} and crest_queue_oldest_message_age_seconds{queue}
+// (what the worker's autoscaler and the queue dashboards read).
 class OrderWorker {
  public:
   OrderWorker(Shop& shop, OrderProcessor& processor, WorkerOptions options);
@@ -50,12 +53,15 @@ class OrderWorker {
 
  private:
   void consume();
+  void sample_queue_depth();
 
   Shop& shop_;
   OrderProcessor& processor_;
   WorkerOptions options_;
   std::atomic<bool> running_{false};
   std::vector<std::thread> threads_;
+  metrics::GaugeFamily& depth_;
+  metrics::GaugeFamily& oldest_age_;
 };
 
 }  // namespace crest::storefront

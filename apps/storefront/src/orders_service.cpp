@@ -5,6 +5,7 @@
 #include "crest/core/error.hpp"
 #include "crest/http/json_body.hpp"
 #include "json_views.hpp"
+#include "order_processor.hpp"
 #include "services.hpp"
 
 namespace crest::storefront {
@@ -37,10 +38,10 @@ http::Response accepted(const store::Order& order) {
 
 }  // namespace
 
-void add_orders_routes(http::Router& router, Shop& shop) {
+void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_processor) {
   auto& accepted_total = shop.metrics->counter("crest_orders_accepted_total",
-                                               "Orders accepted by checkout (202).");
-  router.add("POST", "/api/checkout", [&shop, &accepted_total](http::Request& request) {
+                                               "Orders accepted by checkout.");
+  router.add("POST", "/api/checkout", [&shop, &accepted_total, sync_processor](http::Request& request) {
     const auto user_id = require_user(*shop.stores.sessions, request);
     const std::string key = idempotency_key(request);
 
@@ -83,7 +84,14 @@ void add_orders_routes(http::Router& router, Shop& shop) {
                                     {{"order_id", created.order.id}, {"error", cleared.error().message}});
       }
     }
-    return accepted(created.order);
+    if (sync_processor == nullptr) return accepted(created.order);
+    // The baseline: the shopper waits for stock, payment and confirmation.
+    if (created.created) sync_processor->process(created.order.id, [] {});
+    auto done = shop.stores.orders->order(created.order.id, store::Consistency::strong).value_or_throw();
+    if (done.status == store::OrderStatus::pending) return accepted(done);  // the worker finishes it
+    auto response = http::Response::json(201, to_json(done));
+    response.headers.set("Location", fmt::format("/api/orders/{}", done.id));
+    return response;
   });
 
   router.add("GET", "/api/orders", [&shop](http::Request& request) {

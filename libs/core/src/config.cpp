@@ -253,6 +253,17 @@ std::chrono::milliseconds Config::get_duration(const std::string& key) const {
   return parse_duration(entry(key, ConfigType::duration).value);
 }
 
+std::string Config::get_choice(const std::string& key,
+                               std::initializer_list<const char*> allowed) const {
+  const std::string& value = entry(key, ConfigType::string).value;
+  std::string list;
+  for (const char* option : allowed) {
+    if (value == option) return value;
+    list += (list.empty() ? "" : ", ") + std::string(option);
+  }
+  throw ConfigError(fmt::format("{}: '{}' must be one of {}, got '{}'", source_of(key), key, list, value));
+}
+
 std::string Config::source_of(const std::string& key) const {
   auto it = entries_.find(key);
   return it == entries_.end() ? std::string() : it->second.source;

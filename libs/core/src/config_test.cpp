@@ -93,6 +93,18 @@ TEST(Config, EnvironmentOverridesFileAndFlagsOverrideEnvironment) {
   EXPECT_THROW(c.set_from_flag("no.such=1"), ConfigError);
 }
 
+TEST(Config, ChoicesNameTheAllowedValues) {
+  Config c = make_config();
+  EXPECT_EQ(c.get_choice("log.level", {"debug", "info"}), "info");
+  c.set("log.level", "loud", "--set log.level");
+  try {
+    c.get_choice("log.level", {"debug", "info"});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_STREQ(e.what(), "--set log.level: 'log.level' must be one of debug, info, got 'loud'");
+  }
+}
+
 TEST(Config, EnvNameMapping) {
   EXPECT_EQ(Config::env_name("CREST_", "payment.failure_rate"), "CREST_PAYMENT_FAILURE_RATE");
 }

@@ -8,6 +8,7 @@
 // from (file:line:column, the environment variable, or the flag).
 #include <chrono>
 #include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -47,6 +48,8 @@ class Config {
   double get_double(const std::string& key) const;
   bool get_bool(const std::string& key) const;
   std::chrono::milliseconds get_duration(const std::string& key) const;
+  // A string key that must be one of `allowed`; ConfigError naming the key, source and options.
+  std::string get_choice(const std::string& key, std::initializer_list<const char*> allowed) const;
 
   // Where the current value of `key` came from ("default", "file.yaml:3:7", "CREST_X", "--set").
   std::string source_of(const std::string& key) const;

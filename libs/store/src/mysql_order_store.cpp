@@ -1,0 +1,271 @@
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+
+#include "mysql_internal.hpp"
+
+namespace crest::store {
+namespace {
+
+using mysql_detail::from_ns;
+using mysql_detail::to_ns;
+
+constexpr int kMaxOrdersPerPage = 100;
+constexpr int kMaxOutboxBatch = 1000;
+
+std::string user_key(std::int64_t id) {
+  return fmt::format("user:{}", id);
+}
+std::string order_key(std::int64_t id) {
+  return fmt::format("order:{}", id);
+}
+
+// Loads whole orders (with their lines) matching `where`, in `order`; two queries in all.
+std::vector<Order> load_orders(soci::session& sql, const std::string& where_and_order) {
+  std::vector<Order> out;
+  Order o;
+  std::string status;
+  std::int64_t created_at_ns = 0;
+  std::int64_t updated_at_ns = 0;
+  soci::statement st =
+      (sql.prepare << "SELECT id, user_id, idempotency_key, status, failure_reason, total_cents, "
+                      "created_at_ns, updated_at_ns FROM orders " +
+                          where_and_order,
+       soci::into(o.id), soci::into(o.user_id), soci::into(o.idempotency_key), soci::into(status),
+       soci::into(o.failure_reason), soci::into(o.total_cents), soci::into(created_at_ns),
+       soci::into(updated_at_ns));
+  st.execute();
+  while (st.fetch()) {
+    Order each = o;
+    each.status = parse_order_status(status).value_or(OrderStatus::failed);
+    each.created_at = from_ns(created_at_ns);
+    each.updated_at = from_ns(updated_at_ns);
+    out.push_back(std::move(each));
+  }
+  if (out.empty()) {
+    return out;
+  }
+  std::map<std::int64_t, std::size_t> index;
+  std::vector<std::int64_t> ids;
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    index[out[i].id] = i;
+    ids.push_back(out[i].id);
+  }
+  std::int64_t order_id = 0;
+  OrderLine line;
+  soci::statement lines =
+      (sql.prepare << fmt::format("SELECT order_id, product_id, quantity, unit_price_cents FROM "
+                                  "order_lines WHERE order_id IN ({}) ORDER BY order_id, "
+                                  "product_id",
+                                  fmt::join(ids, ",")),
+       soci::into(order_id), soci::into(line.product_id), soci::into(line.quantity),
+       soci::into(line.unit_price_cents));
+  lines.execute();
+  while (lines.fetch()) {
+    out[index[order_id]].lines.push_back(line);
+  }
+  return out;
+}
+
+std::optional<Order> load_order(soci::session& sql, std::int64_t order_id) {
+  auto found = load_orders(sql, fmt::format("WHERE id = {}", order_id));
+  if (found.empty()) {
+    return std::nullopt;
+  }
+  return std::move(found.front());
+}
+
+std::optional<std::int64_t> find_by_key(soci::session& sql, std::int64_t user_id,
+                                        const std::string& key) {
+  std::int64_t id = 0;
+  sql << "SELECT id FROM orders WHERE user_id = :u AND idempotency_key = :k", soci::use(user_id),
+      soci::use(key), soci::into(id);
+  if (!sql.got_data()) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+}  // namespace
+
+MysqlOrderStore::MysqlOrderStore(MysqlDatabasePtr db, Clock& clock)
+    : db_(std::move(db)), clock_(clock) {}
+
+Result<CreatedOrder> MysqlOrderStore::create_order(const NewOrder& order) {
+  if (order.idempotency_key.empty()) {
+    return Error{ErrorKind::invalid_argument, "idempotency key is empty"};
+  }
+  if (order.lines.empty()) {
+    return Error{ErrorKind::invalid_argument, "an order needs at least one line"};
+  }
+  std::vector<OrderLine> lines = order.lines;
+  std::sort(lines.begin(), lines.end(),
+            [](const OrderLine& a, const OrderLine& b) { return a.product_id < b.product_id; });
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i].quantity <= 0 || lines[i].unit_price_cents < 0) {
+      return Error{ErrorKind::invalid_argument, "order lines need a positive quantity"};
+    }
+    if (i > 0 && lines[i].product_id == lines[i - 1].product_id) {
+      return Error{ErrorKind::invalid_argument, "an order lists a product twice"};
+    }
+  }
+  const std::int64_t now = to_ns(clock_.wall_now());
+  auto attempt = [&]() {
+    return db_->impl().write([&](soci::session& sql) -> Result<CreatedOrder> {
+      if (auto existing = find_by_key(sql, order.user_id, order.idempotency_key)) {
+        auto o = load_order(sql, *existing);
+        if (!o) {
+          return Error{ErrorKind::internal, "an order vanished while being read"};
+        }
+        return CreatedOrder{std::move(*o), false};
+      }
+      const std::string status = to_string(OrderStatus::pending);
+      const std::string no_reason;
+      // A concurrent request with the same key blocks here on the unique index until the
+      // first commits, then fails with 1062 (conflict): the caller re-reads the winner.
+      sql << "INSERT INTO orders (user_id, idempotency_key, status, failure_reason, total_cents, "
+             "created_at_ns, updated_at_ns) VALUES (:u, :k, :s, :r, :t, :c, :m)",
+          soci::use(order.user_id), soci::use(order.idempotency_key), soci::use(status),
+          soci::use(no_reason), soci::use(order.total_cents), soci::use(now), soci::use(now);
+      std::int64_t id = 0;
+      sql << "SELECT LAST_INSERT_ID()", soci::into(id);
+      for (const auto& line : lines) {
+        sql << "INSERT INTO order_lines (order_id, product_id, quantity, unit_price_cents) "
+               "VALUES (:o, :p, :q, :c)",
+            soci::use(id), soci::use(line.product_id), soci::use(line.quantity),
+            soci::use(line.unit_price_cents);
+      }
+      const std::string payload = nlohmann::json{{"order_id", id}}.dump();
+      sql << "INSERT INTO outbox (payload, created_at_ns) VALUES (:p, :t)", soci::use(payload),
+          soci::use(now);
+      Order o;
+      o.id = id;
+      o.user_id = order.user_id;
+      o.idempotency_key = order.idempotency_key;
+      o.status = OrderStatus::pending;
+      o.lines = lines;
+      o.total_cents = order.total_cents;
+      o.created_at = from_ns(now);
+      o.updated_at = o.created_at;
+      return CreatedOrder{std::move(o), true};
+    });
+  };
+  auto result = attempt();
+  if (!result && result.error().kind == ErrorKind::conflict) {
+    result = attempt();  // lost the race on the idempotency key: return the winner's order
+  }
+  if (result) {
+    auto& router = db_->impl().router;
+    router.record_write(user_key(order.user_id));
+    router.record_write(order_key(result->order.id));
+  }
+  return result;
+}
+
+Result<Order> MysqlOrderStore::order(std::int64_t order_id, Consistency consistency) {
+  const std::string recent = order_key(order_id);
+  return db_->impl().read(consistency, {recent}, [&](soci::session& sql) -> Result<Order> {
+    auto o = load_order(sql, order_id);
+    if (!o) {
+      return Error{ErrorKind::not_found, fmt::format("order {} not found", order_id)};
+    }
+    return std::move(*o);
+  });
+}
+
+Result<Order> MysqlOrderStore::order_by_idempotency_key(std::int64_t user_id,
+                                                        std::string_view key) {
+  return db_->impl().read(Consistency::strong, {}, [&](soci::session& sql) -> Result<Order> {
+    const auto id = find_by_key(sql, user_id, std::string(key));
+    auto o = id ? load_order(sql, *id) : std::nullopt;
+    if (!o) {
+      return Error{ErrorKind::not_found, "no order with this idempotency key"};
+    }
+    return std::move(*o);
+  });
+}
+
+Result<std::vector<Order>> MysqlOrderStore::orders_for_user(std::int64_t user_id, int limit,
+                                                            Consistency consistency) {
+  if (limit < 1 || limit > kMaxOrdersPerPage) {
+    return Error{ErrorKind::invalid_argument,
+                 fmt::format("limit must be 1..{}", kMaxOrdersPerPage)};
+  }
+  const std::string recent = user_key(user_id);
+  return db_->impl().read(consistency, {recent},
+                          [&](soci::session& sql) -> Result<std::vector<Order>> {
+                            return load_orders(sql, fmt::format("WHERE user_id = {} ORDER BY id "
+                                                                "DESC LIMIT {}",
+                                                                user_id, limit));
+                          });
+}
+
+Result<void> MysqlOrderStore::set_status(std::int64_t order_id, OrderStatus from, OrderStatus to,
+                                         std::string_view failure_reason) {
+  const std::int64_t now = to_ns(clock_.wall_now());
+  const std::string from_text = to_string(from);
+  const std::string to_text = to_string(to);
+  const std::string reason(failure_reason);
+  auto result = db_->impl().write([&](soci::session& sql) -> Result<void> {
+    soci::statement st =
+        (sql.prepare << "UPDATE orders SET status = :to, failure_reason = :r, updated_at_ns = :t "
+                        "WHERE id = :id AND status = :from",
+         soci::use(to_text), soci::use(reason), soci::use(now), soci::use(order_id),
+         soci::use(from_text));
+    st.execute(true);
+    if (st.get_affected_rows() > 0) {
+      return {};
+    }
+    std::string current;
+    sql << "SELECT status FROM orders WHERE id = :id", soci::use(order_id), soci::into(current);
+    if (!sql.got_data()) {
+      return Error{ErrorKind::not_found, fmt::format("order {} not found", order_id)};
+    }
+    return Error{ErrorKind::conflict,
+                 fmt::format("order {} is {}, not {}", order_id, current, from_text)};
+  });
+  if (result) {
+    db_->impl().router.record_write(order_key(order_id));
+  }
+  return result;
+}
+
+Result<std::vector<OutboxEntry>> MysqlOrderStore::pending_outbox(int limit) {
+  if (limit < 1 || limit > kMaxOutboxBatch) {
+    return Error{ErrorKind::invalid_argument, fmt::format("limit must be 1..{}", kMaxOutboxBatch)};
+  }
+  return db_->impl().read(
+      Consistency::strong, {}, [&](soci::session& sql) -> Result<std::vector<OutboxEntry>> {
+        std::vector<OutboxEntry> out;
+        OutboxEntry e;
+        std::int64_t created_at_ns = 0;
+        soci::statement st =
+            (sql.prepare << "SELECT id, payload, created_at_ns FROM outbox "
+                            "WHERE sent_at_ns IS NULL ORDER BY id LIMIT :l",
+             soci::use(limit), soci::into(e.id), soci::into(e.payload), soci::into(created_at_ns));
+        st.execute();
+        while (st.fetch()) {
+          e.created_at = from_ns(created_at_ns);
+          out.push_back(e);
+        }
+        return out;
+      });
+}
+
+Result<void> MysqlOrderStore::mark_outbox_sent(const std::vector<std::int64_t>& ids) {
+  if (ids.empty()) {
+    return {};
+  }
+  const std::int64_t now = to_ns(clock_.wall_now());
+  return db_->impl().write([&](soci::session& sql) -> Result<void> {
+    sql << fmt::format("UPDATE outbox SET sent_at_ns = :t WHERE id IN ({}) AND sent_at_ns IS NULL",
+                       fmt::join(ids, ",")),
+        soci::use(now);
+    return {};
+  });
+}
+
+}  // namespace crest::store
