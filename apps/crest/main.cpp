@@ -1,0 +1,40 @@
+#include <cstring>
+#include <iostream>
+
+#include "subcommands.hpp"
+
+namespace {
+struct Subcommand {
+  const char* name;
+  int (*fn)(int, char**);
+  const char* help;
+};
+constexpr Subcommand kSubcommands[] = {
+    {"run", crest::cli::run, "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
+};
+
+int usage(std::ostream& out) {
+  out << "usage: crest <command> [args]\n\ncommands:\n";
+  for (const auto& s : kSubcommands) {
+    out << "  " << s.name << "  " << s.help << "\n";
+  }
+  return 2;
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    return usage(std::cerr);
+  }
+  if (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
+    usage(std::cout);
+    return 0;
+  }
+  for (const auto& s : kSubcommands) {
+    if (std::strcmp(argv[1], s.name) == 0) {
+      return s.fn(argc - 1, argv + 1);
+    }
+  }
+  std::cerr << "crest: unknown command '" << argv[1] << "'\n";
+  return usage(std::cerr);
+}

@@ -1,0 +1,5 @@
+#pragma once
+// One function per subcommand; argv[0] is the subcommand's name.
+namespace crest::cli {
+int run(int argc, char** argv);
+}  // namespace crest::cli

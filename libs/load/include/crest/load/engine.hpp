@@ -1,0 +1,69 @@
+#pragma once
+// The load engine: one event loop per thread, each owning a share of the virtual users (C++20
+// coroutines over Boost.Asio, one keep-alive connection per VU and origin), the executor's
+// schedule, and a MetricSet that the aggregator (the calling thread) collects once a second.
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "crest/load/plan.hpp"
+#include "crest/load/stats.hpp"
+
+namespace crest::load {
+
+// What the aggregator sees once a second (and once more at the end).
+struct Progress {
+  double elapsed_s = 0;
+  double total_s = 0;
+  int active_vus = 0;
+  const MetricSet* totals = nullptr;
+  const TimelinePoint* last = nullptr;
+};
+
+struct RunOptions {
+  int threads = 0;  // overrides the plan when > 0
+  std::string jtl_path;  // one line per sample, JMeter 5 CSV columns
+  // Called on the aggregating thread once a second and at the end (final = true).
+  std::function<void(const Progress&, bool final)> on_tick;
+  // Set to true from anywhere (signal handler, threshold abort) to stop the run.
+  std::atomic<bool>* stop = nullptr;
+  // Returns true when the run should abort now (abort-on-fail thresholds).
+  std::function<bool(const MetricSet& totals, double elapsed_s)> should_abort;
+};
+
+struct RunResult {
+  MetricSet totals;
+  std::vector<TimelinePoint> timeline;
+  double elapsed_s = 0;
+  int threads = 0;
+  int peak_vus = 0;
+  int source_addresses = 1;
+  bool aborted = false;
+  std::string error;  // set when the run could not start (for example, name resolution)
+};
+
+// Runs the plan to completion. Never throws on the request path; returns the totals.
+RunResult run_plan(const Plan& plan, const RunOptions& options);
+
+// The JMeter 5 default JTL header.
+inline constexpr const char* kJtlHeader =
+    "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,"
+    "failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect";
+
+// Extracts captures and evaluates checks on one response; exposed for tests.
+struct ResponseView {
+  int status = 0;
+  std::string_view body;
+  std::function<std::string_view(std::string_view)> header;  // first header by name
+  std::function<std::string_view(std::string_view)> cookie;  // cookie jar lookup
+  double duration_ms = 0;
+};
+// Returns false when a capture found nothing; the name of the missing capture goes to *missing.
+bool apply_captures(const Step& step, const ResponseView& r, std::vector<std::string>& vars,
+                    std::string* missing);
+// Evaluates each check; passed[i] per check. Returns true when all passed.
+bool evaluate_checks(const Step& step, const ResponseView& r, std::vector<bool>& passed);
+
+}  // namespace crest::load

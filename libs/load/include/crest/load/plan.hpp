@@ -1,0 +1,191 @@
+#pragma once
+// A load plan: target, data feeds, weighted journeys of steps, the load model and thresholds.
+// Parsed from YAML (docs/load.md) and validated completely before anything is sent; every error
+// names the file, line and column and what was expected.
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <regex>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "crest/core/error.hpp"
+#include "crest/load/template.hpp"
+
+namespace crest::load {
+
+using Duration = std::chrono::nanoseconds;
+
+// "$.a.b[0].c": object keys and array indices.
+struct JsonPath {
+  std::string text;
+  std::vector<std::variant<std::string, std::size_t>> parts;
+  static Result<JsonPath> parse(std::string_view text);
+};
+
+struct Capture {
+  enum class Kind : std::uint8_t { json, regex, header, cookie };
+  Kind kind = Kind::json;
+  std::string name;
+  int slot = -1;
+  std::string source;  // the path, pattern, header or cookie name as written
+  JsonPath path;
+  std::regex pattern;
+  int group = 1;
+};
+
+struct Check {
+  enum class Kind : std::uint8_t { status_in, body_contains, json_equals, latency_below };
+  Kind kind = Kind::status_in;
+  std::string name;  // "<step>: status in [200]" and so on: the label in the summary
+  int id = -1;       // index into Plan::check_names
+  std::vector<int> statuses;
+  std::string text;
+  JsonPath path;
+  std::string expected_json;  // compact JSON of the expected value
+  Duration limit{};
+};
+
+struct ThinkTime {
+  enum class Kind : std::uint8_t { none, constant, uniform, normal };
+  Kind kind = Kind::none;
+  Duration a{};  // constant value, uniform low, normal mean
+  Duration b{};  // uniform high, normal standard deviation
+};
+
+struct Origin {
+  bool tls = false;
+  std::string host;
+  std::uint16_t port = 80;
+  std::string host_header;  // "host[:port]" as sent
+};
+
+struct Step {
+  std::string name;  // the metric label; defaults to "METHOD path-template"
+  int metric = -1;   // index into Plan::step_names (steps of the same name share a series)
+  int group = -1;    // index into Plan::groups, or -1
+  std::string method;
+  int origin = 0;
+  Template target;  // path and query
+  std::vector<std::pair<std::string, Template>> headers;
+  bool has_body = false;
+  Template body;
+  std::string content_type;
+  std::vector<Capture> captures;
+  std::vector<Check> checks;
+  ThinkTime think;
+  bool needs_body = false;  // a capture or check reads the body
+};
+
+struct Journey {
+  std::string name;
+  double weight = 1;
+  std::vector<Step> steps;
+};
+
+struct Group {
+  std::string name;
+};
+
+struct Feed {
+  enum class Mode : std::uint8_t { sequential, random, unique };
+  std::string name;
+  Mode mode = Mode::sequential;
+  bool recycle = false;  // unique feed exhausted: start over (true) or fail the virtual user
+  std::vector<std::string> columns;
+  std::vector<int> slots;  // slot of "name.column" per column
+  std::vector<std::vector<std::string>> rows;
+};
+
+struct Stage {
+  Duration duration{};
+  double target = 0;
+};
+
+enum class Executor : std::uint8_t {
+  constant_vus,
+  ramping_vus,
+  constant_arrival_rate,
+  ramping_arrival_rate
+};
+const char* to_string(Executor e);
+
+struct LoadSpec {
+  Executor executor = Executor::constant_vus;
+  int vus = 1;
+  Duration duration = std::chrono::seconds(10);
+  int start_vus = 0;
+  std::vector<Stage> stages;
+  double rate = 0;  // arrivals per time_unit
+  Duration time_unit = std::chrono::seconds(1);
+  double start_rate = 0;
+  int pre_allocated_vus = 0;
+  int max_vus = 0;
+  Duration pacing{};  // minimum iteration duration (closed models)
+  Duration graceful_stop = std::chrono::seconds(30);
+  int threads = 0;         // event loops; 0 = one per core
+  int source_addresses = 0;  // loopback source addresses to spread over; 0 = automatic
+
+  Duration total_duration() const;  // duration, or the sum of the stages
+  int peak_vus() const;              // the most virtual users this model can use
+};
+
+struct Threshold {
+  struct Condition {
+    std::string text;  // as written, for the summary
+    std::string aggregate;  // "p", "avg", "min", "max", "med", "rate", "count"
+    double percentile = 0;
+    std::string op;     // < <= > >= == !=
+    double value = 0;   // durations in milliseconds
+  };
+  std::string metric;  // http_req_duration, http_req_service_duration, http_req_failed, ...
+  std::string tag_key;
+  std::string tag_value;
+  std::string source;  // the key as written
+  std::vector<Condition> conditions;
+  bool abort_on_fail = false;
+};
+
+struct Plan {
+  std::string file;
+  Origin target;
+  std::vector<Origin> origins;  // [0] is the target
+  std::vector<std::pair<std::string, Template>> headers;
+  Duration connect_timeout = std::chrono::seconds(5);
+  Duration request_timeout = std::chrono::seconds(30);
+  bool tls_insecure = false;
+  bool cookies = true;
+  VarTable vars;
+  std::vector<std::string> initial_values;  // per slot
+  std::vector<Feed> feeds;
+  std::vector<Journey> journeys;
+  std::vector<Group> groups;
+  std::vector<std::string> step_names;  // metric series, by Step::metric
+  std::vector<std::string> check_names;  // by Check::id
+  LoadSpec load;
+  std::vector<Threshold> thresholds;
+};
+
+struct PlanOverrides {
+  std::optional<int> vus;
+  std::optional<double> rate;
+  std::optional<Duration> duration;
+  std::optional<std::string> target;
+  std::optional<int> threads;
+  std::vector<std::pair<std::string, std::string>> vars;
+};
+
+// Parses a plan file; errors read "file:line:column: message".
+Result<Plan> load_plan(const std::string& path, const PlanOverrides& overrides = {});
+Result<Plan> parse_plan(const std::string& yaml_text, const std::string& file_name,
+                        const PlanOverrides& overrides = {}, const std::string& base_dir = ".");
+
+// "250ms", "1.5s", "2m", "1h", "300us"; a bare number is milliseconds when allowed.
+Result<Duration> parse_duration(std::string_view text, bool bare_is_ms = false);
+Result<Origin> parse_origin(std::string_view url, std::string* path_out = nullptr);
+Result<Threshold> parse_threshold_key(std::string_view key);
+Result<Threshold::Condition> parse_threshold_condition(std::string_view text);
+
+}  // namespace crest::load

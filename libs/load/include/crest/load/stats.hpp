@@ -1,0 +1,103 @@
+#pragma once
+// What a run measures. Each event loop records into its own MetricSet (one writer, a mutex the
+// aggregator takes once a second); the aggregator merges them exactly into the run's totals and
+// into one point of the per-second timeline.
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "crest/load/plan.hpp"
+#include "crest/metrics/latency_histogram.hpp"
+
+namespace crest::load {
+
+using metrics::LatencyHistogram;
+
+enum class FailureKind : std::uint8_t {
+  none,
+  connect_refused,
+  connect_error,
+  timeout,
+  reset,
+  tls,
+  protocol,
+  http_status,
+  check_failed,
+  capture_failed,
+  data_exhausted,
+};
+inline constexpr std::size_t kFailureKinds = 11;
+const char* to_string(FailureKind kind);
+
+struct StepStats {
+  LatencyHistogram duration;  // corrected for coordinated omission: from the intended start
+  LatencyHistogram service;   // from the actual send
+  LatencyHistogram ttfb;      // send to first response byte
+  std::uint64_t requests = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t connects = 0;
+  std::uint64_t connect_us_sum = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t bytes_received = 0;
+  std::array<std::uint64_t, kFailureKinds> by_kind{};
+  std::array<std::uint64_t, 6> by_status_class{};  // [0] no response, [1] 1xx .. [5] 5xx
+
+  void merge(const StepStats& o);
+  void reset();
+};
+
+struct JourneyStats {
+  LatencyHistogram iteration;  // iteration duration, think time included
+  std::uint64_t iterations = 0;
+  std::uint64_t failed = 0;  // iterations with at least one failed sample
+  void merge(const JourneyStats& o);
+  void reset();
+};
+
+struct MetricSet {
+  std::vector<StepStats> steps;        // by Plan::step_names
+  std::vector<JourneyStats> journeys;  // by Plan::journeys
+  std::vector<LatencyHistogram> groups;  // by Plan::groups
+  std::vector<std::array<std::uint64_t, 2>> checks;  // by check id: {passed, failed}
+  std::uint64_t dropped = 0;
+  std::uint64_t interrupted = 0;  // iterations cut by the hard stop
+
+  MetricSet() = default;
+  MetricSet(std::size_t steps, std::size_t journeys, std::size_t groups, std::size_t checks);
+  void merge(const MetricSet& o);
+  void reset();
+
+  std::uint64_t requests() const;
+  std::uint64_t failures() const;
+  std::uint64_t iterations() const;
+};
+
+// One second of the run.
+struct TimelinePoint {
+  double t = 0;  // seconds since start, end of the interval
+  int active_vus = 0;
+  std::uint64_t requests = 0;
+  std::uint64_t failures = 0;
+  std::uint64_t dropped = 0;
+  std::uint64_t bytes_received = 0;
+  std::uint64_t bytes_sent = 0;
+  LatencyHistogram duration;  // all steps
+  std::vector<std::uint64_t> step_requests;
+  std::vector<std::uint64_t> step_failures;
+  std::vector<std::string> step_histograms;  // serialised corrected durations, per step
+};
+
+struct ThresholdResult {
+  const Threshold* threshold = nullptr;
+  const Threshold::Condition* condition = nullptr;
+  double measured = 0;
+  bool passed = true;
+  std::string shown;  // "p(99)=123.40ms"
+};
+
+std::vector<ThresholdResult> evaluate_thresholds(const Plan& plan, const MetricSet& totals,
+                                                 double elapsed_seconds);
+std::string format_ms(double ms);  // "12.34ms", "1.23s"
+
+}  // namespace crest::load

@@ -1,0 +1,271 @@
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "crest/load/outputs.hpp"
+
+namespace crest::load {
+
+struct MetricsEndpoint::Impl {
+  boost::asio::io_context ioc{1};
+  boost::asio::ip::tcp::acceptor acceptor{ioc};
+  std::thread thread;
+  std::mutex mu;
+  std::string text = "# no data yet\n";
+
+  void accept() {
+    acceptor.async_accept([this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
+      if (ec) {
+        return;
+      }
+      serve(std::move(s));
+      accept();
+    });
+  }
+  void serve(boost::asio::ip::tcp::socket s) {
+    // Requests are one small GET: a short blocking read with a receive timeout is enough.
+    timeval tv{1, 0};
+    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[2048];
+    boost::system::error_code ec;
+    const auto n = s.read_some(boost::asio::buffer(buf), ec);
+    if (ec || n == 0) {
+      return;
+    }
+    const std::string_view req(buf, n);
+    std::string body;
+    std::string status = "200 OK";
+    if (req.substr(0, 13) == "GET /metrics " || req.substr(0, 14) == "GET /metrics?") {
+      std::lock_guard lock(mu);
+      body = text;
+    } else {
+      status = "404 Not Found";
+      body = "not found: try /metrics\n";
+    }
+    const std::string head = "HTTP/1.1 " + status +
+                             "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
+                             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
+    const std::string response = head + body;
+    boost::asio::write(s, boost::asio::buffer(response), ec);
+    s.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
+  }
+};
+
+MetricsEndpoint::MetricsEndpoint() : impl_(std::make_unique<Impl>()) {}
+MetricsEndpoint::~MetricsEndpoint() { stop(); }
+
+Result<void> MetricsEndpoint::start(const std::string& host_port) {
+  const auto colon = host_port.rfind(':');
+  if (colon == std::string::npos) {
+    return Error{ErrorKind::invalid_argument, "--metrics-addr: expected HOST:PORT, got '" + host_port + "'"};
+  }
+  boost::system::error_code ec;
+  const auto addr = boost::asio::ip::make_address(host_port.substr(0, colon), ec);
+  int port = -1;
+  try {
+    port = std::stoi(host_port.substr(colon + 1));
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (ec || port < 0 || port > 65535) {
+    return Error{ErrorKind::invalid_argument, "--metrics-addr: expected HOST:PORT with an IP address, got '" + host_port + "'"};
+  }
+  const boost::asio::ip::tcp::endpoint ep(addr, static_cast<unsigned short>(port));
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) {
+    impl_->acceptor.set_option(boost::asio::socket_base::reuse_address(true), ec);
+    impl_->acceptor.bind(ep, ec);
+  }
+  if (!ec) {
+    impl_->acceptor.listen(64, ec);
+  }
+  if (ec) {
+    return Error{ErrorKind::unavailable, "--metrics-addr " + host_port + ": " + ec.message()};
+  }
+  impl_->accept();
+  impl_->thread = std::thread([this] { impl_->ioc.run(); });
+  return {};
+}
+
+unsigned short MetricsEndpoint::port() const {
+  boost::system::error_code ec;
+  return impl_->acceptor.local_endpoint(ec).port();
+}
+
+void MetricsEndpoint::update(std::string text) {
+  std::lock_guard lock(impl_->mu);
+  impl_->text = std::move(text);
+}
+
+void MetricsEndpoint::stop() {
+  if (impl_ && impl_->thread.joinable()) {
+    boost::asio::post(impl_->ioc, [this] {
+      boost::system::error_code ec;
+      impl_->acceptor.close(ec);
+    });
+    impl_->thread.join();
+  }
+}
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+std::atomic<int> g_signals{0};
+
+extern "C" void on_signal(int) {
+  g_stop.store(true);
+  if (g_signals.fetch_add(1) >= 1) {
+    std::_Exit(130);  // a second Ctrl-C: leave at once
+  }
+}
+
+bool write_file(const std::string& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int run_command(int argc, char** argv) {
+  CLI::App app{"crest run: run a load plan (docs/load.md)", "crest run"};
+  std::string plan_path;
+  PlanOverrides overrides;
+  int vus = 0;
+  double rate = -1;
+  std::string duration;
+  std::string target;
+  int threads = 0;
+  std::vector<std::string> vars;
+  std::vector<std::string> outs;
+  std::string metrics_addr;
+  bool quiet = false;
+  app.add_option("plan", plan_path, "plan file (YAML)")->required();
+  app.add_option("--vus", vus, "virtual users (max VUs for arrival-rate plans)");
+  app.add_option("--rate", rate, "arrival rate per time unit (constant-arrival-rate)");
+  app.add_option("--duration", duration, "run duration, as 30s or 2m");
+  app.add_option("--target", target, "base URL, overriding target.base_url");
+  app.add_option("--threads", threads, "event loops (default: one per core)");
+  app.add_option("-e,--env", vars, "variable KEY=VALUE, visible as {{ KEY }}");
+  app.add_option("--out", outs, "json=FILE, csv=FILE or jtl=FILE (repeatable)");
+  app.add_option("--metrics-addr", metrics_addr, "serve Prometheus /metrics on HOST:PORT during the run");
+  app.add_flag("-q,--quiet", quiet, "no progress line");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  if (vus > 0) {
+    overrides.vus = vus;
+  }
+  if (rate >= 0) {
+    overrides.rate = rate;
+  }
+  if (!duration.empty()) {
+    auto d = parse_duration(duration);
+    if (!d.ok()) {
+      std::cerr << "crest run: --duration: " << d.error().message << "\n";
+      return 2;
+    }
+    overrides.duration = *d;
+  }
+  if (!target.empty()) {
+    overrides.target = target;
+  }
+  if (threads > 0) {
+    overrides.threads = threads;
+  }
+  for (const auto& kv : vars) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "crest run: -e expects KEY=VALUE, got '" << kv << "'\n";
+      return 2;
+    }
+    overrides.vars.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  std::string json_path;
+  std::string csv_path;
+  RunOptions options;
+  for (const auto& o : outs) {
+    const auto eq = o.find('=');
+    const auto kind = o.substr(0, eq);
+    const auto path = eq == std::string::npos ? "" : o.substr(eq + 1);
+    if (path.empty() || (kind != "json" && kind != "csv" && kind != "jtl")) {
+      std::cerr << "crest run: --out expects json=FILE, csv=FILE or jtl=FILE, got '" << o << "'\n";
+      return 2;
+    }
+    (kind == "json" ? json_path : kind == "csv" ? csv_path : options.jtl_path) = path;
+  }
+  auto plan = load_plan(plan_path, overrides);
+  if (!plan.ok()) {
+    std::cerr << "crest run: " << plan.error().message << "\n";
+    return 2;
+  }
+  MetricsEndpoint endpoint;
+  if (!metrics_addr.empty()) {
+    auto started = endpoint.start(metrics_addr);
+    if (!started.ok()) {
+      std::cerr << "crest run: " << started.error().message << "\n";
+      return 2;
+    }
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+  options.stop = &g_stop;
+  const bool tty = !quiet && ::isatty(STDERR_FILENO) == 1;
+  const bool abortable = std::any_of(plan->thresholds.begin(), plan->thresholds.end(), [](const Threshold& t) { return t.abort_on_fail; });
+  const Plan& p = *plan;
+  std::string abort_reason;
+  options.on_tick = [&](const Progress& progress, bool final) {
+    if (!metrics_addr.empty()) {
+      endpoint.update(format_prometheus(p, *progress.totals, final ? 0 : progress.active_vus));
+    }
+    if (tty) {
+      std::fprintf(stderr, "\r%s%s", format_progress(progress, progress.totals->dropped).c_str(), final ? "\n" : "");
+      std::fflush(stderr);
+    }
+  };
+  if (abortable) {
+    options.should_abort = [&](const MetricSet& totals, double elapsed) {
+      for (const auto& r : evaluate_thresholds(p, totals, elapsed)) {
+        if (!r.passed && r.threshold->abort_on_fail) {
+          abort_reason = r.threshold->source + ": " + r.condition->text + " (" + r.shown + ")";
+          return true;
+        }
+      }
+      return false;
+    };
+  }
+  const auto result = run_plan(p, options);
+  if (!result.error.empty()) {
+    std::cerr << "crest run: " << result.error << "\n";
+    return 1;
+  }
+  const auto thresholds = evaluate_thresholds(p, result.totals, result.elapsed_s);
+  std::cout << format_summary(p, result, thresholds);
+  if (!abort_reason.empty()) {
+    std::cout << "  aborted: threshold breached: " << abort_reason << "\n";
+  }
+  if (!json_path.empty() && !write_file(json_path, format_json(p, result, thresholds))) {
+    std::cerr << "crest run: cannot write " << json_path << "\n";
+    return 1;
+  }
+  if (!csv_path.empty() && !write_file(csv_path, format_csv(p, result))) {
+    std::cerr << "crest run: cannot write " << csv_path << "\n";
+    return 1;
+  }
+  endpoint.stop();
+  const bool breached = std::any_of(thresholds.begin(), thresholds.end(), [](const ThresholdResult& r) { return !r.passed; });
+  return breached || !abort_reason.empty() ? 99 : 0;
+}
+
+}  // namespace crest::load
