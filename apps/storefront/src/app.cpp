@@ -1,8 +1,5 @@
 #include "app.hpp"
 
-#include <unistd.h>
-
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
