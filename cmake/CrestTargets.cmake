@@ -1,12 +1,14 @@
 include(GoogleTest)
 
 # Warning flags shared by every target of ours. Left out because g++ 12 reports false positives
-# with optimisation: -Wnull-dereference (inside Boost.Asio) and -Wrestrict (std::string
-# concatenation, GCC bug 105329).
+# with optimisation: -Wnull-dereference (inside Boost.Asio), -Wrestrict (std::string
+# concatenation, GCC bug 105329), -Wmaybe-uninitialized (std::string members of aggregates
+# passed as default arguments) and -Wmismatched-new-delete (Asio's coroutine frames).
 add_library(crest_warnings INTERFACE)
 target_compile_options(crest_warnings INTERFACE -Wall -Wextra -Wpedantic -Wshadow
   -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
-  -Wimplicit-fallthrough -Wno-restrict $<$<BOOL:${CREST_WERROR}>:-Werror>)
+  -Wimplicit-fallthrough -Wno-restrict -Wno-maybe-uninitialized
+  -Wno-mismatched-new-delete $<$<BOOL:${CREST_WERROR}>:-Werror>)
 
 # Include <utility> before any Boost.Asio header: Boost 1.74's awaitable.hpp needs std::exchange.
 add_library(crest_asio INTERFACE)
