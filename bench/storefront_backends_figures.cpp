@@ -58,13 +58,9 @@ Storefront start_storefront(const std::filesystem::path& dir, const std::vector<
   }
   spec.log_path = (dir / fmt::format("storefront-{}.log", count)).string();
   auto process = must(ChildProcess::spawn(spec), "starting the storefront");
-  for (int i = 0; i < 600; ++i) {
-    std::ifstream in(port_file);
-    std::uint16_t port = 0;
-    if (in >> port && port > 0) return Storefront{std::move(process), port};
-    std::this_thread::sleep_for(50ms);
-  }
-  fail("the storefront did not start; see " + spec.log_path);
+  const auto port = must(crest::stack::wait_for_port_file(port_file.string(), process, 30s),
+                         "the storefront did not start (log: " + spec.log_path + ")");
+  return Storefront{std::move(process), port};
 }
 
 crest::http::Response send(std::uint16_t port, crest::http::ClientRequest request) {

@@ -1,16 +1,18 @@
 #pragma once
-// Runs the storefront binary as a child process on a free loopback port, and stops it by pid.
+// Runs the storefront binary as a child process on a free loopback port (crest::stack's
+// ChildProcess), and stops it by pid.
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
-#include <thread>
 #include <vector>
+
+#include "crest/stack/child_process.hpp"
 
 namespace crest::testing {
 
@@ -22,35 +24,18 @@ class StorefrontProcess {
            ("crest-it-" + std::to_string(::getpid()) + "-" + std::to_string(++counter));
     std::filesystem::create_directories(dir_);
     const auto port_file = (dir_ / "port").string();
-    log_path_ = (dir_ / "storefront.log").string();
-    args.insert(args.begin(), CREST_STOREFRONT_BINARY);
-    args.push_back("--port");
-    args.push_back("0");
-    args.push_back("--port-file");
-    args.push_back(port_file);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      std::freopen(log_path_.c_str(), "w", stdout);
-      std::freopen(log_path_.c_str(), "a", stderr);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (std::chrono::steady_clock::now() < deadline) {
-      std::ifstream in(port_file);
-      if (in >> port_ && port_ > 0) return;
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        throw std::runtime_error("storefront exited during start-up; log: " + log());
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    stop();
-    throw std::runtime_error("storefront did not start within 30 s; log: " + log());
+    stack::ProcessSpec spec;
+    spec.program = CREST_STOREFRONT_BINARY;
+    spec.args = std::move(args);
+    spec.args.insert(spec.args.end(), {"--port", "0", "--port-file", port_file});
+    spec.log_path = (dir_ / "storefront.log").string();
+    log_path_ = spec.log_path;
+    auto process = stack::ChildProcess::spawn(spec);
+    if (!process.ok()) throw std::runtime_error(process.error().message);
+    process_.emplace(std::move(process).value());
+    auto port = stack::wait_for_port_file(port_file, *process_, std::chrono::seconds(30));
+    if (!port.ok()) throw std::runtime_error(port.error().message + "; log: " + log());
+    port_ = *port;
   }
 
   ~StorefrontProcess() {
@@ -63,28 +48,12 @@ class StorefrontProcess {
   StorefrontProcess& operator=(const StorefrontProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
-  pid_t pid() const { return pid_; }
-  std::string dir() const { return dir_.string(); }
+  pid_t pid() const { return process_->pid(); }
 
-  // Sends `signal` and waits up to `timeout` for the exit status; -1 if it had to be killed.
+  // Sends `signal`, waits up to `timeout`, then SIGKILL. The exit status, 128 + signal if one
+  // ended it.
   int stop(int signal = SIGTERM, std::chrono::seconds timeout = std::chrono::seconds(15)) {
-    if (pid_ <= 0) return exit_status_;
-    ::kill(pid_, signal);
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (::waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        ::kill(pid_, SIGKILL);
-        ::waitpid(pid_, &status, 0);
-        pid_ = -1;
-        exit_status_ = -1;
-        return exit_status_;
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    pid_ = -1;
-    exit_status_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    return exit_status_;
+    return process_->stop(timeout, signal);
   }
 
   std::string log() const {
@@ -95,9 +64,8 @@ class StorefrontProcess {
  private:
   std::filesystem::path dir_;
   std::string log_path_;
-  pid_t pid_ = -1;
+  std::optional<stack::ChildProcess> process_;
   std::uint16_t port_ = 0;
-  int exit_status_ = -1;
 };
 
 }  // namespace crest::testing

@@ -6,18 +6,13 @@
 #include "crest/aws/sqs.hpp"
 #include "crest/store/caching_catalog_store.hpp"
 #include "crest/store/dynamodb.hpp"
+#include "crest/store/embedded.hpp"
 #include "crest/store/mysql.hpp"
 #include "crest/store/redis_cache.hpp"
 #include "crest/store/sqs.hpp"
 
 namespace crest::storefront {
 namespace {
-
-// Shares ownership of an embedded store that EmbeddedStores keeps alive.
-template <typename T>
-std::shared_ptr<T> borrowed(const std::unique_ptr<T>& owned) {
-  return std::shared_ptr<T>(owned.get(), [](T*) {});
-}
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> out;
@@ -114,11 +109,11 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
   embedded.metrics = &registry;
   auto opened = store::open_embedded_stores(embedded);
   if (!opened.ok()) return opened.error();
-  b.embedded = std::move(opened).value();
+  const store::EmbeddedStores& local = *opened;
 
-  std::shared_ptr<store::CatalogStore> catalog = borrowed(b.embedded.catalog);
-  b.users = borrowed(b.embedded.users);
-  b.orders = borrowed(b.embedded.orders);
+  std::shared_ptr<store::CatalogStore> catalog = local.catalog;
+  b.users = local.users;
+  b.orders = local.orders;
   if (config.get_choice("db.backend", {"sqlite", "mysql"}) == "mysql") {
     auto mysql = open_mysql(config, registry, clock);
     if (!mysql.ok()) return mysql.error();
@@ -130,7 +125,7 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
 
   const std::string cache = config.get_choice("cache", {"off", "memory", "redis"});
   if (cache == "memory") {
-    b.cache = borrowed(b.embedded.cache);
+    b.cache = local.cache;
   } else if (cache == "redis") {
     store::RedisCacheOptions options;
     const std::string url = config.get_string("redis.url");
@@ -151,8 +146,8 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
   }
   b.catalog = catalog;
 
-  b.sessions = borrowed(b.embedded.sessions);
-  b.carts = borrowed(b.embedded.carts);
+  b.sessions = local.sessions;
+  b.carts = local.carts;
   const bool dynamo_sessions = config.get_choice("sessions.backend", {"sqlite", "dynamodb"}) == "dynamodb";
   const bool dynamo_carts = config.get_choice("carts.backend", {"sqlite", "dynamodb"}) == "dynamodb";
   if (dynamo_sessions || dynamo_carts) {
@@ -173,8 +168,8 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
     if (dynamo_carts) b.carts = std::make_shared<store::DynamoDbCartStore>(dynamodb, tables.carts);
   }
 
-  b.orders_queue = borrowed(b.embedded.orders_queue);
-  b.orders_dlq = borrowed(b.embedded.orders_dlq);
+  b.orders_dlq = local.orders_dlq;
+  b.orders_queue = local.orders_queue;
   if (config.get_choice("queue.backend", {"memory", "sqs"}) == "sqs") {
     aws::SqsOptions options;
     options.endpoint = config.get_string("sqs.endpoint");

@@ -7,7 +7,6 @@
 #include "crest/core/config.hpp"
 #include "crest/core/error.hpp"
 #include "crest/metrics/registry.hpp"
-#include "crest/store/embedded.hpp"
 #include "shop.hpp"
 
 namespace crest::store {
@@ -16,8 +15,9 @@ class MysqlDatabase;
 
 namespace crest::storefront {
 
+// Every port starts as its embedded adapter (SQLite, LRU, in-process queue); configuration
+// replaces some with real ones. Embedded adapters nobody kept are released.
 struct Backends {
-  store::EmbeddedStores embedded;  // SQLite, LRU and in-process queue; the default of every port
   std::shared_ptr<store::MysqlDatabase> mysql;
   std::shared_ptr<store::CatalogStore> catalog;  // possibly the caching decorator
   std::shared_ptr<store::Cache> cache;           // null with `cache: off`
@@ -25,8 +25,9 @@ struct Backends {
   std::shared_ptr<store::SessionStore> sessions;
   std::shared_ptr<store::CartStore> carts;
   std::shared_ptr<store::OrderStore> orders;
-  std::shared_ptr<store::Queue> orders_queue;
+  // Declared before orders_queue so it is destroyed after it: an in-process queue redrives into it.
   std::shared_ptr<store::Queue> orders_dlq;  // null when SQS has no dead-letter URL configured
+  std::shared_ptr<store::Queue> orders_queue;
   bool shared_queue = false;  // true when the queue is reachable from other processes (SQS)
 
   ShopStores view() const;

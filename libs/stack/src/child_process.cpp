@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -172,6 +173,25 @@ Result<std::uint16_t> free_loopback_port() {
   }
   ::close(fd);
   return static_cast<std::uint16_t>(ntohs(addr.sin_port));
+}
+
+Result<std::uint16_t> wait_for_port_file(const std::string& path, ChildProcess& process,
+                                         std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    std::ifstream in(path);
+    unsigned port = 0;
+    if (in >> port && port > 0 && port <= 65535) return static_cast<std::uint16_t>(port);
+    if (!process.running()) {
+      return Error{ErrorKind::unavailable,
+                   fmt::format("{} exited before writing its port to {}", process.name(), path)};
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return Error{ErrorKind::timeout, fmt::format("{} wrote no port to {} within {} ms", process.name(),
+                                                   path, timeout.count())};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
 }
 
 Result<void> wait_for_tcp(std::uint16_t port, std::chrono::milliseconds timeout) {

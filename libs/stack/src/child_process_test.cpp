@@ -64,6 +64,22 @@ TEST(ChildProcess, MissingProgramIsANamedError) {
   EXPECT_NE(child.error().message.find("no-such-program-crest"), std::string::npos);
 }
 
+TEST(Ports, PortFileIsReadOnceWrittenAndAnExitIsAnError) {
+  const auto file = std::filesystem::temp_directory_path() / "crest_port_file_test";
+  std::filesystem::remove(file);
+  auto writer = ChildProcess::spawn(spec_of("sh", {"-c", "sleep 0.1; echo 4321 > " + file.string() + "; sleep 30"}));
+  ASSERT_TRUE(writer.ok());
+  auto port = wait_for_port_file(file.string(), *writer, 5s);
+  ASSERT_TRUE(port.ok()) << port.error().message;
+  EXPECT_EQ(*port, 4321);
+  std::filesystem::remove(file);
+  auto quitter = ChildProcess::spawn(spec_of("sh", {"-c", "exit 1"}));
+  ASSERT_TRUE(quitter.ok());
+  const auto none = wait_for_port_file(file.string(), *quitter, 5s);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.error().kind, ErrorKind::unavailable);
+}
+
 TEST(Ports, FreePortIsFreeAndWaitTimesOut) {
   auto port = free_loopback_port();
   ASSERT_TRUE(port.ok());

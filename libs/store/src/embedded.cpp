@@ -15,18 +15,18 @@ Result<EmbeddedStores> open_embedded_stores(const EmbeddedOptions& options) {
   }
   EmbeddedStores stores;
   stores.database = *db;
-  stores.catalog = std::make_unique<SqliteCatalogStore>(*db, clock);
-  stores.users = std::make_unique<SqliteUserStore>(*db, clock);
-  stores.sessions = std::make_unique<SqliteSessionStore>(*db, clock);
-  stores.carts = std::make_unique<SqliteCartStore>(*db);
-  stores.orders = std::make_unique<SqliteOrderStore>(*db, clock);
-  stores.cache = std::make_unique<LruCache>(
+  stores.catalog = std::make_shared<SqliteCatalogStore>(*db, clock);
+  stores.users = std::make_shared<SqliteUserStore>(*db, clock);
+  stores.sessions = std::make_shared<SqliteSessionStore>(*db, clock);
+  stores.carts = std::make_shared<SqliteCartStore>(*db);
+  stores.orders = std::make_shared<SqliteOrderStore>(*db, clock);
+  stores.cache = std::make_shared<LruCache>(
       LruCacheOptions{options.cache_capacity, "local", options.metrics}, clock);
-  stores.orders_dlq = std::make_unique<InProcessQueue>(
+  stores.orders_dlq = std::make_shared<InProcessQueue>(
       InProcessQueueOptions{"orders-dlq", options.queue_visibility_timeout, std::nullopt,
                             options.metrics},
       clock);
-  stores.orders_queue = std::make_unique<InProcessQueue>(
+  stores.orders_queue = std::make_shared<InProcessQueue>(
       InProcessQueueOptions{"orders", options.queue_visibility_timeout,
                             RedrivePolicy{stores.orders_dlq.get(), options.max_receive_count},
                             options.metrics},

@@ -63,6 +63,11 @@ Result<std::string> find_program(const std::string& name);
 // started on it should still be checked with wait_for_tcp, since another process may take it.
 Result<std::uint16_t> free_loopback_port();
 
+// For servers started with `--port 0 --port-file FILE`: waits until FILE holds the port they
+// bound. An error if the process exits first or `timeout` passes.
+Result<std::uint16_t> wait_for_port_file(const std::string& path, ChildProcess& process,
+                                         std::chrono::milliseconds timeout);
+
 // Polls until 127.0.0.1:port accepts a connection or `timeout` passes.
 Result<void> wait_for_tcp(std::uint16_t port, std::chrono::milliseconds timeout);
 

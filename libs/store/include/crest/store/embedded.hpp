@@ -35,17 +35,19 @@ struct EmbeddedOptions {
   metrics::Registry* metrics = nullptr;  // optional; must outlive the stores
 };
 
+// Shared pointers, so that a process can keep the stores it uses and put real adapters in place
+// of the others (apps/storefront/src/backends.cpp).
 struct EmbeddedStores {
   std::shared_ptr<SqliteDatabase> database;  // also kept alive by each SQLite store
-  std::unique_ptr<CatalogStore> catalog;
-  std::unique_ptr<UserStore> users;
-  std::unique_ptr<SessionStore> sessions;
-  std::unique_ptr<CartStore> carts;
-  std::unique_ptr<OrderStore> orders;
-  std::unique_ptr<Cache> cache;
+  std::shared_ptr<CatalogStore> catalog;
+  std::shared_ptr<UserStore> users;
+  std::shared_ptr<SessionStore> sessions;
+  std::shared_ptr<CartStore> carts;
+  std::shared_ptr<OrderStore> orders;
+  std::shared_ptr<Cache> cache;
   // Declared before orders_queue so it is destroyed after it: the queue redrives into it.
-  std::unique_ptr<Queue> orders_dlq;
-  std::unique_ptr<Queue> orders_queue;
+  std::shared_ptr<Queue> orders_dlq;
+  std::shared_ptr<Queue> orders_queue;
 };
 
 // Opens (creating if needed) the SQLite database and builds every store. Errors: unavailable
