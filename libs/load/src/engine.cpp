@@ -2,65 +2,71 @@
 #include "crest/load/engine.hpp"
 
 #include <fmt/format.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
+#include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
 #include <random>
+#include <span>
 #include <thread>
 
 #include "crest/load/response_parser.hpp"
 #include "crest/load/schedule.hpp"
+#include "event_loop.hpp"
 
 namespace crest::load {
 namespace {
 
-namespace net = boost::asio;
-using tcp = net::ip::tcp;
-// Concrete executor types instead of any_io_executor: no type-erased dispatch per completion.
-using LoopExecutor = net::io_context::executor_type;
-template <typename T = void>
-using Task = net::awaitable<T, LoopExecutor>;
-constexpr net::use_awaitable_t<LoopExecutor> use_task;
-using Socket = net::basic_stream_socket<tcp, LoopExecutor>;
-using Timer = net::basic_waitable_timer<std::chrono::steady_clock, net::wait_traits<std::chrono::steady_clock>, LoopExecutor>;
+using io::Task;
 using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
-using boost::system::error_code;
 
 constexpr auto kNoDeadline = TimePoint::max();
 
 struct Conn {
-  explicit Conn(net::io_context& ioc) : sock(ioc.get_executor()) {}
-  Socket sock;
-  std::unique_ptr<net::ssl::stream<Socket>> tls;
-  bool open = false;
-  Socket& lowest() { return tls ? tls->next_layer() : sock; }
-  void close() {
-    error_code ignored;
-    lowest().close(ignored);
-    tls.reset();
-    open = false;
+  Conn() = default;
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+  ~Conn() {
+    if (ssl != nullptr) {
+      SSL_free(ssl);
+    }
+    if (sock.fd >= 0) {
+      ::close(sock.fd);
+    }
   }
+  io::Socket sock;
+  SSL* ssl = nullptr;  // set for https origins once connected
+  bool open = false;
 };
 
-// A VU's response bytes: reads land straight in it (a pending read needs its own buffer), and it
-// doubles when full, so it settles at the size of the largest response.
+// A VU's response bytes: reads land straight in it, and it doubles when full, so it settles at
+// the size of the largest response.
 class ReadBuffer {
  public:
   void clear() { size_ = 0; }
   std::size_t size() const { return size_; }
   operator std::string_view() const { return {data_.get(), size_}; }  // NOLINT(google-explicit-constructor)
-  net::mutable_buffer space() {
+  static constexpr std::size_t kMaxResponse = 64 << 20;  // a hostile endless response stops here
+  // Room for the next read; empty once a response would pass kMaxResponse.
+  std::span<char> space() {
     if (cap_ - size_ < 512) {
       const std::size_t cap = cap_ == 0 ? 2048 : cap_ * 2;
+      if (cap > kMaxResponse) {
+        return {};
+      }
       std::unique_ptr<char[]> bigger(new char[cap]);
       if (size_ > 0) {
         std::memcpy(bigger.get(), data_.get(), size_);
@@ -68,7 +74,7 @@ class ReadBuffer {
       data_ = std::move(bigger);
       cap_ = cap;
     }
-    return net::buffer(data_.get() + size_, cap_ - size_);
+    return {data_.get() + size_, cap_ - size_};
   }
   void commit(std::size_t n) { size_ += n; }
 
@@ -79,9 +85,9 @@ class ReadBuffer {
 };
 
 struct Vu {
-  Vu(net::io_context& ioc, std::uint64_t global_index) : index(global_index), timer(ioc.get_executor()), rng(global_index * 7919 + 17) {}
-  std::uint64_t index;  // 0-based across all loops
-  Timer timer;
+  explicit Vu(std::uint64_t global_index) : index(global_index), rng(global_index * 7919 + 17) {}
+  std::uint64_t index;  // 0-based across all loops (and processes)
+  io::Timer timer;
   std::mt19937_64 rng;
   std::vector<std::string> vars;
   std::vector<int> unique_rows;  // per feed, -1 until taken
@@ -101,6 +107,18 @@ struct Vu {
   TimePoint intended{};
   SteadyClock::duration lag{};
 };
+
+// A resolved origin.
+struct Endpoint {
+  sockaddr_storage addr{};
+  socklen_t len = 0;
+  int family = AF_INET;
+  bool loopback_v4 = false;
+  const sockaddr* sa() const { return reinterpret_cast<const sockaddr*>(&addr); }
+};
+
+// TLS failures that are not a socket error come back as this errno value.
+constexpr int kTlsFailure = EPROTO;
 
 struct Outcome {
   FailureKind failure = FailureKind::none;
@@ -123,17 +141,13 @@ struct Loop {
   Loop(Engine& e, int i, const Plan& plan)
       : engine(e),
         index(i),
-        ioc(1),
-        control(ioc.get_executor()),
-        sweeper(ioc.get_executor()),
-        arrival_timer(ioc.get_executor()),
         interval(plan.step_names.size(), plan.journeys.size(), plan.groups.size(), plan.check_names.size()) {}
   Engine& engine;
-  int index;
-  net::io_context ioc;
-  Timer control;
-  Timer sweeper;
-  Timer arrival_timer;
+  int index;  // among all loops of the run (every process's)
+  io::Loop ioc;
+  io::Timer control;
+  io::Timer sweeper;
+  io::Timer arrival_timer;
   std::mutex mu;
   MetricSet interval;
   std::string jtl;
@@ -146,7 +160,6 @@ struct Loop {
   bool aborted = false;
   bool done = false;
   std::vector<bool> check_passed;
-
 };
 
 bool is_arrival(Executor e) {
@@ -203,6 +216,12 @@ std::uint64_t to_us(SteadyClock::duration d) {
 
 struct Engine {
   Engine(const Plan& p, const RunOptions& o) : plan(p), opts(o) {}
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine() {
+    loops.clear();  // connections (and their SSL objects) before the context
+    SSL_CTX_free(ssl_ctx);
+  }
 
   void vu_started() {
     const int now = active_vus.fetch_add(1, std::memory_order_relaxed) + 1;
@@ -213,14 +232,16 @@ struct Engine {
 
   const Plan& plan;
   const RunOptions& opts;
-  std::vector<tcp::endpoint> endpoints;  // per origin
-  std::unique_ptr<net::ssl::context> ssl;
+  std::vector<Endpoint> endpoints;  // per origin
+  SSL_CTX* ssl_ctx = nullptr;
   ArrivalSchedule arrivals;
   VuSchedule vu_schedule;
   TimePoint start{};
   TimePoint end{};
   TimePoint hard_deadline{};
-  int nloops = 1;
+  int nloops = 1;  // event loops in the whole run, across processes
+  int shard = 0;   // this process's place among the run's processes
+  int shards = 1;
   int source_addresses = 1;
   std::vector<double> cumulative_weights;
   std::vector<std::unique_ptr<std::atomic<std::uint64_t>>> feed_next;
@@ -234,11 +255,11 @@ struct Engine {
   std::FILE* jtl = nullptr;
 
   Vu& new_vu(Loop& L, std::uint64_t global_index) {
-    auto vu = std::make_unique<Vu>(L.ioc, global_index);
+    auto vu = std::make_unique<Vu>(global_index);
     vu->vars = plan.initial_values;
     vu->unique_rows.assign(plan.feeds.size(), -1);
     for (std::size_t i = 0; i < plan.origins.size(); ++i) {
-      vu->conns.push_back(std::make_unique<Conn>(L.ioc));
+      vu->conns.push_back(std::make_unique<Conn>());
     }
     L.vus.push_back(std::move(vu));
     return *L.vus.back();
@@ -246,8 +267,8 @@ struct Engine {
 
   // ---- I/O ------------------------------------------------------------------------------
 
-  void arm(Vu& vu, Conn& c, SteadyClock::duration timeout) {
-    vu.deadline = SteadyClock::now() + timeout;
+  void arm(Vu& vu, Conn& c, TimePoint now, SteadyClock::duration timeout) {
+    vu.deadline = now + timeout;
     vu.deadline_conn = &c;
   }
   void disarm(Vu& vu) {
@@ -255,74 +276,116 @@ struct Engine {
     vu.deadline_conn = nullptr;
   }
 
-  static FailureKind classify(const error_code& ec, bool timed_out, bool tls) {
+  static FailureKind classify(int err, bool timed_out) {
     if (timed_out) {
       return FailureKind::timeout;
     }
-    if (ec == net::error::connection_refused) {
+    if (err == ECONNREFUSED) {
       return FailureKind::connect_refused;
     }
-    if (ec.category() == net::error::get_ssl_category() || ec == net::ssl::error::stream_truncated) {
-      return tls ? FailureKind::tls : FailureKind::protocol;
+    if (err == kTlsFailure) {
+      return FailureKind::tls;
     }
     return FailureKind::reset;
   }
 
-  Task<void> connect(Vu& vu, Conn& c, int origin, Outcome& o) {
-    c.close();
+  static void close(Loop& L, Conn& c) {
+    if (c.ssl != nullptr) {
+      SSL_free(c.ssl);
+      c.ssl = nullptr;
+    }
+    L.ioc.close(c.sock);
+    c.open = false;
+  }
+
+  // What an OpenSSL call that returned r <= 0 means: wait for the socket (0 once ready), or
+  // fail with an errno value (kTlsFailure for the TLS layer's own errors, 0 for end of stream).
+  static Task<int> tls_wait(Loop& L, Conn& c, int r, bool& finished) {
+    finished = false;
+    const int e = SSL_get_error(c.ssl, r);
+    if (e == SSL_ERROR_WANT_READ) {
+      c.sock.readable = false;
+      co_return co_await L.ioc.readable(c.sock);
+    }
+    if (e == SSL_ERROR_WANT_WRITE) {
+      c.sock.writable = false;
+      co_return co_await L.ioc.writable(c.sock);
+    }
+    finished = true;
+    const int saved = errno;
+    ERR_clear_error();
+    if (e == SSL_ERROR_ZERO_RETURN) {
+      co_return 0;
+    }
+    if (e == SSL_ERROR_SYSCALL) {
+      co_return saved == 0 ? EPIPE : saved;
+    }
+    co_return kTlsFailure;
+  }
+
+  Task<void> connect(Loop& L, Vu& vu, Conn& c, int origin, Outcome& o) {
+    close(L, c);
     const auto& ep = endpoints[static_cast<std::size_t>(origin)];
     const auto& org = plan.origins[static_cast<std::size_t>(origin)];
-    auto& loop_ioc = static_cast<net::io_context&>(c.sock.get_executor().context());
-    if (org.tls) {
-      c.tls = std::make_unique<net::ssl::stream<Socket>>(loop_ioc, *ssl);
+    if (L.ioc.open(c.sock, ep.family) != 0) {
+      o.failure = FailureKind::connect_error;  // out of descriptors, typically
+      co_return;
     }
-    auto& sock = c.lowest();
-    error_code ec;
-    sock.open(ep.protocol(), ec);
-    if (!ec && source_addresses > 1 && ep.address().is_v4() && ep.address().is_loopback()) {
+    const int fd = c.sock.fd;
+    if (source_addresses > 1 && ep.loopback_v4) {
       // Each source address has its own ephemeral ports: spread VUs over 127.0.0.1..N.
       int one = 1;
-      ::setsockopt(sock.native_handle(), IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-      const auto host = static_cast<unsigned>(1 + vu.index % static_cast<std::uint64_t>(source_addresses));
-      sock.bind(tcp::endpoint(net::ip::address_v4((127u << 24) | host), 0), ec);
-    }
-    if (ec) {
-      o.failure = FailureKind::connect_error;
-      co_return;
-    }
-    sock.set_option(tcp::no_delay(true), ec);
-    const auto t0 = SteadyClock::now();
-    vu.timed_out = false;
-    arm(vu, c, plan.connect_timeout);
-    co_await sock.async_connect(ep, net::redirect_error(use_task, ec));
-    if (ec) {
-      disarm(vu);
-      o.failure = vu.timed_out ? FailureKind::timeout
-                               : (ec == net::error::connection_refused ? FailureKind::connect_refused
-                                                                       : FailureKind::connect_error);
-      c.close();
-      co_return;
-    }
-    if (c.tls) {
-      // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
-      SSL_ctrl(c.tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-               const_cast<char*>(org.host.c_str()));
-      if (!plan.tls_insecure) {
-        c.tls->set_verify_mode(net::ssl::verify_peer);
-        c.tls->set_verify_callback(net::ssl::host_name_verification(org.host));
-      } else {
-        c.tls->set_verify_mode(net::ssl::verify_none);
-      }
-      co_await c.tls->async_handshake(net::ssl::stream_base::client,
-                                      net::redirect_error(use_task, ec));
-      if (ec) {
-        disarm(vu);
-        o.failure = vu.timed_out ? FailureKind::timeout : FailureKind::tls;
-        c.close();
+      ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+      sockaddr_in src{};
+      src.sin_family = AF_INET;
+      src.sin_addr.s_addr = htonl((127u << 24) | static_cast<unsigned>(1 + vu.index % static_cast<std::uint64_t>(source_addresses)));
+      if (::bind(fd, reinterpret_cast<const sockaddr*>(&src), sizeof src) != 0) {
+        close(L, c);
+        o.failure = FailureKind::connect_error;
         co_return;
       }
-    } else {
-      sock.non_blocking(true, ec);
+    }
+    int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const auto t0 = SteadyClock::now();
+    vu.timed_out = false;
+    arm(vu, c, t0, plan.connect_timeout);
+    if (const int err = co_await io::connect(L.ioc, c.sock, ep.sa(), ep.len); err != 0) {
+      disarm(vu);
+      o.failure = vu.timed_out ? FailureKind::timeout
+                               : (err == ECONNREFUSED ? FailureKind::connect_refused : FailureKind::connect_error);
+      close(L, c);
+      co_return;
+    }
+    if (org.tls) {
+      c.ssl = SSL_new(ssl_ctx);
+      bool ok = c.ssl != nullptr && SSL_set_fd(c.ssl, fd) == 1;
+      if (ok) {
+        // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
+        SSL_ctrl(c.ssl, SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name, const_cast<char*>(org.host.c_str()));
+        if (plan.tls_insecure) {
+          SSL_set_verify(c.ssl, SSL_VERIFY_NONE, nullptr);
+        } else {
+          SSL_set_verify(c.ssl, SSL_VERIFY_PEER, nullptr);
+          ok = SSL_set1_host(c.ssl, org.host.c_str()) == 1;
+        }
+      }
+      while (ok) {
+        const int r = SSL_connect(c.ssl);
+        if (r == 1) {
+          break;
+        }
+        bool finished = false;
+        const int err = co_await tls_wait(L, c, r, finished);
+        ok = !finished && err == 0;
+      }
+      if (!ok) {
+        ERR_clear_error();
+        disarm(vu);
+        o.failure = vu.timed_out ? FailureKind::timeout : FailureKind::tls;
+        close(L, c);
+        co_return;
+      }
     }
     disarm(vu);
     o.connect += SteadyClock::now() - t0;
@@ -330,31 +393,52 @@ struct Engine {
     c.open = true;
   }
 
-  // Returns true when the request went out without suspending.
-  static Task<bool> write_all(Conn& c, const std::string& data, error_code& ec) {
-    if (c.tls) {
-      co_await net::async_write(*c.tls, net::buffer(data), net::redirect_error(use_task, ec));
-      co_return false;
-    }
+  // The general send path: the rest of a partial write, and TLS. Returns 0 or an errno value.
+  static Task<int> send_rest(Loop& L, Conn& c, std::string_view data) {
     std::size_t done = 0;
-    bool sync = true;
     while (done < data.size()) {
-      const auto n = c.sock.write_some(net::buffer(data.data() + done, data.size() - done), ec);
-      done += n;
-      if (ec == net::error::would_block || ec == net::error::try_again) {
-        sync = false;
-        co_await c.sock.async_wait(Socket::wait_write, net::redirect_error(use_task, ec));
+      if (c.ssl != nullptr) {
+        const int r = SSL_write(c.ssl, data.data() + done, static_cast<int>(data.size() - done));
+        if (r > 0) {
+          done += static_cast<std::size_t>(r);
+          continue;
+        }
+        bool finished = false;
+        const int err = co_await tls_wait(L, c, r, finished);
+        if (finished || err != 0) {
+          co_return err == 0 ? EPIPE : err;
+        }
+        continue;
       }
-      if (ec) {
-        co_return false;
+      const auto n = ::send(c.sock.fd, data.data() + done, data.size() - done, MSG_NOSIGNAL);
+      if (n > 0) {
+        done += static_cast<std::size_t>(n);
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        c.sock.writable = false;
+        if (const int err = co_await L.ioc.writable(c.sock); err != 0) {
+          co_return err;
+        }
+      } else {
+        co_return n < 0 ? errno : EPIPE;
       }
     }
-    co_return sync;
+    co_return 0;
   }
 
-  // Reads go straight into the VU's buffer (see execute). Asio skips the speculative read when
-  // the last one drained the socket, so a response costs one recv and a share of an epoll_wait:
-  // no EAGAIN read and no epoll_ctl re-arm per request.
+  // Reads from a TLS connection: > 0 bytes, 0 at the end of the stream, -errno on failure.
+  static Task<long> tls_read(Loop& L, Conn& c, std::span<char> buf) {
+    for (;;) {
+      const int r = SSL_read(c.ssl, buf.data(), static_cast<int>(buf.size()));
+      if (r > 0) {
+        co_return r;
+      }
+      bool finished = false;
+      const int err = co_await tls_wait(L, c, r, finished);
+      if (finished || err != 0) {
+        co_return -err;
+      }
+    }
+  }
 
   void render_request(Vu& vu, const Step& step) {
     RenderContext ctx{vu.vars, vu.rng, vu.index + 1, vu.iteration};
@@ -405,42 +489,45 @@ struct Engine {
 
   Task<void> execute(Loop& L, Vu& vu, const Step& step, Outcome& o) {
     render_request(vu, step);
-    o.wall_start = std::chrono::system_clock::now();
+    if (jtl != nullptr) {
+      o.wall_start = std::chrono::system_clock::now();
+    }
     const auto start_t = SteadyClock::now();
     auto& c = *vu.conns[static_cast<std::size_t>(step.origin)];
     const bool head = step.method == "HEAD";
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = c.open;
       if (!c.open) {
-        co_await connect(vu, c, step.origin, o);
+        co_await connect(L, vu, c, step.origin, o);
         if (o.failure != FailureKind::none || L.aborted) {
           o.service = SteadyClock::now() - start_t;
           co_return;
         }
       }
       vu.timed_out = false;
-      arm(vu, c, plan.request_timeout);
-      error_code ec;
+      arm(vu, c, reused ? start_t : SteadyClock::now(), plan.request_timeout);
       // The plain-TCP request almost always goes out in one non-blocking send: no coroutine
       // frame for it. TLS and partial writes take the general path.
+      int err = 0;
       std::size_t written = 0;
-      if (!c.tls) {
-        written = c.sock.write_some(net::buffer(vu.out), ec);
-        if (ec == net::error::would_block || ec == net::error::try_again) {
-          ec = {};
+      if (c.ssl == nullptr) {
+        const auto n = ::send(c.sock.fd, vu.out.data(), vu.out.size(), MSG_NOSIGNAL);
+        if (n >= 0) {
+          written = static_cast<std::size_t>(n);
+        } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+          err = errno;
         }
       }
-      if (!ec && written < vu.out.size()) {
-        const std::string rest = vu.out.substr(written);
-        (void)co_await write_all(c, rest, ec);
+      if (err == 0 && written < vu.out.size()) {
+        err = co_await send_rest(L, c, std::string_view(vu.out).substr(written));
       }
-      if (ec) {
+      if (err != 0) {
         disarm(vu);
-        c.close();
+        close(L, c);
         if (reused && attempt == 0 && !vu.timed_out && !L.aborted) {
           continue;  // a keep-alive connection the server had closed: reconnect once
         }
-        o.failure = classify(ec, vu.timed_out, c.tls != nullptr);
+        o.failure = classify(err, vu.timed_out);
         o.service = SteadyClock::now() - start_t;
         co_return;
       }
@@ -449,20 +536,41 @@ struct Engine {
       vu.parser.reset(head);
       bool got_any = false;
       bool retry = false;
+      TimePoint read_at{};  // when the last bytes arrived: one clock read per recv
       for (;;) {
-        std::size_t n = 0;
-        if (c.tls) {
-          n = co_await c.tls->async_read_some(vu.in.space(), net::redirect_error(use_task, ec));
-        } else {
-          n = co_await c.sock.async_read_some(vu.in.space(), net::redirect_error(use_task, ec));
+        const auto space = vu.in.space();
+        if (space.empty()) {
+          close(L, c);
+          o.failure = FailureKind::protocol;
+          o.message = "response larger than 64 MiB";
+          break;
         }
-        vu.in.commit(n);
-        if (ec == net::error::eof || (ec && c.tls && ec == net::ssl::error::stream_truncated)) {
+        long n = 0;
+        if (c.ssl != nullptr) {
+          n = co_await tls_read(L, c, space);
+        } else if (!c.sock.readable) {
+          n = -(co_await L.ioc.readable(c.sock));  // 0 once readable, -ECANCELED
+          if (n == 0) {
+            continue;
+          }
+        } else {
+          n = ::recv(c.sock.fd, space.data(), space.size(), 0);
+          if (n > 0 && static_cast<std::size_t>(n) < space.size() && !c.sock.hung_up) {
+            c.sock.readable = false;  // drained: the next read waits for the edge
+          } else if (n < 0) {
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+              c.sock.readable = false;
+              continue;
+            }
+            n = -errno;
+          }
+        }
+        if (n == 0) {  // the end of the stream
           if (got_any && vu.parser.finish_on_eof(vu.in) == ResponseParser::Status::done) {
-            c.close();
+            close(L, c);
             break;
           }
-          c.close();
+          close(L, c);
           if (!got_any && reused && attempt == 0 && !L.aborted) {
             retry = true;
             break;
@@ -470,29 +578,31 @@ struct Engine {
           o.failure = FailureKind::reset;
           break;
         }
-        if (ec) {
-          const bool was_reset = ec == net::error::connection_reset;
-          c.close();
+        if (n < 0) {
+          const bool was_reset = n == -ECONNRESET;
+          close(L, c);
           if (!got_any && reused && attempt == 0 && was_reset && !vu.timed_out && !L.aborted) {
             retry = true;
             break;
           }
-          o.failure = classify(ec, vu.timed_out, c.tls != nullptr);
+          o.failure = classify(static_cast<int>(-n), vu.timed_out);
           break;
         }
-        if (!got_any && n > 0) {
+        vu.in.commit(static_cast<std::size_t>(n));
+        read_at = SteadyClock::now();
+        if (!got_any) {
           got_any = true;
-          o.ttfb = SteadyClock::now() - start_t;
+          o.ttfb = read_at - start_t;
         }
         const auto st = vu.parser.parse(vu.in);
         if (st == ResponseParser::Status::done) {
           if (!vu.parser.keep_alive()) {
-            c.close();
+            close(L, c);
           }
           break;
         }
         if (st == ResponseParser::Status::error) {
-          c.close();
+          close(L, c);
           o.failure = FailureKind::protocol;
           o.message = vu.parser.error();
           break;
@@ -503,7 +613,7 @@ struct Engine {
         continue;
       }
       o.received = vu.in.size();
-      o.service = SteadyClock::now() - start_t;
+      o.service = (o.failure == FailureKind::none ? read_at : SteadyClock::now()) - start_t;
       if (o.failure == FailureKind::none) {
         o.got_response = true;
         o.status = vu.parser.status();
@@ -652,6 +762,11 @@ struct Engine {
                                                plan.journeys.size() - 1)];
   }
 
+  // Rows are dealt round-robin across the run's processes, so each row goes to one of them.
+  std::uint64_t next_row(std::size_t feed) {
+    return feed_next[feed]->fetch_add(1) * static_cast<std::uint64_t>(shards) + static_cast<std::uint64_t>(shard);
+  }
+
   bool take_rows(Vu& vu) {
     for (std::size_t f = 0; f < plan.feeds.size(); ++f) {
       const auto& feed = plan.feeds[f];
@@ -659,14 +774,14 @@ struct Engine {
       std::size_t row = 0;
       switch (feed.mode) {
         case Feed::Mode::sequential:
-          row = static_cast<std::size_t>(feed_next[f]->fetch_add(1) % rows);
+          row = static_cast<std::size_t>(next_row(f) % rows);
           break;
         case Feed::Mode::random:
           row = std::uniform_int_distribution<std::size_t>(0, rows - 1)(vu.rng);
           break;
         case Feed::Mode::unique:
           if (vu.unique_rows[f] < 0) {
-            const auto n = feed_next[f]->fetch_add(1);
+            const auto n = next_row(f);
             if (n >= rows && !feed.recycle) {
               return false;
             }
@@ -700,7 +815,8 @@ struct Engine {
 
   Task<void> iteration(Loop& L, Vu& vu) {
     const auto started = SteadyClock::now();
-    vu.lag = started > vu.intended ? started - vu.intended : SteadyClock::duration{};
+    // No intended time (closed model without pacing): the iteration starts when it starts.
+    vu.lag = vu.intended != TimePoint{} && started > vu.intended ? started - vu.intended : SteadyClock::duration{};
     ++vu.iteration;
     const Journey& journey = pick_journey(vu);
     const auto j = static_cast<std::size_t>(&journey - plan.journeys.data());
@@ -752,9 +868,7 @@ struct Engine {
       }
       const auto think = think_time(vu, step.think);
       if (think.count() > 0) {
-        error_code ec;
-        vu.timer.expires_after(think);
-        co_await vu.timer.async_wait(net::redirect_error(use_task, ec));
+        co_await L.ioc.sleep_until(vu.timer, SteadyClock::now() + think);
       }
     }
     const auto now = SteadyClock::now();
@@ -771,18 +885,20 @@ struct Engine {
     vu_started();
     vu.intended = SteadyClock::now();
     while (!L.stopping && !L.aborted && !vu.dead && vu.index < static_cast<std::uint64_t>(L.target)) {
+      const auto suspensions = L.ioc.suspensions();
       co_await iteration(L, vu);
+      if (L.ioc.suspensions() == suspensions) {
+        co_await L.ioc.yield();  // it never waited (a refused connect): let the others run
+      }
       if (plan.load.pacing.count() > 0) {
         vu.intended += plan.load.pacing;
         if (SteadyClock::now() < vu.intended && !L.stopping) {
-          error_code ec;
-          vu.timer.expires_at(vu.intended);
           vu.pacing_wait = true;
-          co_await vu.timer.async_wait(net::redirect_error(use_task, ec));
+          co_await L.ioc.sleep_until(vu.timer, vu.intended);
           vu.pacing_wait = false;
         }
       } else {
-        vu.intended = SteadyClock::now();
+        vu.intended = {};
       }
     }
     vu.running = false;
@@ -807,9 +923,7 @@ struct Engine {
       }
       const auto due = start + *t;
       if (SteadyClock::now() < due) {
-        error_code ec;
-        L.arrival_timer.expires_at(due);
-        co_await L.arrival_timer.async_wait(net::redirect_error(use_task, ec));
+        co_await L.ioc.sleep_until(L.arrival_timer, due);
       }
       // Every arrival due before the end is run or counted as dropped, even when this loop is
       // late; only an abort or a stop request ends the schedule early.
@@ -835,34 +949,31 @@ struct Engine {
       vu->running = true;
       ++L.running;
       vu_started();
-      net::co_spawn(L.ioc, arrival_iteration(L, *vu), net::detached);
+      L.ioc.spawn(arrival_iteration(L, *vu));
     }
     --L.running;
   }
 
   void hard_stop(Loop& L) {
     L.aborted = true;
-    error_code ec;
     for (auto& vu : L.vus) {
-      vu->timer.cancel();
+      L.ioc.cancel(vu->timer);
       for (auto& c : vu->conns) {
-        c->lowest().cancel(ec);
+        L.ioc.cancel(c->sock);
       }
     }
-    L.arrival_timer.cancel();
+    L.ioc.cancel(L.arrival_timer);
   }
 
   Task<void> sweep(Loop& L) {
     // Timeouts: one timer per loop instead of one per request.
     while (!L.done) {
-      error_code ec;
-      L.sweeper.expires_after(std::chrono::milliseconds(20));
-      co_await L.sweeper.async_wait(net::redirect_error(use_task, ec));
+      co_await L.ioc.sleep_until(L.sweeper, SteadyClock::now() + std::chrono::milliseconds(20));
       const auto now = SteadyClock::now();
       for (auto& vu : L.vus) {
         if (vu->deadline < now && vu->deadline_conn != nullptr) {
           vu->timed_out = true;
-          vu->deadline_conn->lowest().cancel(ec);
+          L.ioc.cancel(vu->deadline_conn->sock);
           vu->deadline = kNoDeadline;
         }
       }
@@ -872,17 +983,17 @@ struct Engine {
   Task<void> control(Loop& L) {
     const bool open_model = is_arrival(plan.load.executor);
     if (open_model) {
-      net::co_spawn(L.ioc, arrival_loop(L), net::detached);
+      L.ioc.spawn(arrival_loop(L));
     }
     for (;;) {
       const auto now = SteadyClock::now();
       if (!L.stopping && (now >= end || stop_requested.load())) {
         L.stopping = true;
-        L.arrival_timer.cancel();
+        L.ioc.cancel(L.arrival_timer);
         // Cut pacing waits (think time inside an iteration still runs until the hard stop).
         for (auto& vu : L.vus) {
           if (vu->pacing_wait) {
-            vu->timer.cancel();
+            L.ioc.cancel(vu->timer);
           }
         }
       }
@@ -901,26 +1012,44 @@ struct Engine {
         for (auto& vu : L.vus) {
           if (!vu->running && !vu->dead && vu->index < static_cast<std::uint64_t>(L.target)) {
             vu->running = true;
-            net::co_spawn(L.ioc, vu_loop(L, *vu), net::detached);
+            L.ioc.spawn(vu_loop(L, *vu));
           }
         }
       }
-      error_code ec;
-      L.control.expires_after(std::chrono::milliseconds(plan.load.executor == Executor::ramping_vus ? 50 : 100));
-      co_await L.control.async_wait(net::redirect_error(use_task, ec));
+      const auto period = std::chrono::milliseconds(plan.load.executor == Executor::ramping_vus ? 50 : 100);
+      co_await L.ioc.sleep_until(L.control, SteadyClock::now() + period);
     }
     L.done = true;
-    L.sweeper.cancel();
+    L.ioc.cancel(L.sweeper);
   }
 
   void run_loop(Loop& L) {
-    net::co_spawn(L.ioc, control(L), net::detached);
-    net::co_spawn(L.ioc, sweep(L), net::detached);
+    L.ioc.spawn(control(L));
+    L.ioc.spawn(sweep(L));
     L.ioc.run();
     flush_jtl(L);
     loops_done.fetch_add(1);
   }
 };
+
+Result<Endpoint> resolve(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found);
+  if (rc != 0 || found == nullptr) {
+    return Error{ErrorKind::unavailable, "cannot resolve " + host + ": " + ::gai_strerror(rc)};
+  }
+  Endpoint ep;
+  std::memcpy(&ep.addr, found->ai_addr, found->ai_addrlen);
+  ep.len = found->ai_addrlen;
+  ep.family = found->ai_family;
+  ep.loopback_v4 = found->ai_family == AF_INET &&
+                   (ntohl(reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr.s_addr) >> 24) == 127;
+  ::freeaddrinfo(found);
+  return ep;
+}
 
 }  // namespace
 
@@ -929,35 +1058,43 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
   result.totals = MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(), plan.check_names.size());
   Engine e(plan, options);
   // Resolve every origin once, before anything is sent.
-  {
-    net::io_context ioc;
-    tcp::resolver resolver(ioc);
-    for (const auto& o : plan.origins) {
-      error_code ec;
-      auto found = resolver.resolve(o.host, std::to_string(o.port), ec);
-      if (ec || found.empty()) {
-        result.error = "cannot resolve " + o.host + ": " + ec.message();
-        return result;
-      }
-      e.endpoints.push_back(found.begin()->endpoint());
+  for (const auto& o : plan.origins) {
+    auto ep = resolve(o.host, o.port);
+    if (!ep.ok()) {
+      result.error = ep.error().message;
+      return result;
     }
+    e.endpoints.push_back(*ep);
   }
   if (std::any_of(plan.origins.begin(), plan.origins.end(), [](const Origin& o) { return o.tls; })) {
-    e.ssl = std::make_unique<net::ssl::context>(net::ssl::context::tls_client);
-    error_code ec;
-    e.ssl->set_default_verify_paths(ec);
+    e.ssl_ctx = SSL_CTX_new(TLS_client_method());
+    if (e.ssl_ctx == nullptr) {
+      result.error = "cannot create a TLS context (OpenSSL)";
+      return result;
+    }
+    SSL_CTX_set_default_verify_paths(e.ssl_ctx);
+    SSL_CTX_set_options(e.ssl_ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);  // a close without close_notify ends the stream
+    // OpenSSL writes with write(2): a peer that closed must not kill the process (a handler
+    // the program installed itself stays).
+    if (const auto previous = std::signal(SIGPIPE, SIG_IGN); previous != SIG_DFL && previous != SIG_ERR) {
+      std::signal(SIGPIPE, previous);
+    }
   }
   const auto& load = plan.load;
   const int peak = std::max(1, load.peak_vus());
+  const int shards = std::max(1, options.shard_count);
+  const int shard = std::clamp(options.shard_index, 0, shards - 1);
   int threads = options.threads > 0 ? options.threads : load.threads;
   if (threads <= 0) {
     threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   }
-  threads = std::min(threads, peak);
-  e.nloops = threads;
+  threads = std::max(1, std::min(threads, peak / shards));
+  e.nloops = threads * shards;
+  e.shard = shard;
+  e.shards = shards;
   if (load.source_addresses > 0) {
     e.source_addresses = load.source_addresses;
-  } else if (peak > 5000 && e.endpoints[0].address().is_loopback()) {
+  } else if (peak > 5000 && e.endpoints[0].loopback_v4) {
     // Past a few thousand connections from one source address the kernel's ephemeral-port search
     // in connect() grows to milliseconds per call (measured: 1.2 ms at 14 000), and past ~28 000
     // it runs out: give each loopback source address at most 5 000 connections.
@@ -982,22 +1119,26 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
     std::fprintf(e.jtl, "%s\n", kJtlHeader);
   }
   for (int i = 0; i < threads; ++i) {
-    auto L = std::make_unique<Loop>(e, i, plan);
+    const int g = shard * threads + i;  // this loop's index in the whole run
+    auto L = std::make_unique<Loop>(e, g, plan);
     L->check_passed.reserve(16);
     const auto share = [&](int total) {
-      return static_cast<std::size_t>(total / threads + (i < total % threads ? 1 : 0));
+      return static_cast<std::size_t>(total / e.nloops + (g < total % e.nloops ? 1 : 0));
+    };
+    const auto vu_index = [&](std::size_t k) {
+      return static_cast<std::uint64_t>(g) + k * static_cast<std::uint64_t>(e.nloops);
     };
     if (is_arrival(load.executor)) {
       L->max_vus_here = share(load.max_vus);
       const auto pre = share(load.pre_allocated_vus);
       for (std::size_t k = 0; k < pre; ++k) {
-        e.new_vu(*L, static_cast<std::uint64_t>(i) + k * static_cast<std::uint64_t>(threads));
+        e.new_vu(*L, vu_index(k));
         L->free_vus.push_back(L->vus.back().get());
       }
     } else {
       L->max_vus_here = share(peak);
       for (std::size_t k = 0; k < L->max_vus_here; ++k) {
-        e.new_vu(*L, static_cast<std::uint64_t>(i) + k * static_cast<std::uint64_t>(threads));
+        e.new_vu(*L, vu_index(k));
       }
     }
     e.loops.push_back(std::move(L));

@@ -12,6 +12,7 @@
 #include <boost/asio/ssl.hpp>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include "crest/load/outputs.hpp"
 #include "load_target.hpp"
@@ -35,6 +36,12 @@ RunResult run(const Plan& plan, RunOptions options = {}) {
   return run_plan(plan, options);
 }
 
+RunOptions with_threads(int n) {
+  RunOptions o;
+  o.threads = n;
+  return o;
+}
+
 std::uint64_t kind(const RunResult& r, FailureKind k) {
   std::uint64_t n = 0;
   for (const auto& s : r.totals.steps) {
@@ -50,7 +57,7 @@ journeys:
   - steps: [{name: hello, request: {path: /hello}, check: {status: 200, body_contains: crest}}]
 load: {executor: constant-vus, vus: 3, duration: 700ms}
 )");
-  const auto r = run(plan, RunOptions{2, "", nullptr, nullptr, nullptr});
+  const auto r = run(plan, with_threads(2));
   EXPECT_TRUE(r.error.empty()) << r.error;
   const auto& s = r.totals.steps[0];
   EXPECT_GT(s.requests, 50u);
@@ -194,6 +201,62 @@ load: {executor: constant-vus, vus: 2, duration: 500ms, graceful_stop: 1s}
   EXPECT_LE(s.requests, 12u);
   EXPECT_EQ(kind(r, FailureKind::timeout), s.requests);
   EXPECT_GE(s.service.min_us(), 190'000u);  // nothing times out early
+}
+
+// A hostile server: announces a huge body and streams zeros until the client gives up.
+class EndlessServer {
+ public:
+  EndlessServer() : acceptor_(ioc_, {boost::asio::ip::make_address("127.0.0.1"), 0}) {
+    thread_ = std::thread([this] {
+      boost::system::error_code ec;
+      auto s = acceptor_.accept(ec);
+      if (ec) {
+        return;
+      }
+      char req[4096];
+      s.read_some(boost::asio::buffer(req), ec);
+      const std::string head = "HTTP/1.1 200 OK\r\nContent-Length: 100000000000\r\n\r\n";
+      boost::asio::write(s, boost::asio::buffer(head), ec);
+      const std::string zeros(1 << 16, '0');
+      std::size_t sent = 0;
+      while (!ec && sent < (256u << 20)) {  // bounded even if the client never stops reading
+        sent += boost::asio::write(s, boost::asio::buffer(zeros), ec);
+      }
+      sent_ = sent;
+    });
+  }
+  ~EndlessServer() { finish(); }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  // Bytes of body it wrote before the client went away (waits for its thread).
+  std::size_t finish() {
+    boost::system::error_code ec;
+    acceptor_.close(ec);
+    if (thread_.joinable()) {
+      thread_.join();
+    }
+    return sent_;
+  }
+
+ private:
+  boost::asio::io_context ioc_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::thread thread_;
+  std::atomic<std::size_t> sent_{0};
+};
+
+TEST(Engine, EndlessResponseIsCutAt64MiB) {
+  EndlessServer server;
+  // It serves one connection: later iterations wait in its backlog until the request timeout.
+  const auto plan = plan_for("target: {base_url: " + server.url() + R"(, timeouts: {request: 500ms}}
+journeys: [{steps: [{request: {path: /}}]}]
+load: {executor: constant-vus, vus: 1, duration: 1s, graceful_stop: 1s}
+)");
+  const auto r = run(plan);
+  EXPECT_EQ(kind(r, FailureKind::protocol), 1u);
+  const auto sent = server.finish();
+  EXPECT_GE(sent, 60u << 20);  // the client read up to its cap (less what sat in socket buffers)
+  EXPECT_LT(sent, 256u << 20);  // and then closed
+  EXPECT_LT(r.elapsed_s, 5.0);
 }
 
 TEST(Engine, TlsHandshakeFailureIsTls) {
@@ -365,7 +428,7 @@ TEST(Engine, ConstantArrivalRateIsOnSchedule) {
 journeys: [{steps: [{request: {path: /hello}}]}]
 load: {executor: constant-arrival-rate, rate: 40, duration: 1s, pre_allocated_vus: 2, max_vus: 10}
 )");
-  const auto r = run(plan, RunOptions{2, "", nullptr, nullptr, nullptr});
+  const auto r = run(plan, with_threads(2));
   EXPECT_EQ(r.totals.dropped, 0u);
   EXPECT_GE(r.totals.iterations(), 39u);  // 40 due; the last may be cut by the loop's stop
   EXPECT_LE(r.totals.iterations(), 40u);
@@ -405,7 +468,7 @@ TEST(Engine, RampingVusFollowsStages) {
 journeys: [{steps: [{request: {path: /hello}, think: 20ms}]}]
 load: {executor: ramping-vus, start_vus: 0, stages: [{duration: 400ms, target: 4}, {duration: 400ms, target: 4}]}
 )");
-  const auto r = run(plan, RunOptions{2, "", nullptr, nullptr, nullptr});
+  const auto r = run(plan, with_threads(2));
   EXPECT_GT(r.totals.requests(), 20u);
   EXPECT_LE(target.connections(), 4u);
   EXPECT_EQ(r.totals.failures(), 0u);

@@ -94,7 +94,8 @@ std::string format_summary(const Plan& plan, const RunResult& run, const std::ve
   }
   line("");
   line(fmt::format("  plan........: {}", plan.file));
-  line(fmt::format("  executor....: {}, {}, {} event loop(s){}", to_string(l.executor), model, run.threads,
+  line(fmt::format("  executor....: {}, {}, {} event loop(s){}{}", to_string(l.executor), model, run.threads,
+                   run.processes > 1 ? fmt::format(" on {} processes", run.processes) : "",
                    run.source_addresses > 1 ? fmt::format(", {} source addresses", run.source_addresses) : ""));
   line(fmt::format("  elapsed.....: {:.1f}s{}", run.elapsed_s, run.aborted ? " (aborted)" : ""));
   if (!thresholds.empty()) {
@@ -210,6 +211,8 @@ std::string format_json(const Plan& plan, const RunResult& run, const std::vecto
   j["executor"] = to_string(plan.load.executor);
   j["elapsed_s"] = run.elapsed_s;
   j["threads"] = run.threads;
+  j["processes"] = run.processes;
+  j["process_max_rss_kib"] = run.max_rss_kib;  // peak RSS summed over the run's processes
   j["aborted"] = run.aborted;
   j["vus_max"] = run.peak_vus;
   j["dropped_iterations"] = t.dropped;

@@ -1038,10 +1038,12 @@ std::vector<Stage> PlanParser::parse_stages(const YAML::Node& node) {
 void PlanParser::parse_load(const YAML::Node& node) {
   expect_map(node, "load",
              {"executor", "vus", "duration", "start_vus", "stages", "rate", "time_unit", "start_rate",
-              "pre_allocated_vus", "max_vus", "pacing", "graceful_stop", "threads", "source_addresses"});
+              "pre_allocated_vus", "max_vus", "pacing", "graceful_stop", "threads", "source_addresses",
+              "processes"});
   auto& l = plan_.load;
   const std::string executor = node["executor"] ? scalar(node["executor"], "load.executor") : "constant-vus";
-  std::set<std::string> allowed = {"executor", "pacing", "graceful_stop", "threads", "source_addresses"};
+  std::set<std::string> allowed = {"executor", "pacing", "graceful_stop", "threads", "source_addresses",
+                                   "processes"};
   if (executor == "constant-vus") {
     l.executor = Executor::constant_vus;
     allowed.insert({"vus", "duration"});
@@ -1118,6 +1120,9 @@ void PlanParser::parse_load(const YAML::Node& node) {
   }
   if (node["source_addresses"]) {
     l.source_addresses = integer(node["source_addresses"], "load.source_addresses");
+  }
+  if (node["processes"]) {
+    l.processes = integer(node["processes"], "load.processes", 1);
   }
 }
 
@@ -1208,6 +1213,9 @@ void PlanParser::apply_overrides(const YAML::Node& root) {
   }
   if (overrides_.threads) {
     l.threads = *overrides_.threads;
+  }
+  if (overrides_.processes) {
+    l.processes = *overrides_.processes;
   }
   // A unique feed with on_exhausted: error must have a row for every virtual user.
   for (const auto& feed : plan_.feeds) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 namespace crest::load {
 
@@ -37,6 +38,9 @@ std::string_view trim(std::string_view s) {
 }
 
 bool contains_token(std::string_view value, std::string_view token) {
+  if (value.size() <= token.size()) {  // the common "close" / "keep-alive" / "chunked"
+    return iequals(value, token);
+  }
   std::size_t start = 0;
   while (start <= value.size()) {
     auto comma = value.find(',', start);
@@ -49,6 +53,22 @@ bool contains_token(std::string_view value, std::string_view token) {
     start = comma + 1;
   }
   return false;
+}
+
+// The next CRLF at or after `from`: memchr for the LF, the common case in one pass.
+std::size_t find_crlf(std::string_view b, std::size_t from) {
+  while (from < b.size()) {
+    const void* p = std::memchr(b.data() + from, '\n', b.size() - from);
+    if (p == nullptr) {
+      return std::string_view::npos;
+    }
+    const auto lf = static_cast<std::size_t>(static_cast<const char*>(p) - b.data());
+    if (lf > from && b[lf - 1] == '\r') {
+      return lf - 1;
+    }
+    from = lf + 1;
+  }
+  return std::string_view::npos;
 }
 
 constexpr std::size_t kMaxHeaderBytes = 64 * 1024;
@@ -90,7 +110,7 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
   for (;;) {
     switch (state_) {
       case State::status_line: {
-        const auto eol = buf.find("\r\n", pos_);
+        const auto eol = find_crlf(buf, pos_);
         if (eol == std::string_view::npos) {
           return buf.size() > kMaxHeaderBytes ? fail("status line too long") : Status::need_more;
         }
@@ -113,7 +133,7 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
         break;
       }
       case State::headers: {
-        const auto eol = buf.find("\r\n", pos_);
+        const auto eol = find_crlf(buf, pos_);
         if (eol == std::string_view::npos) {
           return buf.size() > kMaxHeaderBytes ? fail("headers too long") : Status::need_more;
         }
@@ -150,7 +170,8 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
         const auto value = trim(line.substr(colon + 1));
         headers_.push_back(Header{Span{pos_, colon},
                                   Span{static_cast<std::size_t>(value.data() - buf.data()), value.size()}});
-        if (iequals(name, "content-length")) {
+        // Only three headers matter to framing; their lengths tell them apart cheaply.
+        if (name.size() == 14 && iequals(name, "content-length")) {
           std::uint64_t n = 0;
           auto [ptr, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
           if (ec != std::errc() || ptr != value.data() + value.size()) {
@@ -161,11 +182,11 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
           }
           has_length_ = true;
           remaining_ = n;
-        } else if (iequals(name, "transfer-encoding")) {
+        } else if (name.size() == 17 && iequals(name, "transfer-encoding")) {
           if (contains_token(value, "chunked")) {
             chunked_ = true;
           }
-        } else if (iequals(name, "connection")) {
+        } else if (name.size() == 10 && iequals(name, "connection")) {
           if (contains_token(value, "close")) {
             keep_alive_ = false;
           } else if (contains_token(value, "keep-alive")) {
@@ -187,7 +208,7 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
         break;
       }
       case State::chunk_size: {
-        const auto eol = buf.find("\r\n", pos_);
+        const auto eol = find_crlf(buf, pos_);
         if (eol == std::string_view::npos) {
           return buf.size() - pos_ > 1024 ? fail("chunk size line too long") : Status::need_more;
         }
@@ -227,7 +248,7 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
         break;
       }
       case State::trailers: {
-        const auto eol = buf.find("\r\n", pos_);
+        const auto eol = find_crlf(buf, pos_);
         if (eol == std::string_view::npos) {
           return Status::need_more;
         }

@@ -1,6 +1,8 @@
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <csignal>
 #include <cstdio>
@@ -10,6 +12,7 @@
 #include <thread>
 
 #include "crest/load/outputs.hpp"
+#include "crest/load/process_run.hpp"
 
 namespace crest::load {
 
@@ -126,6 +129,34 @@ extern "C" void on_signal(int) {
   }
 }
 
+std::uint64_t own_max_rss_kib() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  return static_cast<std::uint64_t>(ru.ru_maxrss);
+}
+
+// "--shard I/N" (a child of crest run --processes).
+bool parse_shard(const std::string& text, int& index, int& count) {
+  const auto slash = text.find('/');
+  if (slash == std::string::npos) {
+    return false;
+  }
+  try {
+    std::size_t used = 0;
+    index = std::stoi(text.substr(0, slash), &used);
+    if (used != slash) {
+      return false;
+    }
+    count = std::stoi(text.substr(slash + 1), &used);
+    if (used != text.size() - slash - 1) {
+      return false;
+    }
+  } catch (const std::exception&) {
+    return false;
+  }
+  return index >= 0 && count > index;
+}
+
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
@@ -147,6 +178,9 @@ int run_command(int argc, char** argv) {
   std::vector<std::string> outs;
   std::string metrics_addr;
   bool quiet = false;
+  int processes = 0;
+  std::string shard;
+  int report_fd = -1;
   app.add_option("plan", plan_path, "plan file (YAML)")->required();
   app.add_option("--vus", vus, "virtual users (max VUs for arrival-rate plans)");
   app.add_option("--rate", rate, "arrival rate per time unit (constant-arrival-rate)");
@@ -157,6 +191,10 @@ int run_command(int argc, char** argv) {
   app.add_option("--out", outs, "json=FILE, csv=FILE or jtl=FILE (repeatable)");
   app.add_option("--metrics-addr", metrics_addr, "serve Prometheus /metrics on HOST:PORT during the run");
   app.add_flag("-q,--quiet", quiet, "no progress line");
+  app.add_option("--processes", processes, "split the run over N processes (past the per-process descriptor limit)");
+  // A child of --processes: run shard I of N and report to the pipe FD (not for people).
+  app.add_option("--shard", shard)->group("");
+  app.add_option("--report-fd", report_fd)->group("");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -182,6 +220,19 @@ int run_command(int argc, char** argv) {
   }
   if (threads > 0) {
     overrides.threads = threads;
+  }
+  if (app.count("--processes") > 0 && (processes < 1 || processes > 1024)) {
+    std::cerr << "crest run: --processes expects 1 to 1024, got " << processes << "\n";
+    return 2;
+  }
+  if (processes > 0) {
+    overrides.processes = processes;
+  }
+  int shard_index = 0;
+  int shard_count = 1;
+  if (!shard.empty() && (!parse_shard(shard, shard_index, shard_count) || report_fd < 0)) {
+    std::cerr << "crest run: --shard I/N and --report-fd FD go together (they are for crest run --processes)\n";
+    return 2;
   }
   for (const auto& kv : vars) {
     const auto eq = kv.find('=');
@@ -209,6 +260,14 @@ int run_command(int argc, char** argv) {
     std::cerr << "crest run: " << plan.error().message << "\n";
     return 2;
   }
+  if (!shard.empty()) {
+    options.threads = threads;
+    options.shard_index = shard_index;
+    options.shard_count = shard_count;
+    return run_shard(*plan, options, report_fd);
+  }
+  // More processes than virtual users would leave some with nothing to do.
+  const int process_count = std::min(std::max(1, plan->load.processes), std::max(1, plan->load.peak_vus()));
   MetricsEndpoint endpoint;
   if (!metrics_addr.empty()) {
     auto started = endpoint.start(metrics_addr);
@@ -245,7 +304,41 @@ int run_command(int argc, char** argv) {
       return false;
     };
   }
-  const auto result = run_plan(p, options);
+  RunResult result;
+  if (process_count > 1) {
+    ProcessRunOptions po;
+    po.processes = process_count;
+    po.child_args = {"run", plan_path, "-q"};
+    if (vus > 0) {
+      po.child_args.insert(po.child_args.end(), {"--vus", std::to_string(vus)});
+    }
+    if (rate >= 0) {
+      po.child_args.insert(po.child_args.end(), {"--rate", fmt::format("{}", rate)});
+    }
+    if (!duration.empty()) {
+      po.child_args.insert(po.child_args.end(), {"--duration", duration});
+    }
+    if (!target.empty()) {
+      po.child_args.insert(po.child_args.end(), {"--target", target});
+    }
+    if (threads > 0 || p.load.threads <= 0) {
+      // Unless told otherwise, the processes share the cores rather than each taking all of them.
+      const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+      const int per_process = threads > 0 ? threads : std::max(1, cores / process_count);
+      po.child_args.insert(po.child_args.end(), {"--threads", std::to_string(per_process)});
+    }
+    for (const auto& kv : vars) {
+      po.child_args.insert(po.child_args.end(), {"-e", kv});
+    }
+    po.jtl_path = options.jtl_path;
+    po.on_tick = options.on_tick;
+    po.stop = options.stop;
+    po.should_abort = options.should_abort;
+    result = run_processes(p, po);
+  } else {
+    result = run_plan(p, options);
+  }
+  result.max_rss_kib += own_max_rss_kib();
   if (!result.error.empty()) {
     std::cerr << "crest run: " << result.error << "\n";
     return 1;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
+#include <cmath>
 
 namespace crest::load {
 
@@ -131,6 +133,315 @@ std::uint64_t MetricSet::iterations() const {
     n += j.iterations;
   }
   return n;
+}
+
+
+namespace {
+
+// Reads "\n"-separated lines, then space-separated fields of one line; every read says whether
+// it worked, so malformed input ends in nullopt rather than a crash or a huge allocation.
+class LineReader {
+ public:
+  explicit LineReader(std::string_view text) : rest_(text) {}
+  bool line(std::string_view& out) {
+    const auto nl = rest_.find('\n');
+    if (nl == std::string_view::npos) {
+      return false;  // every line, the last included, ends with a newline
+    }
+    out = rest_.substr(0, nl);
+    rest_.remove_prefix(nl + 1);
+    return true;
+  }
+  bool at_end() const { return rest_.empty(); }
+  std::size_t remaining() const { return rest_.size(); }
+
+ private:
+  std::string_view rest_;
+};
+
+class FieldReader {
+ public:
+  explicit FieldReader(std::string_view line) : rest_(line) {}
+  bool tag(std::string_view expected) {
+    if (rest_.substr(0, expected.size()) != expected) {
+      return false;
+    }
+    rest_.remove_prefix(expected.size());
+    return true;
+  }
+  template <typename T>
+  bool number(T& out) {
+    if (rest_.empty() || rest_.front() != ' ') {
+      return false;
+    }
+    rest_.remove_prefix(1);
+    const auto [ptr, ec] = std::from_chars(rest_.data(), rest_.data() + rest_.size(), out);
+    if (ec != std::errc() || ptr == rest_.data()) {
+      return false;
+    }
+    rest_.remove_prefix(static_cast<std::size_t>(ptr - rest_.data()));
+    return true;
+  }
+  bool end() const { return rest_.empty(); }
+
+ private:
+  std::string_view rest_;
+};
+
+void append_fields(std::string& out) { out += '\n'; }
+template <typename T, typename... Rest>
+void append_fields(std::string& out, const T& first, const Rest&... rest) {
+  out += ' ';
+  if constexpr (std::is_floating_point_v<T>) {
+    out += fmt::format("{}", first);  // shortest form that reads back as the same double
+  } else {
+    out += std::to_string(first);
+  }
+  append_fields(out, rest...);
+}
+
+bool read_histogram(LineReader& in, LatencyHistogram& out) {
+  std::string_view line;
+  if (!in.line(line)) {
+    return false;
+  }
+  auto h = LatencyHistogram::deserialise(line);
+  if (!h) {
+    return false;
+  }
+  out = std::move(*h);
+  return true;
+}
+
+// A count read from the input may only ask for as many items as the remaining bytes can hold,
+// so "ms1 4000000000 ..." cannot allocate gigabytes before failing.
+bool plausible(std::uint64_t count, std::size_t min_bytes_each, const LineReader& in) {
+  return count <= in.remaining() / min_bytes_each;
+}
+
+constexpr std::size_t kMinHistogramLine = 14;  // "lh1 0 0 0 0 0\n"
+
+}  // namespace
+
+std::string serialise(const MetricSet& m) {
+  std::string out = "ms1";
+  append_fields(out, m.steps.size(), m.journeys.size(), m.groups.size(), m.checks.size(), m.dropped, m.interrupted);
+  for (const auto& s : m.steps) {
+    out += "s";
+    append_fields(out, s.requests, s.failures, s.connects, s.connect_us_sum, s.bytes_sent, s.bytes_received);
+    out += "k";
+    for (auto n : s.by_kind) {
+      append_fields(out, n);
+      out.pop_back();
+    }
+    out += "\nc";
+    for (auto n : s.by_status_class) {
+      append_fields(out, n);
+      out.pop_back();
+    }
+    out += '\n';
+    for (const auto* h : {&s.duration, &s.service, &s.ttfb}) {
+      out += h->serialise();
+      out += '\n';
+    }
+  }
+  for (const auto& j : m.journeys) {
+    out += "j";
+    append_fields(out, j.iterations, j.failed);
+    out += j.iteration.serialise();
+    out += '\n';
+  }
+  for (const auto& g : m.groups) {
+    out += g.serialise();
+    out += '\n';
+  }
+  out += "ck";
+  for (const auto& c : m.checks) {
+    append_fields(out, c[0], c[1]);
+    out.pop_back();
+  }
+  out += '\n';
+  return out;
+}
+
+std::optional<MetricSet> deserialise_metric_set(std::string_view text) {
+  LineReader in(text);
+  std::string_view line;
+  std::uint64_t n_steps = 0;
+  std::uint64_t n_journeys = 0;
+  std::uint64_t n_groups = 0;
+  std::uint64_t n_checks = 0;
+  MetricSet m;
+  if (!in.line(line)) {
+    return std::nullopt;
+  }
+  {
+    FieldReader f(line);
+    if (!f.tag("ms1") || !f.number(n_steps) || !f.number(n_journeys) || !f.number(n_groups) || !f.number(n_checks) ||
+        !f.number(m.dropped) || !f.number(m.interrupted) || !f.end()) {
+      return std::nullopt;
+    }
+  }
+  if (!plausible(n_steps, 3 + 3 * kMinHistogramLine, in) || !plausible(n_journeys, 2 + kMinHistogramLine, in) ||
+      !plausible(n_groups, kMinHistogramLine, in) || !plausible(n_checks, 4, in)) {
+    return std::nullopt;
+  }
+  // Items are built as their lines parse (not resized up front): memory follows valid input.
+  for (std::uint64_t i = 0; i < n_steps; ++i) {
+    auto& s = m.steps.emplace_back();
+    if (!in.line(line)) {
+      return std::nullopt;
+    }
+    FieldReader counters(line);
+    if (!counters.tag("s") || !counters.number(s.requests) || !counters.number(s.failures) ||
+        !counters.number(s.connects) || !counters.number(s.connect_us_sum) || !counters.number(s.bytes_sent) ||
+        !counters.number(s.bytes_received) || !counters.end()) {
+      return std::nullopt;
+    }
+    if (!in.line(line)) {
+      return std::nullopt;
+    }
+    FieldReader kinds(line);
+    if (!kinds.tag("k")) {
+      return std::nullopt;
+    }
+    for (auto& n : s.by_kind) {
+      if (!kinds.number(n)) {
+        return std::nullopt;
+      }
+    }
+    if (!kinds.end() || !in.line(line)) {
+      return std::nullopt;
+    }
+    FieldReader classes(line);
+    if (!classes.tag("c")) {
+      return std::nullopt;
+    }
+    for (auto& n : s.by_status_class) {
+      if (!classes.number(n)) {
+        return std::nullopt;
+      }
+    }
+    if (!classes.end() || !read_histogram(in, s.duration) || !read_histogram(in, s.service) ||
+        !read_histogram(in, s.ttfb)) {
+      return std::nullopt;
+    }
+  }
+  for (std::uint64_t i = 0; i < n_journeys; ++i) {
+    auto& j = m.journeys.emplace_back();
+    if (!in.line(line)) {
+      return std::nullopt;
+    }
+    FieldReader f(line);
+    if (!f.tag("j") || !f.number(j.iterations) || !f.number(j.failed) || !f.end() || !read_histogram(in, j.iteration)) {
+      return std::nullopt;
+    }
+  }
+  for (std::uint64_t i = 0; i < n_groups; ++i) {
+    if (!read_histogram(in, m.groups.emplace_back())) {
+      return std::nullopt;
+    }
+  }
+  if (!in.line(line)) {
+    return std::nullopt;
+  }
+  FieldReader checks(line);
+  if (!checks.tag("ck")) {
+    return std::nullopt;
+  }
+  m.checks.resize(n_checks);
+  for (auto& c : m.checks) {
+    if (!checks.number(c[0]) || !checks.number(c[1])) {
+      return std::nullopt;
+    }
+  }
+  if (!checks.end() || !in.at_end()) {
+    return std::nullopt;
+  }
+  return m;
+}
+
+std::string serialise(const TimelinePoint& p) {
+  std::string out = "tp1";
+  append_fields(out, p.t, p.active_vus, p.requests, p.failures, p.dropped, p.bytes_received, p.bytes_sent,
+                p.step_requests.size(), p.step_failures.size(), p.step_histograms.size());
+  out += p.duration.serialise();
+  out += "\nsr";
+  for (auto n : p.step_requests) {
+    append_fields(out, n);
+    out.pop_back();
+  }
+  out += "\nsf";
+  for (auto n : p.step_failures) {
+    append_fields(out, n);
+    out.pop_back();
+  }
+  out += '\n';
+  for (const auto& h : p.step_histograms) {
+    out += h;  // the engine's serialised histogram: one line
+    out += '\n';
+  }
+  return out;
+}
+
+std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text) {
+  LineReader in(text);
+  std::string_view line;
+  TimelinePoint p;
+  std::uint64_t n_requests = 0;
+  std::uint64_t n_failures = 0;
+  std::uint64_t n_histograms = 0;
+  if (!in.line(line)) {
+    return std::nullopt;
+  }
+  FieldReader head(line);
+  if (!head.tag("tp1") || !head.number(p.t) || !head.number(p.active_vus) || !head.number(p.requests) ||
+      !head.number(p.failures) || !head.number(p.dropped) || !head.number(p.bytes_received) ||
+      !head.number(p.bytes_sent) || !head.number(n_requests) || !head.number(n_failures) ||
+      !head.number(n_histograms) || !head.end() || !std::isfinite(p.t)) {
+    return std::nullopt;
+  }
+  if (!plausible(n_requests, 2, in) || !plausible(n_failures, 2, in) || !plausible(n_histograms, 1, in) ||
+      !read_histogram(in, p.duration) || !in.line(line)) {
+    return std::nullopt;
+  }
+  FieldReader requests(line);
+  p.step_requests.resize(n_requests);
+  if (!requests.tag("sr")) {
+    return std::nullopt;
+  }
+  for (auto& n : p.step_requests) {
+    if (!requests.number(n)) {
+      return std::nullopt;
+    }
+  }
+  if (!requests.end() || !in.line(line)) {
+    return std::nullopt;
+  }
+  FieldReader failures(line);
+  p.step_failures.resize(n_failures);
+  if (!failures.tag("sf")) {
+    return std::nullopt;
+  }
+  for (auto& n : p.step_failures) {
+    if (!failures.number(n)) {
+      return std::nullopt;
+    }
+  }
+  if (!failures.end()) {
+    return std::nullopt;
+  }
+  p.step_histograms.resize(n_histograms);
+  for (auto& h : p.step_histograms) {
+    if (!in.line(line)) {
+      return std::nullopt;
+    }
+    h.assign(line);
+  }
+  if (!in.at_end()) {
+    return std::nullopt;
+  }
+  return p;
 }
 
 std::string format_ms(double ms) {

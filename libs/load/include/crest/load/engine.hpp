@@ -1,7 +1,8 @@
 #pragma once
-// The load engine: one event loop per thread, each owning a share of the virtual users (C++20
-// coroutines over Boost.Asio, one keep-alive connection per VU and origin), the executor's
-// schedule, and a MetricSet that the aggregator (the calling thread) collects once a second.
+// The load engine: one event loop per thread (epoll, src/event_loop.hpp), each owning a share of
+// the virtual users (C++20 coroutines, one keep-alive connection per VU and origin), the
+// executor's schedule, and a MetricSet that the aggregator (the calling thread) collects once a
+// second.
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -24,6 +25,11 @@ struct Progress {
 
 struct RunOptions {
   int threads = 0;  // overrides the plan when > 0
+  // One process of a run split over several (crest run --processes N): this process runs the
+  // event loops shard_index*threads .. of shard_count*threads, so VU indexes, arrivals, VU
+  // shares and feed rows are disjoint across processes and together make the whole plan.
+  int shard_index = 0;
+  int shard_count = 1;
   std::string jtl_path;  // one line per sample, JMeter 5 CSV columns
   // Called on the aggregating thread once a second and at the end (final = true).
   std::function<void(const Progress&, bool final)> on_tick;
@@ -42,6 +48,8 @@ struct RunResult {
   int source_addresses = 1;
   bool aborted = false;
   std::string error;  // set when the run could not start (for example, name resolution)
+  int processes = 1;  // crest run --processes: how many processes ran it (set by process_run)
+  std::uint64_t max_rss_kib = 0;  // peak RSS summed over those processes (set by crest run)
 };
 
 // Runs the plan to completion. Never throws on the request path; returns the totals.

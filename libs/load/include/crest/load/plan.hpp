@@ -127,6 +127,7 @@ struct LoadSpec {
   Duration graceful_stop = std::chrono::seconds(30);
   int threads = 0;         // event loops; 0 = one per core
   int source_addresses = 0;  // loopback source addresses to spread over; 0 = automatic
+  int processes = 0;  // processes to split the run over (crest run --processes); 0 = one
 
   Duration total_duration() const;  // duration, or the sum of the stages
   int peak_vus() const;              // the most virtual users this model can use
@@ -174,6 +175,7 @@ struct PlanOverrides {
   std::optional<Duration> duration;
   std::optional<std::string> target;
   std::optional<int> threads;
+  std::optional<int> processes;
   std::vector<std::pair<std::string, std::string>> vars;
 };
 

@@ -4,7 +4,9 @@
 // into one point of the per-second timeline.
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crest/load/plan.hpp"
@@ -45,6 +47,7 @@ struct StepStats {
 
   void merge(const StepStats& o);
   void reset();
+  bool operator==(const StepStats&) const = default;
 };
 
 struct JourneyStats {
@@ -53,6 +56,7 @@ struct JourneyStats {
   std::uint64_t failed = 0;  // iterations with at least one failed sample
   void merge(const JourneyStats& o);
   void reset();
+  bool operator==(const JourneyStats&) const = default;
 };
 
 struct MetricSet {
@@ -71,6 +75,7 @@ struct MetricSet {
   std::uint64_t requests() const;
   std::uint64_t failures() const;
   std::uint64_t iterations() const;
+  bool operator==(const MetricSet&) const = default;
 };
 
 // One second of the run.
@@ -86,7 +91,20 @@ struct TimelinePoint {
   std::vector<std::uint64_t> step_requests;
   std::vector<std::uint64_t> step_failures;
   std::vector<std::string> step_histograms;  // serialised corrected durations, per step
+  bool operator==(const TimelinePoint&) const = default;
 };
+
+// Exact text forms, so that the processes of one run (crest run --processes) ship their metrics
+// to the parent without loss: every counter and every histogram (LatencyHistogram::serialise)
+// round-trips. Line-based: "ms1 <sizes> <dropped> <interrupted>", then per step a counter line
+// and three histogram lines, per journey a counter line and one histogram, per group a histogram,
+// then one line of check counts. Malformed or truncated input gives nullopt, never a crash.
+std::string serialise(const MetricSet& m);
+std::optional<MetricSet> deserialise_metric_set(std::string_view text);
+// "tp1 <t> <vus> <counters> <steps>", the duration histogram, then per step "<requests>
+// <failures>" and its histogram text (kept as it is: a line of its own).
+std::string serialise(const TimelinePoint& p);
+std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text);
 
 struct ThresholdResult {
   const Threshold* threshold = nullptr;

@@ -1,0 +1,657 @@
+#include "crest/load/process_run.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+
+namespace crest::load {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void put_u32_le(std::string& out, std::uint32_t n) {
+  for (int i = 0; i < 4; ++i) {
+    out.push_back(static_cast<char>((n >> (8 * i)) & 0xffU));
+  }
+}
+
+std::uint32_t get_u32_le(std::string_view b) {
+  std::uint32_t n = 0;
+  for (int i = 3; i >= 0; --i) {
+    n = (n << 8) | static_cast<unsigned char>(b[static_cast<std::size_t>(i)]);
+  }
+  return n;
+}
+
+std::string frame(const std::string& payload) {
+  std::string out;
+  out.reserve(4 + payload.size());
+  put_u32_le(out, static_cast<std::uint32_t>(payload.size()));
+  out += payload;
+  return out;
+}
+
+std::string encode_tick(double elapsed_s, double total_s, int active_vus, bool final, const TimelinePoint* last,
+                        const MetricSet& totals) {
+  const std::string point = last != nullptr ? serialise(*last) : std::string();
+  const std::string sums = serialise(totals);
+  std::string payload = fmt::format("tick {} {} {} {} {} {}\n", elapsed_s, total_s, active_vus, final ? 1 : 0,
+                                    point.size(), sums.size());
+  payload += point;
+  payload += sums;
+  return frame(payload);
+}
+
+// The space-separated fields of a frame's first line.
+class Fields {
+ public:
+  explicit Fields(std::string_view line) {
+    while (!line.empty()) {
+      const auto sp = line.find(' ');
+      parts_.push_back(line.substr(0, sp));
+      line.remove_prefix(sp == std::string_view::npos ? line.size() : sp + 1);
+    }
+  }
+  std::size_t size() const { return parts_.size(); }
+  std::string_view operator[](std::size_t i) const { return parts_[i]; }
+  template <typename T>
+  bool get(std::size_t i, T& out) const {
+    const auto s = parts_[i];
+    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+    return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
+  }
+  bool flag(std::size_t i, bool& out) const {
+    int v = -1;
+    if (!get(i, v) || (v != 0 && v != 1)) {
+      return false;
+    }
+    out = v == 1;
+    return true;
+  }
+
+ private:
+  std::vector<std::string_view> parts_;
+};
+
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const auto n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+std::atomic<bool> g_shard_stop{false};
+std::atomic<bool> g_shard_abort{false};
+
+extern "C" void on_shard_stop(int) { g_shard_stop.store(true); }
+// Abort: stop now (every loop starts stopping within 20 ms) and cut what is still running at the
+// next tick, as a single process does when an abort_on_fail threshold fails.
+extern "C" void on_shard_abort(int) {
+  g_shard_abort.store(true);
+  g_shard_stop.store(true);
+}
+
+// A child as the parent sees it.
+struct Child {
+  int shard = 0;
+  pid_t pid = -1;
+  int fd = -1;  // read end of its report pipe; -1 after EOF
+  std::string inbox;  // bytes read and not yet decoded
+  std::deque<TimelinePoint> pending;  // its seconds not yet merged
+  std::optional<MetricSet> totals;  // cumulative, from its latest tick
+  double total_s = 0;
+  bool final_seen = false;
+  std::optional<ShardFrame> result;
+  Clock::time_point last_heard;
+  Clock::time_point eof_at;
+  bool killed_after_eof = false;
+  bool reaped = false;
+  int status = 0;
+  std::uint64_t max_rss_kib = 0;
+};
+
+std::string describe(const Child& c, int n) { return fmt::format("shard {}/{} (pid {})", c.shard, n, c.pid); }
+
+std::string describe_exit(const Child& c, const std::string& executable) {
+  if (WIFSIGNALED(c.status)) {
+    const int sig = WTERMSIG(c.status);
+    return fmt::format("was killed by signal {} ({})", sig, ::strsignal(sig));
+  }
+  const int code = WIFEXITED(c.status) ? WEXITSTATUS(c.status) : -1;
+  if (c.result && !c.result->error.empty()) {
+    return c.result->error;
+  }
+  if (code == 127 && !c.result) {
+    return fmt::format("exited with status 127 (could not run {}?)", executable);
+  }
+  if (code != 0) {
+    return fmt::format("exited with status {}", code);
+  }
+  return "exited without reporting its result";
+}
+
+bool shaped_like_plan(const MetricSet& m, const Plan& plan) {
+  return m.steps.size() == plan.step_names.size() && m.journeys.size() == plan.journeys.size() &&
+         m.groups.size() == plan.groups.size() && m.checks.size() == plan.check_names.size();
+}
+
+bool shaped_like_plan(const TimelinePoint& p, const Plan& plan) {
+  const auto n = plan.step_names.size();
+  return p.step_requests.size() == n && p.step_failures.size() == n && p.step_histograms.size() == n;
+}
+
+// Adds one process's second into the merged second; false when a step histogram is malformed.
+bool merge_point(TimelinePoint& into, const TimelinePoint& p) {
+  into.t = std::max(into.t, p.t);
+  into.active_vus += p.active_vus;
+  into.requests += p.requests;
+  into.failures += p.failures;
+  into.dropped += p.dropped;
+  into.bytes_received += p.bytes_received;
+  into.bytes_sent += p.bytes_sent;
+  into.duration.merge(p.duration);
+  for (std::size_t i = 0; i < p.step_requests.size(); ++i) {
+    into.step_requests[i] += p.step_requests[i];
+    into.step_failures[i] += p.step_failures[i];
+    auto a = LatencyHistogram::deserialise(into.step_histograms[i]);
+    const auto b = LatencyHistogram::deserialise(p.step_histograms[i]);
+    if (!a || !b) {
+      return false;
+    }
+    a->merge(*b);
+    into.step_histograms[i] = a->serialise();
+  }
+  return true;
+}
+
+pid_t spawn(const std::string& executable, std::vector<std::string>& args, int report_fd) {
+  std::vector<char*> argv;
+  argv.reserve(args.size() + 1);
+  for (auto& a : args) {
+    argv.push_back(a.data());
+  }
+  argv.push_back(nullptr);
+  const char* path = executable.c_str();
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid != 0) {
+    return pid;
+  }
+  // The child, until exec: async-signal-safe calls only (the parent has other threads).
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);  // a parent that dies takes its shards with it
+  if (::getppid() != parent) {
+    ::_exit(127);
+  }
+  // SIGTERM and SIGUSR1 wait (blocked across exec) until run_shard has its handlers in place,
+  // so a stop that comes while the child is still starting is not fatal.
+  sigset_t mask;
+  ::sigemptyset(&mask);
+  ::sigaddset(&mask, SIGTERM);
+  ::sigaddset(&mask, SIGUSR1);
+  ::sigprocmask(SIG_SETMASK, &mask, nullptr);
+  // Nothing of the parent's but the report pipe (and stdio) crosses exec.
+  if (report_fd > 3) {
+    ::close_range(3, static_cast<unsigned>(report_fd - 1), CLOSE_RANGE_CLOEXEC);
+  }
+  ::close_range(static_cast<unsigned>(report_fd + 1), ~0U, CLOSE_RANGE_CLOEXEC);
+  ::fcntl(report_fd, F_SETFD, 0);
+  ::execv(path, argv.data());
+  ::_exit(127);
+}
+
+std::string part_path(const std::string& jtl, int shard) { return jtl + ".part-" + std::to_string(shard); }
+
+// FILE: the JTL header, then every part's rows (each part starts with its own header line).
+bool join_jtl(const std::string& path, int parts) {
+  std::FILE* out = std::fopen(path.c_str(), "w");
+  if (out == nullptr) {
+    return false;
+  }
+  bool ok = std::fprintf(out, "%s\n", kJtlHeader) > 0;
+  std::vector<char> buf(1 << 16);
+  for (int i = 0; i < parts && ok; ++i) {
+    std::FILE* in = std::fopen(part_path(path, i).c_str(), "r");
+    if (in == nullptr) {
+      ok = false;
+      break;
+    }
+    bool header = true;
+    std::size_t n = 0;
+    while (ok && (n = std::fread(buf.data(), 1, buf.size(), in)) > 0) {
+      std::size_t from = 0;
+      if (header) {
+        const auto* nl = static_cast<const char*>(std::memchr(buf.data(), '\n', n));
+        if (nl == nullptr) {
+          continue;
+        }
+        header = false;
+        from = static_cast<std::size_t>(nl - buf.data()) + 1;
+      }
+      ok = std::fwrite(buf.data() + from, 1, n - from, out) == n - from;
+    }
+    ok = ok && std::ferror(in) == 0;
+    std::fclose(in);
+  }
+  return std::fclose(out) == 0 && ok;
+}
+
+void remove_parts(const std::string& jtl, int parts) {
+  if (jtl.empty()) {
+    return;
+  }
+  for (int i = 0; i < parts; ++i) {
+    std::remove(part_path(jtl, i).c_str());
+  }
+}
+
+}  // namespace
+
+std::string encode_shard_frame(const ShardFrame& f) {
+  if (f.kind == ShardFrame::Kind::tick) {
+    return encode_tick(f.elapsed_s, f.total_s, f.active_vus, f.final, f.last ? &*f.last : nullptr, f.totals);
+  }
+  std::string payload = fmt::format("result {} {} {} {} {} {}\n", f.elapsed_s, f.peak_vus, f.threads,
+                                    f.source_addresses, f.aborted ? 1 : 0, f.error.size());
+  payload += f.error;
+  return frame(payload);
+}
+
+FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out) {
+  if (bytes.size() < 4) {
+    return FrameStatus::incomplete;
+  }
+  const std::size_t len = get_u32_le(bytes);
+  if (len > kMaxShardFrameBytes) {
+    return FrameStatus::malformed;
+  }
+  if (bytes.size() - 4 < len) {
+    return FrameStatus::incomplete;
+  }
+  const auto payload = bytes.substr(4, len);
+  const auto nl = payload.find('\n');
+  if (nl == std::string_view::npos) {
+    return FrameStatus::malformed;
+  }
+  const Fields fields(payload.substr(0, nl));
+  const auto body = payload.substr(nl + 1);
+  ShardFrame f;
+  if (fields.size() == 7 && fields[0] == "tick") {
+    f.kind = ShardFrame::Kind::tick;
+    std::size_t point_len = 0;
+    std::size_t totals_len = 0;
+    if (!fields.get(1, f.elapsed_s) || !fields.get(2, f.total_s) || !fields.get(3, f.active_vus) ||
+        !fields.flag(4, f.final) || !fields.get(5, point_len) || !fields.get(6, totals_len) ||
+        point_len > body.size() || totals_len != body.size() - point_len) {
+      return FrameStatus::malformed;
+    }
+    if (point_len > 0) {
+      f.last = deserialise_timeline_point(body.substr(0, point_len));
+      if (!f.last) {
+        return FrameStatus::malformed;
+      }
+    }
+    auto totals = deserialise_metric_set(body.substr(point_len));
+    if (!totals) {
+      return FrameStatus::malformed;
+    }
+    f.totals = std::move(*totals);
+  } else if (fields.size() == 7 && fields[0] == "result") {
+    f.kind = ShardFrame::Kind::result;
+    std::size_t error_len = 0;
+    if (!fields.get(1, f.elapsed_s) || !fields.get(2, f.peak_vus) || !fields.get(3, f.threads) ||
+        !fields.get(4, f.source_addresses) || !fields.flag(5, f.aborted) || !fields.get(6, error_len) ||
+        error_len != body.size()) {
+      return FrameStatus::malformed;
+    }
+    f.error.assign(body);
+  } else {
+    return FrameStatus::malformed;
+  }
+  out = std::move(f);
+  bytes.remove_prefix(4 + len);
+  return FrameStatus::complete;
+}
+
+int run_shard(const Plan& plan, RunOptions options, int report_fd) {
+  std::signal(SIGPIPE, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the parent, which stops every shard
+  std::signal(SIGTERM, on_shard_stop);
+  std::signal(SIGUSR1, on_shard_abort);
+  sigset_t mask;
+  ::sigemptyset(&mask);
+  ::sigaddset(&mask, SIGTERM);
+  ::sigaddset(&mask, SIGUSR1);
+  ::pthread_sigmask(SIG_UNBLOCK, &mask, nullptr);  // blocked by the parent until now
+  options.stop = &g_shard_stop;
+  bool reporting = true;
+  options.on_tick = [&](const Progress& p, bool final) {
+    if (reporting && p.totals != nullptr &&
+        !write_all(report_fd, encode_tick(p.elapsed_s, p.total_s, p.active_vus, final, p.last, *p.totals))) {
+      reporting = false;  // the parent is gone: nobody to run for
+      g_shard_stop.store(true);
+    }
+  };
+  options.should_abort = [](const MetricSet&, double) { return g_shard_abort.load(); };
+  const auto r = run_plan(plan, options);
+  ShardFrame last;
+  last.kind = ShardFrame::Kind::result;
+  last.elapsed_s = r.elapsed_s;
+  last.peak_vus = r.peak_vus;
+  last.threads = r.threads;
+  last.source_addresses = r.source_addresses;
+  last.aborted = r.aborted;
+  last.error = r.error;
+  const bool sent = write_all(report_fd, encode_shard_frame(last));
+  ::close(report_fd);
+  return r.error.empty() && sent ? 0 : 1;
+}
+
+RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
+  const int n = std::max(1, o.processes);
+  RunResult result;
+  result.processes = n;
+  result.totals = MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(), plan.check_names.size());
+  std::vector<Child> children;
+  children.reserve(static_cast<std::size_t>(n));
+  std::string failure;
+  auto fail = [&](const Child& c, const std::string& what) {
+    if (failure.empty()) {
+      failure = describe(c, n) + ": " + what;
+    }
+  };
+  auto signal_all = [&](int sig) {
+    for (const auto& c : children) {
+      if (!c.reaped && c.pid > 0) {
+        ::kill(c.pid, sig);
+      }
+    }
+  };
+
+  for (int i = 0; i < n; ++i) {
+    int fds[2];
+    if (::pipe2(fds, O_CLOEXEC) != 0) {
+      failure = fmt::format("cannot create a pipe for shard {}/{}: {}", i, n, std::strerror(errno));
+      break;
+    }
+    ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+    std::vector<std::string> args;
+    args.emplace_back("crest");
+    args.insert(args.end(), o.child_args.begin(), o.child_args.end());
+    args.insert(args.end(), {"--shard", fmt::format("{}/{}", i, n), "--report-fd", std::to_string(fds[1])});
+    if (!o.jtl_path.empty()) {
+      args.insert(args.end(), {"--out", "jtl=" + part_path(o.jtl_path, i)});
+    }
+    const pid_t pid = spawn(o.executable, args, fds[1]);
+    const int fork_errno = errno;
+    ::close(fds[1]);
+    if (pid < 0) {
+      ::close(fds[0]);
+      failure = fmt::format("cannot start shard {}/{}: {}", i, n, std::strerror(fork_errno));
+      break;
+    }
+    Child& c = children.emplace_back();
+    c.shard = i;
+    c.pid = pid;
+    c.fd = fds[0];
+    c.last_heard = Clock::now();
+  }
+
+  if (failure.empty() && o.on_started) {
+    std::vector<pid_t> pids;
+    for (const auto& c : children) {
+      pids.push_back(c.pid);
+    }
+    o.on_started(pids);
+  }
+  bool forwarded_stop = false;
+  bool aborting = false;
+  bool final_emitted = false;
+  double total_s = static_cast<double>(plan.load.total_duration().count()) / 1e9;
+
+  // Merges every second that all running shards have reported, in order.
+  auto emit_ready = [&] {
+    for (;;) {
+      bool any = false;
+      for (const auto& c : children) {
+        if (!c.pending.empty()) {
+          any = true;
+        } else if (!c.final_seen) {
+          return;  // this second is still on its way from c
+        }
+      }
+      if (!any) {
+        return;
+      }
+      TimelinePoint merged;
+      merged.step_requests.assign(plan.step_names.size(), 0);
+      merged.step_failures.assign(plan.step_names.size(), 0);
+      merged.step_histograms.assign(plan.step_names.size(), LatencyHistogram().serialise());
+      for (auto& c : children) {
+        if (c.pending.empty()) {
+          continue;
+        }
+        if (!merge_point(merged, c.pending.front())) {
+          fail(c, "sent a malformed report (a step histogram)");
+          return;
+        }
+        c.pending.pop_front();
+      }
+      const bool last = std::all_of(children.begin(), children.end(),
+                                    [](const Child& c) { return c.final_seen && c.pending.empty(); });
+      MetricSet totals(plan.step_names.size(), plan.journeys.size(), plan.groups.size(), plan.check_names.size());
+      for (const auto& c : children) {
+        if (c.totals) {
+          totals.merge(*c.totals);
+        }
+      }
+      result.timeline.push_back(std::move(merged));
+      const auto& point = result.timeline.back();
+      if (o.on_tick) {
+        const Progress p{point.t, total_s, point.active_vus, &totals, &point};
+        o.on_tick(p, last);
+      }
+      final_emitted = final_emitted || last;
+      if (!last && !aborting && o.should_abort && o.should_abort(totals, point.t)) {
+        aborting = true;
+        signal_all(SIGUSR1);
+      }
+    }
+  };
+
+  auto handle = [&](Child& c, ShardFrame&& f) {
+    if (c.result || (c.final_seen && f.kind == ShardFrame::Kind::tick)) {
+      fail(c, "sent a report after its last one");
+      return;
+    }
+    if (f.kind == ShardFrame::Kind::result) {
+      c.result = std::move(f);
+      return;
+    }
+    if (!shaped_like_plan(f.totals, plan) || (f.last && !shaped_like_plan(*f.last, plan))) {
+      fail(c, "sent a report that does not match the plan");
+      return;
+    }
+    c.total_s = f.total_s;
+    total_s = f.total_s;
+    c.totals = std::move(f.totals);
+    if (f.last) {
+      c.pending.push_back(std::move(*f.last));
+    }
+    c.final_seen = f.final;
+  };
+
+  auto read_from = [&](Child& c) {
+    char buf[1 << 16];
+    for (;;) {
+      const auto got = ::read(c.fd, buf, sizeof buf);
+      if (got > 0) {
+        c.inbox.append(buf, static_cast<std::size_t>(got));
+        c.last_heard = Clock::now();
+        continue;
+      }
+      if (got < 0 && errno == EINTR) {
+        continue;
+      }
+      if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      }
+      ::close(c.fd);  // EOF (or a read error: the same to us)
+      c.fd = -1;
+      c.eof_at = Clock::now();
+      break;
+    }
+    std::string_view view(c.inbox);
+    for (;;) {
+      ShardFrame f;
+      const auto status = decode_shard_frame(view, f);
+      if (status == FrameStatus::incomplete) {
+        break;
+      }
+      if (status == FrameStatus::malformed) {
+        fail(c, "sent a malformed report");
+        break;
+      }
+      handle(c, std::move(f));
+    }
+    c.inbox.erase(0, c.inbox.size() - view.size());
+    if (c.fd < 0 && !c.inbox.empty() && failure.empty()) {
+      fail(c, "closed its report pipe in the middle of a frame");
+    }
+  };
+
+  while (failure.empty()) {
+    if (o.stop != nullptr && o.stop->load() && !forwarded_stop) {
+      forwarded_stop = true;
+      signal_all(SIGTERM);
+    }
+    std::vector<pollfd> pfds;
+    std::vector<Child*> polled;
+    for (auto& c : children) {
+      if (c.fd >= 0) {
+        pollfd p{};
+        p.fd = c.fd;
+        p.events = POLLIN;
+        pfds.push_back(p);
+        polled.push_back(&c);
+      }
+    }
+    const int ready = ::poll(pfds.data(), pfds.size(), 100);
+    for (std::size_t i = 0; ready > 0 && i < pfds.size() && failure.empty(); ++i) {
+      if (pfds[i].revents != 0) {
+        read_from(*polled[i]);
+      }
+    }
+    const auto now = Clock::now();
+    for (auto& c : children) {
+      if (c.reaped || !failure.empty()) {
+        continue;
+      }
+      rusage ru{};
+      int status = 0;
+      const pid_t got = ::wait4(c.pid, &status, WNOHANG, &ru);
+      if (got == c.pid) {
+        c.reaped = true;
+        c.status = status;
+        c.max_rss_kib = static_cast<std::uint64_t>(ru.ru_maxrss);
+        if (c.fd >= 0) {
+          read_from(c);  // what it wrote before exiting is still in the pipe
+        }
+      } else if (got < 0 && errno != EINTR) {
+        c.reaped = true;
+        fail(c, fmt::format("cannot be waited for: {}", std::strerror(errno)));
+        continue;
+      }
+      if (c.reaped && c.fd < 0 &&
+          !(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0 && c.result && c.result->error.empty())) {
+        fail(c, describe_exit(c, o.executable));
+      } else if (c.fd >= 0 && now - c.last_heard > std::chrono::duration<double>(o.silence_timeout_s)) {
+        fail(c, fmt::format("sent nothing for {:.0f}s (hung?)", o.silence_timeout_s));
+      } else if (c.fd < 0 && !c.reaped && !c.killed_after_eof && now - c.eof_at > std::chrono::seconds(10)) {
+        c.killed_after_eof = true;  // it closed its pipe but does not exit
+        ::kill(c.pid, SIGKILL);
+      }
+    }
+    if (!failure.empty()) {
+      break;
+    }
+    emit_ready();
+    if (std::all_of(children.begin(), children.end(), [](const Child& c) { return c.reaped && c.fd < 0; })) {
+      break;
+    }
+  }
+
+  if (!failure.empty()) {
+    signal_all(SIGKILL);
+  }
+  for (auto& c : children) {
+    if (!c.reaped) {
+      rusage ru{};
+      while (::wait4(c.pid, &c.status, 0, &ru) < 0 && errno == EINTR) {
+      }
+      c.reaped = true;
+      c.max_rss_kib = static_cast<std::uint64_t>(ru.ru_maxrss);
+    }
+    if (c.fd >= 0) {
+      ::close(c.fd);
+      c.fd = -1;
+    }
+  }
+  if (!failure.empty()) {
+    remove_parts(o.jtl_path, n);
+    result.error = failure;
+    return result;
+  }
+
+  result.peak_vus = 0;
+  result.threads = 0;
+  for (const auto& c : children) {
+    if (c.totals) {
+      result.totals.merge(*c.totals);
+    }
+    const auto& r = *c.result;
+    result.elapsed_s = std::max(result.elapsed_s, r.elapsed_s);
+    result.threads += r.threads;
+    result.peak_vus += r.peak_vus;
+    result.source_addresses = std::max(result.source_addresses, r.source_addresses);
+    result.aborted = result.aborted || r.aborted;
+    result.max_rss_kib += c.max_rss_kib;
+  }
+  result.elapsed_s = std::max(result.elapsed_s, 1e-9);
+  if (!final_emitted && o.on_tick && !result.timeline.empty()) {
+    const Progress p{result.timeline.back().t, total_s, result.timeline.back().active_vus, &result.totals,
+                     &result.timeline.back()};
+    o.on_tick(p, true);
+  }
+  if (!o.jtl_path.empty()) {
+    const bool joined = join_jtl(o.jtl_path, n);
+    remove_parts(o.jtl_path, n);
+    if (!joined) {
+      result.error = "cannot write " + o.jtl_path;
+    }
+  }
+  return result;
+}
+
+}  // namespace crest::load
