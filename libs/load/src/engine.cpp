@@ -88,7 +88,7 @@ struct Vu {
   explicit Vu(std::uint64_t global_index) : index(global_index), rng(global_index * 7919 + 17) {}
   std::uint64_t index;  // 0-based across all loops (and processes)
   io::Timer timer;
-  std::mt19937_64 rng;
+  Rng rng;
   std::vector<std::string> vars;
   std::vector<int> unique_rows;  // per feed, -1 until taken
   std::vector<std::unique_ptr<Conn>> conns;  // per origin

@@ -134,7 +134,7 @@ thresholds:
 
   // The JSON body keeps numbers, booleans and null, escapes templated strings, and emits
   // "{{{ id }}}" raw.
-  std::mt19937_64 rng(1);
+  Rng rng(1);
   std::vector<std::string> vars = p.initial_values;
   vars[static_cast<std::size_t>(p.vars.find("id"))] = "42";
   RenderContext ctx{vars, rng, 7, 1};

@@ -9,7 +9,7 @@ namespace {
 struct Fixture {
   VarTable vars;
   std::vector<std::string> values;
-  std::mt19937_64 rng{3};
+  Rng rng{3};
   Fixture() {
     vars.add("name");
     vars.add("users.email");
@@ -22,6 +22,14 @@ struct Fixture {
     return t.ok() ? t->render(ctx) : "";
   }
 };
+
+TEST(Rng, MatchesTheSplitMix64Reference) {
+  // Vigna's splitmix64.c from state 0 (the values xoshiro's seeding documents use).
+  Rng rng(0);
+  EXPECT_EQ(rng(), 0xe220a8397b1dcdafULL);
+  EXPECT_EQ(rng(), 0x6e789e6aa1b965f4ULL);
+  EXPECT_EQ(rng(), 0x06c45d188009454fULL);
+}
 
 TEST(Template, LiteralsAndVariables) {
   Fixture f;

@@ -27,9 +27,28 @@ class VarTable {
 
 enum class Escape : std::uint8_t { none, json, url };
 
+// A virtual user's random numbers: SplitMix64 (Steele, Lea and Flood, 2014), 8 bytes of state.
+// std::mt19937_64 carries 2.5 KiB, which at 50 000 VUs is 125 MB and a cache miss per use.
+class Rng {
+ public:
+  using result_type = std::uint64_t;
+  explicit Rng(std::uint64_t seed) : state_(seed) {}
+  static constexpr result_type min() { return 0; }
+  static constexpr result_type max() { return ~result_type{0}; }
+  result_type operator()() {
+    std::uint64_t z = (state_ += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+  }
+
+ private:
+  std::uint64_t state_;
+};
+
 struct RenderContext {
   const std::vector<std::string>& vars;
-  std::mt19937_64& rng;
+  Rng& rng;
   std::uint64_t vu = 0;
   std::uint64_t iteration = 0;
 };
