@@ -76,36 +76,42 @@ json_field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[s
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 fd_limit="$(ulimit -n)"
 
-# ---- nginx: one worker, 100-byte file, no access log -----------------------------------------
-nginx_port="$(free_port)"
-mkdir -p "$tmp/nginx/www" "$tmp/nginx/logs"
-head -c 100 /dev/zero | tr '\0' 'x' > "$tmp/nginx/www/100.html"
-cat > "$tmp/nginx/nginx.conf" <<CONF
-worker_processes 1;
+# ---- nginx: 100-byte file, no access log ------------------------------------------------------
+mkdir -p "$tmp/www"
+head -c 100 /dev/zero | tr '\0' 'x' > "$tmp/www/100.html"
+# start_nginx NAME PORT WORKERS [LISTEN_FLAGS]: serves $tmp/www on 127.0.0.1:PORT until the end.
+start_nginx() {
+  local dir="$tmp/$1" port="$2" workers="$3" flags="${4:-}"
+  mkdir -p "$dir/logs"
+  cat > "$dir/nginx.conf" <<CONF
+worker_processes $workers;
 daemon off;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log error;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log error;
 worker_rlimit_nofile $fd_limit;
-events { worker_connections $((fd_limit - 100)); multi_accept on; }
+events { worker_connections $((fd_limit - 200)); multi_accept on; }
 http {
   access_log off;
   keepalive_requests 100000000;
   keepalive_timeout 300s;
-  client_body_temp_path $tmp/nginx/body;
-  proxy_temp_path $tmp/nginx/proxy;
-  fastcgi_temp_path $tmp/nginx/fastcgi;
-  uwsgi_temp_path $tmp/nginx/uwsgi;
-  scgi_temp_path $tmp/nginx/scgi;
+  client_body_temp_path $dir/body;
+  proxy_temp_path $dir/proxy;
+  fastcgi_temp_path $dir/fastcgi;
+  uwsgi_temp_path $dir/uwsgi;
+  scgi_temp_path $dir/scgi;
   server {
-    listen 127.0.0.1:$nginx_port backlog=4096;
-    root $tmp/nginx/www;
+    listen 127.0.0.1:$port $flags backlog=4096;
+    root $tmp/www;
     location / { }
   }
 }
 CONF
-nginx -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" &
-pids+=($!)
-for _ in $(seq 50); do curl -sf "http://127.0.0.1:$nginx_port/100.html" >/dev/null 2>&1 && break; sleep 0.1; done
+  nginx -p "$dir" -c "$dir/nginx.conf" &
+  pids+=($!)
+  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/100.html" >/dev/null 2>&1 && break; sleep 0.1; done
+}
+nginx_port="$(free_port)"
+start_nginx nginx "$nginx_port" 1
 url="http://127.0.0.1:$nginx_port/100.html"
 
 echo "machine: $(nproc) cores, $(lscpu | grep 'Model name' | sed 's/Model name: *//'), load average $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -222,33 +228,7 @@ fi
 if [[ "${SKIP_MEMORY:-0}" != 1 ]]; then
   mem_workers=4
   mem_port="$(free_port)"
-  mkdir -p "$tmp/nginx-mem/logs"
-  cat > "$tmp/nginx-mem/nginx.conf" <<CONF
-worker_processes $mem_workers;
-daemon off;
-pid $tmp/nginx-mem/nginx.pid;
-error_log $tmp/nginx-mem/logs/error.log error;
-worker_rlimit_nofile $fd_limit;
-events { worker_connections $((fd_limit - 200)); }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  client_body_temp_path $tmp/nginx-mem/body;
-  proxy_temp_path $tmp/nginx-mem/proxy;
-  fastcgi_temp_path $tmp/nginx-mem/fastcgi;
-  uwsgi_temp_path $tmp/nginx-mem/uwsgi;
-  scgi_temp_path $tmp/nginx-mem/scgi;
-  server {
-    listen 127.0.0.1:$mem_port reuseport backlog=4096;
-    root $tmp/nginx/www;
-    location / { }
-  }
-}
-CONF
-  nginx -p "$tmp/nginx-mem" -c "$tmp/nginx-mem/nginx.conf" &
-  pids+=($!)
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$mem_port/100.html" >/dev/null 2>&1 && break; sleep 0.1; done
+  start_nginx nginx-mem "$mem_port" "$mem_workers" reuseport
 
   echo "3. RSS per VU (journey: GET, think 2-4s, GET; nginx, $mem_workers workers; fd limit $fd_limit per process)"
   echo "   RSS = the sum of every crest process's peak RSS (parent and children: process_max_rss_kib)"

@@ -38,7 +38,7 @@ std::string_view trim(std::string_view s) {
 }
 
 bool contains_token(std::string_view value, std::string_view token) {
-  if (value.size() <= token.size()) {  // the common "close" / "keep-alive" / "chunked"
+  if (value.find(',') == std::string_view::npos) {  // the common "close" / "keep-alive" / "chunked"
     return iequals(value, token);
   }
   std::size_t start = 0;
@@ -121,12 +121,11 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
           return fail("malformed status line");
         }
         keep_alive_ = line[7] == '1';
-        int code = 0;
-        auto [ptr, ec] = std::from_chars(line.data() + 9, line.data() + 12, code);
-        if (ec != std::errc() || ptr != line.data() + 12 || code < 100 || code > 999) {
+        const auto digit = [&line](std::size_t i) { return static_cast<unsigned>(line[i] - '0'); };
+        if (digit(9) < 1 || digit(9) > 9 || digit(10) > 9 || digit(11) > 9) {
           return fail("malformed status code");
         }
-        status_ = code;
+        status_ = static_cast<int>(digit(9) * 100 + digit(10) * 10 + digit(11));
         reason_ = line.size() > 13 ? Span{pos_ + 13, line.size() - 13} : Span{pos_ + line.size(), 0};
         pos_ = eol + 2;
         state_ = State::headers;
