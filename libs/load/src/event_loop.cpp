@@ -1,8 +1,5 @@
 #include "event_loop.hpp"
 
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <unistd.h>
 
@@ -22,15 +19,22 @@ namespace {
 constexpr std::size_t kFrameClass = 128;  // bytes per size class
 constexpr std::size_t kFrameClasses = 32;  // up to 4 KiB; larger frames go to operator new
 
+// Free frames of one size class, linked through their own first bytes.
+struct FreeFrame {
+  FreeFrame* next;
+};
+
 struct FramePool {
-  std::array<std::vector<void*>, kFrameClasses> free;
+  std::array<FreeFrame*, kFrameClasses> free{};
   FramePool() = default;
   FramePool(const FramePool&) = delete;
   FramePool& operator=(const FramePool&) = delete;
   ~FramePool() {
-    for (auto& list : free) {
-      for (void* p : list) {
-        ::operator delete(p);
+    for (FreeFrame* f : free) {
+      while (f != nullptr) {
+        FreeFrame* next = f->next;
+        ::operator delete(f);
+        f = next;
       }
     }
   }
@@ -45,11 +49,9 @@ std::size_t frame_class(std::size_t size) { return (size + kFrameClass - 1) / kF
 void* allocate_frame(std::size_t size) {
   const auto c = frame_class(size);
   if (c < kFrameClasses) {
-    auto& list = t_frames.free[c];
-    if (!list.empty()) {
-      void* p = list.back();
-      list.pop_back();
-      return p;
+    if (FreeFrame* f = t_frames.free[c]; f != nullptr) {
+      t_frames.free[c] = f->next;
+      return f;
     }
     return ::operator new(c * kFrameClass);
   }
@@ -59,11 +61,10 @@ void* allocate_frame(std::size_t size) {
 void free_frame(void* p, std::size_t size) noexcept {
   const auto c = frame_class(size);
   if (c < kFrameClasses) {
-    try {
-      t_frames.free[c].push_back(p);
-      return;
-    } catch (...) {  // out of memory for the list itself: just free the frame
-    }
+    auto* f = static_cast<FreeFrame*>(p);
+    f->next = t_frames.free[c];
+    t_frames.free[c] = f;
+    return;
   }
   ::operator delete(p);
 }
