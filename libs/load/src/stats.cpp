@@ -213,6 +213,36 @@ bool read_histogram(LineReader& in, LatencyHistogram& out) {
   return true;
 }
 
+// "TAG n1 n2 …\n": a list of counters on one line.
+template <typename Container>
+void append_numbers(std::string& out, std::string_view tag, const Container& numbers) {
+  out += tag;
+  for (auto n : numbers) {
+    out += ' ';
+    out += std::to_string(n);
+  }
+  out += '\n';
+}
+
+// Reads a line written by append_numbers into every element of `numbers` (its size says how many).
+template <typename Container>
+bool read_numbers(LineReader& in, std::string_view tag, Container& numbers) {
+  std::string_view line;
+  if (!in.line(line)) {
+    return false;
+  }
+  FieldReader f(line);
+  if (!f.tag(tag)) {
+    return false;
+  }
+  for (auto& n : numbers) {
+    if (!f.number(n)) {
+      return false;
+    }
+  }
+  return f.end();
+}
+
 // A count read from the input may only ask for as many items as the remaining bytes can hold,
 // so "ms1 4000000000 ..." cannot allocate gigabytes before failing.
 bool plausible(std::uint64_t count, std::size_t min_bytes_each, const LineReader& in) {
@@ -229,17 +259,8 @@ std::string serialise(const MetricSet& m) {
   for (const auto& s : m.steps) {
     out += "s";
     append_fields(out, s.requests, s.failures, s.connects, s.connect_us_sum, s.bytes_sent, s.bytes_received);
-    out += "k";
-    for (auto n : s.by_kind) {
-      append_fields(out, n);
-      out.pop_back();
-    }
-    out += "\nc";
-    for (auto n : s.by_status_class) {
-      append_fields(out, n);
-      out.pop_back();
-    }
-    out += '\n';
+    append_numbers(out, "k", s.by_kind);
+    append_numbers(out, "c", s.by_status_class);
     for (const auto* h : {&s.duration, &s.service, &s.ttfb}) {
       out += h->serialise();
       out += '\n';
@@ -298,32 +319,8 @@ std::optional<MetricSet> deserialise_metric_set(std::string_view text) {
         !counters.number(s.bytes_received) || !counters.end()) {
       return std::nullopt;
     }
-    if (!in.line(line)) {
-      return std::nullopt;
-    }
-    FieldReader kinds(line);
-    if (!kinds.tag("k")) {
-      return std::nullopt;
-    }
-    for (auto& n : s.by_kind) {
-      if (!kinds.number(n)) {
-        return std::nullopt;
-      }
-    }
-    if (!kinds.end() || !in.line(line)) {
-      return std::nullopt;
-    }
-    FieldReader classes(line);
-    if (!classes.tag("c")) {
-      return std::nullopt;
-    }
-    for (auto& n : s.by_status_class) {
-      if (!classes.number(n)) {
-        return std::nullopt;
-      }
-    }
-    if (!classes.end() || !read_histogram(in, s.duration) || !read_histogram(in, s.service) ||
-        !read_histogram(in, s.ttfb)) {
+    if (!read_numbers(in, "k", s.by_kind) || !read_numbers(in, "c", s.by_status_class) ||
+        !read_histogram(in, s.duration) || !read_histogram(in, s.service) || !read_histogram(in, s.ttfb)) {
       return std::nullopt;
     }
   }
@@ -366,17 +363,9 @@ std::string serialise(const TimelinePoint& p) {
   append_fields(out, p.t, p.active_vus, p.requests, p.failures, p.dropped, p.bytes_received, p.bytes_sent,
                 p.step_requests.size(), p.step_failures.size(), p.step_histograms.size());
   out += p.duration.serialise();
-  out += "\nsr";
-  for (auto n : p.step_requests) {
-    append_fields(out, n);
-    out.pop_back();
-  }
-  out += "\nsf";
-  for (auto n : p.step_failures) {
-    append_fields(out, n);
-    out.pop_back();
-  }
   out += '\n';
+  append_numbers(out, "sr", p.step_requests);
+  append_numbers(out, "sf", p.step_failures);
   for (const auto& h : p.step_histograms) {
     out += h;  // the engine's serialised histogram: one line
     out += '\n';
@@ -402,33 +391,12 @@ std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text) {
     return std::nullopt;
   }
   if (!plausible(n_requests, 2, in) || !plausible(n_failures, 2, in) || !plausible(n_histograms, 1, in) ||
-      !read_histogram(in, p.duration) || !in.line(line)) {
+      !read_histogram(in, p.duration)) {
     return std::nullopt;
   }
-  FieldReader requests(line);
   p.step_requests.resize(n_requests);
-  if (!requests.tag("sr")) {
-    return std::nullopt;
-  }
-  for (auto& n : p.step_requests) {
-    if (!requests.number(n)) {
-      return std::nullopt;
-    }
-  }
-  if (!requests.end() || !in.line(line)) {
-    return std::nullopt;
-  }
-  FieldReader failures(line);
   p.step_failures.resize(n_failures);
-  if (!failures.tag("sf")) {
-    return std::nullopt;
-  }
-  for (auto& n : p.step_failures) {
-    if (!failures.number(n)) {
-      return std::nullopt;
-    }
-  }
-  if (!failures.end()) {
+  if (!read_numbers(in, "sr", p.step_requests) || !read_numbers(in, "sf", p.step_failures)) {
     return std::nullopt;
   }
   p.step_histograms.resize(n_histograms);
