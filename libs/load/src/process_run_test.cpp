@@ -232,9 +232,10 @@ load: {executor: constant-vus, vus: 4, duration: 30s}
   }
 }
 
-// A stand-in child (a shell script) exercises the parent's failure paths without crest.
+// A stand-in child (a shell script) exercises the parent's failure paths without crest. bash, not
+// sh: the report descriptor can be 10 or more, and dash's `>&N` takes one digit only.
 std::string fake_child(const std::string& name, const std::string& body) {
-  const auto path = write_file(name, "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --report-fd ] && fd=$2; shift; done\n" + body);
+  const auto path = write_file(name, "#!/bin/bash\nwhile [ $# -gt 0 ]; do [ \"$1\" = --report-fd ] && fd=$2; shift; done\n" + body);
   ::chmod(path.c_str(), 0755);
   return path;
 }
