@@ -1,19 +1,7 @@
 #include "crest/http/message.hpp"
 
-#include <cctype>
 
 namespace crest::http {
-
-bool iequals(std::string_view a, std::string_view b) noexcept {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const auto& [key, value] : items_) {

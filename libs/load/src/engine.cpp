@@ -636,9 +636,7 @@ struct Engine {
         vu.jar.set_from_header(p.header_value(buf, i));
       }
     }
-    const bool has_status_check =
-        std::any_of(step.checks.begin(), step.checks.end(), [](const Check& c) { return c.kind == Check::Kind::status_in; });
-    if (!has_status_check && o.status >= 400) {
+    if (!step.checks_status && o.status >= 400) {
       o.failure = FailureKind::http_status;
     }
     if (step.checks.empty() && step.captures.empty()) {

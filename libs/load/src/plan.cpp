@@ -935,6 +935,7 @@ void PlanParser::parse_checks(const YAML::Node& node, Step& step) {
   if (const auto s = node["status"]) {
     Check c;
     c.kind = Check::Kind::status_in;
+    step.checks_status = true;
     if (s.IsSequence()) {
       for (const auto& v : s) {
         c.statuses.push_back(integer(v, "status", 100));

@@ -6,37 +6,9 @@
 
 namespace crest::load {
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') {
-      x = static_cast<char>(x + 32);
-    }
-    if (y >= 'A' && y <= 'Z') {
-      y = static_cast<char>(y + 32);
-    }
-    if (x != y) {
-      return false;
-    }
-  }
-  return true;
-}
+using text::trim;
 
 namespace {
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 bool contains_token(std::string_view value, std::string_view token) {
   if (value.find(',') == std::string_view::npos) {  // the common "close" / "keep-alive" / "chunked"
     return iequals(value, token);

@@ -3,7 +3,11 @@
 #include <charconv>
 #include <chrono>
 
+#include "crest/core/text.hpp"
+
 namespace crest::load {
+
+using text::trim;
 
 int VarTable::find(std::string_view name) const {
   for (std::size_t i = 0; i < names_.size(); ++i) {
@@ -24,16 +28,6 @@ int VarTable::add(std::string_view name) {
 }
 
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 std::string_view unquote(std::string_view s) {
   if (s.size() >= 2 && (s.front() == '"' || s.front() == '\'') && s.back() == s.front()) {

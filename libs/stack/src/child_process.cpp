@@ -13,6 +13,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include <fmt/format.h>
@@ -192,6 +193,41 @@ Result<std::uint16_t> wait_for_port_file(const std::string& path, ChildProcess& 
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+namespace {
+
+// The last lines of a log, to say why a server did not come up.
+std::string log_tail(const std::string& path) {
+  std::ifstream in(path);
+  std::ostringstream all;
+  all << in.rdbuf();
+  std::string text = all.str();
+  if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
+  return text;
+}
+
+}  // namespace
+
+// Starts `spec` on `port` and waits until it accepts connections or exits.
+Result<ChildProcess> spawn_and_wait(const ProcessSpec& spec, std::uint16_t port,
+                                    std::chrono::milliseconds timeout, const char* what) {
+  auto child = ChildProcess::spawn(spec);
+  if (!child.ok()) return child.error();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (!child->running()) {
+      return Error{ErrorKind::unavailable,
+                   fmt::format("{} exited during start-up; its log {}:\n{}", what, spec.log_path,
+                               log_tail(spec.log_path))};
+    }
+    if (wait_for_tcp(port, std::chrono::milliseconds(100)).ok()) return std::move(child.value());
+  }
+  child->stop(std::chrono::seconds(2));
+  return Error{ErrorKind::timeout,
+               fmt::format("{} not accepting connections on 127.0.0.1:{} after "
+                           "{} ms; its log {}:\n{}",
+                           what, port, timeout.count(), spec.log_path, log_tail(spec.log_path))};
 }
 
 Result<void> wait_for_tcp(std::uint16_t port, std::chrono::milliseconds timeout) {

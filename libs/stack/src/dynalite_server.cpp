@@ -4,27 +4,11 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 #include <fmt/format.h>
 
 namespace crest::stack {
 namespace fs = std::filesystem;
-
-namespace {
-
-// The last lines of a log, to say why a server did not come up.
-std::string log_tail(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream all;
-  all << in.rdbuf();
-  std::string text = all.str();
-  if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
-  return text;
-}
-
-}  // namespace
 
 std::string default_repo_root() {
   if (const char* env = std::getenv("CREST_SOURCE_DIR"); env != nullptr && *env != '\0') {
@@ -45,27 +29,6 @@ Result<std::string> node_package_file(const std::string& repo_root, const std::s
                     package, path.string(), repo_root)};
   }
   return path.string();
-}
-
-// Starts `spec` on `port` and waits until it accepts connections or exits.
-Result<ChildProcess> spawn_and_wait(const ProcessSpec& spec, std::uint16_t port,
-                                    std::chrono::milliseconds timeout, const char* what) {
-  auto child = ChildProcess::spawn(spec);
-  if (!child.ok()) return child.error();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (!child->running()) {
-      return Error{ErrorKind::unavailable,
-                   fmt::format("{} exited during start-up; its log {}:\n{}", what, spec.log_path,
-                               log_tail(spec.log_path))};
-    }
-    if (wait_for_tcp(port, std::chrono::milliseconds(100)).ok()) return std::move(child.value());
-  }
-  child->stop(std::chrono::seconds(2));
-  return Error{ErrorKind::timeout,
-               fmt::format("{} not accepting connections on 127.0.0.1:{} after "
-                           "{} ms; its log {}:\n{}",
-                           what, port, timeout.count(), spec.log_path, log_tail(spec.log_path))};
 }
 
 Result<DynaliteServer> DynaliteServer::start(const std::string& dir, DynaliteOptions options) {
@@ -127,7 +90,6 @@ pid_t DynaliteServer::pid() const noexcept {
 
 void DynaliteServer::stop() {
   if (process_) {
-    process_->signal(SIGCONT);  // a paused server cannot handle SIGTERM
     process_->stop(std::chrono::seconds(5));
     process_.reset();
   }

@@ -9,10 +9,6 @@
 namespace crest::stack {
 namespace fs = std::filesystem;
 
-// In dynalite_server.cpp.
-Result<ChildProcess> spawn_and_wait(const ProcessSpec& spec, std::uint16_t port,
-                                    std::chrono::milliseconds timeout, const char* what);
-
 Result<FauxqsServer> FauxqsServer::start(const std::string& dir, FauxqsOptions options) {
   FauxqsServer server;
   if (options.repo_root.empty()) options.repo_root = default_repo_root();
@@ -61,7 +57,6 @@ pid_t FauxqsServer::pid() const noexcept {
 
 void FauxqsServer::stop() {
   if (process_) {
-    process_->signal(SIGCONT);
     process_->stop(std::chrono::seconds(5));
     process_.reset();
   }

@@ -10,14 +10,6 @@ namespace {
 
 using nlohmann::json;
 
-std::int64_t to_ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-WallTime from_ns(std::int64_t ns) {
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns)));
-}
-
 json product_json(const Product& p) {
   return json{
       {"id", p.id},       {"category_id", p.category_id}, {"sku", p.sku},

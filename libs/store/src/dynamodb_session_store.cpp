@@ -10,10 +10,6 @@ namespace {
 using aws::Json;
 namespace attr = aws::attr;
 
-std::int64_t to_ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
 }  // namespace
 
 DynamoDbSessionStore::DynamoDbSessionStore(std::shared_ptr<aws::DynamoDbClient> client,

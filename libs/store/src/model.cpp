@@ -1,6 +1,7 @@
 #include "crest/store/model.hpp"
 
 #include <cctype>
+#include <chrono>
 
 namespace crest::store {
 
@@ -23,6 +24,14 @@ std::optional<OrderStatus> parse_order_status(std::string_view text) noexcept {
     }
   }
   return std::nullopt;
+}
+
+std::int64_t to_ns(WallTime t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+WallTime from_ns(std::int64_t ns) {
+  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns)));
 }
 
 std::string normalize_email(std::string_view email) {

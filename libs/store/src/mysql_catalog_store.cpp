@@ -1,41 +1,20 @@
 #include <algorithm>
-#include <map>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "mysql_internal.hpp"
+#include "soci_shared.hpp"
 
 namespace crest::store {
 namespace {
 
-using mysql_detail::from_ns;
-using mysql_detail::to_ns;
+using soci_shared::kProductColumns;
+using soci_shared::ProductRow;
 
-constexpr const char* kProductColumns =
-    "id, category_id, sku, name, description, price_cents, stock, version, updated_at_ns";
-
-// Binds the output columns of kProductColumns to `row`; fetch() refills it.
-struct ProductRow {
-  Product product;
-  std::int64_t updated_at_ns = 0;
-
-  void bind(soci::statement& st) {
-    st.exchange(soci::into(product.id));
-    st.exchange(soci::into(product.category_id));
-    st.exchange(soci::into(product.sku));
-    st.exchange(soci::into(product.name));
-    st.exchange(soci::into(product.description));
-    st.exchange(soci::into(product.price_cents));
-    st.exchange(soci::into(product.stock));
-    st.exchange(soci::into(product.version));
-    st.exchange(soci::into(updated_at_ns));
-  }
-  Product take() {
-    product.updated_at = from_ns(updated_at_ns);
-    return product;
-  }
-};
+// LOCATE and ORDER BY name follow the columns' _ci collation: case-insensitive as they are.
+constexpr soci_shared::SqlCatalogDialect kDialect{"LOCATE(:t2, name) > 0", "LOCATE(:t3, description) > 0",
+                                                  "(LOCATE(:rt, name) > 0)", "name ASC", false};
 
 // `ids` are integers, so they are formatted into the statement rather than bound one by one.
 std::vector<Product> load_products(soci::session& sql, const std::vector<std::int64_t>& ids) {
@@ -57,100 +36,24 @@ std::vector<Product> load_products(soci::session& sql, const std::vector<std::in
   return out;
 }
 
-const char* order_by(ProductSort sort, bool has_text) {
-  switch (sort) {
-    case ProductSort::price_asc:
-      return "price_cents ASC, id ASC";
-    case ProductSort::price_desc:
-      return "price_cents DESC, id ASC";
-    case ProductSort::name_asc:
-      return "name ASC, id ASC";  // the column's _ci collation: case-insensitive
-    case ProductSort::newest:
-      return "id DESC";
-    case ProductSort::relevance_or_id:
-      break;
-  }
-  // A match in the name ranks above a match only in the description.
-  return has_text ? "(LOCATE(:rt, name) > 0) DESC, id ASC" : "id ASC";
-}
-
-Result<void> check_changed(soci::statement& st, std::int64_t product_id) {
-  if (st.get_affected_rows() == 0) {
-    return Error{ErrorKind::not_found, fmt::format("product {} not found", product_id)};
-  }
-  return {};
-}
-
 }  // namespace
 
 MysqlCatalogStore::MysqlCatalogStore(MysqlDatabasePtr db, Clock& clock)
     : db_(std::move(db)), clock_(clock) {}
 
 Result<std::vector<Category>> MysqlCatalogStore::categories() {
-  return db_->impl().read(
-      Consistency::eventual, {}, [](soci::session& sql) -> Result<std::vector<Category>> {
-        std::vector<Category> out;
-        Category c;
-        soci::statement st = (sql.prepare << "SELECT id, slug, name FROM categories ORDER BY id",
-                              soci::into(c.id), soci::into(c.slug), soci::into(c.name));
-        st.execute();
-        while (st.fetch()) {
-          out.push_back(c);
-        }
-        return out;
-      });
+  return db_->impl().read(Consistency::eventual, {}, [](soci::session& sql) -> Result<std::vector<Category>> {
+    return soci_shared::select_categories(sql);
+  });
 }
 
 Result<ProductPage> MysqlCatalogStore::list_products(const ProductQuery& query) {
-  if (query.page < 1) {
-    return Error{ErrorKind::invalid_argument, "page must be at least 1"};
+  if (auto checked = soci_shared::check_query(query); !checked.ok()) {
+    return checked.error();
   }
-  if (query.page_size < 1 || query.page_size > ProductQuery::max_page_size) {
-    return Error{ErrorKind::invalid_argument,
-                 fmt::format("page_size must be 1..{}", ProductQuery::max_page_size)};
-  }
-  return db_->impl().read(
-      Consistency::eventual, {}, [&](soci::session& sql) -> Result<ProductPage> {
-        const int has_category = query.category_id.has_value() ? 1 : 0;
-        const std::int64_t category = query.category_id.value_or(0);
-        const std::string& text = query.text;  // LOCATE follows the _ci collation
-        // Values are always bound; only fixed fragments are chosen in code.
-        const char* where =
-            "WHERE (:hc = 0 OR category_id = :c) AND (:t1 = '' OR LOCATE(:t2, name) > 0 OR "
-            "LOCATE(:t3, description) > 0)";
-        ProductPage page;
-        page.page = query.page;
-        page.page_size = query.page_size;
-        sql << fmt::format("SELECT COUNT(*) FROM products {}", where), soci::use(has_category),
-            soci::use(category), soci::use(text), soci::use(text), soci::use(text),
-            soci::into(page.total);
-
-        const bool relevance = query.sort == ProductSort::relevance_or_id && !text.empty();
-        const std::int64_t limit = query.page_size;
-        const std::int64_t offset = static_cast<std::int64_t>(query.page - 1) * query.page_size;
-        ProductRow row;
-        soci::statement st(sql);
-        row.bind(st);
-        st.exchange(soci::use(has_category));
-        st.exchange(soci::use(category));
-        st.exchange(soci::use(text));
-        st.exchange(soci::use(text));
-        st.exchange(soci::use(text));
-        if (relevance) {
-          st.exchange(soci::use(text));
-        }
-        st.exchange(soci::use(limit));
-        st.exchange(soci::use(offset));
-        st.alloc();
-        st.prepare(fmt::format("SELECT {} FROM products {} ORDER BY {} LIMIT :lim OFFSET :off",
-                               kProductColumns, where, order_by(query.sort, !text.empty())));
-        st.define_and_bind();
-        st.execute();
-        while (st.fetch()) {
-          page.items.push_back(row.take());
-        }
-        return page;
-      });
+  return db_->impl().read(Consistency::eventual, {}, [&](soci::session& sql) -> Result<ProductPage> {
+    return soci_shared::select_products(sql, query, kDialect);
+  });
 }
 
 Result<Product> MysqlCatalogStore::product(std::int64_t id, Consistency consistency) {
@@ -180,17 +83,11 @@ Result<void> MysqlCatalogStore::reserve_stock(std::int64_t order_id,
                                               const std::vector<OrderLine>& lines) {
   // Merged per product and visited in id order, so two reservations lock rows in the same
   // order and do not deadlock each other.
-  std::map<std::int64_t, std::int64_t> wanted;
-  for (const auto& line : lines) {
-    if (line.quantity <= 0) {
-      return Error{ErrorKind::invalid_argument,
-                   fmt::format("quantity for product {} must be positive", line.product_id)};
-    }
-    wanted[line.product_id] += line.quantity;
+  auto merged = soci_shared::merge_lines(lines);
+  if (!merged.ok()) {
+    return merged.error();
   }
-  if (wanted.empty()) {
-    return Error{ErrorKind::invalid_argument, "a reservation needs at least one line"};
-  }
+  const auto& wanted = merged.value();
   const std::int64_t now = to_ns(clock_.wall_now());
   return db_->impl().write([&](soci::session& sql) -> Result<void> {
     // The reservation row first: a concurrent retry of the same order waits on this key and
@@ -203,22 +100,8 @@ Result<void> MysqlCatalogStore::reserve_stock(std::int64_t order_id,
       return {};  // already reserved: the worker is retrying
     }
     for (const auto& [product_id, quantity] : wanted) {
-      // The guard in the WHERE clause is what keeps stock from going negative.
-      soci::statement st =
-          (sql.prepare << "UPDATE products SET stock = stock - :q, version = version + 1, "
-                          "updated_at_ns = :t WHERE id = :id AND stock >= :q2",
-           soci::use(quantity), soci::use(now), soci::use(product_id), soci::use(quantity));
-      st.execute(true);
-      if (st.get_affected_rows() == 0) {
-        std::int64_t stock = 0;
-        sql << "SELECT stock FROM products WHERE id = :id", soci::use(product_id),
-            soci::into(stock);
-        if (!sql.got_data()) {
-          return Error{ErrorKind::not_found, fmt::format("product {} not found", product_id)};
-        }
-        return Error{ErrorKind::conflict,
-                     fmt::format("insufficient stock for product {}: {} wanted, {} left",
-                                 product_id, quantity, stock)};
+      if (auto taken = soci_shared::take_stock(sql, product_id, quantity, now); !taken.ok()) {
+        return taken;
       }
       sql << "INSERT INTO stock_reservation_lines (order_id, product_id, quantity) "
              "VALUES (:o, :p, :q)",
@@ -252,11 +135,7 @@ Result<void> MysqlCatalogStore::set_price(std::int64_t product_id, std::int64_t 
   }
   const std::int64_t now = to_ns(clock_.wall_now());
   return db_->impl().write([&](soci::session& sql) -> Result<void> {
-    soci::statement st = (sql.prepare << "UPDATE products SET price_cents = :p, version = "
-                                         "version + 1, updated_at_ns = :t WHERE id = :id",
-                          soci::use(price_cents), soci::use(now), soci::use(product_id));
-    st.execute(true);
-    return check_changed(st, product_id);
+    return soci_shared::set_column(sql, "price_cents", product_id, price_cents, now);
   });
 }
 
@@ -266,11 +145,7 @@ Result<void> MysqlCatalogStore::set_stock(std::int64_t product_id, std::int64_t 
   }
   const std::int64_t now = to_ns(clock_.wall_now());
   return db_->impl().write([&](soci::session& sql) -> Result<void> {
-    soci::statement st = (sql.prepare << "UPDATE products SET stock = :s, version = "
-                                         "version + 1, updated_at_ns = :t WHERE id = :id",
-                          soci::use(stock), soci::use(now), soci::use(product_id));
-    st.execute(true);
-    return check_changed(st, product_id);
+    return soci_shared::set_column(sql, "stock", product_id, stock, now);
   });
 }
 
@@ -293,21 +168,12 @@ Result<std::int64_t> MysqlCatalogStore::insert_category(const Category& category
 }
 
 Result<std::int64_t> MysqlCatalogStore::insert_product(const Product& product) {
-  if (product.sku.empty()) {
-    return Error{ErrorKind::invalid_argument, "product sku is empty"};
-  }
-  if (product.price_cents < 0 || product.stock < 0) {
-    return Error{ErrorKind::invalid_argument, "price and stock must not be negative"};
+  if (auto checked = soci_shared::check_new_product(product); !checked.ok()) {
+    return checked.error();
   }
   const std::int64_t now = to_ns(clock_.wall_now());
   return db_->impl().write([&](soci::session& sql) -> Result<std::int64_t> {
-    soci::indicator id_ind = product.id == 0 ? soci::i_null : soci::i_ok;
-    const std::int64_t version = std::max<std::int64_t>(product.version, 1);
-    sql << "INSERT INTO products (id, category_id, sku, name, description, price_cents, stock, "
-           "version, updated_at_ns) VALUES (:id, :c, :sku, :n, :d, :p, :s, :v, :t)",
-        soci::use(product.id, id_ind), soci::use(product.category_id), soci::use(product.sku),
-        soci::use(product.name), soci::use(product.description), soci::use(product.price_cents),
-        soci::use(product.stock), soci::use(version), soci::use(now);
+    soci_shared::insert_product_row(sql, product, now);
     if (product.id != 0) {
       return product.id;
     }

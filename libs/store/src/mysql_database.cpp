@@ -117,14 +117,6 @@ std::optional<std::string> column_text(const soci::row& row, const std::string& 
 
 }  // namespace
 
-std::int64_t to_ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-WallTime from_ns(std::int64_t ns) {
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns)));
-}
-
 unsigned mysql_errno_of(std::exception_ptr error) {
   try {
     std::rethrow_exception(std::move(error));

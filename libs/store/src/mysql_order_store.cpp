@@ -1,93 +1,22 @@
 #include <algorithm>
-#include <map>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "mysql_internal.hpp"
+#include "soci_shared.hpp"
 
 namespace crest::store {
 namespace {
 
-using mysql_detail::from_ns;
-using mysql_detail::to_ns;
+using soci_shared::find_by_key;
+using soci_shared::kMaxOrdersPerPage;
+using soci_shared::kMaxOutboxBatch;
+using soci_shared::load_order;
+using soci_shared::load_orders;
 
-constexpr int kMaxOrdersPerPage = 100;
-constexpr int kMaxOutboxBatch = 1000;
-
-std::string user_key(std::int64_t id) {
-  return fmt::format("user:{}", id);
-}
-std::string order_key(std::int64_t id) {
-  return fmt::format("order:{}", id);
-}
-
-// Loads whole orders (with their lines) matching `where`, in `order`; two queries in all.
-std::vector<Order> load_orders(soci::session& sql, const std::string& where_and_order) {
-  std::vector<Order> out;
-  Order o;
-  std::string status;
-  std::int64_t created_at_ns = 0;
-  std::int64_t updated_at_ns = 0;
-  soci::statement st =
-      (sql.prepare << "SELECT id, user_id, idempotency_key, status, failure_reason, total_cents, "
-                      "created_at_ns, updated_at_ns FROM orders " +
-                          where_and_order,
-       soci::into(o.id), soci::into(o.user_id), soci::into(o.idempotency_key), soci::into(status),
-       soci::into(o.failure_reason), soci::into(o.total_cents), soci::into(created_at_ns),
-       soci::into(updated_at_ns));
-  st.execute();
-  while (st.fetch()) {
-    Order each = o;
-    each.status = parse_order_status(status).value_or(OrderStatus::failed);
-    each.created_at = from_ns(created_at_ns);
-    each.updated_at = from_ns(updated_at_ns);
-    out.push_back(std::move(each));
-  }
-  if (out.empty()) {
-    return out;
-  }
-  std::map<std::int64_t, std::size_t> index;
-  std::vector<std::int64_t> ids;
-  for (std::size_t i = 0; i < out.size(); ++i) {
-    index[out[i].id] = i;
-    ids.push_back(out[i].id);
-  }
-  std::int64_t order_id = 0;
-  OrderLine line;
-  soci::statement lines =
-      (sql.prepare << fmt::format("SELECT order_id, product_id, quantity, unit_price_cents FROM "
-                                  "order_lines WHERE order_id IN ({}) ORDER BY order_id, "
-                                  "product_id",
-                                  fmt::join(ids, ",")),
-       soci::into(order_id), soci::into(line.product_id), soci::into(line.quantity),
-       soci::into(line.unit_price_cents));
-  lines.execute();
-  while (lines.fetch()) {
-    out[index[order_id]].lines.push_back(line);
-  }
-  return out;
-}
-
-std::optional<Order> load_order(soci::session& sql, std::int64_t order_id) {
-  auto found = load_orders(sql, fmt::format("WHERE id = {}", order_id));
-  if (found.empty()) {
-    return std::nullopt;
-  }
-  return std::move(found.front());
-}
-
-std::optional<std::int64_t> find_by_key(soci::session& sql, std::int64_t user_id,
-                                        const std::string& key) {
-  std::int64_t id = 0;
-  sql << "SELECT id FROM orders WHERE user_id = :u AND idempotency_key = :k", soci::use(user_id),
-      soci::use(key), soci::into(id);
-  if (!sql.got_data()) {
-    return std::nullopt;
-  }
-  return id;
-}
+using mysql_detail::order_key;
+using mysql_detail::user_key;
 
 }  // namespace
 
@@ -210,22 +139,7 @@ Result<void> MysqlOrderStore::set_status(std::int64_t order_id, OrderStatus from
   const std::string to_text = to_string(to);
   const std::string reason(failure_reason);
   auto result = db_->impl().write([&](soci::session& sql) -> Result<void> {
-    soci::statement st =
-        (sql.prepare << "UPDATE orders SET status = :to, failure_reason = :r, updated_at_ns = :t "
-                        "WHERE id = :id AND status = :from",
-         soci::use(to_text), soci::use(reason), soci::use(now), soci::use(order_id),
-         soci::use(from_text));
-    st.execute(true);
-    if (st.get_affected_rows() > 0) {
-      return {};
-    }
-    std::string current;
-    sql << "SELECT status FROM orders WHERE id = :id", soci::use(order_id), soci::into(current);
-    if (!sql.got_data()) {
-      return Error{ErrorKind::not_found, fmt::format("order {} not found", order_id)};
-    }
-    return Error{ErrorKind::conflict,
-                 fmt::format("order {} is {}, not {}", order_id, current, from_text)};
+    return soci_shared::transition_order(sql, order_id, from_text, to_text, reason, now);
   });
   if (result) {
     db_->impl().router.record_write(order_key(order_id));
@@ -239,19 +153,7 @@ Result<std::vector<OutboxEntry>> MysqlOrderStore::pending_outbox(int limit) {
   }
   return db_->impl().read(
       Consistency::strong, {}, [&](soci::session& sql) -> Result<std::vector<OutboxEntry>> {
-        std::vector<OutboxEntry> out;
-        OutboxEntry e;
-        std::int64_t created_at_ns = 0;
-        soci::statement st =
-            (sql.prepare << "SELECT id, payload, created_at_ns FROM outbox "
-                            "WHERE sent_at_ns IS NULL ORDER BY id LIMIT :l",
-             soci::use(limit), soci::into(e.id), soci::into(e.payload), soci::into(created_at_ns));
-        st.execute();
-        while (st.fetch()) {
-          e.created_at = from_ns(created_at_ns);
-          out.push_back(e);
-        }
-        return out;
+        return soci_shared::select_pending_outbox(sql, limit);
       });
 }
 
@@ -261,9 +163,7 @@ Result<void> MysqlOrderStore::mark_outbox_sent(const std::vector<std::int64_t>& 
   }
   const std::int64_t now = to_ns(clock_.wall_now());
   return db_->impl().write([&](soci::session& sql) -> Result<void> {
-    sql << fmt::format("UPDATE outbox SET sent_at_ns = :t WHERE id IN ({}) AND sent_at_ns IS NULL",
-                       fmt::join(ids, ",")),
-        soci::use(now);
+    soci_shared::mark_outbox_sent(sql, ids, now);
     return {};
   });
 }

@@ -1,33 +1,13 @@
 #include <fmt/format.h>
 
 #include "mysql_internal.hpp"
+#include "soci_shared.hpp"
 
 namespace crest::store {
 namespace {
 
-using mysql_detail::from_ns;
-using mysql_detail::to_ns;
-
-std::optional<User> load_user(soci::session& sql, const char* where, auto key) {
-  User u;
-  std::int64_t created_at_ns = 0;
-  sql << fmt::format("SELECT id, email, name, password_hash, created_at_ns FROM users WHERE {}",
-                     where),
-      soci::use(key), soci::into(u.id), soci::into(u.email), soci::into(u.name),
-      soci::into(u.password_hash), soci::into(created_at_ns);
-  if (!sql.got_data()) {
-    return std::nullopt;
-  }
-  u.created_at = from_ns(created_at_ns);
-  return u;
-}
-
-std::string user_key(std::int64_t id) {
-  return fmt::format("user:{}", id);
-}
-std::string email_key(const std::string& email) {
-  return "email:" + email;
-}
+using mysql_detail::email_key;
+using mysql_detail::user_key;
 
 }  // namespace
 
@@ -69,7 +49,7 @@ Result<User> MysqlUserStore::user_by_email(std::string_view email, Consistency c
   const std::string key = normalize_email(email);
   const std::string recent = email_key(key);
   return db_->impl().read(consistency, {recent}, [&](soci::session& sql) -> Result<User> {
-    auto u = load_user(sql, "email = :e", key);
+    auto u = soci_shared::user_by_email(sql, key);
     if (!u) {
       return Error{ErrorKind::not_found, "no user with that email"};
     }
@@ -80,7 +60,7 @@ Result<User> MysqlUserStore::user_by_email(std::string_view email, Consistency c
 Result<User> MysqlUserStore::user_by_id(std::int64_t id, Consistency consistency) {
   const std::string recent = user_key(id);
   return db_->impl().read(consistency, {recent}, [&](soci::session& sql) -> Result<User> {
-    auto u = load_user(sql, "id = :id", id);
+    auto u = soci_shared::user_by_id(sql, id);
     if (!u) {
       return Error{ErrorKind::not_found, fmt::format("user {} not found", id)};
     }

@@ -94,14 +94,6 @@ Error map_sqlite_exception(std::exception_ptr error) {
   }
 }
 
-std::int64_t to_ns(WallTime t) {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-}
-
-WallTime from_ns(std::int64_t ns) {
-  return WallTime(std::chrono::duration_cast<WallTime::duration>(std::chrono::nanoseconds(ns)));
-}
-
 SqliteDatabase::Impl::Impl(SqliteOptions opts, std::size_t pool_size)
     : options(std::move(opts)), pool(pool_size) {
   if (options.metrics != nullptr) {

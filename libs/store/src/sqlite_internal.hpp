@@ -22,8 +22,6 @@ namespace crest::store {
 // Maps whatever a SOCI/SQLite call threw to the store error convention.
 Error map_sqlite_exception(std::exception_ptr error);
 
-std::int64_t to_ns(WallTime t);
-WallTime from_ns(std::int64_t ns);
 
 class SqliteDatabase::Impl {
  public:

@@ -3,52 +3,16 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "soci_shared.hpp"
 #include "sqlite_internal.hpp"
 
 namespace crest::store {
 namespace {
 
-constexpr int kMaxOrdersPerPage = 100;
-constexpr int kMaxOutboxBatch = 1000;
-
-std::optional<Order> load_order(soci::session& sql, std::int64_t order_id) {
-  Order o;
-  std::string status;
-  std::int64_t created_at_ns = 0;
-  std::int64_t updated_at_ns = 0;
-  sql << "SELECT id, user_id, idempotency_key, status, failure_reason, total_cents, "
-         "created_at_ns, updated_at_ns FROM orders WHERE id = :id",
-      soci::use(order_id), soci::into(o.id), soci::into(o.user_id),
-      soci::into(o.idempotency_key), soci::into(status), soci::into(o.failure_reason),
-      soci::into(o.total_cents), soci::into(created_at_ns), soci::into(updated_at_ns);
-  if (!sql.got_data()) {
-    return std::nullopt;
-  }
-  o.status = parse_order_status(status).value_or(OrderStatus::failed);
-  o.created_at = from_ns(created_at_ns);
-  o.updated_at = from_ns(updated_at_ns);
-  OrderLine line;
-  soci::statement st = (sql.prepare << "SELECT product_id, quantity, unit_price_cents FROM "
-                                       "order_lines WHERE order_id = :id ORDER BY product_id",
-                        soci::use(order_id), soci::into(line.product_id),
-                        soci::into(line.quantity), soci::into(line.unit_price_cents));
-  st.execute();
-  while (st.fetch()) {
-    o.lines.push_back(line);
-  }
-  return o;
-}
-
-std::optional<std::int64_t> find_by_key(soci::session& sql, std::int64_t user_id,
-                                        const std::string& key) {
-  std::int64_t id = 0;
-  sql << "SELECT id FROM orders WHERE user_id = :u AND idempotency_key = :k", soci::use(user_id),
-      soci::use(key), soci::into(id);
-  if (!sql.got_data()) {
-    return std::nullopt;
-  }
-  return id;
-}
+using soci_shared::find_by_key;
+using soci_shared::kMaxOrdersPerPage;
+using soci_shared::kMaxOutboxBatch;
+using soci_shared::load_order;
 
 }  // namespace
 
@@ -139,23 +103,7 @@ Result<std::vector<Order>> SqliteOrderStore::orders_for_user(std::int64_t user_i
                  fmt::format("limit must be 1..{}", kMaxOrdersPerPage)};
   }
   return db_->impl().read([&](soci::session& sql) -> Result<std::vector<Order>> {
-    std::vector<std::int64_t> ids;
-    std::int64_t id = 0;
-    soci::statement st = (sql.prepare << "SELECT id FROM orders WHERE user_id = :u "
-                                         "ORDER BY id DESC LIMIT :l",
-                          soci::use(user_id), soci::use(limit), soci::into(id));
-    st.execute();
-    while (st.fetch()) {
-      ids.push_back(id);
-    }
-    std::vector<Order> out;
-    out.reserve(ids.size());
-    for (const std::int64_t each : ids) {
-      if (auto o = load_order(sql, each)) {
-        out.push_back(std::move(*o));
-      }
-    }
-    return out;
+    return soci_shared::load_orders(sql, fmt::format("WHERE user_id = {} ORDER BY id DESC LIMIT {}", user_id, limit));
   });
 }
 
@@ -166,22 +114,7 @@ Result<void> SqliteOrderStore::set_status(std::int64_t order_id, OrderStatus fro
   const std::string to_text = to_string(to);
   const std::string reason(failure_reason);
   return db_->impl().write([&](soci::session& sql) -> Result<void> {
-    soci::statement st =
-        (sql.prepare << "UPDATE orders SET status = :to, failure_reason = :r, updated_at_ns = :t "
-                        "WHERE id = :id AND status = :from",
-         soci::use(to_text), soci::use(reason), soci::use(now), soci::use(order_id),
-         soci::use(from_text));
-    st.execute(true);
-    if (st.get_affected_rows() > 0) {
-      return {};
-    }
-    std::string current;
-    sql << "SELECT status FROM orders WHERE id = :id", soci::use(order_id), soci::into(current);
-    if (!sql.got_data()) {
-      return Error{ErrorKind::not_found, fmt::format("order {} not found", order_id)};
-    }
-    return Error{ErrorKind::conflict, fmt::format("order {} is {}, not {}", order_id, current,
-                                                  from_text)};
+    return soci_shared::transition_order(sql, order_id, from_text, to_text, reason, now);
   });
 }
 
@@ -190,19 +123,7 @@ Result<std::vector<OutboxEntry>> SqliteOrderStore::pending_outbox(int limit) {
     return Error{ErrorKind::invalid_argument, fmt::format("limit must be 1..{}", kMaxOutboxBatch)};
   }
   return db_->impl().read([&](soci::session& sql) -> Result<std::vector<OutboxEntry>> {
-    std::vector<OutboxEntry> out;
-    OutboxEntry e;
-    std::int64_t created_at_ns = 0;
-    soci::statement st = (sql.prepare << "SELECT id, payload, created_at_ns FROM outbox "
-                                         "WHERE sent_at_ns IS NULL ORDER BY id LIMIT :l",
-                          soci::use(limit), soci::into(e.id), soci::into(e.payload),
-                          soci::into(created_at_ns));
-    st.execute();
-    while (st.fetch()) {
-      e.created_at = from_ns(created_at_ns);
-      out.push_back(e);
-    }
-    return out;
+    return soci_shared::select_pending_outbox(sql, limit);
   });
 }
 
@@ -212,14 +133,7 @@ Result<void> SqliteOrderStore::mark_outbox_sent(const std::vector<std::int64_t>&
   }
   const std::int64_t now = to_ns(clock_.wall_now());
   return db_->impl().write([&](soci::session& sql) -> Result<void> {
-    std::int64_t id = 0;
-    soci::statement st = (sql.prepare << "UPDATE outbox SET sent_at_ns = :t "
-                                         "WHERE id = :id AND sent_at_ns IS NULL",
-                          soci::use(now), soci::use(id));
-    for (const std::int64_t each : ids) {
-      id = each;
-      st.execute(true);
-    }
+    soci_shared::mark_outbox_sent(sql, ids, now);
     return {};
   });
 }

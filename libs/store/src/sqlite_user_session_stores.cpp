@@ -1,25 +1,9 @@
 #include <fmt/format.h>
 
+#include "soci_shared.hpp"
 #include "sqlite_internal.hpp"
 
 namespace crest::store {
-namespace {
-
-std::optional<User> load_user(soci::session& sql, const char* where, auto key) {
-  User u;
-  std::int64_t created_at_ns = 0;
-  sql << fmt::format("SELECT id, email, name, password_hash, created_at_ns FROM users WHERE {}",
-                     where),
-      soci::use(key), soci::into(u.id), soci::into(u.email), soci::into(u.name),
-      soci::into(u.password_hash), soci::into(created_at_ns);
-  if (!sql.got_data()) {
-    return std::nullopt;
-  }
-  u.created_at = from_ns(created_at_ns);
-  return u;
-}
-
-}  // namespace
 
 SqliteUserStore::SqliteUserStore(SqliteDatabasePtr db, Clock& clock)
     : db_(std::move(db)), clock_(clock) {}
@@ -52,7 +36,7 @@ Result<User> SqliteUserStore::create_user(std::string_view email, std::string_vi
 Result<User> SqliteUserStore::user_by_email(std::string_view email, Consistency /*consistency*/) {
   const std::string key = normalize_email(email);
   return db_->impl().read([&](soci::session& sql) -> Result<User> {
-    auto u = load_user(sql, "email = :e", key);
+    auto u = soci_shared::user_by_email(sql, key);
     if (!u) {
       return Error{ErrorKind::not_found, "no user with that email"};
     }
@@ -62,7 +46,7 @@ Result<User> SqliteUserStore::user_by_email(std::string_view email, Consistency 
 
 Result<User> SqliteUserStore::user_by_id(std::int64_t id, Consistency /*consistency*/) {
   return db_->impl().read([&](soci::session& sql) -> Result<User> {
-    auto u = load_user(sql, "id = :id", id);
+    auto u = soci_shared::user_by_id(sql, id);
     if (!u) {
       return Error{ErrorKind::not_found, fmt::format("user {} not found", id)};
     }

@@ -10,10 +10,11 @@
 #include <nlohmann/json.hpp>
 
 #include "crest/core/log.hpp"
+#include "crest/core/text.hpp"
 
 namespace crest::http {
 
-bool iequals(std::string_view a, std::string_view b) noexcept;
+using text::iequals;  // header names compare without ASCII case
 
 class Headers {
  public:

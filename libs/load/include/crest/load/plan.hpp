@@ -77,6 +77,7 @@ struct Step {
   std::vector<Check> checks;
   ThinkTime think;
   bool needs_body = false;  // a capture or check reads the body
+  bool checks_status = false;  // a status check decides success; otherwise >= 400 is a failure
 };
 
 struct Journey {

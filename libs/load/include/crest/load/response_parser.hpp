@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "crest/core/text.hpp"
+
 namespace crest::load {
 
 class ResponseParser {
@@ -81,7 +83,7 @@ class ResponseParser {
   const char* error_ = "";
 };
 
-bool iequals(std::string_view a, std::string_view b);
+using text::iequals;
 
 // Cookies of one virtual user: name=value pairs from Set-Cookie, sent back in one Cookie header.
 // Path, domain and expiry dates are ignored (one target); Max-Age<=0 deletes.

@@ -71,4 +71,9 @@ Result<std::uint16_t> wait_for_port_file(const std::string& path, ChildProcess& 
 // Polls until 127.0.0.1:port accepts a connection or `timeout` passes.
 Result<void> wait_for_tcp(std::uint16_t port, std::chrono::milliseconds timeout);
 
+// Starts `spec` and waits until it accepts connections on `port`. An error quoting the end of
+// its log if it exits first or `timeout` passes (`what` names it in the message).
+Result<ChildProcess> spawn_and_wait(const ProcessSpec& spec, std::uint16_t port,
+                                    std::chrono::milliseconds timeout, const char* what);
+
 }  // namespace crest::stack

@@ -126,6 +126,10 @@ struct OutboxEntry {
   WallTime created_at{};
 };
 
+// A wall time as nanoseconds since the Unix epoch, the form the stores keep it in, and back.
+std::int64_t to_ns(WallTime t);
+WallTime from_ns(std::int64_t ns);
+
 // Lower-cases ASCII letters; e-mail addresses are compared in this form.
 std::string normalize_email(std::string_view email);
 
