@@ -323,7 +323,8 @@ std::string db_top_json(const std::vector<DbTop>& tops, std::size_t rows) {
                        {"load", intervals},
                        {"top_sql", digests}});
   }
-  return json{{"servers", servers}}.dump(2) + "\n";
+  return json{{"servers", servers}}.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) +
+         "\n";
 }
 
 namespace {

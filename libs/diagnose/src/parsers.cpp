@@ -128,12 +128,32 @@ std::string string_field(const json& j, const char* key) {
   return it->is_string() ? it->get<std::string>() : it->dump();
 }
 
+// A boolean that may be written true/false, "Yes"/"No" (as SHOW SLAVE STATUS prints) or 1/0;
+// true when absent.
+bool flag_field(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return true;
+  }
+  if (it->is_boolean()) {
+    return it->get<bool>();
+  }
+  if (it->is_number()) {
+    return it->get<double>() != 0;
+  }
+  return string_field(j, key) == "Yes";
+}
+
 std::optional<double> optional_number(const json& j, const char* key) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     return std::nullopt;
   }
-  return number_of(*it);
+  auto v = number_of(*it);
+  if (v && !std::isfinite(*v)) {
+    return std::nullopt;  // "NaN" or "Inf" where a count or a time belongs
+  }
+  return v;
 }
 
 void sort_by_time(Series& s) {
@@ -161,16 +181,15 @@ Result<void> read_matrix(const json& response, const std::string& source, const 
   if (!response.is_object()) {
     return bad(source, 0, where + ": expected a query_range response object");
   }
-  if (response.value("status", std::string("success")) != "success") {
-    return bad(
-        source, 0,
-        fmt::format("{}: the query failed: {}", where, response.value("error", std::string("?"))));
+  if (response.contains("status") && string_field(response, "status") != "success") {
+    return bad(source, 0,
+               fmt::format("{}: the query failed: {}", where, string_field(response, "error")));
   }
   auto data = response.find("data");
   if (data == response.end() || !data->is_object()) {
     return bad(source, 0, where + ".data: missing");
   }
-  auto type = data->value("resultType", std::string());
+  auto type = string_field(*data, "resultType");
   if (type != "matrix" && type != "vector") {
     return bad(source, 0,
                fmt::format("{}.data.resultType: expected \"matrix\", got \"{}\"", where, type));
@@ -287,7 +306,7 @@ Result<std::vector<Series>> parse_prometheus_query_range(std::string_view text,
       if (!q.is_object() || !q.contains("response")) {
         return bad(source, 0, where + ".response: missing");
       }
-      auto name = q.value("name", std::string());
+      auto name = string_field(q, "name");
       if (auto r = read_matrix(q["response"], source, where + ".response", name, out); !r.ok()) {
         return r.error();
       }
@@ -345,6 +364,9 @@ Result<std::vector<Series>> parse_cloudwatch_metric_data(std::string_view text,
       }
       if (!v) {
         return bad(source, 0, fmt::format("{}.Values[{}]: not a number", where, k));
+      }
+      if (!std::isfinite(*v)) {
+        continue;
       }
       s.t.push_back(*t);
       s.v.push_back(*v);
@@ -650,7 +672,7 @@ Result<std::vector<SlowQuery>> parse_slow_log(std::string_view text, const std::
       double ts = 0;
       auto digits = line.substr(14);
       auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), ts);
-      if (ec != std::errc() || *end != ';') {
+      if (ec != std::errc() || end == digits.data() + digits.size() || *end != ';') {
         return bad(source, number, "malformed 'SET timestamp=N;'");
       }
       current->t = ts;
@@ -804,7 +826,7 @@ std::string digest_snapshot_to_json_line(const DigestSnapshot& s) {
     waits.push_back({{"event_name", w.event_name}, {"sum_timer_wait", w.sum_timer_wait_ps}});
   }
   j["waits"] = std::move(waits);
-  return j.dump();
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 Result<std::vector<Series>> parse_replica_status(std::string_view text, const std::string& source) {
@@ -830,8 +852,8 @@ Result<std::vector<Series>> parse_replica_status(std::string_view text, const st
       return bad(source, number,
                  "field 'seconds_behind_master' is missing (use null when unknown)");
     }
-    auto io = j->value("io_running", true);
-    auto sql = j->value("sql_running", true);
+    auto io = flag_field(*j, "io_running");
+    auto sql = flag_field(*j, "sql_running");
     auto& l = lag[replica];
     auto& u = running[replica];
     if (l.name.empty()) {
@@ -840,7 +862,7 @@ Result<std::vector<Series>> parse_replica_status(std::string_view text, const st
     }
     if (!behind->is_null()) {
       auto v = number_of(*behind);
-      if (!v) {
+      if (!v || !std::isfinite(*v)) {
         return bad(source, number, "field 'seconds_behind_master' is not a number");
       }
       l.t.push_back(*t);
@@ -894,7 +916,7 @@ Result<std::vector<ScalingEvent>> parse_autoscaler_log(std::string_view text,
       auto it = j->find(key);
       if (it != j->end() && !it->is_null()) {
         auto v = number_of(*it);
-        if (!v) {
+        if (!v || !std::isfinite(*v)) {
           return bad(source, number, fmt::format("field '{}' is not a number", key));
         }
         *into = *v;
@@ -986,7 +1008,8 @@ Result<std::vector<Series>> parse_haproxy_stat_snapshots(std::string_view text,
       }
       double v = 0;
       auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-      return ec == std::errc() && end == s.data() + s.size() ? std::optional(v) : std::nullopt;
+      return ec == std::errc() && end == s.data() + s.size() && std::isfinite(v) ? std::optional(v)
+                                                                                 : std::nullopt;
     };
     if (name == "FRONTEND") {
       return {};

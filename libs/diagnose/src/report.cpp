@@ -108,7 +108,7 @@ std::string format_json(const Diagnosis& d) {
                        {"peak_t", format_time(s.peak_t)}});
   }
   j["ranking"] = ranking;
-  return j.dump(2) + "\n";
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::string format_markdown(const Diagnosis& d) {
