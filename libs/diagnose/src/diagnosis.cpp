@@ -369,14 +369,16 @@ class Rules {
       if (load != nullptr && load != s) {
         evidence.push_back(series_evidence(*load));
       }
-      // Top SQL from the digests over the window, else from the slow log.
+      // Top SQL from the digests over the window, else from the slow log; slow statements are
+      // quoted as evidence either way.
       const DbTop* dbtop = nullptr;
       for (const auto& t : d_.db_tops) {
         if (t.server == server) {
           dbtop = &t;
         }
       }
-      if (dbtop != nullptr && !dbtop->digests.empty()) {
+      const bool have_digests = dbtop != nullptr && !dbtop->digests.empty();
+      if (have_digests) {
         const auto& top_sql = dbtop->digests.front();
         title += fmt::format(", top SQL `{}`", top_sql.digest_text.substr(0, 120));
         if (top_sql.no_index) {
@@ -397,49 +399,54 @@ class Rules {
                    dg.digest_text.substr(0, 200)),
                d_.window.onset, 0});
         }
-      } else {
-        std::map<std::string, std::tuple<double, double, double, double, const SlowQuery*>> by_sql;
-        for (const auto& q : in_.slow_queries) {
-          if (q.server == server && q.t >= d_.window.onset && q.t <= d_.window.end) {
-            auto& [time, lock, examined, sent, example] = by_sql[q.normalized];
-            time += q.query_time_s;
-            lock += q.lock_time_s;
-            examined += static_cast<double>(q.rows_examined);
-            sent += static_cast<double>(q.rows_sent);
-            if (example == nullptr || q.query_time_s > example->query_time_s) {
-              example = &q;
-            }
+      }
+      struct SlowTotals {
+        double time = 0, lock = 0, examined = 0, sent = 0;
+        const SlowQuery* example = nullptr;
+      };
+      std::map<std::string, SlowTotals> by_sql;
+      for (const auto& q : in_.slow_queries) {
+        if (q.server == server && q.t >= d_.window.onset && q.t <= d_.window.end) {
+          auto& totals = by_sql[q.normalized];
+          totals.time += q.query_time_s;
+          totals.lock += q.lock_time_s;
+          totals.examined += static_cast<double>(q.rows_examined);
+          totals.sent += static_cast<double>(q.rows_sent);
+          if (totals.example == nullptr || q.query_time_s > totals.example->query_time_s) {
+            totals.example = &q;
           }
         }
-        const std::pair<const std::string,
-                        std::tuple<double, double, double, double, const SlowQuery*>>* best =
-            nullptr;
-        for (const auto& entry : by_sql) {
-          if (best == nullptr || std::get<0>(entry.second) > std::get<0>(best->second)) {
-            best = &entry;
-          }
+      }
+      const std::pair<const std::string, SlowTotals>* best = nullptr;
+      for (const auto& entry : by_sql) {
+        if (best == nullptr || entry.second.time > best->second.time) {
+          best = &entry;
         }
-        if (best != nullptr) {
-          const auto& [time, lock, examined, sent, example] = best->second;
-          const double ratio = examined / std::max(sent, 1.0);
+      }
+      if (best != nullptr) {
+        const auto& totals = best->second;
+        const double ratio = totals.examined / std::max(totals.sent, 1.0);
+        if (!have_digests) {
           title += fmt::format(", top SQL `{}`", best->first.substr(0, 120));
-          if (lock > 0.5 * time) {
-            title += " (waiting on locks)";
-            mechanism = "lock_contention";
-          } else if (ratio > 100) {
+          if (ratio > 100 && totals.lock <= 0.5 * totals.time) {
             title += fmt::format(" ({} rows examined per row sent)", num(ratio));
             mechanism = "missing_index";
           }
-          base += 0.1;
-          evidence.push_back(
-              {"slow_query",
-               fmt::format(
-                   "{}:{} {} Query_time {} s Lock_time {} s Rows_examined {} Rows_sent {}: {}",
-                   example->source, example->line, clock_of(example->t), num(example->query_time_s),
-                   num(example->lock_time_s), example->rows_examined, example->rows_sent,
-                   example->sql.substr(0, 200)),
-               example->t, 0});
         }
+        if (totals.lock > 0.5 * totals.time) {  // statements mostly waiting for a lock
+          title += " (waiting on locks)";
+          mechanism = "lock_contention";
+        }
+        base += 0.1;
+        const auto* example = totals.example;
+        evidence.push_back(
+            {"slow_query",
+             fmt::format(
+                 "{}:{} {} Query_time {} s Lock_time {} s Rows_examined {} Rows_sent {}: {}",
+                 example->source, example->line, clock_of(example->t), num(example->query_time_s),
+                 num(example->lock_time_s), example->rows_examined, example->rows_sent,
+                 example->sql.substr(0, 200)),
+             example->t, 0});
       }
       const std::string remedy =
           mechanism == "missing_index"

@@ -117,6 +117,32 @@ TEST(Diagnose, PrimaryLoadFromAnUnindexedQuery) {
   EXPECT_EQ(d.db_tops[0].digests[0].digest, "d1");
 }
 
+TEST(Diagnose, StatementsWaitingOnATableLockFromTheSlowLog) {
+  auto in = platform();
+  for (int i = 0; i < 300; ++i) {
+    const double t = 1000 + i;
+    if (t < kOnset && i % 10 == 0) {
+      in.slow_queries.push_back({t, "primary", 0.06, 0.0, 1, 1, "SELECT * FROM orders WHERE id = 5",
+                                 "SELECT * FROM orders WHERE id = ?", "slow.log", i + 1});
+    } else if (t >= kOnset) {
+      for (int k = 0; k < 8; ++k) {
+        in.slow_queries.push_back(
+            {t, "primary", 2.0, 1.9, 0, 1, "UPDATE products SET stock = stock - 1 WHERE id = 9",
+             "UPDATE products SET stock = stock - ? WHERE id = ?", "slow.log", 1000 + i});
+      }
+    }
+  }
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "db:primary");
+  EXPECT_EQ(c.mechanism, "lock_contention");
+  EXPECT_EQ(c.title,
+            "primary DB overloaded, top SQL `UPDATE products SET stock = stock - ? WHERE id = ?` "
+            "(waiting on locks)");
+  ASSERT_FALSE(c.evidence.empty());
+  EXPECT_EQ(c.evidence.back().kind, "slow_query");
+}
+
 TEST(Diagnose, CacheUnavailableAndPrimaryReadsUp) {
   auto in = platform();
   in.series.push_back(synthetic_counter(
