@@ -120,6 +120,26 @@ class Rules {
     }
   }
   void add(Cause c) {
+    const bool has_logs = std::any_of(c.evidence.begin(), c.evidence.end(),
+                                      [](const Evidence& e) { return e.kind == "log"; });
+    if (!has_logs) {
+      // The first errors (else warnings) any service logged after the onset: what callers saw.
+      for (const char* level : {"error", "warn"}) {
+        int added = 0;
+        for (const auto& e : in_.logs) {
+          if (added < 2 && e.level == level && e.t >= d_.window.onset && e.t <= d_.window.end) {
+            c.evidence.push_back({"log",
+                                  fmt::format("{}:{} {} {} {}: {}", e.source, e.line, clock_of(e.t),
+                                              e.service, e.level, e.message.substr(0, 200)),
+                                  e.t, 0});
+            ++added;
+          }
+        }
+        if (added > 0) {
+          break;
+        }
+      }
+    }
     if (!has_cause(c.component, c.mechanism)) {
       d_.causes.push_back(std::move(c));
     }
@@ -647,6 +667,8 @@ Diagnosis diagnose(Inputs in, const DiagnoseOptions& options) {
   Diagnosis d;
   d.scorer = options.scorer == Scorer::robust ? "robust (median/IQR)" : "nsigma (mean/stddev)";
   d.series = std::move(in.series);
+  std::stable_sort(in.logs.begin(), in.logs.end(),
+                   [](const LogEvent& a, const LogEvent& b) { return a.t < b.t; });
   for (auto&& extra : {log_rate_series(in.logs), slow_log_series(in.slow_queries),
                        scaling_series(in.scaling_events), db_load_series(in.digest_snapshots)}) {
     for (auto& s : extra) {

@@ -106,10 +106,18 @@ TEST(Diagnose, PrimaryLoadFromAnUnindexedQuery) {
     pk_calls += 500;
     pk_ps += 500 * 0.001e12 * (1 + 0.1 * (i % 3));
   }
+  in.logs.push_back({kOnset + 9, "warn", "catalog", "request slow", "", "catalog.log", 12});
+  in.logs.push_back({kOnset + 4, "error", "catalog", "query timed out", "", "catalog.log", 9});
+  in.logs.push_back(
+      {kOnset - 50, "error", "catalog", "unrelated, before the onset", "", "catalog.log", 3});
   const auto d = diagnose(std::move(in));
   const auto& c = top_cause(d);
   EXPECT_EQ(c.component, "db:primary");
   EXPECT_EQ(c.mechanism, "missing_index");
+  ASSERT_FALSE(c.evidence.empty());
+  EXPECT_EQ(c.evidence.back().kind, "log");
+  EXPECT_THAT(c.evidence.back().text, HasSubstr("catalog.log:9"));
+  EXPECT_THAT(c.evidence.back().text, HasSubstr("query timed out"));
   EXPECT_THAT(c.title, HasSubstr("primary DB load 8.1"));
   EXPECT_THAT(c.title,
               HasSubstr("top SQL `SELECT * FROM `products` WHERE `name` LIKE ?` (no index)"));
