@@ -411,7 +411,8 @@ void on_signal(int) {
 }  // namespace
 
 int db_top_command(int argc, char** argv) {
-  CLI::App app{"crest db top: database load by SQL digest, as Performance Insights shows it"};
+  CLI::App app{"crest db top: database load by SQL digest, as Performance Insights shows it",
+               "crest db top"};
   std::string snapshots_file, save_file, password_env, watch_text;
   DbConnection conn;
   std::size_t rows = 10;
