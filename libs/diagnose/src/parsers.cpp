@@ -10,6 +10,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "crest/metrics/latency_histogram.hpp"
+
 namespace crest::diagnose {
 
 using nlohmann::json;
@@ -398,6 +400,7 @@ Result<std::vector<Series>> parse_load_run(std::string_view text, const std::str
   Series requests{"load_requests", load, {}, {}, source};
   Series errors{"load_error_ratio", load, {}, {}, source};
   std::map<std::string, Series> step_errors;
+  std::map<std::string, Series> step_p99;  // from each second's serialised histogram
   const auto& timeline = (*doc)["timeline"];
   for (std::size_t i = 0; i < timeline.size(); ++i) {
     const auto& p = timeline[i];
@@ -435,6 +438,23 @@ Result<std::vector<Series>> parse_load_run(std::string_view text, const std::str
               source, 0,
               fmt::format("{}.steps.{}: requests and failures must be numbers", where, name));
         }
+        if (auto h = s.find("histogram"); *sn > 0 && h != s.end() && h->is_string()) {
+          auto histogram = metrics::LatencyHistogram::deserialise(h->get<std::string>());
+          if (!histogram) {
+            return bad(source, 0,
+                       fmt::format("{}.steps.{}.histogram: not a serialised latency histogram",
+                                   where, name));
+          }
+          if (histogram->count() > 0) {
+            auto& series = step_p99[name];
+            if (series.name.empty()) {
+              series = Series{
+                  "load_step_p99_ms", {{"component", "load"}, {"step", name}}, {}, {}, source};
+            }
+            series.t.push_back(at);
+            series.v.push_back(static_cast<double>(histogram->percentile_us(99)) / 1000);
+          }
+        }
         if (*sn > 0) {
           auto& series = step_errors[name];
           if (series.name.empty()) {
@@ -448,8 +468,10 @@ Result<std::vector<Series>> parse_load_run(std::string_view text, const std::str
     }
   }
   std::vector<Series> out{std::move(p50), std::move(p99), std::move(requests), std::move(errors)};
-  for (auto& [name, s] : step_errors) {
-    out.push_back(std::move(s));
+  for (auto* per_step : {&step_errors, &step_p99}) {
+    for (auto& [name, s] : *per_step) {
+      out.push_back(std::move(s));
+    }
   }
   for (auto& s : out) {
     sort_by_time(s);

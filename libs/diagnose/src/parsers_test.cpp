@@ -1,5 +1,7 @@
 #include "crest/diagnose/parsers.hpp"
 
+#include "crest/metrics/latency_histogram.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -105,6 +107,34 @@ TEST(LoadRun, TimelineBecomesSloSeries) {
   EXPECT_DOUBLE_EQ(p99->t[0], 1001.0);
   EXPECT_DOUBLE_EQ(errors->v[1], 0.1);
   EXPECT_EQ(step->label("step"), "home");
+
+  // Per-step p99 from each second's serialised histogram (what `crest run --out json` writes).
+  metrics::LatencyHistogram fast, slow;
+  fast.record_us(2'000, 99);
+  fast.record_us(4'000, 1);
+  slow.record_us(250'000, 10);
+  const std::string with_histograms =
+      R"({"timeline":[{"t":0,"requests":100,"failures":0,"steps":{"search":{"requests":100,"failures":0,"histogram":")" +
+      fast.serialise() +
+      R"("}}},{"t":1,"requests":10,"failures":0,"steps":{"search":{"requests":10,"failures":0,"histogram":")" +
+      slow.serialise() + R"("}}}]})";
+  auto steps = parse_load_run(with_histograms, "run.json", 0.0);
+  ASSERT_TRUE(steps.ok()) << steps.error().message;
+  const Series* step_p99 = nullptr;
+  for (const auto& s : *steps) {
+    if (s.name == "load_step_p99_ms") step_p99 = &s;
+  }
+  ASSERT_TRUE(step_p99);
+  EXPECT_EQ(step_p99->label("step"), "search");
+  ASSERT_EQ(step_p99->v.size(), 2u);
+  EXPECT_NEAR(step_p99->v[0], 2.0, 0.01);
+  EXPECT_NEAR(step_p99->v[1], 250.0, 0.5);
+  auto bad_histogram = parse_load_run(
+      R"({"timeline":[{"t":0,"requests":1,"failures":0,"steps":{"s":{"requests":1,"failures":0,"histogram":"lh9 x"}}}]})",
+      "run.json");
+  ASSERT_FALSE(bad_histogram.ok());
+  EXPECT_EQ(bad_histogram.error().message,
+            "run.json: timeline[0].steps.s.histogram: not a serialised latency histogram");
 
   auto missing = parse_load_run(R"({"timeline":[{"t":1}]})", "run.json");
   ASSERT_FALSE(missing.ok());
