@@ -487,24 +487,41 @@ class Rules {
          })) {
       const auto& component = s->kind.component;
       const auto name = component.substr(3);
-      if (s->kind.signal == Signal::replica_running) {
-        add({fmt::format("{} down: replication stopped", name),
+      // The router's view (crest_replica_usable) is not replication stopping: a lagging
+      // replica is taken out of reads.
+      const bool usable_view = s->series->name == "crest_replica_usable";
+      const auto* lag =
+          any(Signal::replica_lag, component, [](auto& x) { return x.increased && x.score >= 3; });
+      if (s->kind.signal == Signal::replica_running && !(usable_view && lag != nullptr)) {
+        add({usable_view ? fmt::format("{} removed from reads", name)
+                         : fmt::format("{} down: replication stopped", name),
              component,
              "replica_down",
              confidence(0.85, s),
              "reads fall back to the primary and the other replicas; restart it and check its "
              "error log",
              {series_evidence(*s)}});
-      } else {
-        add({fmt::format("{} lagging {} s", name, num(s->peak)),
-             component,
-             "replica_lag",
-             confidence(0.8, s),
-             "keep lagging replicas out of reads (max lag bound), find the long transaction or the "
-             "delay, add "
-             "replica capacity",
-             {series_evidence(*s)}});
+        continue;
       }
+      if (lag == nullptr || has_cause(component, "replica_lag")) {
+        continue;
+      }
+      const auto* removed = any(Signal::replica_running, component, [](auto& x) {
+        return x.series->name == "crest_replica_usable" && !x.increased && x.score >= 3;
+      });
+      Cause c{
+          fmt::format("{} lagging {} s{}", name, num(lag->peak),
+                      removed ? ", removed from reads" : ""),
+          component,
+          "replica_lag",
+          confidence(0.8, s),
+          "keep lagging replicas out of reads (max lag bound), find the long transaction or the "
+          "delay, add replica capacity",
+          {series_evidence(*lag)}};
+      if (removed != nullptr) {
+        c.evidence.push_back(series_evidence(*removed));
+      }
+      add(std::move(c));
     }
   }
 

@@ -185,6 +185,27 @@ TEST(Diagnose, ReplicaLagging) {
   EXPECT_EQ(c.title, "replica2 lagging 12 s");
 }
 
+TEST(Diagnose, LaggingReplicaRemovedFromReads) {
+  auto in = platform();
+  Series lag{
+      "crest_replica_lag_seconds", {{"replica", "replica2"}, {"job", "catalog"}}, {}, {}, "r"};
+  Series usable{"crest_replica_usable", {{"replica", "replica2"}, {"job", "catalog"}}, {}, {}, "r"};
+  for (int i = 0; i < 300; ++i) {
+    const double t = 1000 + i;
+    lag.t.push_back(t);
+    lag.v.push_back(t < kOnset ? 0 : 12);
+    usable.t.push_back(t);
+    usable.v.push_back(t < kOnset + 3 ? 1 : 0);
+  }
+  in.series.push_back(usable);
+  in.series.push_back(lag);
+  const auto d = diagnose(std::move(in));
+  ASSERT_EQ(d.causes.size(), 1u) << format_text(d);
+  EXPECT_EQ(d.causes[0].mechanism, "replica_lag");
+  EXPECT_EQ(d.causes[0].title, "replica2 lagging 12 s, removed from reads");
+  EXPECT_EQ(d.causes[0].evidence.size(), 2u);
+}
+
 TEST(Diagnose, QueueBacklogWorkerDown) {
   auto in = platform();
   in.series.push_back(synthetic("crest_queue_approximate_messages", {{"queue", "orders"}},
