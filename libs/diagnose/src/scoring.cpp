@@ -391,6 +391,10 @@ Normal nsigma_normal(const std::vector<double>& values, const SeriesKind& k) {
   return {mean, std::max(sd, scale_floor(k, mean))};
 }
 
+bool is_log_rate(Signal s) {
+  return s == Signal::log_errors || s == Signal::log_warnings;
+}
+
 // A score beyond this is "certainly anomalous"; past it, the earlier mover ranks first.
 constexpr double kScoreCap = 100;
 
@@ -561,8 +565,16 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     if (ca != cb) {
       return ca > cb;
     }
-    if (ca >= kScoreCap && a.first_anomalous_t != b.first_anomalous_t) {
-      return a.first_anomalous_t < b.first_anomalous_t;
+    if (ca >= kScoreCap) {
+      // A log-line rate says what a caller saw, not how the component itself is: measured
+      // series go first among the certainly anomalous.
+      const bool la = is_log_rate(a.kind.signal), lb = is_log_rate(b.kind.signal);
+      if (la != lb) {
+        return lb;
+      }
+      if (a.first_anomalous_t != b.first_anomalous_t) {
+        return a.first_anomalous_t < b.first_anomalous_t;
+      }
     }
     return a.score > b.score;
   });
