@@ -2,4 +2,6 @@
 // One function per subcommand; argv[0] is the subcommand's name.
 namespace crest::cli {
 int run(int argc, char** argv);
+int diagnose(int argc, char** argv);
+int db(int argc, char** argv);  // crest db top
 }  // namespace crest::cli

@@ -1,0 +1,125 @@
+#pragma once
+// Generic anomaly scoring (docs/diagnose.md, "Method"): the incident window from the SLO series,
+// then every candidate series scored by how far it left its own pre-onset normal, robustly
+// (median and IQR, as BARO does) or, for comparison, by a plain mean/stddev z-score (NSigma).
+// Nothing here knows a fault; the ranking is the same for any series name.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crest/diagnose/series.hpp"
+
+namespace crest::diagnose {
+
+// What a series measures, read from its name and labels.
+enum class Signal {
+  slo_latency,
+  slo_errors,
+  cpu,
+  cpu_throttling,
+  memory,
+  restarts,
+  in_flight,
+  pool_wait,
+  db_load,
+  db_digest_load,
+  db_slow_queries,
+  db_queries,
+  db_connections,
+  replica_lag,
+  replica_running,
+  cache_hits,
+  cache_misses,
+  cache_hit_ratio,
+  cache_errors,
+  cache_up,
+  queue_depth,
+  queue_oldest_age,
+  queue_dead_letters,
+  outbox_pending,
+  dynamodb_throttles,
+  dynamodb_latency,
+  downstream_latency,
+  downstream_errors,
+  replicas_desired,
+  replicas_current,
+  replicas_max,
+  lb_active_servers,
+  lb_server_up,
+  lb_errors,
+  log_errors,
+  log_warnings,
+  throughput,
+  other,
+};
+const char* to_string(Signal signal);
+
+struct SeriesKind {
+  Signal signal = Signal::other;
+  std::string component;  // service, db server, cache, queue, proxy...
+  std::string instance;   // pod / instance when the series has one
+  bool counter = false;   // scored as a per-second rate
+};
+SeriesKind classify(const Series& series);
+
+// Counter to per-second rate (a drop is a reset: the new value is the increase).
+Series to_rate(const Series& counter);
+
+// Adds derived series: cache hit ratio from hits and misses per cache.
+void add_derived_series(std::vector<Series>& series);
+
+struct AnomalyWindow {
+  double onset = 0;
+  double end = 0;
+  bool detected = false;  // false: no SLO series moved (or --onset given)
+  std::string trigger;    // the SLO series whose onset was earliest
+};
+
+struct WindowOptions {
+  double threshold = 4;  // robust deviations above normal
+  int consecutive = 3;   // samples in a row
+  double reference_fraction = 0.25;
+  std::size_t min_reference = 10;
+};
+// The onset from the SLO series among `series` (classified as slo_latency / slo_errors).
+// nullopt when there are no SLO series, or none of them moved.
+std::optional<AnomalyWindow> find_anomaly_window(const std::vector<Series>& series,
+                                                 const WindowOptions& options = {});
+// Without SLO series: the median change point of every series (most different halves).
+std::optional<AnomalyWindow> change_point_window(const std::vector<Series>& series);
+
+enum class Scorer { robust, nsigma };
+
+struct ScoredSeries {
+  const Series* series = nullptr;  // points into the caller's vector
+  SeriesKind kind;
+  double score = 0;          // max |x - centre| / scale over the window
+  double normal_centre = 0;  // median (robust) or mean (nsigma) before the onset
+  double normal_scale = 0;   // IQR or stddev (after the flat-series floor)
+  double peak = 0;           // the value at the highest score
+  double peak_t = 0;
+  double window_median = 0;      // typical value during the window
+  bool increased = true;         // the peak is above normal
+  double first_anomalous_t = 0;  // first sample above the score threshold, else peak_t
+};
+
+struct ScoringOptions {
+  Scorer scorer = Scorer::robust;
+  double first_anomalous_threshold = 3;
+  std::size_t min_normal_samples = 5;
+};
+// Every series with enough samples before the onset and at least one in the window, highest
+// score first. SLO series are scored too (they describe the symptom) but flagged by their kind.
+std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
+                                       const AnomalyWindow& window,
+                                       const ScoringOptions& options = {});
+
+struct ComponentScore {
+  std::string component;
+  double score = 0;
+  std::string top_series;
+};
+// Components (not SLO, not the load generator) by their best series' score.
+std::vector<ComponentScore> rank_components(const std::vector<ScoredSeries>& scored);
+
+}  // namespace crest::diagnose

@@ -1,0 +1,328 @@
+#include "crest/diagnose/diagnosis.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "crest/diagnose/parsers.hpp"
+#include "synthetic_series.hpp"
+
+namespace crest::diagnose {
+namespace {
+
+using ::testing::HasSubstr;
+using testing::Shape;
+using testing::synthetic;
+using testing::synthetic_counter;
+
+constexpr double kOnset = 1200;
+
+// A healthy platform (five services' CPU and memory, the load run's SLO series) whose latency
+// rises at kOnset. Each test adds the symptoms of one cause.
+Inputs platform() {
+  Inputs in;
+  in.series.push_back(
+      synthetic("load_p99_ms", {{"component", "load"}}, {25, 0.1, 400, kOnset}, 1000, 300, 1));
+  in.series.push_back(
+      synthetic("load_error_ratio", {{"component", "load"}}, {0, 0.0005, 0.0, 1e18}, 1000, 300, 2));
+  unsigned seed = 10;
+  for (const char* service : {"users", "catalog", "cart", "orders", "worker"}) {
+    in.series.push_back(
+        synthetic_counter("container_cpu_usage_seconds_total",
+                          {{"container", service}, {"pod", std::string(service) + "-1"}},
+                          {0.2, 0.1, 0.2, 1e18}, 1000, 300, ++seed));
+    in.series.push_back(synthetic("container_memory_working_set_bytes", {{"container", service}},
+                                  {200e6, 0.01, 200e6, 1e18}, 1000, 300, ++seed));
+  }
+  return in;
+}
+
+const Cause& top_cause(const Diagnosis& d) {
+  EXPECT_FALSE(d.causes.empty()) << format_text(d);
+  static const Cause none;
+  return d.causes.empty() ? none : d.causes.front();
+}
+
+TEST(Diagnose, CpuSaturatedAtMaxReplicas) {
+  auto in = platform();
+  in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                        {{"container", "catalog"}, {"pod", "catalog-2"}},
+                                        {0.2, 0.1, 0.98, kOnset}, 1000, 300, 77));
+  in.series.push_back(synthetic_counter("container_cpu_cfs_throttled_periods_total",
+                                        {{"container", "catalog"}, {"pod", "catalog-2"}},
+                                        {0, 0.01, 8, kOnset + 2}, 1000, 300, 78));
+  for (double t : {1100.0, kOnset + 5, kOnset + 20}) {
+    in.scaling_events.push_back(
+        {t, "decision", "catalog", 4, t > kOnset ? 6 : 4, 4, "cpu", 1, "as.jsonl"});
+  }
+  const auto d = diagnose(std::move(in));
+  ASSERT_TRUE(d.has_window);
+  EXPECT_NEAR(d.window.onset, kOnset, 2);
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "catalog");
+  EXPECT_EQ(c.mechanism, "cpu_saturation");
+  EXPECT_EQ(c.title, "catalog instance catalog-2 CPU saturated and at max replicas (4)");
+  EXPECT_GT(c.confidence, 0.7);
+  EXPECT_EQ(d.components.front().component, "catalog");
+}
+
+DigestSnapshot snapshot(double t, double like_calls, double like_ps, double pk_calls,
+                        double pk_ps) {
+  DigestSnapshot s;
+  s.t = t;
+  s.server = "primary";
+  s.uptime_s = t - 900;
+  DigestRow like;
+  like.schema = "crest";
+  like.digest = "d1";
+  like.digest_text = "SELECT * FROM `products` WHERE `name` LIKE ?";
+  like.count_star = like_calls;
+  like.sum_timer_wait_ps = like_ps;
+  like.sum_rows_examined = like_calls * 20000;
+  like.sum_rows_sent = like_calls * 3;
+  like.sum_no_index_used = like_calls;
+  DigestRow pk;
+  pk.schema = "crest";
+  pk.digest = "d2";
+  pk.digest_text = "SELECT * FROM `products` WHERE `id` = ?";
+  pk.count_star = pk_calls;
+  pk.sum_timer_wait_ps = pk_ps;
+  pk.sum_rows_examined = pk_calls;
+  pk.sum_rows_sent = pk_calls;
+  s.digests = {like, pk};
+  return s;
+}
+
+TEST(Diagnose, PrimaryLoadFromAnUnindexedQuery) {
+  auto in = platform();
+  double like_calls = 0, like_ps = 0, pk_calls = 0, pk_ps = 0;
+  for (int i = 0; i < 300; i += 5) {
+    const double t = 1000 + i;
+    in.digest_snapshots.push_back(snapshot(t, like_calls, like_ps, pk_calls, pk_ps));
+    const bool storm = t >= kOnset;
+    like_calls += storm ? 200 : 2;
+    like_ps += (storm ? 200 : 2) * 0.2e12;  // 200 ms each
+    pk_calls += 500;
+    pk_ps += 500 * 0.001e12 * (1 + 0.1 * (i % 3));
+  }
+  in.logs.push_back({kOnset + 9, "warn", "catalog", "request slow", "", "catalog.log", 12});
+  in.logs.push_back({kOnset + 4, "error", "catalog", "query timed out", "", "catalog.log", 9});
+  in.logs.push_back(
+      {kOnset - 50, "error", "catalog", "unrelated, before the onset", "", "catalog.log", 3});
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "db:primary");
+  EXPECT_EQ(c.mechanism, "missing_index");
+  ASSERT_FALSE(c.evidence.empty());
+  EXPECT_EQ(c.evidence.back().kind, "log");
+  EXPECT_THAT(c.evidence.back().text, HasSubstr("catalog.log:9"));
+  EXPECT_THAT(c.evidence.back().text, HasSubstr("query timed out"));
+  // catalog's error rate moved a second earlier, but logs rank after measured series.
+  ASSERT_FALSE(d.components.empty());
+  EXPECT_EQ(d.components.front().component, "db:primary");
+  EXPECT_THAT(c.title, HasSubstr("primary DB load 8.1"));
+  EXPECT_THAT(c.title,
+              HasSubstr("top SQL `SELECT * FROM `products` WHERE `name` LIKE ?` (no index)"));
+  ASSERT_FALSE(d.db_tops.empty());
+  EXPECT_EQ(d.db_tops[0].digests[0].digest, "d1");
+}
+
+TEST(Diagnose, StatementsWaitingOnATableLockFromTheSlowLog) {
+  auto in = platform();
+  for (int i = 0; i < 300; ++i) {
+    const double t = 1000 + i;
+    if (t < kOnset && i % 10 == 0) {
+      in.slow_queries.push_back({t, "primary", 0.06, 0.0, 1, 1, "SELECT * FROM orders WHERE id = 5",
+                                 "SELECT * FROM orders WHERE id = ?", "slow.log", i + 1});
+    } else if (t >= kOnset) {
+      for (int k = 0; k < 8; ++k) {
+        in.slow_queries.push_back(
+            {t, "primary", 2.0, 1.9, 0, 1, "UPDATE products SET stock = stock - 1 WHERE id = 9",
+             "UPDATE products SET stock = stock - ? WHERE id = ?", "slow.log", 1000 + i});
+      }
+    }
+  }
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "db:primary");
+  EXPECT_EQ(c.mechanism, "lock_contention");
+  EXPECT_EQ(c.title,
+            "primary DB overloaded, top SQL `UPDATE products SET stock = stock - ? WHERE id = ?` "
+            "(waiting on locks)");
+  ASSERT_FALSE(c.evidence.empty());
+  EXPECT_EQ(c.evidence.back().kind, "slow_query");
+}
+
+TEST(Diagnose, CacheUnavailableAndPrimaryReadsUp) {
+  auto in = platform();
+  in.series.push_back(synthetic_counter(
+      "crest_cache_requests_total", {{"cache", "catalog"}, {"result", "error"}, {"job", "catalog"}},
+      {0, 0.01, 120, kOnset}, 1000, 300, 31));
+  in.series.push_back(synthetic_counter(
+      "crest_cache_requests_total", {{"cache", "catalog"}, {"result", "hit"}, {"job", "catalog"}},
+      {100, 0.05, 0, kOnset}, 1000, 300, 32));
+  in.series.push_back(
+      synthetic_counter("crest_db_queries_total",
+                        {{"db_server", "primary"}, {"operation", "read"}, {"job", "catalog"}},
+                        {20, 0.05, 120, kOnset}, 1000, 300, 33));
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "cache");
+  EXPECT_EQ(c.mechanism, "cache_unavailable");
+  EXPECT_THAT(c.title, HasSubstr("cache unavailable; primary read QPS x6"));
+}
+
+TEST(Diagnose, ReplicaLagging) {
+  auto in = platform();
+  Series lag{"crest_replica_lag_seconds", {{"replica", "replica2"}}, {}, {}, "r"};
+  for (int i = 0; i < 300; ++i) {
+    lag.t.push_back(1000 + i);
+    lag.v.push_back(1000 + i < kOnset ? 0 : std::min(12.0, (1000.0 + i - kOnset) / 2));
+  }
+  in.series.push_back(lag);
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "db:replica2");
+  EXPECT_EQ(c.mechanism, "replica_lag");
+  EXPECT_EQ(c.title, "replica2 lagging 12 s");
+}
+
+TEST(Diagnose, LaggingReplicaRemovedFromReads) {
+  auto in = platform();
+  Series lag{
+      "crest_replica_lag_seconds", {{"replica", "replica2"}, {"job", "catalog"}}, {}, {}, "r"};
+  Series usable{"crest_replica_usable", {{"replica", "replica2"}, {"job", "catalog"}}, {}, {}, "r"};
+  for (int i = 0; i < 300; ++i) {
+    const double t = 1000 + i;
+    lag.t.push_back(t);
+    lag.v.push_back(t < kOnset ? 0 : 12);
+    usable.t.push_back(t);
+    usable.v.push_back(t < kOnset + 3 ? 1 : 0);
+  }
+  in.series.push_back(usable);
+  in.series.push_back(lag);
+  const auto d = diagnose(std::move(in));
+  ASSERT_EQ(d.causes.size(), 1u) << format_text(d);
+  EXPECT_EQ(d.causes[0].mechanism, "replica_lag");
+  EXPECT_EQ(d.causes[0].title, "replica2 lagging 12 s, removed from reads");
+  EXPECT_EQ(d.causes[0].evidence.size(), 2u);
+}
+
+TEST(Diagnose, QueueBacklogWorkerDown) {
+  auto in = platform();
+  in.series.push_back(synthetic("crest_queue_approximate_messages", {{"queue", "orders"}},
+                                {2, 0.3, 400, kOnset}, 1000, 300, 41));
+  in.series.push_back(synthetic_counter("crest_queue_messages_deleted_total", {{"queue", "orders"}},
+                                        {10, 0.1, 0, kOnset}, 1000, 300, 42));
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "queue:orders");
+  EXPECT_EQ(c.mechanism, "worker_down");
+  EXPECT_EQ(c.title, "orders backlog growing, worker down");
+}
+
+TEST(Diagnose, DynamoDbThrottling) {
+  auto in = platform();
+  in.series.push_back(synthetic_counter("crest_aws_throttled_total",
+                                        {{"service", "dynamodb"}, {"job", "cart"}},
+                                        {0, 0.01, 30, kOnset}, 1000, 300, 51));
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "dynamodb");
+  EXPECT_EQ(c.mechanism, "dynamodb_throttling");
+  EXPECT_EQ(c.title, "DynamoDB throttling on cart");
+}
+
+TEST(Diagnose, ScaleUpLaggedTheSpike) {
+  auto in = platform();
+  in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                        {{"container", "orders"}}, {0.2, 0.1, 0.9, kOnset}, 1000,
+                                        300, 61));
+  in.scaling_events.push_back({1100, "decision", "orders", 2, 2, 10, "cpu 40%", 1, "as.jsonl"});
+  in.scaling_events.push_back(
+      {kOnset + 15, "decision", "orders", 2, 5, std::nullopt, "cpu 95%", 2, "as.jsonl"});
+  in.scaling_events.push_back(
+      {kOnset + 40, "pod", "orders", 5, std::nullopt, std::nullopt, "ready", 3, "as.jsonl"});
+  const auto d = diagnose(std::move(in));
+  ASSERT_GE(d.causes.size(), 2u) << format_text(d);
+  bool lag = false;
+  for (const auto& c : d.causes) {
+    if (c.mechanism == "scale_lag") {
+      lag = true;
+      EXPECT_EQ(c.title, "orders scale-up lagged the spike by 40 s (decided after 15 s)");
+    }
+  }
+  EXPECT_TRUE(lag) << format_text(d);
+  EXPECT_EQ(top_cause(d).component, "orders");
+}
+
+TEST(Diagnose, OomKilledInstance) {
+  auto in = platform();
+  in.series.push_back(synthetic("container_memory_working_set_bytes",
+                                {{"container", "cart"}, {"pod", "cart-2"}},
+                                {200e6, 0.01, 500e6, kOnset - 1}, 1000, 300, 71));
+  Series oom{"container_oom_events_total", {{"container", "cart"}}, {}, {}, "x"};
+  for (int i = 0; i < 300; ++i) {
+    oom.t.push_back(1000 + i);
+    oom.v.push_back(1000 + i < kOnset + 10 ? 0 : 1);
+  }
+  in.series.push_back(oom);
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "cart");
+  EXPECT_EQ(c.mechanism, "memory_pressure");
+  EXPECT_EQ(c.title, "cart memory pressure: OOM-killed and restarted");
+}
+
+TEST(Diagnose, InstanceMarkedDownAtTheLoadBalancer) {
+  auto in = platform();
+  Series up{"haproxy_server_status", {{"proxy", "users"}, {"server", "srv2"}}, {}, {}, "ha"};
+  for (int i = 0; i < 300; ++i) {
+    up.t.push_back(1000 + i);
+    up.v.push_back(1000 + i < kOnset ? 1 : 0);
+  }
+  in.series.push_back(up);
+  in.logs.push_back({kOnset + 1, "error", "users", "upstream connect error", "", "users.log", 7});
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "users");
+  EXPECT_EQ(c.mechanism, "instance_down");
+  EXPECT_EQ(c.title, "users instance down: marked DOWN by the load balancer (srv2)");
+}
+
+TEST(Diagnose, NoRuleFitsShowsTheTopEvidence) {
+  auto in = platform();
+  in.series.push_back(synthetic("search_index_segments", {{"job", "search"}},
+                                {10, 0.02, 90, kOnset}, 1000, 300, 81));
+  const auto d = diagnose(std::move(in));
+  EXPECT_TRUE(d.causes.empty());
+  EXPECT_TRUE(d.no_rule_fits);
+  ASSERT_FALSE(d.top_evidence.empty());
+  EXPECT_THAT(d.top_evidence.front().text, HasSubstr("search_index_segments{job=\"search\"}"));
+  EXPECT_THAT(format_text(d), HasSubstr("no rule fits"));
+  EXPECT_THAT(format_markdown(d), HasSubstr("**No rule fits**"));
+}
+
+TEST(Diagnose, NoAnomalyNoWindow) {
+  Inputs in;
+  in.series.push_back(synthetic("load_p99_ms", {{"component", "load"}}, {25, 0.1, 25, 1e18}));
+  const auto d = diagnose(std::move(in));
+  EXPECT_FALSE(d.has_window);
+  EXPECT_THAT(format_text(d), HasSubstr("no anomaly found"));
+}
+
+TEST(Diagnose, JsonOutputCarriesCausesAndRanking) {
+  auto in = platform();
+  in.series.push_back(synthetic_counter("crest_aws_throttled_total",
+                                        {{"service", "dynamodb"}, {"job", "cart"}},
+                                        {0, 0.01, 30, kOnset}, 1000, 300, 51));
+  const auto j = nlohmann::json::parse(format_json(diagnose(std::move(in))));
+  EXPECT_EQ(j["causes"][0]["mechanism"], "dynamodb_throttling");
+  EXPECT_EQ(j["components"][0]["component"], "dynamodb");
+  EXPECT_FALSE(j["ranking"].empty());
+  EXPECT_EQ(j["window"]["detected"], true);
+}
+
+}  // namespace
+}  // namespace crest::diagnose

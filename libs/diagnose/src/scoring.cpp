@@ -1,0 +1,600 @@
+#include "crest/diagnose/scoring.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <numeric>
+
+namespace crest::diagnose {
+
+const char* to_string(Signal s) {
+  switch (s) {
+    case Signal::slo_latency:
+      return "slo_latency";
+    case Signal::slo_errors:
+      return "slo_errors";
+    case Signal::cpu:
+      return "cpu";
+    case Signal::cpu_throttling:
+      return "cpu_throttling";
+    case Signal::memory:
+      return "memory";
+    case Signal::restarts:
+      return "restarts";
+    case Signal::in_flight:
+      return "in_flight";
+    case Signal::pool_wait:
+      return "pool_wait";
+    case Signal::db_load:
+      return "db_load";
+    case Signal::db_digest_load:
+      return "db_digest_load";
+    case Signal::db_slow_queries:
+      return "db_slow_queries";
+    case Signal::db_queries:
+      return "db_queries";
+    case Signal::db_connections:
+      return "db_connections";
+    case Signal::replica_lag:
+      return "replica_lag";
+    case Signal::replica_running:
+      return "replica_running";
+    case Signal::cache_hits:
+      return "cache_hits";
+    case Signal::cache_misses:
+      return "cache_misses";
+    case Signal::cache_hit_ratio:
+      return "cache_hit_ratio";
+    case Signal::cache_errors:
+      return "cache_errors";
+    case Signal::cache_up:
+      return "cache_up";
+    case Signal::queue_depth:
+      return "queue_depth";
+    case Signal::queue_oldest_age:
+      return "queue_oldest_age";
+    case Signal::queue_dead_letters:
+      return "queue_dead_letters";
+    case Signal::outbox_pending:
+      return "outbox_pending";
+    case Signal::dynamodb_throttles:
+      return "dynamodb_throttles";
+    case Signal::dynamodb_latency:
+      return "dynamodb_latency";
+    case Signal::downstream_latency:
+      return "downstream_latency";
+    case Signal::downstream_errors:
+      return "downstream_errors";
+    case Signal::replicas_desired:
+      return "replicas_desired";
+    case Signal::replicas_current:
+      return "replicas_current";
+    case Signal::replicas_max:
+      return "replicas_max";
+    case Signal::lb_active_servers:
+      return "lb_active_servers";
+    case Signal::lb_server_up:
+      return "lb_server_up";
+    case Signal::lb_errors:
+      return "lb_errors";
+    case Signal::log_errors:
+      return "log_errors";
+    case Signal::log_warnings:
+      return "log_warnings";
+    case Signal::throughput:
+      return "throughput";
+    case Signal::other:
+      return "other";
+  }
+  return "other";
+}
+
+namespace {
+
+bool starts_with(const std::string& s, const char* prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+bool is_counter_name(const std::string& n) {
+  return ends_with(n, "_total") || ends_with(n, "_count") || ends_with(n, "_sum");
+}
+
+std::string first_label(const Series& s, std::initializer_list<const char*> keys) {
+  for (const char* k : keys) {
+    auto v = s.label(k);
+    if (!v.empty()) {
+      return v;
+    }
+  }
+  return {};
+}
+
+// The service a series belongs to: a service label, else Prometheus' job, else the container.
+std::string service_of(const Series& s) {
+  return first_label(s, {"service", "job", "container", "app", "deployment",
+                         "horizontalpodautoscaler", "pod", "instance", "component"});
+}
+
+}  // namespace
+
+SeriesKind classify(const Series& s) {
+  const auto& n = s.name;
+  SeriesKind k;
+  k.counter = is_counter_name(n);
+  k.component = service_of(s);
+  k.instance = first_label(s, {"pod", "instance", "server"});
+  auto set = [&](Signal signal, std::string component = {}) {
+    k.signal = signal;
+    if (!component.empty()) {
+      k.component = std::move(component);
+    }
+  };
+  const auto aws = s.label("service");  // crest_aws_*: the AWS service, not ours
+  if (starts_with(n, "load_")) {
+    k.component = "load";
+    set(n == "load_requests"          ? Signal::throughput
+        : ends_with(n, "error_ratio") ? Signal::slo_errors
+                                      : Signal::slo_latency);
+    k.counter = false;
+  } else if (starts_with(n, "http_server_request_duration_seconds")) {
+    if (ends_with(n, "_count")) {
+      set(Signal::throughput);
+    } else if (ends_with(n, "_bucket") || ends_with(n, "_sum")) {
+      set(Signal::other);
+    } else {
+      set(Signal::slo_latency);
+    }
+  } else if (ends_with(n, "error_ratio")) {
+    set(Signal::slo_errors);
+  } else if (n == "container_cpu_usage_seconds_total" || n == "process_cpu_seconds_total" ||
+             n == "CPUUtilization") {
+    set(Signal::cpu);
+  } else if (starts_with(n, "container_cpu_cfs_throttled")) {
+    set(Signal::cpu_throttling);
+  } else if (n == "container_memory_working_set_bytes" || n == "process_resident_memory_bytes" ||
+             n == "MemoryUtilization" || n == "container_memory_rss") {
+    set(Signal::memory);
+  } else if (n == "container_oom_events_total" || n.find("restarts") != std::string::npos) {
+    set(Signal::restarts);
+    k.counter = k.counter || n.find("restarts") != std::string::npos;
+  } else if (n == "http_server_active_requests") {
+    set(Signal::in_flight);
+  } else if (starts_with(n, "crest_db_pool_wait_seconds")) {
+    set(Signal::pool_wait);
+  } else if (n == "crest_db_aas" || n == "mysql_global_status_threads_running" || n == "DBLoad") {
+    set(Signal::db_load,
+        "db:" + first_label(s, {"db_server", "server", "instance", "DBInstanceIdentifier", "id"}));
+  } else if (n == "crest_db_digest_aas") {
+    set(Signal::db_digest_load, "db:" + first_label(s, {"db_server", "server", "instance"}));
+  } else if (starts_with(n, "crest_db_slow_quer") || n == "mysql_global_status_slow_queries") {
+    set(Signal::db_slow_queries, "db:" + first_label(s, {"db_server", "server", "instance"}));
+    k.counter = n == "mysql_global_status_slow_queries";
+  } else if (n == "crest_db_queries_total" || n == "mysql_global_status_questions") {
+    set(Signal::db_queries, "db:" + first_label(s, {"db_server", "server", "instance"}));
+    k.instance = service_of(s);
+  } else if (starts_with(n, "crest_db_query_duration_seconds")) {
+    set(ends_with(n, "_bucket") ? Signal::other : Signal::downstream_latency,
+        "db:" + first_label(s, {"db_server", "server"}));
+    k.instance = service_of(s);
+  } else if (n == "mysql_global_status_threads_connected" || n == "DatabaseConnections") {
+    set(Signal::db_connections, "db:" + first_label(s, {"db_server", "server", "instance"}));
+  } else if (n == "crest_replica_lag_seconds" || n == "mysql_slave_status_seconds_behind_master" ||
+             n == "ReplicaLag") {
+    set(Signal::replica_lag,
+        "db:" + first_label(s, {"replica", "db_server", "server", "instance"}));
+  } else if (n == "crest_replica_running" || n == "crest_replica_usable" ||
+             n == "mysql_slave_status_slave_sql_running") {
+    set(Signal::replica_running,
+        "db:" + first_label(s, {"replica", "db_server", "server", "instance"}));
+  } else if (n == "crest_cache_requests_total") {
+    const auto result = s.label("result");
+    set(result == "hit"    ? Signal::cache_hits
+        : result == "miss" ? Signal::cache_misses
+                           : Signal::cache_errors,
+        "cache");
+    k.instance = s.label("cache");
+  } else if (n == "crest_cache_hit_ratio") {
+    set(Signal::cache_hit_ratio, "cache");
+    k.instance = s.label("cache");
+  } else if (n == "redis_up") {
+    set(Signal::cache_up, "cache");
+  } else if (n == "crest_queue_approximate_messages" || n == "crest_queue_depth" ||
+             n == "ApproximateNumberOfMessagesVisible") {
+    set(Signal::queue_depth, "queue:" + first_label(s, {"queue", "QueueName", "id"}));
+  } else if (n == "crest_queue_oldest_message_age_seconds" ||
+             n == "ApproximateAgeOfOldestMessage") {
+    set(Signal::queue_oldest_age, "queue:" + first_label(s, {"queue", "QueueName", "id"}));
+  } else if (n == "crest_queue_messages_dead_lettered_total") {
+    set(Signal::queue_dead_letters, "queue:" + first_label(s, {"queue"}));
+  } else if (starts_with(n, "crest_queue_messages_")) {
+    set(Signal::throughput, "queue:" + first_label(s, {"queue"}));
+  } else if (n == "crest_outbox_pending") {
+    set(Signal::outbox_pending);
+  } else if (n == "crest_aws_throttled_total" || n == "ReadThrottleEvents" ||
+             n == "WriteThrottleEvents" || n == "ThrottledRequests") {
+    const bool dynamo = aws.empty() || aws == "dynamodb";
+    set(dynamo ? Signal::dynamodb_throttles : Signal::downstream_errors, dynamo ? "dynamodb" : aws);
+    k.instance = first_label(s, {"job", "instance"});
+  } else if (starts_with(n, "crest_aws_request_duration_seconds") ||
+             n == "SuccessfulRequestLatency") {
+    const bool dynamo = aws.empty() || aws == "dynamodb";
+    set(ends_with(n, "_bucket") ? Signal::other
+        : dynamo                ? Signal::dynamodb_latency
+                                : Signal::downstream_latency,
+        dynamo ? "dynamodb" : aws);
+    k.instance = first_label(s, {"job", "instance"});
+  } else if (starts_with(n, "http_client_request_duration_seconds")) {
+    set(ends_with(n, "_bucket") ? Signal::other : Signal::downstream_latency,
+        first_label(s, {"server_address", "peer_service", "peer"}));
+  } else if (n == "http_client_errors_total") {
+    set(Signal::downstream_errors, first_label(s, {"server_address", "peer_service", "peer"}));
+  } else if (n == "crest_autoscaler_desired_replicas" ||
+             n == "kube_horizontalpodautoscaler_status_desired_replicas") {
+    set(Signal::replicas_desired);
+  } else if (n == "crest_autoscaler_current_replicas" ||
+             n == "kube_horizontalpodautoscaler_status_current_replicas" ||
+             n == "kube_deployment_status_replicas_available") {
+    set(Signal::replicas_current);
+  } else if (n == "crest_autoscaler_max_replicas" ||
+             n == "kube_horizontalpodautoscaler_spec_max_replicas") {
+    set(Signal::replicas_max);
+  } else if (n == "haproxy_backend_active_servers") {
+    set(Signal::lb_active_servers, first_label(s, {"proxy", "backend"}));
+  } else if (n == "haproxy_server_status" || n == "haproxy_server_up") {
+    set(Signal::lb_server_up, first_label(s, {"proxy", "backend"}));
+    k.instance = s.label("server");
+    if (!s.label("state").empty()) {  // the exporter's one-series-per-state form: keep UP only
+      set(s.label("state") == "UP" ? Signal::lb_server_up : Signal::other);
+    }
+  } else if (n == "haproxy_backend_http_responses_total") {
+    set(s.label("code") == "5xx" ? Signal::lb_errors : Signal::throughput,
+        first_label(s, {"proxy", "backend"}));
+  } else if (n == "log_errors") {
+    set(Signal::log_errors);
+  } else if (n == "log_warnings") {
+    set(Signal::log_warnings);
+  }
+  if (k.component.empty() || k.component == "db:" || k.component == "queue:") {
+    k.component = k.component.empty() ? "unknown" : k.component + "unknown";
+  }
+  return k;
+}
+
+Series to_rate(const Series& c) {
+  Series r{c.name, c.labels, {}, {}, c.source};
+  for (std::size_t i = 1; i < c.t.size(); ++i) {
+    const double dt = c.t[i] - c.t[i - 1];
+    if (dt <= 0) {
+      continue;
+    }
+    const double dv = c.v[i] >= c.v[i - 1] ? c.v[i] - c.v[i - 1] : c.v[i];
+    r.t.push_back(c.t[i]);
+    r.v.push_back(dv / dt);
+  }
+  return r;
+}
+
+void add_derived_series(std::vector<Series>& series) {
+  // Hit ratio per (cache label set minus result), from rates of hits and misses.
+  std::map<std::string, std::pair<const Series*, const Series*>> caches;
+  for (const auto& s : series) {
+    if (s.name != "crest_cache_requests_total") {
+      continue;
+    }
+    auto labels = s.labels;
+    labels.erase("result");
+    Series key{"k", labels, {}, {}, {}};
+    auto& pair = caches[key.display_name()];
+    if (s.label("result") == "hit") {
+      pair.first = &s;
+    } else if (s.label("result") == "miss") {
+      pair.second = &s;
+    }
+  }
+  std::vector<Series> added;
+  for (const auto& [key, pair] : caches) {
+    if (pair.first == nullptr || pair.second == nullptr) {
+      continue;
+    }
+    auto hits = to_rate(*pair.first);
+    auto misses = to_rate(*pair.second);
+    auto labels = pair.first->labels;
+    labels.erase("result");
+    Series ratio{"crest_cache_hit_ratio", labels, {}, {}, pair.first->source};
+    std::size_t j = 0;
+    for (std::size_t i = 0; i < hits.t.size(); ++i) {
+      while (j < misses.t.size() && misses.t[j] < hits.t[i] - 1e-6) {
+        ++j;
+      }
+      if (j < misses.t.size() && std::abs(misses.t[j] - hits.t[i]) < 1e-6) {
+        const double total = hits.v[i] + misses.v[j];
+        if (total > 0) {
+          ratio.t.push_back(hits.t[i]);
+          ratio.v.push_back(hits.v[i] / total);
+        }
+      }
+    }
+    if (!ratio.t.empty()) {
+      added.push_back(std::move(ratio));
+    }
+  }
+  for (auto& s : added) {
+    series.push_back(std::move(s));
+  }
+}
+
+namespace {
+
+double quantile_in_place(std::vector<double>& v, double q) {
+  if (v.empty()) {
+    return 0;
+  }
+  const double pos = q * static_cast<double>(v.size() - 1);
+  const auto lo = static_cast<std::size_t>(std::floor(pos));
+  const auto hi = static_cast<std::size_t>(std::ceil(pos));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(lo), v.end());
+  const double a = v[lo];
+  if (hi == lo) {
+    return a;
+  }
+  const double b = *std::min_element(v.begin() + static_cast<long>(lo) + 1, v.end());
+  return a + (b - a) * (pos - static_cast<double>(lo));
+}
+
+// Absolute floor of a normal's spread, per kind of unit, so a flat normal (a constant replica
+// count, an error counter at 0) gives a large but finite score.
+double scale_floor(const SeriesKind& k, double centre) {
+  double absolute = 1e-3;
+  switch (k.signal) {
+    case Signal::slo_errors:
+    case Signal::cache_hit_ratio:
+      absolute = 0.01;
+      break;
+    case Signal::slo_latency:
+      absolute = k.component == "load" ? 1.0 : 1e-3;  // ms from the load run, else seconds
+      break;
+    case Signal::replica_lag:
+    case Signal::queue_oldest_age:
+      absolute = 0.5;
+      break;
+    case Signal::memory:
+      absolute = 1 << 20;
+      break;
+    default:
+      break;
+  }
+  return std::max(0.01 * std::abs(centre), absolute);
+}
+
+struct Normal {
+  double centre = 0;
+  double scale = 0;
+};
+
+Normal robust_normal(std::vector<double> values, const SeriesKind& k) {
+  const double median = quantile_in_place(values, 0.5);
+  const double iqr = quantile_in_place(values, 0.75) - quantile_in_place(values, 0.25);
+  return {median, std::max(iqr, scale_floor(k, median))};
+}
+
+Normal nsigma_normal(const std::vector<double>& values, const SeriesKind& k) {
+  const double mean =
+      std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+  double ss = 0;
+  for (double v : values) {
+    ss += (v - mean) * (v - mean);
+  }
+  const double sd = std::sqrt(ss / static_cast<double>(values.size()));
+  return {mean, std::max(sd, scale_floor(k, mean))};
+}
+
+bool is_log_rate(Signal s) {
+  return s == Signal::log_errors || s == Signal::log_warnings;
+}
+
+// A score beyond this is "certainly anomalous"; past it, the earlier mover ranks first.
+constexpr double kScoreCap = 100;
+
+}  // namespace
+
+std::optional<AnomalyWindow> find_anomaly_window(const std::vector<Series>& series,
+                                                 const WindowOptions& options) {
+  std::optional<AnomalyWindow> best;
+  double last_anomalous = 0;
+  double data_end = 0;
+  for (const auto& s : series) {
+    const auto kind = classify(s);
+    if (kind.signal != Signal::slo_latency && kind.signal != Signal::slo_errors) {
+      continue;
+    }
+    const Series& values = s;
+    const auto n = values.v.size();
+    const auto reference =
+        std::max(options.min_reference,
+                 static_cast<std::size_t>(options.reference_fraction * static_cast<double>(n)));
+    if (n < reference + static_cast<std::size_t>(options.consecutive)) {
+      continue;
+    }
+    data_end = std::max(data_end, values.t.back());
+    const auto normal = robust_normal(
+        std::vector<double>(values.v.begin(), values.v.begin() + static_cast<long>(reference)),
+        kind);
+    int run = 0;
+    std::optional<double> onset;
+    double last = 0;
+    for (std::size_t i = reference; i < n; ++i) {
+      const bool high = (values.v[i] - normal.centre) / normal.scale > options.threshold;
+      run = high ? run + 1 : 0;
+      if (high) {
+        last = values.t[i];
+      }
+      if (!onset && run >= options.consecutive) {
+        onset = values.t[i + 1 - static_cast<std::size_t>(options.consecutive)];
+      }
+    }
+    if (onset) {
+      last_anomalous = std::max(last_anomalous, last);
+      if (!best || *onset < best->onset) {
+        best = AnomalyWindow{*onset, 0, true, s.display_name()};
+      }
+    }
+  }
+  if (best) {
+    best->end = std::max(last_anomalous, best->onset);
+    // A window that ends at its onset still needs samples: keep at least to the data's end if
+    // the symptom is a single burst.
+    if (best->end <= best->onset) {
+      best->end = data_end;
+    }
+  }
+  return best;
+}
+
+std::optional<AnomalyWindow> change_point_window(const std::vector<Series>& series) {
+  std::vector<double> changes;
+  double data_end = 0;
+  for (const auto& raw : series) {
+    const auto kind = classify(raw);
+    const Series s = kind.counter ? to_rate(raw) : raw;
+    const auto n = s.v.size();
+    if (n < 20) {
+      continue;
+    }
+    data_end = std::max(data_end, s.t.back());
+    std::vector<double> prefix(n + 1, 0), prefix2(n + 1, 0);
+    for (std::size_t i = 0; i < n; ++i) {
+      prefix[i + 1] = prefix[i] + s.v[i];
+      prefix2[i + 1] = prefix2[i] + s.v[i] * s.v[i];
+    }
+    const double total_var =
+        prefix2[n] / static_cast<double>(n) - std::pow(prefix[n] / static_cast<double>(n), 2);
+    if (total_var <= 1e-12) {
+      continue;
+    }
+    double best_gain = 0;
+    std::size_t best_i = 0;
+    for (std::size_t i = 5; i + 5 < n; ++i) {
+      const double nl = static_cast<double>(i), nr = static_cast<double>(n - i);
+      const double ml = prefix[i] / nl, mr = (prefix[n] - prefix[i]) / nr;
+      const double gain = nl * nr / static_cast<double>(n) * (ml - mr) * (ml - mr);
+      if (gain > best_gain) {
+        best_gain = gain;
+        best_i = i;
+      }
+    }
+    // Only series whose split explains most of their variance say where the change is.
+    if (best_i > 0 && best_gain / (total_var * static_cast<double>(n)) > 0.5) {
+      changes.push_back(s.t[best_i]);
+    }
+  }
+  if (changes.empty()) {
+    return std::nullopt;
+  }
+  std::nth_element(changes.begin(), changes.begin() + static_cast<long>(changes.size() / 2),
+                   changes.end());
+  return AnomalyWindow{changes[changes.size() / 2], data_end, false,
+                       "change point of the candidate series"};
+}
+
+std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
+                                       const AnomalyWindow& window, const ScoringOptions& options) {
+  std::vector<ScoredSeries> out;
+  out.reserve(series.size());
+  std::vector<double> normal_values;
+  for (const auto& raw : series) {
+    ScoredSeries scored;
+    scored.kind = classify(raw);
+    if (scored.kind.signal == Signal::other &&
+        (raw.name.size() > 7 && raw.name.compare(raw.name.size() - 7, 7, "_bucket") == 0)) {
+      continue;  // histogram buckets: their quantiles or sums are scored instead
+    }
+    Series rate;
+    const Series* s = &raw;
+    if (scored.kind.counter) {
+      rate = to_rate(raw);
+      s = &rate;
+    }
+    normal_values.clear();
+    std::size_t first_window = s->t.size();
+    for (std::size_t i = 0; i < s->t.size(); ++i) {
+      if (s->t[i] < window.onset) {
+        normal_values.push_back(s->v[i]);
+      } else {
+        first_window = i;
+        break;
+      }
+    }
+    if (normal_values.size() < options.min_normal_samples || first_window == s->t.size()) {
+      continue;
+    }
+    const auto normal = options.scorer == Scorer::robust
+                            ? robust_normal(normal_values, scored.kind)
+                            : nsigma_normal(normal_values, scored.kind);
+    std::vector<double> in_window;
+    double best = -1;
+    std::optional<double> first_anomalous;
+    for (std::size_t i = first_window; i < s->t.size() && s->t[i] <= window.end; ++i) {
+      const double z = std::abs(s->v[i] - normal.centre) / normal.scale;
+      in_window.push_back(s->v[i]);
+      if (z >= options.first_anomalous_threshold && !first_anomalous) {
+        first_anomalous = s->t[i];
+      }
+      if (z > best) {
+        best = z;
+        scored.peak = s->v[i];
+        scored.peak_t = s->t[i];
+      }
+    }
+    if (in_window.empty()) {
+      continue;
+    }
+    scored.series = &raw;
+    scored.score = best;
+    scored.normal_centre = normal.centre;
+    scored.normal_scale = normal.scale;
+    scored.increased = scored.peak >= normal.centre;
+    scored.window_median = quantile_in_place(in_window, 0.5);
+    scored.first_anomalous_t = first_anomalous.value_or(scored.peak_t);
+    out.push_back(std::move(scored));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const ScoredSeries& a, const ScoredSeries& b) {
+    const double ca = std::min(a.score, kScoreCap), cb = std::min(b.score, kScoreCap);
+    if (ca != cb) {
+      return ca > cb;
+    }
+    if (ca >= kScoreCap) {
+      // A log-line rate says what a caller saw, not how the component itself is: measured
+      // series go first among the certainly anomalous.
+      const bool la = is_log_rate(a.kind.signal), lb = is_log_rate(b.kind.signal);
+      if (la != lb) {
+        return lb;
+      }
+      if (a.first_anomalous_t != b.first_anomalous_t) {
+        return a.first_anomalous_t < b.first_anomalous_t;
+      }
+    }
+    return a.score > b.score;
+  });
+  return out;
+}
+
+std::vector<ComponentScore> rank_components(const std::vector<ScoredSeries>& scored) {
+  std::vector<ComponentScore> out;
+  std::map<std::string, std::size_t> index;
+  for (const auto& s : scored) {  // already in rank order: the first seen is the best
+    if (s.kind.signal == Signal::slo_latency || s.kind.signal == Signal::slo_errors ||
+        s.kind.component == "load") {
+      continue;
+    }
+    if (index.count(s.kind.component) == 0) {
+      index[s.kind.component] = out.size();
+      out.push_back({s.kind.component, s.score, s.series->display_name()});
+    }
+  }
+  return out;
+}
+
+}  // namespace crest::diagnose

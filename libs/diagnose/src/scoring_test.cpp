@@ -1,0 +1,161 @@
+#include "crest/diagnose/scoring.hpp"
+
+#include <cmath>
+
+#include <gtest/gtest.h>
+
+#include "synthetic_series.hpp"
+
+namespace crest::diagnose {
+namespace {
+
+using testing::Shape;
+using testing::synthetic;
+using testing::synthetic_counter;
+
+TEST(Classify, NamesAndLabelsGiveSignalAndComponent) {
+  auto k = classify(Series{"container_cpu_cfs_throttled_periods_total",
+                           {{"container", "catalog"}, {"pod", "catalog-2"}},
+                           {},
+                           {},
+                           ""});
+  EXPECT_EQ(k.signal, Signal::cpu_throttling);
+  EXPECT_EQ(k.component, "catalog");
+  EXPECT_EQ(k.instance, "catalog-2");
+  EXPECT_TRUE(k.counter);
+  k = classify(Series{
+      "crest_replica_lag_seconds", {{"replica", "replica2"}, {"job", "catalog"}}, {}, {}, ""});
+  EXPECT_EQ(k.signal, Signal::replica_lag);
+  EXPECT_EQ(k.component, "db:replica2");
+  k = classify(
+      Series{"crest_aws_throttled_total", {{"service", "dynamodb"}, {"job", "cart"}}, {}, {}, ""});
+  EXPECT_EQ(k.signal, Signal::dynamodb_throttles);
+  EXPECT_EQ(k.component, "dynamodb");
+  EXPECT_EQ(k.instance, "cart");
+  k = classify(Series{"crest_queue_oldest_message_age_seconds", {{"queue", "orders"}}, {}, {}, ""});
+  EXPECT_EQ(k.signal, Signal::queue_oldest_age);
+  EXPECT_EQ(k.component, "queue:orders");
+  k = classify(Series{"load_p99_ms", {{"component", "load"}}, {}, {}, ""});
+  EXPECT_EQ(k.signal, Signal::slo_latency);
+  k = classify(Series{"something_new_total", {{"job", "search"}}, {}, {}, ""});
+  EXPECT_EQ(k.signal, Signal::other);
+  EXPECT_EQ(k.component, "search");
+  EXPECT_TRUE(k.counter);
+}
+
+TEST(ToRate, HandlesResets) {
+  Series c{"x_total", {}, {0, 1, 2, 3}, {10, 15, 3, 5}, ""};
+  auto r = to_rate(c);
+  EXPECT_EQ(r.v, (std::vector<double>{5, 3, 2}));
+  EXPECT_EQ(r.t, (std::vector<double>{1, 2, 3}));
+}
+
+TEST(AnomalyWindow, OnsetFromTheSloSeries) {
+  std::vector<Series> series{
+      synthetic("load_p99_ms", {{"component", "load"}}, {20, 0.1, 200, 1200}),
+      synthetic("load_error_ratio", {{"component", "load"}}, {0, 0.001, 0.0, 1e18}, 1000, 300, 2),
+      synthetic("container_cpu_usage_seconds_total", {{"container", "catalog"}},
+                {1, 0.05, 1, 1e18}),
+  };
+  auto w = find_anomaly_window(series);
+  ASSERT_TRUE(w);
+  EXPECT_TRUE(w->detected);
+  EXPECT_GE(w->onset, 1200);
+  EXPECT_LE(w->onset, 1202);
+  EXPECT_GE(w->end, 1290);
+  EXPECT_EQ(w->trigger, "load_p99_ms{component=\"load\"}");
+}
+
+TEST(AnomalyWindow, NothingMovedMeansNoWindow) {
+  std::vector<Series> series{
+      synthetic("load_p99_ms", {{"component", "load"}}, {20, 0.1, 20, 1e18})};
+  EXPECT_FALSE(find_anomaly_window(series));
+  EXPECT_FALSE(find_anomaly_window({}));
+}
+
+TEST(AnomalyWindow, ChangePointWithoutSloSeries) {
+  std::vector<Series> series;
+  for (int i = 0; i < 5; ++i) {
+    series.push_back(synthetic("gauge", {{"job", "s" + std::to_string(i)}}, {10, 0.05, 30, 1150},
+                               1000, 300, i + 1));
+  }
+  auto w = change_point_window(series);
+  ASSERT_TRUE(w);
+  EXPECT_NEAR(w->onset, 1150, 2);
+}
+
+// The known answer: catalog's CPU is what moved; everything else is noise.
+TEST(RobustScoring, RanksTheSeriesThatMovedFirst) {
+  std::vector<Series> series;
+  for (int i = 0; i < 30; ++i) {
+    series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                       {{"container", "svc" + std::to_string(i)}},
+                                       {0.3, 0.1, 0.3, 1e18}, 1000, 300, 10 + i));
+  }
+  series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                     {{"container", "catalog"}}, {0.3, 0.1, 0.95, 1200}, 1000, 300,
+                                     99));
+  AnomalyWindow w{1200, 1299, true, "test"};
+  auto scored = score_series(series, w);
+  ASSERT_EQ(scored.size(), series.size());
+  EXPECT_EQ(scored[0].kind.component, "catalog");
+  EXPECT_GT(scored[0].score, 10);
+  EXPECT_LT(scored[1].score, 6);
+  EXPECT_TRUE(scored[0].increased);
+  EXPECT_NEAR(scored[0].window_median, 0.95, 0.05);
+  auto components = rank_components(scored);
+  EXPECT_EQ(components[0].component, "catalog");
+}
+
+// Why median/IQR: spikes inside the normal period inflate a standard deviation, so NSigma
+// misses a real shift that the robust scorer sees.
+TEST(RobustScoring, OutliersInTheNormalPeriodDoNotHideAShift) {
+  auto spiky = synthetic("queue_like", {{"job", "spiky"}}, {10, 0.05, 30, 1200}, 1000, 300, 5);
+  for (int i : {20, 60, 100, 140, 180}) {
+    spiky.v[static_cast<std::size_t>(i)] = 2000;
+  }
+  auto clean = synthetic("other_gauge", {{"job", "clean"}}, {10, 0.05, 16, 1200}, 1000, 300, 6);
+  std::vector<Series> series{spiky, clean};
+  AnomalyWindow w{1200, 1299, true, "test"};
+  auto robust = score_series(series, w, {Scorer::robust});
+  auto nsigma = score_series(series, w, {Scorer::nsigma});
+  EXPECT_EQ(robust[0].kind.component, "spiky");
+  EXPECT_EQ(nsigma[0].kind.component, "clean");
+}
+
+TEST(RobustScoring, FlatNormalGivesALargeFiniteScore) {
+  Series restarts{"container_oom_events_total", {{"container", "cart"}}, {}, {}, ""};
+  for (int i = 0; i < 100; ++i) {
+    restarts.t.push_back(1000 + i);
+    restarts.v.push_back(i < 80 ? 0 : 1);
+  }
+  AnomalyWindow w{1070, 1099, true, "test"};
+  auto scored = score_series({restarts}, w);
+  ASSERT_EQ(scored.size(), 1u);
+  EXPECT_TRUE(std::isfinite(scored[0].score));
+  EXPECT_GT(scored[0].score, 100);
+  EXPECT_EQ(scored[0].kind.signal, Signal::restarts);
+}
+
+TEST(RobustScoring, SkipsSeriesWithoutANormal) {
+  Series late{"x", {}, {1250, 1251, 1252}, {1, 2, 3}, ""};
+  AnomalyWindow w{1200, 1299, true, "test"};
+  EXPECT_TRUE(score_series({late}, w).empty());
+}
+
+TEST(DerivedSeries, CacheHitRatio) {
+  std::vector<Series> series{
+      synthetic_counter("crest_cache_requests_total", {{"cache", "catalog"}, {"result", "hit"}},
+                        {90, 0.01, 10, 1200}),
+      synthetic_counter("crest_cache_requests_total", {{"cache", "catalog"}, {"result", "miss"}},
+                        {10, 0.01, 90, 1200}),
+  };
+  add_derived_series(series);
+  ASSERT_EQ(series.size(), 3u);
+  EXPECT_EQ(series[2].name, "crest_cache_hit_ratio");
+  EXPECT_NEAR(series[2].v.front(), 0.9, 0.02);
+  EXPECT_NEAR(series[2].v.back(), 0.1, 0.02);
+}
+
+}  // namespace
+}  // namespace crest::diagnose
