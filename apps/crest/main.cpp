@@ -11,6 +11,7 @@ struct Subcommand {
 };
 constexpr Subcommand kSubcommands[] = {
     {"run", crest::cli::run, "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
+    {"report", crest::cli::report, "build the report: crest report --load baseline=b.json --load scaled=s.json --out DIR"},
 };
 
 int usage(std::ostream& out) {
