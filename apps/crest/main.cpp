@@ -13,6 +13,7 @@ constexpr Subcommand kSubcommands[] = {
     {"run", crest::cli::run, "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
     {"diagnose", crest::cli::diagnose, "name why it degraded, with evidence (docs/diagnose.md)"},
     {"db", crest::cli::db, "crest db top: database load by SQL digest (--watch, --snapshots F)"},
+    {"report", crest::cli::report, "build the report: crest report --load baseline=b.json --load scaled=s.json --out DIR"},
 };
 
 int usage(std::ostream& out) {

@@ -4,4 +4,5 @@ namespace crest::cli {
 int run(int argc, char** argv);
 int diagnose(int argc, char** argv);
 int db(int argc, char** argv);  // crest db top
+int report(int argc, char** argv);
 }  // namespace crest::cli
