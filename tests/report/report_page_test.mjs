@@ -41,7 +41,8 @@ try {
     `http://127.0.0.1:${port}`, "--duration", "4s", "--vus", "4", "-q", "--out", `json=${runJson}`],
     { encoding: "utf8", timeout: 60000 });
   assert.ok(existsSync(runJson), "crest run wrote no JSON: " + run.stderr);
-  const started = JSON.parse(readFileSync(runJson, "utf8")).started_at;
+  const startMs = JSON.parse(readFileSync(runJson, "utf8")).start_unix_ms;
+  const started = typeof startMs === "number" ? startMs / 1000 : undefined;
 
   // A fault window and a scale event in the run's window, so the overlays are drawn too.
   const faults = join(work, "chaos.jsonl");

@@ -34,7 +34,7 @@ Result<Report> build_report(const std::vector<PhaseInputs>& inputs, Slo slo, std
       }
       if (!timed) {
         phase->notes.push_back(in.autoscaler_events +
-                               ": not placed (the load run's JSON has no started_at)");
+                               ": not placed (the load run's JSON has no start_unix_ms)");
       }
     }
     if (!in.fault_events.empty()) {
@@ -42,7 +42,7 @@ Result<Report> build_report(const std::vector<PhaseInputs>& inputs, Slo slo, std
         return added.error();
       }
       if (!timed) {
-        phase->notes.push_back(in.fault_events + ": not placed (the load run's JSON has no started_at)");
+        phase->notes.push_back(in.fault_events + ": not placed (the load run's JSON has no start_unix_ms)");
       }
     }
     if (!in.diagnosis.empty()) {

@@ -50,8 +50,8 @@ Result<Phase> phase_from_load_json(std::string name, const std::string& path) {
   }
   Phase phase;
   phase.name = std::move(name);
-  if (auto it = run.find("started_at"); it != run.end()) {
-    phase.started_at = parse_timestamp(*it).value_or(NAN);
+  if (auto it = run.find("start_unix_ms"); it != run.end() && it->is_number()) {
+    phase.started_at = it->get<double>() / 1000.0;
   }
   PhaseSummary& sum = phase.summary;
   sum.duration_s = number_or_nan(run, "elapsed_s");

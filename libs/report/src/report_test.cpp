@@ -52,7 +52,7 @@ class ReportTest : public ::testing::Test {
                           {"steps", {{"home", {{"requests", 101}, {"histogram", h.serialise()}}}}}});
     }
     json run = {{"plan", "p.yaml"}, {"elapsed_s", seconds}, {"http_reqs", 101 * seconds},
-                {"http_req_failed", 101}, {"started_at", started_at}, {"timeline", timeline}};
+                {"http_req_failed", 101}, {"start_unix_ms", started_at * 1000}, {"timeline", timeline}};
     return run.dump();
   }
 

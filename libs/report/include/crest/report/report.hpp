@@ -73,7 +73,7 @@ struct PhaseSummary {
 
 struct Phase {
   std::string name;
-  double started_at = NAN;  // Unix seconds, when the load run's JSON says
+  double started_at = NAN;  // Unix seconds, from the load run's `start_unix_ms`
   PhaseSummary summary;
   std::vector<Chart> charts;
   std::vector<Band> faults;
