@@ -93,10 +93,16 @@
   function diagnosis(parent, d) {
     if (d === null || d === undefined) return;
     parent.append(el("h3", {}, "Diagnosis"));
-    if (Array.isArray(d.causes)) {
+    if (d.no_rule_fits && Array.isArray(d.top_evidence)) {
+      parent.append(el("p", {}, "No rule fits; the top evidence:"));
+      const list = el("ul", { class: "diagnosis" });
+      for (const e of d.top_evidence.slice(0, 6)) list.append(el("li", {}, e.text || JSON.stringify(e)));
+      parent.append(list);
+    } else if (Array.isArray(d.causes)) {
       const list = el("ol", { class: "diagnosis" });
       for (const c of d.causes) {
-        const item = el("li", {}, el("strong", {}, c.summary || c.name || JSON.stringify(c)));
+        const item = el("li", {}, el("strong", {}, c.title || JSON.stringify(c)));
+        if (c.component) item.append(" [" + c.component + (c.mechanism ? " / " + c.mechanism : "") + "]");
         if (c.confidence !== undefined) item.append(" — confidence " + fmt(100 * c.confidence, 0) + " %");
         if (c.remedy) item.append(el("div", {}, "Remedy: " + c.remedy));
         for (const e of (c.evidence || []).slice(0, 4)) {

@@ -156,8 +156,7 @@ std::string render_markdown(const Report& report) {
           break;
         }
         out += fmt::format("{}. {}\n", rank,
-                           cause.is_object() ? cause.value("summary", cause.value("name", cause.dump()))
-                                             : cause.dump());
+                           cause.is_object() ? cause.value("title", cause.dump()) : cause.dump());
       }
     }
     for (const auto& note : p.notes) {
