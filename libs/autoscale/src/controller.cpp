@@ -205,13 +205,14 @@ Decision LocalAutoscaler::sync_workload(Workload& workload) {
     }
   }
 
-  if (decision.desired != current) {
-    workload.target->scale_to(decision.desired);
-    workload.history.record_scale(clock_.now(), current, decision.desired);
-    decision.scaled = true;
-  }
+  decision.scaled = decision.desired != current;
+  // Logged before acting, so the pod and node events it causes follow it in the log.
   if (events_ != nullptr) {
     events_->decision(decision);
+  }
+  if (decision.scaled) {
+    workload.target->scale_to(decision.desired);
+    workload.history.record_scale(clock_.now(), current, decision.desired);
   }
   {
     std::lock_guard lock(mutex_);
