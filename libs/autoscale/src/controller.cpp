@@ -1,6 +1,7 @@
 #include "crest/autoscale/controller.hpp"
 
 #include <algorithm>
+#include <condition_variable>
 #include <stdexcept>
 
 #include "crest/autoscale/event_log.hpp"
@@ -102,6 +103,16 @@ std::vector<Decision> LocalAutoscaler::sync_once() {
     decisions.push_back(sync_workload(*workload));
   }
   return decisions;
+}
+
+void LocalAutoscaler::run(std::stop_token stop) {
+  std::mutex wait_mutex;
+  std::condition_variable_any wake;
+  while (!stop.stop_requested()) {
+    sync_once();
+    std::unique_lock lock(wait_mutex);
+    wake.wait_for(lock, stop, options_.sync_period, [] { return false; });
+  }
 }
 
 Decision LocalAutoscaler::sync_workload(Workload& workload) {

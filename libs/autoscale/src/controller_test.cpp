@@ -5,6 +5,7 @@
 
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include "crest/autoscale/event_log.hpp"
 
@@ -219,6 +220,31 @@ TEST(LocalAutoscaler, WritesOneDecisionLinePerSync) {
   EXPECT_EQ(pod["transition"], "ready");
   EXPECT_EQ(pod["instance"], "web-3");
   EXPECT_FALSE(std::getline(lines, line));
+}
+
+TEST(LocalAutoscaler, RunSyncsEveryPeriodAndStopsPromptly) {
+  FakeTarget target{2};
+  FakeMetrics metrics;
+  metrics.per_instance = {{"cpu", 0.3}, {"latency_p95", 0.25}};
+  ManualClock clock;
+  std::ostringstream log_text;
+  AutoscaleEventLog log(log_text, clock);
+  AutoscalerOptions options;
+  options.sync_period = 20ms;
+  LocalAutoscaler autoscaler({web_hpa()}, metrics, {{"web", &target}}, clock, options, &log);
+  const auto start = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::duration ran{};
+  {
+    std::jthread loop([&](std::stop_token stop) { autoscaler.run(stop); });
+    std::this_thread::sleep_for(110ms);
+    ran = std::chrono::steady_clock::now() - start;
+    loop.request_stop();
+  }  // joined: run() returned without waiting out a period
+  EXPECT_LT(std::chrono::steady_clock::now() - start - ran, 500ms);
+  const auto text = log_text.str();
+  const auto syncs = std::count(text.begin(), text.end(), '\n');
+  EXPECT_GE(syncs, 3);  // one at once, then one per 20 ms
+  EXPECT_LE(syncs, ran / 20ms + 2);
 }
 
 TEST(EventLog, TimestampsAreUtcRfc3339WithMilliseconds) {

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -171,6 +172,50 @@ TEST_F(ProxyInFrontOfDynalite, IsControlledThroughItsSocket) {
   ASSERT_FALSE(bad.ok());
   EXPECT_THAT(bad.error().message, HasSubstr("unknown fault 'meltdown'"));
   EXPECT_FALSE(send_control_command(dir_ + "/nobody.sock", "get").ok());
+}
+
+TEST_F(ProxyInFrontOfDynalite, ServesConcurrentClientsWhileFaultsChange) {
+  std::atomic<int> failures{0};
+  std::atomic<int> ok{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 6; ++t) {
+    clients.emplace_back([&] {
+      http::HttpClient client("127.0.0.1", proxy_->port());
+      for (int i = 0; i < 25; ++i) {
+        auto response = client.send(list_tables());
+        if (response.ok() && response->status == 200) {
+          ++ok;
+        } else {
+          ++failures;
+        }
+      }
+    });
+  }
+  for (int i = 0; i < 5; ++i) {
+    proxy_->set_fault(fault(ProxyFaultKind::latency, 5ms));
+    std::this_thread::sleep_for(20ms);
+    proxy_->clear_fault();
+    std::this_thread::sleep_for(20ms);
+  }
+  for (auto& c : clients) {
+    c.join();
+  }
+  EXPECT_EQ(failures.load(), 0);  // latency only: slower, never failed
+  EXPECT_EQ(ok.load(), 150);
+}
+
+TEST_F(ProxyInFrontOfDynalite, StopsPromptlyWithOpenConnections) {
+  ASSERT_EQ(client_->send(list_tables())->status, 200);  // an idle keep-alive connection
+  proxy_->set_fault(fault(ProxyFaultKind::latency, 30000ms));
+  std::thread waiting([&] {
+    http::HttpClient client("127.0.0.1", proxy_->port());
+    (void)client.send(list_tables());  // held by the 30 s latency
+  });
+  std::this_thread::sleep_for(100ms);
+  const auto start = std::chrono::steady_clock::now();
+  proxy_->stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 2s);
+  waiting.join();
 }
 
 TEST(FaultProxyTcp, RelaysBytesAndResetsConnections) {

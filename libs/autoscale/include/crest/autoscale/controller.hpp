@@ -12,6 +12,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -132,6 +133,9 @@ class LocalAutoscaler {
   // One pass of the controller over every HPA: one Decision per HPA, in spec order.
   std::vector<Decision> sync_once();
   std::chrono::milliseconds sync_period() const { return options_.sync_period; }
+  // Calls sync_once() every sync period (real time) until stop is requested; returns promptly
+  // then. For a thread of the stack: std::jthread t([&](std::stop_token s) { a.run(s); });
+  void run(std::stop_token stop);
 
   // Run-time overrides; an error (invalid_argument / not_found) names the service or value.
   Result<void> set_min_replicas(const std::string& service, int min_replicas);
