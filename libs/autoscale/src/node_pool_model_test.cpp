@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <sstream>
 
 #include "crest/autoscale/autoscaler_metrics.hpp"
@@ -146,6 +149,17 @@ TEST(AutoscalerMetrics, PublishesKubeStateMetricsNames) {
       "horizontalpodautoscaler=\"catalog\",condition=\"ScalingLimited\",status=\"true\"} 1");
   has("crest_node_pool_nodes{pool=\"pool\",state=\"provisioning\"} 1");
   has("crest_node_pool_pending_instances{pool=\"pool\"} 1");
+
+  // The exposition is valid for Prometheus's own checker, when it is installed.
+  if (std::system("command -v promtool >/dev/null 2>&1") == 0) {
+    const std::string path = ::testing::TempDir() + "autoscaler_metrics.prom";
+    {
+      std::ofstream out(path);
+      out << text;
+    }
+    EXPECT_EQ(std::system(("promtool check metrics < " + path + " >/dev/null 2>&1").c_str()), 0);
+    std::remove(path.c_str());
+  }
 }
 
 }  // namespace
