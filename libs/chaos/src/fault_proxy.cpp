@@ -131,6 +131,7 @@ Result<ProxyFault> parse_proxy_fault(std::string_view text) {
 
 struct FaultProxy::Impl {
   ProxyOptions options;
+  tcp::endpoint upstream_endpoint;
   net::io_context io;
   tcp::acceptor acceptor{io};
   std::uint16_t port = 0;
@@ -340,8 +341,7 @@ void FaultProxy::Impl::serve_http(tcp::socket client) {
       break;
     }
     if (!upstream.is_open()) {
-      upstream.connect(
-          tcp::endpoint(net::ip::make_address(options.upstream_host), options.upstream_port), ec);
+      upstream.connect(upstream_endpoint, ec);
       if (ec) {
         upstream.close(ec);
         http::response<http::string_body> res{http::status::bad_gateway, request.version()};
@@ -408,8 +408,7 @@ void FaultProxy::Impl::serve_tcp(tcp::socket client) {
     ok = pause(fault_now->latency);
   }
   if (ok) {
-    upstream.connect(
-        tcp::endpoint(net::ip::make_address(options.upstream_host), options.upstream_port), ec);
+    upstream.connect(upstream_endpoint, ec);
     ok = !ec;
   }
   if (!ok) {
@@ -508,6 +507,13 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::start(ProxyOptions options) {
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
+  boost::system::error_code address_error;
+  const auto upstream_address = net::ip::make_address(options.upstream_host, address_error);
+  if (address_error) {
+    return Error{ErrorKind::invalid_argument,
+                 "upstream host '" + options.upstream_host + "' is not an IP address"};
+  }
+  impl->upstream_endpoint = tcp::endpoint(upstream_address, options.upstream_port);
   impl->rng.seed(options.seed);
   boost::system::error_code ec;
   const tcp::endpoint endpoint(net::ip::make_address("127.0.0.1"), options.listen_port);

@@ -243,6 +243,16 @@ TEST(FaultProxyTcp, RelaysBytesAndResetsConnections) {
   std::filesystem::remove_all(dir, ignored);
 }
 
+TEST(FaultProxyOptions, RejectsAHostNameOrNoUpstream) {
+  ProxyOptions options;
+  options.upstream_host = "localhost";
+  options.upstream_port = 9;
+  auto named = FaultProxy::start(options);
+  ASSERT_FALSE(named.ok());
+  EXPECT_THAT(named.error().message, HasSubstr("'localhost' is not an IP address"));
+  EXPECT_FALSE(FaultProxy::start(ProxyOptions{}).ok());
+}
+
 TEST(ProxyFaultText, RoundTripsAndRejectsNonsense) {
   auto f = parse_proxy_fault("latency latency_ms=250 probability=0.5 match=GetItem");
   ASSERT_TRUE(f.ok());
