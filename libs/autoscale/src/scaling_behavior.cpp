@@ -70,7 +70,7 @@ const char* to_string(SelectPolicy policy) noexcept {
 int ScalingHistory::stabilize(Time now, int current_replicas, int proposal,
                               const ScalingRules& scale_up, const ScalingRules& scale_down) {
   // A controller that has just started remembers the current count as a recommendation, so it
-  // does not scale down before one scale-down window has passed (maybeInitScaleDownStabilization).
+  // does not scale down before one scale-down window has passed (recordInitialRecommendation).
   if (recommendations_.empty()) {
     recommendations_.push_back({now, current_replicas});
   }
