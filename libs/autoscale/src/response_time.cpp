@@ -1,0 +1,165 @@
+#include "crest/autoscale/response_time.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+
+namespace crest::autoscale {
+
+using std::chrono::duration_cast;
+using std::chrono::milliseconds;
+
+milliseconds ScaleUpResponse::breach_to_decision() const {
+  return duration_cast<milliseconds>(decision - breach);
+}
+std::optional<milliseconds> ScaleUpResponse::decision_to_serving() const {
+  if (!serving) {
+    return std::nullopt;
+  }
+  return duration_cast<milliseconds>(*serving - decision);
+}
+std::optional<milliseconds> ScaleUpResponse::breach_to_serving() const {
+  if (!serving) {
+    return std::nullopt;
+  }
+  return duration_cast<milliseconds>(*serving - breach);
+}
+
+std::optional<Clock::WallTime> parse_rfc3339(const std::string& text) {
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  int consumed = 0;
+  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
+                  &second, &consumed) != 6) {
+    return std::nullopt;
+  }
+  std::string rest = text.substr(static_cast<std::size_t>(consumed));
+  long millis = 0;
+  if (!rest.empty() && rest[0] == '.') {
+    std::size_t i = 1;
+    long scale = 100;
+    while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) {
+      millis += (rest[i] - '0') * scale;
+      scale /= 10;
+      ++i;
+    }
+    if (i == 1) {
+      return std::nullopt;
+    }
+    rest = rest.substr(i);
+  }
+  if (rest != "Z") {
+    return std::nullopt;
+  }
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = minute;
+  tm.tm_sec = second;
+  const std::time_t seconds = timegm(&tm);
+  return Clock::WallTime{} + std::chrono::seconds(seconds) + milliseconds(millis);
+}
+
+namespace {
+
+struct Episode {
+  std::optional<ScaleUpResponse> response;  // set once the decision happened
+  std::optional<Clock::WallTime> breach;
+  int awaiting = 0;  // serving events still expected
+};
+
+}  // namespace
+
+Result<std::vector<ScaleUpResponse>> autoscaling_response_times(std::istream& log,
+                                                                const std::string& source) {
+  std::vector<ScaleUpResponse> done;
+  std::map<std::string, Episode> open;
+  auto close = [&](const std::string& service) {
+    auto it = open.find(service);
+    if (it != open.end() && it->second.response) {
+      done.push_back(*it->second.response);
+    }
+    if (it != open.end()) {
+      open.erase(it);
+    }
+  };
+  std::string line;
+  int number = 0;
+  while (std::getline(log, line)) {
+    ++number;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) {
+      continue;
+    }
+    const std::string where = source + ":" + std::to_string(number) + ": ";
+    const auto event = nlohmann::json::parse(line, nullptr, false);
+    if (event.is_discarded() || !event.is_object()) {
+      return Error{ErrorKind::invalid_argument, where + "not a JSON object"};
+    }
+    if (!event.contains("ts") || !event["ts"].is_string() || !event.contains("kind") ||
+        !event.contains("service")) {
+      return Error{ErrorKind::invalid_argument, where + "needs ts, kind and service"};
+    }
+    const auto ts = parse_rfc3339(event["ts"].get<std::string>());
+    if (!ts) {
+      return Error{ErrorKind::invalid_argument,
+                   where + "ts '" + event["ts"].get<std::string>() + "' is not RFC 3339 UTC"};
+    }
+    const std::string kind = event.value("kind", "");
+    const std::string service = event.value("service", "");
+    if (kind == "decision") {
+      bool breached = false;
+      for (const auto& m : event.value("metrics", nlohmann::json::array())) {
+        if (m.contains("value") && m["value"].is_number() && m.contains("target") &&
+            m["value"].get<double>() > m["target"].get<double>()) {
+          breached = true;
+        }
+      }
+      const int current = event.value("current", 0);
+      const int desired = event.value("desired", 0);
+      Episode& episode = open[service];
+      if (!breached && desired <= current) {
+        if (!episode.response || episode.awaiting == 0) {
+          close(service);
+        }
+        continue;
+      }
+      if (!episode.breach) {
+        episode.breach = *ts;
+      }
+      if (desired > current) {
+        if (!episode.response) {
+          episode.response =
+              ScaleUpResponse{service, *episode.breach, *ts, std::nullopt, current, desired, false};
+        } else {
+          episode.response->to_replicas = desired;
+          episode.response->serving.reset();
+        }
+        episode.awaiting += desired - current;
+      }
+    } else if (kind == "pod") {
+      auto it = open.find(service);
+      if (it != open.end() && it->second.response && it->second.awaiting > 0 &&
+          event.value("transition", "") == "serving") {
+        if (--it->second.awaiting == 0) {
+          it->second.response->serving = *ts;
+        }
+      }
+    } else if (kind == "node" && event.value("transition", "") == "requested") {
+      for (auto& [name, episode] : open) {
+        if (episode.response && episode.awaiting > 0) {
+          episode.response->node_provisioned = true;
+        }
+      }
+    }
+  }
+  for (auto& [name, episode] : open) {
+    if (episode.response) {
+      done.push_back(*episode.response);
+    }
+  }
+  return done;
+}
+
+}  // namespace crest::autoscale
