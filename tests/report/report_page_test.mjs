@@ -48,8 +48,10 @@ try {
   const faults = join(work, "chaos.jsonl");
   const iso = s => new Date(s * 1000).toISOString();
   if (typeof started === "number") {
-    writeFileSync(faults, JSON.stringify({ fault: "redis-stop", target: "redis",
-      start: iso(started + 1), end: iso(started + 2) }) + "\n");
+    writeFileSync(faults, [
+      { ts: iso(started + 1), event: "start", id: "f1", fault: "redis-stop", target: "redis", parameters: {}, undo: {} },
+      { ts: iso(started + 2), event: "end", id: "f1", fault: "redis-stop", target: "redis", how: "stopped" },
+    ].map(l => JSON.stringify(l)).join("\n") + "\n");
   } else {
     writeFileSync(faults, "");
   }

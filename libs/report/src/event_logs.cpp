@@ -1,10 +1,10 @@
 // Prometheus captures, the autoscaler's and the chaos tool's event logs, and diagnosis files.
 #include <algorithm>
-#include <cstdio>
-#include <ctime>
 #include <fstream>
 #include <map>
 
+#include "crest/autoscale/response_time.hpp"
+#include "crest/chaos/fault_log.hpp"
 #include "crest/report/inputs.hpp"
 #include "json_file.hpp"
 
@@ -41,6 +41,10 @@ std::string label_of(const json& metric) {
     return metric["__name__"].get<std::string>();
   }
   return out.empty() ? "value" : out;
+}
+
+double seconds_of(Clock::WallTime t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
 double origin(const Phase& phase, const json& result) {
@@ -121,28 +125,11 @@ std::optional<double> parse_timestamp(const json& value) {
   if (!value.is_string()) {
     return std::nullopt;
   }
-  const std::string text = value.get<std::string>();
-  std::tm tm{};
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &consumed) != 6) {
+  auto wall = autoscale::parse_rfc3339(value.get<std::string>());
+  if (!wall) {
     return std::nullopt;
   }
-  double fraction = 0;
-  std::size_t i = static_cast<std::size_t>(consumed);
-  if (i < text.size() && text[i] == '.') {
-    double scale = 0.1;
-    for (++i; i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])); ++i) {
-      fraction += (text[i] - '0') * scale;
-      scale /= 10;
-    }
-  }
-  if (i >= text.size() || (text[i] != 'Z' && text.compare(i, std::string::npos, "+00:00") != 0)) {
-    return std::nullopt;  // only UTC, as every log of ours writes
-  }
-  tm.tm_year -= 1900;
-  tm.tm_mon -= 1;
-  return static_cast<double>(timegm(&tm)) + fraction;
+  return seconds_of(*wall);
 }
 
 Result<void> add_prometheus_json(Phase& phase, const json& doc, std::string_view title) {
@@ -198,53 +185,41 @@ Result<void> add_autoscaler_events(Phase& phase, const std::string& path) {
   if (!lines) {
     return lines.error();
   }
+  std::ifstream log(path);
+  auto responses = autoscale::autoscaling_response_times(log, path);
+  if (!responses) {
+    return responses.error();
+  }
+  if (std::isnan(phase.started_at)) {
+    return {};  // cannot be placed on the run's clock
+  }
+  const double t0 = phase.started_at;
   std::map<std::string, std::pair<Series, Series>> replicas;  // service -> desired, current
-  std::map<std::string, double> breach;                        // service -> first breach
-  std::size_t line = 0;
   for (const json& event : *lines) {
-    ++line;
-    auto ts = event.contains("ts") ? parse_timestamp(event["ts"]) : std::nullopt;
-    if (!ts) {
-      return bad(path + ":" + std::to_string(line), "no UTC 'ts'");
+    if (event.value("kind", "") != "decision") {
+      continue;
     }
-    if (std::isnan(phase.started_at)) {
-      continue;  // cannot place it on the run's clock
-    }
-    const double t = *ts - phase.started_at;
-    const std::string kind = event.value("kind", "");
+    const double t = *parse_timestamp(event["ts"]) - t0;  // checked by the reader above
     const std::string service = event.value("service", "");
-    if (kind == "decision") {
-      const int current = event.value("current", 0);
-      const int desired = event.value("desired", current);
-      auto& [want, have] = replicas[service];
-      want.label = service + " desired";
-      have.label = service + " current";
-      want.t.push_back(t);
-      want.y.push_back(desired);
-      have.t.push_back(t);
-      have.y.push_back(current);
-      if (desired > current && !breach.contains(service)) {
-        breach[service] = t;
-      }
-      if (desired != current) {
-        phase.events.push_back({t, service + " " + std::to_string(current) + "→" +
-                                       std::to_string(desired)});
-        ScaleResponse response{service, current, desired, t, std::nullopt, std::nullopt};
-        if (auto b = event.find("breach_ts"); b != event.end()) {
-          if (auto bt = parse_timestamp(*b)) {
-            response.breach_t = *bt - phase.started_at;
-          }
-        }
-        phase.scale_responses.push_back(response);
-      }
-    } else if (kind == "pod" && event.value("transition", "") == "serving") {
-      for (auto it = phase.scale_responses.rbegin(); it != phase.scale_responses.rend(); ++it) {
-        if (it->service == service && it->to > it->from && it->decision_t <= t) {
-          it->serving_t = t;  // the last instance to serve closes the response
-          break;
-        }
-      }
+    const int current = event.value("current", 0);
+    const int desired = event.value("desired", current);
+    auto& [want, have] = replicas[service];
+    want.label = service + " desired";
+    have.label = service + " current";
+    want.t.push_back(t);
+    want.y.push_back(desired);
+    have.t.push_back(t);
+    have.y.push_back(current);
+    if (desired != current) {
+      phase.events.push_back(
+          {t, service + " " + std::to_string(current) + "→" + std::to_string(desired)});
     }
+  }
+  for (const auto& r : *responses) {
+    phase.scale_responses.push_back(
+        {r.service, r.from_replicas, r.to_replicas, seconds_of(r.decision) - t0,
+         seconds_of(r.breach) - t0,
+         r.serving ? std::optional<double>(seconds_of(*r.serving) - t0) : std::nullopt});
   }
   if (!replicas.empty()) {
     Chart chart{"replicas", "Instances desired vs current", "instances", Family::scaling, {}};
@@ -258,27 +233,17 @@ Result<void> add_autoscaler_events(Phase& phase, const std::string& path) {
 }
 
 Result<void> add_fault_events(Phase& phase, const std::string& path) {
-  auto lines = read_json_lines(path);
-  if (!lines) {
-    return lines.error();
+  auto records = chaos::read_fault_log(path);
+  if (!records) {
+    return records.error();
   }
-  std::size_t line = 0;
-  for (const json& event : *lines) {
-    ++line;
-    auto start = event.contains("start") ? parse_timestamp(event["start"]) : std::nullopt;
-    if (!start) {
-      return bad(path + ":" + std::to_string(line), "no UTC 'start'");
-    }
-    auto end = event.contains("end") ? parse_timestamp(event["end"]) : std::nullopt;
-    if (std::isnan(phase.started_at)) {
-      continue;
-    }
-    std::string label = event.value("fault", "fault");
-    if (event.contains("target") && event["target"].is_string()) {
-      label += " (" + event["target"].get<std::string>() + ")";
-    }
-    const double s = *start - phase.started_at;
-    phase.faults.push_back({s, end ? *end - phase.started_at : phase.summary.duration_s, label});
+  if (std::isnan(phase.started_at)) {
+    return {};
+  }
+  for (const auto& r : *records) {
+    const double start = seconds_of(r.start) - phase.started_at;
+    const double end = r.end ? seconds_of(*r.end) - phase.started_at : phase.summary.duration_s;
+    phase.faults.push_back({start, end, r.target.empty() ? r.fault : r.fault + " (" + r.target + ")"});
   }
   return {};
 }

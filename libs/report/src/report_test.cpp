@@ -138,10 +138,11 @@ TEST_F(ReportTest, AutoscalerLogGivesBreachDecisionServingAndReplicaSeries) {
   // started_at 2023-11-14T22:13:20Z
   auto phase = phase_from_load_json("scaled", write("run.json", load_json(60, 1'700'000'000)));
   ASSERT_TRUE(phase.ok());
-  const auto log = write("autoscaler.jsonl", R"({"ts":"2023-11-14T22:13:30.000Z","kind":"decision","service":"catalog","current":1,"desired":1}
-{"ts":"2023-11-14T22:13:40.500Z","kind":"decision","service":"catalog","current":1,"desired":3,"breach_ts":"2023-11-14T22:13:35Z","reason":"cpu 180% of target"}
-{"ts":"2023-11-14T22:13:44Z","kind":"pod","service":"catalog","transition":"serving"}
-{"ts":"2023-11-14T22:13:46Z","kind":"pod","service":"catalog","transition":"serving"}
+  const auto log = write("autoscaler.jsonl", R"({"ts":"2023-11-14T22:13:30.000Z","kind":"decision","service":"catalog","current":1,"desired":1,"metrics":[{"metric":"cpu","target":0.6,"value":0.4}]}
+{"ts":"2023-11-14T22:13:35.000Z","kind":"decision","service":"catalog","current":1,"desired":1,"metrics":[{"metric":"cpu","target":0.6,"value":0.65}]}
+{"ts":"2023-11-14T22:13:40.500Z","kind":"decision","service":"catalog","current":1,"desired":3,"metrics":[{"metric":"cpu","target":0.6,"value":1.8}],"reason":"cpu 300% of target"}
+{"ts":"2023-11-14T22:13:44.000Z","kind":"pod","service":"catalog","instance":"catalog-2","transition":"serving"}
+{"ts":"2023-11-14T22:13:46.000Z","kind":"pod","service":"catalog","instance":"catalog-3","transition":"serving"}
 )");
   ASSERT_TRUE(add_autoscaler_events(*phase, log).ok());
   ASSERT_EQ(phase->scale_responses.size(), 1u);
@@ -158,8 +159,9 @@ TEST_F(ReportTest, AutoscalerLogGivesBreachDecisionServingAndReplicaSeries) {
   ASSERT_NE(replicas, nullptr);
   EXPECT_EQ(replicas->series.size(), 2u);
 
-  const auto faults = write("chaos.jsonl",
-                            R"({"fault":"redis-stop","target":"redis","start":"2023-11-14T22:13:50Z","end":"2023-11-14T22:14:05Z"})");
+  const auto faults = write("chaos.jsonl", R"({"ts":"2023-11-14T22:13:50.000Z","event":"start","id":"f1","fault":"redis-stop","target":"redis","parameters":{},"undo":{}}
+{"ts":"2023-11-14T22:14:05.000Z","event":"end","id":"f1","fault":"redis-stop","target":"redis","how":"stopped"}
+)");
   ASSERT_TRUE(add_fault_events(*phase, faults).ok());
   ASSERT_EQ(phase->faults.size(), 1u);
   EXPECT_DOUBLE_EQ(phase->faults[0].start, 30.0);
