@@ -11,6 +11,7 @@ struct Subcommand {
 };
 constexpr Subcommand kSubcommands[] = {
     {"run", crest::cli::run, "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
+    {"convert", crest::cli::convert, "translate a JMeter plan: crest convert plan.jmx [--strict] > plan.yaml"},
 };
 
 int usage(std::ostream& out) {

@@ -2,4 +2,5 @@
 // One function per subcommand; argv[0] is the subcommand's name.
 namespace crest::cli {
 int run(int argc, char** argv);
+int convert(int argc, char** argv);
 }  // namespace crest::cli
