@@ -11,8 +11,10 @@ int convert(int argc, char** argv) {
                "crest convert"};
   std::string path;
   bool strict = false;
+  std::vector<std::string> properties;
   app.add_option("plan", path, "JMeter test plan (.jmx)")->required();
   app.add_flag("--strict", strict, "unsupported elements are errors, not warnings");
+  app.add_option("-e,--env", properties, "KEY=VALUE: a JMeter property (-JKEY=VALUE) for ${__P(KEY)}");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -20,6 +22,14 @@ int convert(int argc, char** argv) {
   }
   jmeter::JmxTranslateOptions options;
   options.strict = strict;
+  for (const auto& kv : properties) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::cerr << "crest convert: -e expects KEY=VALUE, got '" << kv << "'\n";
+      return 2;
+    }
+    options.properties.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
   auto translated = jmeter::translate_jmx_file(path, options);
   if (!translated.ok()) {
     std::cerr << "crest convert: " << translated.error().message << "\n";

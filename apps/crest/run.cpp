@@ -42,6 +42,15 @@ int run_jmx(std::vector<std::string> args, std::size_t jmx_index) {
   options.strict = strict;
   options.absolute_paths = true;
   options.header_copy_dir = dir.string();
+  // -e KEY=VALUE plays the part of JMeter's -JKEY=VALUE for values fixed at translation.
+  for (std::size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == "-e" || args[i] == "--env") {
+      const auto eq = args[i + 1].find('=');
+      if (eq != std::string::npos && eq > 0) {
+        options.properties.emplace_back(args[i + 1].substr(0, eq), args[i + 1].substr(eq + 1));
+      }
+    }
+  }
   const std::string jmx = args[jmx_index];
   auto translated = jmeter::translate_jmx_file(jmx, options);
   int code = 2;

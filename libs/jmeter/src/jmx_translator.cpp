@@ -315,7 +315,16 @@ class Translator {
       out += templated.substr(i, open - i);
       const auto name = templated.substr(open + 3, close - open - 3);
       bool found = false;
+      for (const auto& [k, v] : options_.properties) {
+        if (k == name && !found) {
+          out += v;
+          found = true;
+        }
+      }
       for (const auto& [k, v] : vars_.properties) {
+        if (found) {
+          break;
+        }
         if (k == name) {
           out += v;
           found = true;
@@ -490,7 +499,7 @@ class Translator {
     const bool header_matches =
         file_has_header && !lines.empty() && split(lines.front(), delimiter[0]) == columns;
     const bool needs_copy = !header_matches || delimiter != ",";
-    feed.file = file.string();
+    feed.file = options_.absolute_paths ? fs::absolute(file).lexically_normal().string() : file.string();
     if (needs_copy && !lines.empty()) {
       if (options_.header_copy_dir.empty()) {
         warn(path, "crest feeds need a comma-separated file whose first row names the columns (" +

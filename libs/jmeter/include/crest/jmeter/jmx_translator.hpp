@@ -19,6 +19,9 @@ struct JmxTranslateOptions {
   // feed needs one: with a directory here, a copy with the header is written there and used.
   // Empty: the plan refers to the original file and a warning says it needs a header row.
   std::string header_copy_dir;
+  // JMeter properties (-Jname=value): ${__P(name,default)} read at translation time (the host,
+  // port, thread count, duration) take these values. crest run passes its -e pairs here.
+  std::vector<std::pair<std::string, std::string>> properties;
 };
 
 struct JmxTranslation {
