@@ -14,7 +14,8 @@ int convert(int argc, char** argv) {
   std::vector<std::string> properties;
   app.add_option("plan", path, "JMeter test plan (.jmx)")->required();
   app.add_flag("--strict", strict, "unsupported elements are errors, not warnings");
-  app.add_option("-e,--env", properties, "KEY=VALUE: a JMeter property (-JKEY=VALUE) for ${__P(KEY)}");
+  app.add_option("-e,--env", properties,
+                 "KEY=VALUE: a JMeter property (-JKEY=VALUE) for ${__P(KEY)}");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

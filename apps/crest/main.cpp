@@ -10,8 +10,12 @@ struct Subcommand {
   const char* help;
 };
 constexpr Subcommand kSubcommands[] = {
-    {"run", crest::cli::run, "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
-    {"convert", crest::cli::convert, "translate a JMeter plan: crest convert plan.jmx [--strict] > plan.yaml"},
+    {"run", crest::cli::run,
+     "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
+    {"convert", crest::cli::convert,
+     "translate a JMeter plan: crest convert plan.jmx [--strict] > plan.yaml"},
+    {"profile", crest::cli::profile,
+     "traffic profile and plan from access logs: crest profile access.log [--plan F]"},
 };
 
 int usage(std::ostream& out) {

@@ -3,4 +3,5 @@
 namespace crest::cli {
 int run(int argc, char** argv);
 int convert(int argc, char** argv);
+int profile(int argc, char** argv);
 }  // namespace crest::cli
