@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -316,6 +317,21 @@ void simplify(const std::vector<Point>& pts, std::size_t a, std::size_t b, doubl
   }
 }
 
+// Literal segments of a template are decoded; a request path needs them encoded again.
+std::string percent_encode(std::string_view text) {
+  static const std::string_view safe = "-._~/!$&'()*+,;=:@";
+  std::string out;
+  for (const char c : text) {
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0 ||
+        safe.find(c) != std::string_view::npos) {
+      out += c;
+    } else {
+      out += fmt::format("%{:02X}", static_cast<unsigned char>(c));
+    }
+  }
+  return out;
+}
+
 std::string yaml_path(const RouteShare& route) {
   // {id} positions become pick(...) of the values the log saw most.
   std::string out;
@@ -324,10 +340,10 @@ std::string yaml_path(const RouteShare& route) {
   while (i < route.route.size()) {
     const auto at = route.route.find("{id}", i);
     if (at == std::string::npos) {
-      out += route.route.substr(i);
+      out += percent_encode(route.route.substr(i));
       break;
     }
-    out += route.route.substr(i, at - i);
+    out += percent_encode(route.route.substr(i, at - i));
     const auto& values =
         position < route.id_values.size() ? route.id_values[position] : std::vector<std::string>{};
     if (values.size() == 1) {
