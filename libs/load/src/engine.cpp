@@ -135,6 +135,30 @@ struct Outcome {
   int failed_check = -1;
 };
 
+// A transaction's JTL line, as JMeter's Transaction Controller writes it ("generate parent
+// sample" off): the sums over its samplers, written when the group ends.
+struct JtlTransaction {
+  std::chrono::system_clock::time_point start;
+  SteadyClock::duration elapsed{};
+  SteadyClock::duration latency{};
+  SteadyClock::duration connect{};
+  std::uint64_t received = 0;
+  std::uint64_t sent = 0;
+  int samples = 0;
+  int failures = 0;
+  void add(const Outcome& o) {
+    if (samples++ == 0) {
+      start = o.wall_start;
+    }
+    failures += o.failure == FailureKind::none ? 0 : 1;
+    elapsed += o.service;
+    latency += o.got_response ? o.ttfb : SteadyClock::duration{};
+    connect += o.connect;
+    received += o.received;
+    sent += o.sent;
+  }
+};
+
 struct Engine;
 
 struct Loop {
@@ -738,6 +762,26 @@ struct Engine {
     }
   }
 
+  void write_jtl_transaction(Loop& L, Vu& vu, const Journey& journey, const std::string& name, const JtlTransaction& t,
+                             SteadyClock::duration span) {
+    auto& j = L.jtl;
+    const auto ms = [](SteadyClock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); };
+    const auto ts = std::chrono::duration_cast<std::chrono::milliseconds>(t.start.time_since_epoch()).count();
+    fmt::format_to(std::back_inserter(j), "{},{},", ts, ms(t.elapsed));
+    csv_field(j, name);
+    fmt::format_to(std::back_inserter(j), ",{},", t.failures == 0 ? "200" : "");
+    csv_field(j, fmt::format("Number of samples in transaction : {}, number of failing samples : {}", t.samples, t.failures));
+    j.push_back(',');
+    csv_field(j, fmt::format("{} 1-{}", journey.name, vu.index + 1));
+    const int active = active_vus.load(std::memory_order_relaxed);
+    // IdleTime: the transaction's time outside its samplers (think time), as JMeter counts it.
+    fmt::format_to(std::back_inserter(j), ",,{},,{},{},{},{},null,{},{},{}\n", t.failures == 0 ? "true" : "false", t.received, t.sent,
+                   active, active, ms(t.latency), std::max<std::int64_t>(0, ms(span - t.elapsed)), ms(t.connect));
+    if (j.size() > 64 * 1024) {
+      flush_jtl(L);
+    }
+  }
+
   void flush_jtl(Loop& L) {
     if (jtl == nullptr || L.jtl.empty()) {
       return;
@@ -829,11 +873,18 @@ struct Engine {
     bool failed = false;
     int group = -1;
     TimePoint group_start{};
+    JtlTransaction transaction;
     auto close_group = [&](TimePoint now) {
       if (group >= 0) {
-        std::lock_guard lock(L.mu);
-        L.interval.groups[static_cast<std::size_t>(group)].record(now - group_start + vu.lag);
+        {
+          std::lock_guard lock(L.mu);
+          L.interval.groups[static_cast<std::size_t>(group)].record(now - group_start + vu.lag);
+        }
+        if (jtl != nullptr && transaction.samples > 0) {
+          write_jtl_transaction(L, vu, journey, plan.groups[static_cast<std::size_t>(group)].name, transaction, now - group_start);
+        }
       }
+      transaction = {};
     };
     for (const auto& step : journey.steps) {
       if (L.aborted) {
@@ -858,6 +909,9 @@ struct Engine {
         after_response(L, vu, step, o);
       }
       record(L, vu, journey, step, o);
+      if (group >= 0 && jtl != nullptr) {
+        transaction.add(o);
+      }
       if (o.failure != FailureKind::none) {
         failed = true;
         if (o.failure != FailureKind::http_status && o.failure != FailureKind::check_failed) {
