@@ -499,7 +499,8 @@ class Translator {
     const bool header_matches =
         file_has_header && !lines.empty() && split(lines.front(), delimiter[0]) == columns;
     const bool needs_copy = !header_matches || delimiter != ",";
-    feed.file = options_.absolute_paths ? fs::absolute(file).lexically_normal().string() : file.string();
+    feed.file =
+        options_.absolute_paths ? fs::absolute(file).lexically_normal().string() : file.string();
     if (needs_copy && !lines.empty()) {
       if (options_.header_copy_dir.empty()) {
         warn(path, "crest feeds need a comma-separated file whose first row names the columns (" +
