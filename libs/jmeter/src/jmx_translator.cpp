@@ -731,15 +731,13 @@ class Translator {
         append_all(steps, walk(subtree_of(e), scope, here, tg, transaction_depth));
       } else if (tag == "TransactionController") {
         auto inner = walk(subtree_of(e), scope, here, tg, transaction_depth + 1);
-        if (transaction_depth > 0) {
-          warn(here,
-               "nested transaction: crest groups do not nest; its samplers join the outer one");
-          append_all(steps, inner);
-        } else if (inner.size() > 0) {
-          YAML::Node group;
-          group["group"] = label_of(e);
-          group["steps"] = inner;
-          steps.push_back(group);
+        if (inner.size() > 0) {
+          // `group:` and `transaction:` are the same block (docs/load.md); nested ones are
+          // written as transactions, JMeter's name for them.
+          YAML::Node block;
+          block[transaction_depth > 0 ? "transaction" : "group"] = label_of(e);
+          block["steps"] = inner;
+          steps.push_back(block);
         }
       } else if (tag == "LoopController") {
         auto inner = walk(subtree_of(e), scope, here, tg, transaction_depth);
@@ -769,7 +767,17 @@ class Translator {
   void add_loop(const pugi::xml_node& e, const std::string& path, const YAML::Node& inner,
                 YAML::Node& steps) {
     const auto raw = prop_or(e, "LoopController.loops", "1");
-    auto count = to_integer(static_value(raw, path));
+    const auto templated = expr(raw, path);
+    auto count = to_integer(templated);
+    if (!count && templated.find("{{") != std::string::npos &&
+        to_integer(static_value(raw, path))) {
+      // A property or variable: the count is rendered when the loop is reached.
+      YAML::Node n;
+      n["loop"] = trim(templated);
+      n["steps"] = inner;
+      steps.push_back(n);
+      return;
+    }
     if (!count || *count < 0) {
       warn(path, "loop count '" + raw + "' is not a fixed count (an endless loop cannot be " +
                      "translated); its steps run once");
@@ -831,19 +839,25 @@ class Translator {
       }
       return std::nullopt;
     };
-    for (const std::string op : {"==", "!="}) {
+    // The first comparison operator outside the operands; a literal on the left swaps sides.
+    for (const std::string op : {"==", "!=", "<=", ">=", "<", ">"}) {
       const auto at = text.find(op);
       if (at == std::string::npos) {
         continue;
       }
       const auto lhs = text.substr(0, at);
-      const auto rhs = text.substr(at + 2);
+      const auto rhs = text.substr(at + op.size());
       if (auto v = variable_of(lhs);
           v && !variable_of(rhs) && unquote(rhs).find("${") == std::string::npos) {
         return SimpleCondition{*v, op, unquote(rhs)};
       }
       if (auto v = variable_of(rhs); v && unquote(lhs).find("${") == std::string::npos) {
-        return SimpleCondition{*v, op, unquote(lhs)};
+        const std::string flipped = op == "<"    ? ">"
+                                    : op == ">"  ? "<"
+                                    : op == "<=" ? ">="
+                                    : op == ">=" ? "<="
+                                                 : op;
+        return SimpleCondition{*v, flipped, unquote(lhs)};
       }
       return std::nullopt;
     }
@@ -862,7 +876,11 @@ class Translator {
   }
   static YAML::Node if_block(const SimpleCondition& c, const YAML::Node& steps) {
     YAML::Node n;
-    n["if"] = "{{ " + c.variable + " }} " + c.op + " " + c.literal;
+    // Numbers stay bare (they compare as numbers); text is quoted.
+    const bool number = to_number(c.literal).has_value();
+    const char quote = c.literal.find('\'') == std::string::npos ? '\'' : '"';
+    n["if"] =
+        "{{ " + c.variable + " }} " + c.op + " " + (number ? c.literal : quote + c.literal + quote);
     n["steps"] = steps;
     return n;
   }
@@ -1285,14 +1303,11 @@ class Translator {
     for (const auto& tg : groups_) {
       YAML::Node j;
       j["name"] = tg.name;
-      if (groups_.size() > 1) {
-        j["weight"] = tg.threads;
-      }
       j["steps"] = tg.steps;
       journeys.push_back(j);
     }
     plan["journeys"] = journeys;
-    plan["load"] = load_model();
+    add_load(plan);
     YAML::Emitter out;
     out.SetIndent(2);
     out << plan;
@@ -1301,81 +1316,101 @@ class Translator {
     return header + out.c_str() + "\n";
   }
 
-  YAML::Node load_model() {
-    // One load model for the plan: with several thread groups their threads add up and each
-    // becomes a journey weighted by its thread count.
-    const auto& first = groups_.front();
-    long long threads = 0;
-    double ramp = 0;
-    double delay = first.delay_s;
-    std::optional<double> duration;
-    double throughput = 0;
-    bool any_throughput = false;
-    for (const auto& tg : groups_) {
-      threads += tg.threads;
-      ramp = std::max(ramp, tg.ramp_s);
-      delay = std::min(delay, tg.delay_s);
-      if (tg.duration_s) {
-        duration = std::max(duration.value_or(0), *tg.duration_s);
-      }
-      if (tg.throughput_per_minute) {
-        // Samples per minute to iterations per minute: crest's arrivals are iterations.
-        throughput += *tg.throughput_per_minute / std::max(1, tg.samplers);
-        any_throughput = true;
-      }
-    }
-    if (groups_.size() > 1) {
-      warn(first.path, fmt::format("{} thread groups share one load model in crest: {} virtual "
-                                   "users, journeys weighted by thread count",
-                                   groups_.size(), threads));
-    }
-    if (!duration) {
-      const bool forever = first.loops < 0;
-      warn(first.path, std::string(forever ? "loops forever" : "runs a loop count") +
-                           " without a scheduler duration: crest runs for a duration; 60s used "
-                           "(--duration overrides)");
-      duration = 60;
-    }
+  // A thread group's executor (docs/load.md, executors): an arrival rate when a throughput
+  // timer sets one, VUs for the scheduler's duration, or per-VU iterations for a loop count.
+  // `delay_as_start` (scenarios) turns the delay into start_time instead of a stage at 0 VUs.
+  YAML::Node executor_for(const ThreadGroupModel& tg, bool delay_as_start) {
     YAML::Node load;
-    if (any_throughput) {
-      load["executor"] = "constant-arrival-rate";
-      load["rate"] = std::round(throughput * 1000) / 1000;
-      load["time_unit"] = "1m";
-      load["duration"] = ms_text(*duration * 1000);
-      load["pre_allocated_vus"] = threads;
-      load["max_vus"] = threads;
-      if (ramp > 0 || delay > 0) {
-        warn(first.path, "ramp-up and delay do not apply to an arrival rate; ignored");
+    const auto duration_text = [&](double seconds) { return ms_text(seconds * 1000); };
+    if (tg.throughput_per_minute) {
+      const double duration = tg.duration_s.value_or(60);
+      if (!tg.duration_s) {
+        warn(tg.path,
+             "an arrival rate needs a duration and the thread group has no scheduler "
+             "duration: 60s used (--duration overrides)");
       }
-      return load;
+      load["executor"] = "constant-arrival-rate";
+      // Samples per minute to iterations per minute: crest's arrivals are iterations.
+      load["rate"] = std::round(*tg.throughput_per_minute / std::max(1, tg.samplers) * 1000) / 1000;
+      load["time_unit"] = "1m";
+      load["duration"] = duration_text(duration);
+      load["pre_allocated_vus"] = tg.threads;
+      load["max_vus"] = tg.threads;
+      if (tg.ramp_s > 0) {
+        warn(tg.path, "ramp-up does not apply to an arrival rate; ignored");
+      }
+    } else if (!tg.duration_s && tg.loops > 0) {
+      // JMeter's loop count: each thread runs that many iterations.
+      load["executor"] = "per-vu-iterations";
+      load["vus"] = tg.threads;
+      load["iterations"] = tg.loops;
+      if (tg.ramp_s > 0) {
+        warn(tg.path, "ramp-up with a loop count: crest starts every VU at once");
+      }
+    } else {
+      double duration = tg.duration_s.value_or(60);
+      if (!tg.duration_s) {
+        warn(tg.path,
+             "loops forever without a scheduler duration: crest runs for a duration; "
+             "60s used (--duration overrides)");
+      }
+      const double delay = delay_as_start ? 0 : tg.delay_s;
+      if (tg.ramp_s <= 0 && delay <= 0) {
+        load["executor"] = "constant-vus";
+        load["vus"] = tg.threads;
+        load["duration"] = duration_text(duration);
+      } else {
+        load["executor"] = "ramping-vus";
+        load["start_vus"] = 0;
+        YAML::Node stages(YAML::NodeType::Sequence);
+        auto stage = [&](double seconds, long long target) {
+          YAML::Node st;
+          st["duration"] = duration_text(seconds);
+          st["target"] = target;
+          st.SetStyle(YAML::EmitterStyle::Flow);
+          stages.push_back(st);
+        };
+        if (delay > 0) {
+          stage(delay, 0);
+        }
+        if (tg.ramp_s > 0) {
+          stage(std::min(tg.ramp_s, duration), tg.threads);
+        }
+        if (duration > tg.ramp_s) {
+          stage(duration - tg.ramp_s, tg.threads);
+        }
+        load["stages"] = stages;
+      }
     }
-    if (ramp <= 0 && delay <= 0) {
-      load["executor"] = "constant-vus";
-      load["vus"] = threads;
-      load["duration"] = ms_text(*duration * 1000);
-      return load;
+    if (delay_as_start && tg.delay_s > 0) {
+      load["start_time"] = duration_text(tg.delay_s);
     }
-    load["executor"] = "ramping-vus";
-    load["start_vus"] = 0;
-    YAML::Node stages(YAML::NodeType::Sequence);
-    auto stage = [&](double seconds, long long target) {
-      YAML::Node s;
-      s["duration"] = ms_text(seconds * 1000);
-      s["target"] = target;
-      s.SetStyle(YAML::EmitterStyle::Flow);
-      stages.push_back(s);
-    };
-    if (delay > 0) {
-      stage(delay, 0);
-    }
-    if (ramp > 0) {
-      stage(std::min(ramp, *duration), threads);
-    }
-    if (*duration > ramp) {
-      stage(*duration - ramp, threads);
-    }
-    load["stages"] = stages;
     return load;
+  }
+
+  // One thread group: `load:`. Several run at once in JMeter: one scenario each, running its
+  // own journey.
+  void add_load(YAML::Node& plan) {
+    if (groups_.size() == 1) {
+      plan["load"] = executor_for(groups_.front(), false);
+      return;
+    }
+    YAML::Node scenarios;
+    std::set<std::string> names;
+    for (const auto& tg : groups_) {
+      auto name = feed_safe_name(tg.name);
+      for (int n = 2; names.count(name) > 0; ++n) {
+        name = feed_safe_name(tg.name) + std::to_string(n);
+      }
+      names.insert(name);
+      auto scenario = executor_for(tg, true);
+      YAML::Node journeys(YAML::NodeType::Sequence);
+      journeys.push_back(tg.name);
+      journeys.SetStyle(YAML::EmitterStyle::Flow);
+      scenario["journeys"] = journeys;
+      scenarios[name] = scenario;
+    }
+    plan["scenarios"] = scenarios;
   }
 
   struct Feed {

@@ -114,7 +114,7 @@ TEST(JmxTranslator, StorefrontExampleTranslatesEveryElement) {
   EXPECT_EQ(sign_in[1]["capture"][0]["json"].as<std::string>(), "$.token");
   EXPECT_EQ(sign_in[1]["check"]["status"][0].as<int>(), 200);
   // If controller: the loop of three and the "buy" transaction under it.
-  EXPECT_EQ(steps[1]["if"].as<std::string>(), "{{ token }} != NOTFOUND");
+  EXPECT_EQ(steps[1]["if"].as<std::string>(), "{{ token }} != 'NOTFOUND'");
   const auto guarded = steps[1]["steps"];
   ASSERT_EQ(guarded.size(), 2u);
   EXPECT_EQ(guarded[0]["loop"].as<int>(), 3);
@@ -283,6 +283,67 @@ TEST(JmxTranslator, FormBodiesDelayAndDisabledThreadGroups) {
   EXPECT_EQ(stages[0]["target"].as<int>(), 0);
   EXPECT_EQ(stages[1]["duration"].as<std::string>(), "10s");
   EXPECT_EQ(stages[2]["duration"].as<std::string>(), "20s");
+}
+
+TEST(JmxTranslator, LoopCountsThreadGroupsAndConditions) {
+  const auto loops = [](const std::string& count) {
+    return R"(<elementProp name="ThreadGroup.main_controller" elementType="LoopController">
+<stringProp name="LoopController.loops">)" +
+           count + "</stringProp></elementProp>";
+  };
+  const auto without_scheduler = [](std::string xml) {
+    const std::string on = R"(<boolProp name="ThreadGroup.scheduler">true</boolProp>)";
+    return xml.replace(xml.find(on), on.size(), "");
+  };
+  // A loop count and no scheduler: each thread runs that many iterations.
+  auto plan = translate_ok(without_scheduler(plan_with(sampler("s", "/"), loops("5"))));
+  EXPECT_EQ(plan["load"]["executor"].as<std::string>(), "per-vu-iterations");
+  EXPECT_EQ(plan["load"]["vus"].as<int>(), 4);
+  EXPECT_EQ(plan["load"]["iterations"].as<int>(), 5);
+  // Two thread groups: two scenarios at once, each with its journey; the delay is start_time.
+  auto xml = plan_with(sampler("a", "/a"));
+  xml.insert(xml.rfind("</hashTree></hashTree></jmeterTestPlan>"),
+             R"(<ThreadGroup testclass="ThreadGroup" testname="Second group" enabled="true">
+<stringProp name="ThreadGroup.num_threads">2</stringProp><boolProp name="ThreadGroup.scheduler">true</boolProp>
+<stringProp name="ThreadGroup.duration">10</stringProp><stringProp name="ThreadGroup.delay">3</stringProp>
+</ThreadGroup><hashTree>)" +
+                 sampler("b", "/b") + "</hashTree>");
+  plan = translate_ok(xml);
+  EXPECT_FALSE(plan["load"]);
+  ASSERT_EQ(plan["scenarios"].size(), 2u);
+  EXPECT_EQ(plan["scenarios"]["TG"]["executor"].as<std::string>(), "constant-vus");
+  EXPECT_EQ(plan["scenarios"]["TG"]["journeys"][0].as<std::string>(), "TG");
+  EXPECT_EQ(plan["scenarios"]["Second_group"]["vus"].as<int>(), 2);
+  EXPECT_EQ(plan["scenarios"]["Second_group"]["start_time"].as<std::string>(), "3s");
+  EXPECT_EQ(plan["scenarios"]["Second_group"]["journeys"][0].as<std::string>(), "Second group");
+  // If conditions: comparisons, a literal on the left, numbers bare; a loop count property.
+  const auto extractor = R"(<RegexExtractor testclass="RegexExtractor" testname="x" enabled="true">
+<stringProp name="RegexExtractor.refname">n</stringProp><stringProp name="RegexExtractor.regex">(\d+)</stringProp>
+</RegexExtractor><hashTree/>)";
+  const auto if_controller = [](const std::string& condition) {
+    return R"(<IfController testclass="IfController" testname="if" enabled="true">
+<stringProp name="IfController.condition">)" +
+           condition + "</stringProp></IfController><hashTree>" + sampler("inner", "/i") +
+           "</hashTree>";
+  };
+  const std::string loop_controller =
+      R"(<LoopController testclass="LoopController" testname="L" enabled="true">
+<stringProp name="LoopController.loops">${__P(pages,2)}</stringProp></LoopController><hashTree>)" +
+      sampler("page", "/p") + "</hashTree>";
+  std::vector<std::string> warnings;
+  plan = translate_ok(
+      plan_with(sampler("first", "/", extractor) + if_controller("${__jexl3(${n} &gt; 3)}") +
+                if_controller("10 &lt;= ${n}") + if_controller("${__groovy(vars.get('n'))}") +
+                loop_controller),
+      &warnings);
+  const auto steps = plan["journeys"][0]["steps"];
+  ASSERT_EQ(steps.size(), 5u);
+  EXPECT_EQ(steps[1]["if"].as<std::string>(), "{{ n }} > 3");
+  EXPECT_EQ(steps[2]["if"].as<std::string>(), "{{ n }} >= 10");
+  EXPECT_FALSE(steps[3]["if"]) << "not a simple condition: the step runs, with a warning";
+  EXPECT_THAT(joined(warnings), HasSubstr("P/TG/if: condition"));
+  EXPECT_EQ(steps[4]["loop"].as<std::string>(), "{{ pages }}");
+  EXPECT_EQ(plan["variables"]["pages"].as<std::string>(), "2");
 }
 
 TEST(JmxTranslator, BadInputIsAClearError) {
