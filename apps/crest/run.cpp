@@ -1,6 +1,8 @@
-#include "crest/load/outputs.hpp"
+#include "crest/load/run_command.hpp"
 #include "subcommands.hpp"
 
 namespace crest::cli {
-int run(int argc, char** argv) { return crest::load::run_command(argc, argv); }
+int run(int argc, char** argv) {
+  return crest::load::run_command(argc, argv);
+}
 }  // namespace crest::cli
