@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "crest/jmeter/jmx_translator.hpp"
-#include "crest/load/outputs.hpp"
+#include "crest/load/run_command.hpp"
 #include "subcommands.hpp"
 
 namespace crest::cli {
