@@ -10,10 +10,15 @@ struct Subcommand {
   const char* help;
 };
 constexpr Subcommand kSubcommands[] = {
-    {"run", crest::cli::run, "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
     {"diagnose", crest::cli::diagnose, "name why it degraded, with evidence (docs/diagnose.md)"},
     {"db", crest::cli::db, "crest db top: database load by SQL digest (--watch, --snapshots F)"},
     {"report", crest::cli::report, "build the report: crest report --load baseline=b.json --load scaled=s.json --out DIR"},
+    {"run", crest::cli::run,
+     "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
+    {"convert", crest::cli::convert,
+     "translate a JMeter plan: crest convert plan.jmx [--strict] > plan.yaml"},
+    {"profile", crest::cli::profile,
+     "traffic profile and plan from access logs: crest profile access.log [--plan F]"},
 };
 
 int usage(std::ostream& out) {

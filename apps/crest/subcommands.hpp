@@ -5,4 +5,6 @@ int run(int argc, char** argv);
 int diagnose(int argc, char** argv);
 int db(int argc, char** argv);  // crest db top
 int report(int argc, char** argv);
+int convert(int argc, char** argv);
+int profile(int argc, char** argv);
 }  // namespace crest::cli

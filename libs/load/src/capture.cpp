@@ -1,6 +1,9 @@
+#include "crest/load/capture.hpp"
+
 #include <nlohmann/json.hpp>
 
-#include "crest/load/engine.hpp"
+#include "crest/core/text.hpp"
+#include "sample.hpp"
 
 namespace crest::load {
 namespace {
@@ -68,7 +71,8 @@ bool apply_captures(const Step& step, const ResponseView& r, std::vector<std::st
         std::match_results<std::string_view::const_iterator> m;
         if (std::regex_search(r.body.begin(), r.body.end(), m, c.pattern) &&
             m[static_cast<std::size_t>(c.group)].matched) {
-          out.assign(m[static_cast<std::size_t>(c.group)].first, m[static_cast<std::size_t>(c.group)].second);
+          out.assign(m[static_cast<std::size_t>(c.group)].first,
+                     m[static_cast<std::size_t>(c.group)].second);
           found = true;
         }
         break;
@@ -130,6 +134,56 @@ bool evaluate_checks(const Step& step, const ResponseView& r, std::vector<bool>&
     all = all && ok;
   }
   return all;
+}
+
+void judge_response(const ResponseContext& context, std::vector<bool>& check_passed,
+                    Sample& sample) {
+  const auto& step = context.step;
+  const auto& parser = context.parser;
+  const std::string_view response = context.response;
+  if (context.plan.cookies) {
+    for (std::size_t i = 0; i < parser.header_count(); ++i) {
+      if (iequals(parser.header_name(response, i), "set-cookie")) {
+        context.jar.set_from_header(parser.header_value(response, i));
+      }
+    }
+  }
+  if (!step.checks_status && sample.status >= 400) {
+    sample.failure = FailureKind::http_status;
+  }
+  if (step.checks.empty() && step.captures.empty()) {
+    return;
+  }
+  ResponseView view;
+  view.status = sample.status;
+  view.body = step.needs_body ? parser.body(response) : std::string_view{};
+  view.header = [&parser, response](std::string_view name) {
+    return parser.header(response, name);
+  };
+  view.cookie = [&jar = context.jar](std::string_view name) { return jar.get(name); };
+  view.duration_ms = static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             sample.service + context.lag)
+                                             .count()) /
+                     1e6;
+  const auto replaceable = [&sample] {
+    return sample.failure == FailureKind::none || sample.failure == FailureKind::http_status;
+  };
+  if (!step.checks.empty() && !evaluate_checks(step, view, check_passed)) {
+    if (replaceable()) {
+      sample.failure = FailureKind::check_failed;
+    }
+    for (std::size_t i = 0; i < step.checks.size(); ++i) {
+      if (!check_passed[i]) {
+        sample.failed_check = step.checks[i].id;
+        break;
+      }
+    }
+  }
+  // Captures run even when a check failed: later steps may still need the values.
+  if (!step.captures.empty() && !apply_captures(step, view, context.vars, nullptr) &&
+      replaceable()) {
+    sample.failure = FailureKind::capture_failed;
+  }
 }
 
 }  // namespace crest::load

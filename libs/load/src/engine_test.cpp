@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "crest/load/outputs.hpp"
+#include "crest/load/threshold.hpp"
 #include "load_target.hpp"
 
 namespace crest::load {
@@ -121,7 +122,8 @@ load: {executor: constant-vus, vus: 2, duration: 600ms}
     EXPECT_GT(t.steps[i].requests, 0u) << plan.step_names[i];
   }
   EXPECT_EQ(t.steps[3].failures, 0u);
-  EXPECT_EQ(t.steps[4].failures, t.steps[4].by_kind[static_cast<std::size_t>(FailureKind::check_failed)]);
+  EXPECT_EQ(t.steps[4].failures,
+            t.steps[4].by_kind[static_cast<std::size_t>(FailureKind::check_failed)]);
   // The JSON check expects ann: bob's logins fail that check, ann's pass.
   const auto login_check = 1;  // [0] status 200, [1] $.user.email == "ann@x.test"
   EXPECT_GT(t.checks[login_check][0], 0u);
@@ -163,7 +165,8 @@ load: {executor: constant-vus, vus: 1, duration: 300ms}
   const auto r = run(plan);
   const auto& t = r.totals;
   EXPECT_EQ(t.steps[0].failures, t.steps[0].requests);
-  EXPECT_EQ(t.steps[0].by_kind[static_cast<std::size_t>(FailureKind::http_status)], t.steps[0].requests);
+  EXPECT_EQ(t.steps[0].by_kind[static_cast<std::size_t>(FailureKind::http_status)],
+            t.steps[0].requests);
   EXPECT_EQ(t.steps[0].by_status_class[5], t.steps[0].requests);
   for (std::size_t i = 1; i < 5; ++i) {
     EXPECT_GT(t.steps[i].requests, 0u);
@@ -226,7 +229,9 @@ class EndlessServer {
     });
   }
   ~EndlessServer() { finish(); }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()); }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port());
+  }
   // Bytes of body it wrote before the client went away (waits for its thread).
   std::size_t finish() {
     boost::system::error_code ec;
@@ -254,7 +259,7 @@ load: {executor: constant-vus, vus: 1, duration: 1s, graceful_stop: 1s}
   const auto r = run(plan);
   EXPECT_EQ(kind(r, FailureKind::protocol), 1u);
   const auto sent = server.finish();
-  EXPECT_GE(sent, 60u << 20);  // the client read up to its cap (less what sat in socket buffers)
+  EXPECT_GE(sent, 60u << 20);   // the client read up to its cap (less what sat in socket buffers)
   EXPECT_LT(sent, 256u << 20);  // and then closed
   EXPECT_LT(r.elapsed_s, 5.0);
 }
@@ -318,7 +323,8 @@ class TlsTarget {
     namespace net = boost::asio;
     net::ssl::stream<net::ip::tcp::socket> tls(std::move(s), ctx_);
     boost::system::error_code ec;
-    co_await tls.async_handshake(net::ssl::stream_base::server, net::redirect_error(net::use_awaitable, ec));
+    co_await tls.async_handshake(net::ssl::stream_base::server,
+                                 net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       co_return;
     }
@@ -327,7 +333,8 @@ class TlsTarget {
     for (;;) {
       while (buf.find("\r\n\r\n") == std::string::npos) {
         char tmp[4096];
-        const auto n = co_await tls.async_read_some(net::buffer(tmp), net::redirect_error(net::use_awaitable, ec));
+        const auto n = co_await tls.async_read_some(net::buffer(tmp),
+                                                    net::redirect_error(net::use_awaitable, ec));
         if (ec) {
           co_return;
         }
@@ -335,7 +342,8 @@ class TlsTarget {
       }
       buf.erase(0, buf.find("\r\n\r\n") + 4);
       static const std::string kResponse = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nover tls\n";
-      co_await net::async_write(tls, net::buffer(kResponse), net::redirect_error(net::use_awaitable, ec));
+      co_await net::async_write(tls, net::buffer(kResponse),
+                                net::redirect_error(net::use_awaitable, ec));
       if (ec) {
         co_return;
       }
@@ -369,42 +377,6 @@ load: {executor: constant-vus, vus: 1, duration: 200ms}
   const auto v = run(verified);
   EXPECT_GT(v.totals.steps[0].requests, 0u);
   EXPECT_EQ(kind(v, FailureKind::tls), v.totals.steps[0].requests);
-}
-
-TEST(RunCommand, ExitCodes) {
-  LoadTarget target({});
-  const std::string dir = ::testing::TempDir();
-  auto write = [&](const std::string& name, const std::string& text) {
-    std::ofstream(dir + "/" + name) << text;
-    return dir + "/" + name;
-  };
-  auto run_cli = [](std::vector<std::string> args) {
-    std::vector<char*> argv;
-    for (auto& a : args) {
-      argv.push_back(a.data());
-    }
-    return run_command(static_cast<int>(argv.size()), argv.data());
-  };
-  const std::string body = "target: " + target.url() + R"(
-journeys: [{steps: [{name: hello, request: {path: /hello}}]}]
-load: {executor: constant-vus, vus: 1, duration: 200ms}
-)";
-  const auto ok = write("ok.yaml", body + "thresholds:\n  http_req_failed: ['rate < 0.5']\n");
-  const auto breach = write("breach.yaml", body + "thresholds:\n  http_reqs: ['count > 100000000']\n");
-  const auto bad = write("bad.yaml", body + "thresholds:\n  latency: ['p(99) < 1s']\n");
-  const auto json = dir + "/out.json";
-  EXPECT_EQ(run_cli({"run", ok, "-q", "--out", "json=" + json}), 0);
-  std::ifstream in(json);
-  std::stringstream text;
-  text << in.rdbuf();
-  EXPECT_THAT(text.str(), HasSubstr("\"http_reqs\""));
-  EXPECT_EQ(run_cli({"run", breach, "-q"}), 99);
-  const auto before = target.requests();
-  EXPECT_EQ(run_cli({"run", bad, "-q"}), 2);
-  EXPECT_EQ(run_cli({"run", ok, "-q", "--duration", "soon"}), 2);
-  EXPECT_EQ(run_cli({"run", ok, "-q", "--out", "xml=x"}), 2);
-  EXPECT_EQ(run_cli({"run", ok, "-q", "-e", "novalue"}), 2);
-  EXPECT_EQ(target.requests(), before);  // plan and usage errors send nothing
 }
 
 TEST(Engine, ConnectionRefused) {
@@ -495,7 +467,8 @@ load: {executor: constant-vus, vus: 6, duration: 200ms, source_addresses: 3}
   const auto r = run(plan);
   EXPECT_EQ(r.totals.failures(), 0u);
   EXPECT_EQ(r.source_addresses, 3);
-  EXPECT_EQ(target.peer_addresses(), (std::set<std::string>{"127.0.0.1", "127.0.0.2", "127.0.0.3"}));
+  EXPECT_EQ(target.peer_addresses(),
+            (std::set<std::string>{"127.0.0.1", "127.0.0.2", "127.0.0.3"}));
 }
 
 TEST(Engine, JtlHasJMeterColumns) {
@@ -511,8 +484,10 @@ load: {executor: constant-vus, vus: 1, duration: 200ms}
   std::ifstream in(path);
   std::string line;
   ASSERT_TRUE(std::getline(in, line));
-  EXPECT_EQ(line, "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,failureMessage,"
-                  "bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect");
+  EXPECT_EQ(line,
+            "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,"
+            "failureMessage,"
+            "bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect");
   std::uint64_t rows = 0;
   bool saw_ok = false;
   bool saw_bad = false;
@@ -586,78 +561,6 @@ thresholds:
   const auto r = run(plan, o);
   EXPECT_TRUE(r.aborted);
   EXPECT_LT(r.elapsed_s, 3.0);
-}
-
-TEST(Engine, MetricsEndpointServesPrometheusText) {
-  LoadTarget target({});
-  const auto plan = plan_for("target: " + target.url() + R"(
-journeys: [{steps: [{name: hello, request: {path: /hello}, check: {status: 200}}]}]
-load: {executor: constant-vus, vus: 1, duration: 200ms}
-)");
-  const auto r = run(plan);
-  MetricsEndpoint endpoint;
-  ASSERT_TRUE(endpoint.start("127.0.0.1:0").ok());
-  endpoint.update(format_prometheus(plan, r.totals, 1));
-  boost::asio::io_context ioc;
-  boost::asio::ip::tcp::socket s(ioc);
-  s.connect({boost::asio::ip::make_address("127.0.0.1"), endpoint.port()});
-  const std::string req = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
-  boost::asio::write(s, boost::asio::buffer(req));
-  std::string response;
-  boost::system::error_code ec;
-  char buf[4096];
-  while (!ec) {
-    const auto n = s.read_some(boost::asio::buffer(buf), ec);
-    response.append(buf, n);
-  }
-  endpoint.stop();
-  EXPECT_THAT(response, HasSubstr("HTTP/1.1 200 OK"));
-  EXPECT_THAT(response, HasSubstr("crest_load_requests_total{step=\"hello\",status=\"2xx\"} " +
-                                  std::to_string(r.totals.steps[0].requests)));
-  EXPECT_THAT(response, HasSubstr("crest_load_request_duration_seconds_bucket{step=\"hello\",le=\"+Inf\"}"));
-  EXPECT_THAT(response, HasSubstr("crest_load_active_vus 1"));
-  EXPECT_THAT(response, HasSubstr("crest_load_dropped_iterations_total 0"));
-  EXPECT_THAT(response, HasSubstr("crest_load_checks_total{result=\"pass\"}"));
-}
-
-TEST(Captures, JsonRegexHeaderCookieAndChecks) {
-  const auto plan = plan_for(R"(target: http://127.0.0.1:1
-journeys:
-  - steps:
-      - request: {path: /}
-        capture:
-          - {name: a, json: "$.data.items[1].name"}
-          - {name: b, json: $.data.count}
-          - {name: c, regex: 'id-(\d+)-(\w+)', group: 2}
-          - {name: d, header: X-Req}
-          - {name: e, cookie: session}
-        check: {status: [200, 201], body_contains: id-, json: {path: $.data.count, equals: 2}, latency_below: 100ms}
-load: {executor: constant-vus, vus: 1, duration: 1s}
-)");
-  const auto& step = plan.journeys[0].steps[0];
-  std::vector<std::string> vars(plan.vars.size());
-  ResponseView v;
-  v.status = 201;
-  v.body = R"({"data":{"count":2,"items":[{"name":"x"},{"name":"y"}]},"ref":"id-42-abc"})";
-  v.header = [](std::string_view n) { return n == "X-Req" ? std::string_view("r1") : std::string_view(); };
-  v.cookie = [](std::string_view n) { return n == "session" ? std::string_view("s9") : std::string_view(); };
-  v.duration_ms = 20;
-  std::string missing;
-  ASSERT_TRUE(apply_captures(step, v, vars, &missing)) << missing;
-  EXPECT_EQ(vars[static_cast<std::size_t>(plan.vars.find("a"))], "y");
-  EXPECT_EQ(vars[static_cast<std::size_t>(plan.vars.find("b"))], "2");
-  EXPECT_EQ(vars[static_cast<std::size_t>(plan.vars.find("c"))], "abc");
-  EXPECT_EQ(vars[static_cast<std::size_t>(plan.vars.find("d"))], "r1");
-  EXPECT_EQ(vars[static_cast<std::size_t>(plan.vars.find("e"))], "s9");
-  std::vector<bool> passed;
-  EXPECT_TRUE(evaluate_checks(step, v, passed));
-  v.status = 500;
-  v.duration_ms = 150;
-  v.body = R"({"data":{"count":3}})";
-  EXPECT_FALSE(evaluate_checks(step, v, passed));
-  EXPECT_EQ(passed, (std::vector<bool>{false, false, false, false}));
-  EXPECT_FALSE(apply_captures(step, v, vars, &missing));
-  EXPECT_EQ(missing, "a");
 }
 
 }  // namespace

@@ -58,7 +58,9 @@ TEST(EventLoop, CancellingATimerResumesItsWaiterWithFalseAtOnce) {
   bool result = true;
   const auto start = Clock::now();
   // Coroutine lambdas live in named variables: a frame refers to its closure.
-  auto sleeper = [&]() -> Task<void> { result = co_await loop.sleep_until(long_timer, start + std::chrono::hours(1)); };
+  auto sleeper = [&]() -> Task<void> {
+    result = co_await loop.sleep_until(long_timer, start + std::chrono::hours(1));
+  };
   auto canceller = [&]() -> Task<void> {
     co_await loop.sleep_until(short_timer, start + milliseconds(5));
     loop.cancel(long_timer);
@@ -67,7 +69,8 @@ TEST(EventLoop, CancellingATimerResumesItsWaiterWithFalseAtOnce) {
   loop.spawn(canceller());
   loop.run();
   EXPECT_FALSE(result);
-  EXPECT_LT(Clock::now() - start, milliseconds(500));  // the stale heap entry does not keep it alive
+  EXPECT_LT(Clock::now() - start,
+            milliseconds(500));  // the stale heap entry does not keep it alive
 }
 
 TEST(EventLoop, NestedTasksReturnValues) {
@@ -141,7 +144,9 @@ TEST(EventLoop, ConnectToAClosedPortIsRefused) {
   Socket s;
   ASSERT_EQ(loop.open(s, AF_INET), 0);
   int err = 0;
-  auto client = [&]() -> Task<void> { err = co_await connect(loop, s, reinterpret_cast<sockaddr*>(&addr), sizeof addr); };
+  auto client = [&]() -> Task<void> {
+    err = co_await connect(loop, s, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  };
   loop.spawn(client());
   loop.run();
   EXPECT_EQ(err, ECONNREFUSED);

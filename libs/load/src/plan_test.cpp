@@ -38,7 +38,8 @@ std::string with_load(const std::string& load) {
 journeys:
   - steps:
       - request: {path: /}
-load: )") + load + "\n";
+load: )") +
+         load + "\n";
 }
 
 TEST(Plan, MinimalPlan) {
@@ -156,62 +157,87 @@ TEST(Plan, OverridesApply) {
 journeys:
   - steps: [{request: {path: "/{{ who }}"}}]
 load: {executor: constant-vus, vus: 2, duration: 1s}
-)", o);
+)",
+                          o);
   EXPECT_EQ(p.load.vus, 7);
   EXPECT_EQ(p.load.duration, std::chrono::seconds(3));
   EXPECT_EQ(p.target.host, "127.0.0.3");
   EXPECT_EQ(p.target.port, 1234);
 }
 
-TEST(Plan, InvalidYaml) { expect_error("target: [1, 2\n", "plan.yaml:2:1", "invalid YAML"); }
-TEST(Plan, NotAMapping) { expect_error("- a\n", "plan.yaml:1:1", "expected the plan to be a mapping"); }
+TEST(Plan, InvalidYaml) {
+  expect_error("target: [1, 2\n", "plan.yaml:2:1", "invalid YAML");
+}
+TEST(Plan, NotAMapping) {
+  expect_error("- a\n", "plan.yaml:1:1", "expected the plan to be a mapping");
+}
 TEST(Plan, UnknownTopLevelKey) {
-  expect_error(std::string(kMinimal) + "extra: 1\n", "plan.yaml:7:1", "unknown key 'extra' in the plan");
+  expect_error(std::string(kMinimal) + "extra: 1\n", "plan.yaml:7:1",
+               "unknown key 'extra' in the plan");
 }
-TEST(Plan, MissingTarget) { expect_error("journeys: []\n", "plan.yaml:1:1", "missing 'target'"); }
-TEST(Plan, BadTargetUrl) { expect_error("target: ftp://x\n", "plan.yaml:1:9", "expected a URL starting with http://"); }
-TEST(Plan, BadPort) { expect_error("target: http://h:99999\n", "plan.yaml:1:9", "invalid port"); }
+TEST(Plan, MissingTarget) {
+  expect_error("journeys: []\n", "plan.yaml:1:1", "missing 'target'");
+}
+TEST(Plan, BadTargetUrl) {
+  expect_error("target: ftp://x\n", "plan.yaml:1:9", "expected a URL starting with http://");
+}
+TEST(Plan, BadPort) {
+  expect_error("target: http://h:99999\n", "plan.yaml:1:9", "invalid port");
+}
 TEST(Plan, UnknownTargetKey) {
-  expect_error("target:\n  base_url: http://h\n  retries: 3\n", "plan.yaml:3:3", "unknown key 'retries' in target");
+  expect_error("target:\n  base_url: http://h\n  retries: 3\n", "plan.yaml:3:3",
+               "unknown key 'retries' in target");
 }
-TEST(Plan, MissingBaseUrl) { expect_error("target:\n  cookies: true\n", "plan.yaml:2:3", "missing 'base_url'"); }
+TEST(Plan, MissingBaseUrl) {
+  expect_error("target:\n  cookies: true\n", "plan.yaml:2:3", "missing 'base_url'");
+}
 TEST(Plan, BadTimeout) {
-  expect_error("target:\n  base_url: http://h\n  timeouts: {connect: fast}\n", "plan.yaml:3:23", "expected a duration");
+  expect_error("target:\n  base_url: http://h\n  timeouts: {connect: fast}\n", "plan.yaml:3:23",
+               "expected a duration");
 }
 TEST(Plan, BadBoolean) {
-  expect_error("target:\n  base_url: http://h\n  cookies: maybe\n", "plan.yaml:3:12", "expected target.cookies to be true or false");
+  expect_error("target:\n  base_url: http://h\n  cookies: maybe\n", "plan.yaml:3:12",
+               "expected target.cookies to be true or false");
 }
-TEST(Plan, MissingJourneys) { expect_error("target: http://h\n", "plan.yaml:1:1", "missing 'journeys'"); }
-TEST(Plan, EmptyJourneys) { expect_error("target: http://h\njourneys: []\n", "plan.yaml:2:11", "non-empty list"); }
+TEST(Plan, MissingJourneys) {
+  expect_error("target: http://h\n", "plan.yaml:1:1", "missing 'journeys'");
+}
+TEST(Plan, EmptyJourneys) {
+  expect_error("target: http://h\njourneys: []\n", "plan.yaml:2:11", "non-empty list");
+}
 TEST(Plan, DuplicateJourney) {
-  expect_error("target: http://h\njourneys:\n  - {name: a, steps: [{request: {path: /}}]}\n  - {name: a, steps: [{request: {path: /}}]}\n",
-               "plan.yaml:4:5", "duplicate journey name 'a'");
+  expect_error(
+      "target: http://h\njourneys:\n  - {name: a, steps: [{request: {path: /}}]}\n  - {name: a, "
+      "steps: [{request: {path: /}}]}\n",
+      "plan.yaml:4:5", "duplicate journey name 'a'");
 }
 TEST(Plan, BadWeight) {
-  expect_error("target: http://h\njourneys:\n  - {weight: heavy, steps: [{request: {path: /}}]}\n", "plan.yaml:3:14",
-               "expected journey weight to be a number");
+  expect_error("target: http://h\njourneys:\n  - {weight: heavy, steps: [{request: {path: /}}]}\n",
+               "plan.yaml:3:14", "expected journey weight to be a number");
 }
 TEST(Plan, StepWithoutRequest) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{name: x}]\n", "plan.yaml:3:13", "missing 'request'");
+  expect_error("target: http://h\njourneys:\n  - steps: [{name: x}]\n", "plan.yaml:3:13",
+               "missing 'request'");
 }
 TEST(Plan, UnknownStepKey) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, sleep: 1s}]\n", "plan.yaml:3:34",
-               "unknown key 'sleep' in a step");
+  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, sleep: 1s}]\n",
+               "plan.yaml:3:34", "unknown key 'sleep' in a step");
 }
 TEST(Plan, UnknownMethod) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {method: FETCH, path: /}}]\n", "plan.yaml:3:32",
-               "unknown method 'FETCH'");
+  expect_error("target: http://h\njourneys:\n  - steps: [{request: {method: FETCH, path: /}}]\n",
+               "plan.yaml:3:32", "unknown method 'FETCH'");
 }
 TEST(Plan, PathMustStartWithSlash) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: api}}]\n", "plan.yaml:3:30", "start with '/'");
+  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: api}}]\n",
+               "plan.yaml:3:30", "start with '/'");
 }
 TEST(Plan, PathAndUrl) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /, url: 'http://h/'}}]\n", "plan.yaml:3:23",
-               "either 'path' or 'url'");
+  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /, url: 'http://h/'}}]\n",
+               "plan.yaml:3:23", "either 'path' or 'url'");
 }
 TEST(Plan, UnknownVariable) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: '/{{ nope }}'}}]\n", "plan.yaml:3:30",
-               "unknown variable 'nope'");
+  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: '/{{ nope }}'}}]\n",
+               "plan.yaml:3:30", "unknown variable 'nope'");
 }
 TEST(Plan, CaptureUsedBeforeItIsCaptured) {
   expect_error(R"(target: http://h
@@ -220,62 +246,83 @@ journeys:
       - request: {path: "/{{ token }}"}
       - request: {path: /login}
         capture: [{name: token, json: $.token}]
-)", "plan.yaml:4:25", "unknown variable 'token'");
+)",
+               "plan.yaml:4:25", "unknown variable 'token'");
 }
 TEST(Plan, UnknownFunction) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: '/{{ rand() }}'}}]\n", "plan.yaml:3:30",
-               "unknown function 'rand'");
+  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: '/{{ rand() }}'}}]\n",
+               "plan.yaml:3:30", "unknown function 'rand'");
 }
 TEST(Plan, BadRandint) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: '/{{ randint(5, 1) }}'}}]\n", "plan.yaml:3:30",
-               "randint expects two integers");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: '/{{ randint(5, 1) }}'}}]\n",
+      "plan.yaml:3:30", "randint expects two integers");
 }
 TEST(Plan, UnclosedTemplate) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: '/{{ vu'}}]\n", "plan.yaml:3:30", "unclosed '{{'");
+  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: '/{{ vu'}}]\n",
+               "plan.yaml:3:30", "unclosed '{{'");
 }
 TEST(Plan, TwoBodies) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /, json: {a: 1}, body: x}}]\n", "plan.yaml:3:23",
-               "at most one of json, form and body");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /, json: {a: 1}, body: x}}]\n",
+      "plan.yaml:3:23", "at most one of json, form and body");
 }
 TEST(Plan, ReservedHeader) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /, headers: {Content-Length: '3'}}}]\n",
-               "plan.yaml:3:42", "set by crest");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /, headers: {Content-Length: "
+      "'3'}}}]\n",
+      "plan.yaml:3:42", "set by crest");
 }
 TEST(Plan, CaptureNeedsOneSource) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a}]}]\n", "plan.yaml:3:44",
-               "exactly one of json, regex, header or cookie");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a}]}]\n",
+      "plan.yaml:3:44", "exactly one of json, regex, header or cookie");
 }
 TEST(Plan, BadJsonPath) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a, json: token}]}]\n",
-               "plan.yaml:3:60", "starting with '$'");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a, json: "
+      "token}]}]\n",
+      "plan.yaml:3:60", "starting with '$'");
 }
 TEST(Plan, BadRegex) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a, regex: '(a'}]}]\n",
-               "plan.yaml:3:61", "invalid regular expression");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a, regex: "
+      "'(a'}]}]\n",
+      "plan.yaml:3:61", "invalid regular expression");
 }
 TEST(Plan, RegexGroupOutOfRange) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a, regex: 'a(b)', group: 2}]}]\n",
-               "plan.yaml:3:76", "has 1 groups, group 2 asked for");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a, regex: "
+      "'a(b)', group: 2}]}]\n",
+      "plan.yaml:3:76", "has 1 groups, group 2 asked for");
 }
 TEST(Plan, BadStatusCheck) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {status: [200, ok]}}]\n",
-               "plan.yaml:3:56", "expected status to be an integer");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {status: [200, "
+      "ok]}}]\n",
+      "plan.yaml:3:56", "expected status to be an integer");
 }
 TEST(Plan, UnknownCheck) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {header: x}}]\n", "plan.yaml:3:42",
-               "unknown key 'header' in check");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {header: x}}]\n",
+      "plan.yaml:3:42", "unknown key 'header' in check");
 }
 TEST(Plan, JsonCheckNeedsPathAndEquals) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {json: {path: $.a}}}]\n",
-               "plan.yaml:3:48", "needs 'path' and 'equals'");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {json: {path: "
+      "$.a}}}]\n",
+      "plan.yaml:3:48", "needs 'path' and 'equals'");
 }
 TEST(Plan, BadThink) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, think: {uniform: [2s]}}]\n", "plan.yaml:3:51",
-               "[low, high]");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, think: {uniform: [2s]}}]\n",
+      "plan.yaml:3:51", "[low, high]");
 }
 TEST(Plan, ThinkUniformReversed) {
-  expect_error("target: http://h\njourneys:\n  - steps: [{request: {path: /}, think: {uniform: [2s, 1s]}}]\n",
-               "plan.yaml:3:51", "high must not be below low");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, think: {uniform: [2s, "
+      "1s]}}]\n",
+      "plan.yaml:3:51", "high must not be below low");
 }
 TEST(Plan, NestedGroups) {
   expect_error(R"(target: http://h
@@ -285,48 +332,61 @@ journeys:
         steps:
           - group: b
             steps: [{request: {path: /}}]
-)", "plan.yaml:6:13", "groups cannot be nested");
+)",
+               "plan.yaml:6:13", "groups cannot be nested");
 }
 TEST(Plan, MissingLoad) {
-  expect_error("target: http://h\njourneys: [{steps: [{request: {path: /}}]}]\n", "plan.yaml:1:1", "missing 'load'");
+  expect_error("target: http://h\njourneys: [{steps: [{request: {path: /}}]}]\n", "plan.yaml:1:1",
+               "missing 'load'");
 }
 TEST(Plan, UnknownExecutor) {
-  expect_error(with_load("{executor: shared-iterations}"), "plan.yaml:5:18", "unknown executor 'shared-iterations'");
+  expect_error(with_load("{executor: shared-iterations}"), "plan.yaml:5:18",
+               "unknown executor 'shared-iterations'");
 }
 TEST(Plan, KeyNotForExecutor) {
-  expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s, rate: 5}"), "plan.yaml:5:54",
-               "key 'rate' does not apply to executor constant-vus");
+  expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s, rate: 5}"),
+               "plan.yaml:5:54", "key 'rate' does not apply to executor constant-vus");
 }
 TEST(Plan, MissingVus) {
-  expect_error(with_load("{executor: constant-vus, duration: 1s}"), "plan.yaml:5:7", "missing 'vus' for executor constant-vus");
+  expect_error(with_load("{executor: constant-vus, duration: 1s}"), "plan.yaml:5:7",
+               "missing 'vus' for executor constant-vus");
 }
 TEST(Plan, ZeroVus) {
-  expect_error(with_load("{executor: constant-vus, vus: 0, duration: 1s}"), "plan.yaml:5:37", "load.vus to be an integer >= 1");
+  expect_error(with_load("{executor: constant-vus, vus: 0, duration: 1s}"), "plan.yaml:5:37",
+               "load.vus to be an integer >= 1");
 }
 TEST(Plan, MissingMaxVus) {
-  expect_error(with_load("{executor: constant-arrival-rate, rate: 10, duration: 1s}"), "plan.yaml:5:7", "missing 'max_vus'");
+  expect_error(with_load("{executor: constant-arrival-rate, rate: 10, duration: 1s}"),
+               "plan.yaml:5:7", "missing 'max_vus'");
 }
 TEST(Plan, PreAllocatedAboveMax) {
-  expect_error(with_load("{executor: constant-arrival-rate, rate: 10, duration: 1s, max_vus: 2, pre_allocated_vus: 3}"),
+  expect_error(with_load("{executor: constant-arrival-rate, rate: 10, duration: 1s, max_vus: 2, "
+                         "pre_allocated_vus: 3}"),
                "plan.yaml:5:96", "must not exceed max_vus");
 }
 TEST(Plan, PacingOnOpenModel) {
-  expect_error(with_load("{executor: constant-arrival-rate, rate: 10, duration: 1s, max_vus: 2, pacing: 1s}"),
-               "plan.yaml:5:85", "pacing applies to closed models");
+  expect_error(
+      with_load(
+          "{executor: constant-arrival-rate, rate: 10, duration: 1s, max_vus: 2, pacing: 1s}"),
+      "plan.yaml:5:85", "pacing applies to closed models");
 }
 TEST(Plan, BadStages) {
-  expect_error(with_load("{executor: ramping-vus, stages: [{duration: 1s}]}"), "plan.yaml:5:40", "needs 'duration' and 'target'");
+  expect_error(with_load("{executor: ramping-vus, stages: [{duration: 1s}]}"), "plan.yaml:5:40",
+               "needs 'duration' and 'target'");
 }
 TEST(Plan, UnknownThresholdMetric) {
-  expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s}") + "thresholds:\n  latency: ['p(99) < 1s']\n",
+  expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s}") +
+                   "thresholds:\n  latency: ['p(99) < 1s']\n",
                "plan.yaml:7:3", "unknown threshold metric 'latency'");
 }
 TEST(Plan, BadThresholdCondition) {
-  expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s}") + "thresholds:\n  http_req_duration: ['p99 < 1s']\n",
+  expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s}") +
+                   "thresholds:\n  http_req_duration: ['p99 < 1s']\n",
                "plan.yaml:7:23", "unknown aggregate 'p99'");
 }
 TEST(Plan, RateOnDurationMetric) {
-  expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s}") + "thresholds:\n  http_req_duration: ['rate < 1']\n",
+  expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s}") +
+                   "thresholds:\n  http_req_duration: ['rate < 1']\n",
                "plan.yaml:7:23", "takes p(N), avg, min, max or med");
 }
 TEST(Plan, ThresholdUnknownStep) {
@@ -335,7 +395,8 @@ TEST(Plan, ThresholdUnknownStep) {
                "plan.yaml:7:3", "names step 'nope'");
 }
 TEST(Plan, DataFileMissing) {
-  expect_error("target: http://h\ndata:\n  users: {file: /nonexistent/users.csv}\n", "plan.yaml:3:17", "cannot read CSV file");
+  expect_error("target: http://h\ndata:\n  users: {file: /nonexistent/users.csv}\n",
+               "plan.yaml:3:17", "cannot read CSV file");
 }
 TEST(Plan, DataFeedColumnsAndUniqueExhaustion) {
   const std::string dir = ::testing::TempDir();
@@ -343,7 +404,8 @@ TEST(Plan, DataFeedColumnsAndUniqueExhaustion) {
     std::ofstream f(dir + "/users.csv");
     f << "email,password\na@x.test,pa\n\"b,c@x.test\",pb\n";
   }
-  const std::string yaml = "target: http://h\ndata:\n  users: {file: " + dir + "/users.csv, mode: unique}\n" +
+  const std::string yaml = "target: http://h\ndata:\n  users: {file: " + dir +
+                           "/users.csv, mode: unique}\n" +
                            "journeys:\n  - steps: [{request: {path: '/{{ users.email }}'}}]\n" +
                            "load: {executor: constant-vus, vus: 2, duration: 1s}\n";
   const auto p = parse_ok(yaml);
@@ -357,14 +419,16 @@ TEST(Plan, DataFeedColumnsAndUniqueExhaustion) {
     std::ofstream f(dir + "/bad.csv");
     f << "a,b\n1\n";
   }
-  expect_error("target: http://h\ndata:\n  d: {file: " + dir + "/bad.csv}\n", "plan.yaml:3:13", "row 2 has 1 fields, expected 2");
-  expect_error("target: http://h\ndata:\n  d: {file: " + dir + "/users.csv, mode: shuffled}\n", "plan.yaml:3:",
-               "unknown data mode 'shuffled'");
+  expect_error("target: http://h\ndata:\n  d: {file: " + dir + "/bad.csv}\n", "plan.yaml:3:13",
+               "row 2 has 1 fields, expected 2");
+  expect_error("target: http://h\ndata:\n  d: {file: " + dir + "/users.csv, mode: shuffled}\n",
+               "plan.yaml:3:", "unknown data mode 'shuffled'");
 }
 TEST(Plan, RampingOverrideRejected) {
   PlanOverrides o;
   o.vus = 5;
-  auto p = parse_plan(with_load("{executor: ramping-vus, stages: [{duration: 1s, target: 3}]}"), "plan.yaml", o);
+  auto p = parse_plan(with_load("{executor: ramping-vus, stages: [{duration: 1s, target: 3}]}"),
+                      "plan.yaml", o);
   ASSERT_FALSE(p.ok());
   EXPECT_THAT(p.error().message, HasSubstr("--vus does not apply to ramping-vus"));
 }
@@ -386,23 +450,6 @@ TEST(Durations, Parse) {
   EXPECT_FALSE(parse_duration("1d").ok());
 }
 
-TEST(Thresholds, ParseConditions) {
-  auto c = parse_threshold_condition("p(99.9) <= 1.5s");
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->aggregate, "p");
-  EXPECT_DOUBLE_EQ(c->percentile, 99.9);
-  EXPECT_EQ(c->op, "<=");
-  EXPECT_DOUBLE_EQ(c->value, 1500);
-  EXPECT_FALSE(parse_threshold_condition("p(101) < 1s").ok());
-  EXPECT_FALSE(parse_threshold_condition("avg = 3").ok());
-  EXPECT_FALSE(parse_threshold_condition("rate < x").ok());
-  auto k = parse_threshold_key("http_req_duration{journey:shop}");
-  ASSERT_TRUE(k.ok());
-  EXPECT_EQ(k->tag_key, "journey");
-  EXPECT_FALSE(parse_threshold_key("http_req_duration{colour:red}").ok());
-  EXPECT_FALSE(parse_threshold_key("group_duration").ok());
-}
-
 }  // namespace
 }  // namespace crest::load
 
@@ -410,7 +457,8 @@ TEST(Thresholds, ParseConditions) {
 namespace crest::load {
 namespace {
 TEST(Examples, EveryExamplePlanParses) {
-  for (const char* name : {"storefront.yaml", "smoke.yaml", "step-load.yaml", "constant-rate.yaml"}) {
+  for (const char* name :
+       {"storefront.yaml", "smoke.yaml", "step-load.yaml", "constant-rate.yaml"}) {
     auto p = load_plan(std::string(CREST_EXAMPLES_DIR) + "/" + name);
     EXPECT_TRUE(p.ok()) << name << ": " << (p.ok() ? "" : p.error().message);
   }

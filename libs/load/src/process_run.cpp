@@ -1,5 +1,7 @@
 #include "crest/load/process_run.hpp"
 
+#include "crest/load/outputs.hpp"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
@@ -24,70 +26,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void put_u32_le(std::string& out, std::uint32_t n) {
-  for (int i = 0; i < 4; ++i) {
-    out.push_back(static_cast<char>((n >> (8 * i)) & 0xffU));
-  }
-}
-
-std::uint32_t get_u32_le(std::string_view b) {
-  std::uint32_t n = 0;
-  for (int i = 3; i >= 0; --i) {
-    n = (n << 8) | static_cast<unsigned char>(b[static_cast<std::size_t>(i)]);
-  }
-  return n;
-}
-
-std::string frame(const std::string& payload) {
-  std::string out;
-  out.reserve(4 + payload.size());
-  put_u32_le(out, static_cast<std::uint32_t>(payload.size()));
-  out += payload;
-  return out;
-}
-
-std::string encode_tick(double elapsed_s, double total_s, int active_vus, bool final, const TimelinePoint* last,
-                        const MetricSet& totals) {
-  const std::string point = last != nullptr ? serialise(*last) : std::string();
-  const std::string sums = serialise(totals);
-  std::string payload = fmt::format("tick {} {} {} {} {} {}\n", elapsed_s, total_s, active_vus, final ? 1 : 0,
-                                    point.size(), sums.size());
-  payload += point;
-  payload += sums;
-  return frame(payload);
-}
-
-// The space-separated fields of a frame's first line.
-class Fields {
- public:
-  explicit Fields(std::string_view line) {
-    while (!line.empty()) {
-      const auto sp = line.find(' ');
-      parts_.push_back(line.substr(0, sp));
-      line.remove_prefix(sp == std::string_view::npos ? line.size() : sp + 1);
-    }
-  }
-  std::size_t size() const { return parts_.size(); }
-  std::string_view operator[](std::size_t i) const { return parts_[i]; }
-  template <typename T>
-  bool get(std::size_t i, T& out) const {
-    const auto s = parts_[i];
-    const auto [ptr, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-    return ec == std::errc() && ptr == s.data() + s.size() && !s.empty();
-  }
-  bool flag(std::size_t i, bool& out) const {
-    int v = -1;
-    if (!get(i, v) || (v != 0 && v != 1)) {
-      return false;
-    }
-    out = v == 1;
-    return true;
-  }
-
- private:
-  std::vector<std::string_view> parts_;
-};
-
 bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     const auto n = ::write(fd, data.data(), data.size());
@@ -105,7 +43,9 @@ bool write_all(int fd, std::string_view data) {
 std::atomic<bool> g_shard_stop{false};
 std::atomic<bool> g_shard_abort{false};
 
-extern "C" void on_shard_stop(int) { g_shard_stop.store(true); }
+extern "C" void on_shard_stop(int) {
+  g_shard_stop.store(true);
+}
 // Abort: stop now (every loop starts stopping within 20 ms) and cut what is still running at the
 // next tick, as a single process does when an abort_on_fail threshold fails.
 extern "C" void on_shard_abort(int) {
@@ -117,10 +57,10 @@ extern "C" void on_shard_abort(int) {
 struct Child {
   int shard = 0;
   pid_t pid = -1;
-  int fd = -1;  // read end of its report pipe; -1 after EOF
-  std::string inbox;  // bytes read and not yet decoded
+  int fd = -1;                        // read end of its report pipe; -1 after EOF
+  std::string inbox;                  // bytes read and not yet decoded
   std::deque<TimelinePoint> pending;  // its seconds not yet merged
-  std::optional<MetricSet> totals;  // cumulative, from its latest tick
+  std::optional<MetricSet> totals;    // cumulative, from its latest tick
   double total_s = 0;
   bool final_seen = false;
   std::optional<ShardFrame> result;
@@ -132,7 +72,9 @@ struct Child {
   std::uint64_t max_rss_kib = 0;
 };
 
-std::string describe(const Child& c, int n) { return fmt::format("shard {}/{} (pid {})", c.shard, n, c.pid); }
+std::string describe(const Child& c, int n) {
+  return fmt::format("shard {}/{} (pid {})", c.shard, n, c.pid);
+}
 
 std::string describe_exit(const Child& c, const std::string& executable) {
   if (WIFSIGNALED(c.status)) {
@@ -159,7 +101,8 @@ bool shaped_like_plan(const MetricSet& m, const Plan& plan) {
 
 bool shaped_like_plan(const TimelinePoint& p, const Plan& plan) {
   const auto n = plan.step_names.size();
-  return p.step_requests.size() == n && p.step_failures.size() == n && p.step_histograms.size() == n;
+  return p.step_requests.size() == n && p.step_failures.size() == n &&
+         p.step_histograms.size() == n;
 }
 
 // Adds one process's second into the merged second; false when a step histogram is malformed.
@@ -221,7 +164,9 @@ pid_t spawn(const std::string& executable, std::vector<std::string>& args, int r
   ::_exit(127);
 }
 
-std::string part_path(const std::string& jtl, int shard) { return jtl + ".part-" + std::to_string(shard); }
+std::string part_path(const std::string& jtl, int shard) {
+  return jtl + ".part-" + std::to_string(shard);
+}
 
 // FILE: the JTL header, then every part's rows (each part starts with its own header line).
 bool join_jtl(const std::string& path, int parts) {
@@ -268,72 +213,6 @@ void remove_parts(const std::string& jtl, int parts) {
 
 }  // namespace
 
-std::string encode_shard_frame(const ShardFrame& f) {
-  if (f.kind == ShardFrame::Kind::tick) {
-    return encode_tick(f.elapsed_s, f.total_s, f.active_vus, f.final, f.last ? &*f.last : nullptr, f.totals);
-  }
-  std::string payload = fmt::format("result {} {} {} {} {} {}\n", f.elapsed_s, f.peak_vus, f.threads,
-                                    f.source_addresses, f.aborted ? 1 : 0, f.error.size());
-  payload += f.error;
-  return frame(payload);
-}
-
-FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out) {
-  if (bytes.size() < 4) {
-    return FrameStatus::incomplete;
-  }
-  const std::size_t len = get_u32_le(bytes);
-  if (len > kMaxShardFrameBytes) {
-    return FrameStatus::malformed;
-  }
-  if (bytes.size() - 4 < len) {
-    return FrameStatus::incomplete;
-  }
-  const auto payload = bytes.substr(4, len);
-  const auto nl = payload.find('\n');
-  if (nl == std::string_view::npos) {
-    return FrameStatus::malformed;
-  }
-  const Fields fields(payload.substr(0, nl));
-  const auto body = payload.substr(nl + 1);
-  ShardFrame f;
-  if (fields.size() == 7 && fields[0] == "tick") {
-    f.kind = ShardFrame::Kind::tick;
-    std::size_t point_len = 0;
-    std::size_t totals_len = 0;
-    if (!fields.get(1, f.elapsed_s) || !fields.get(2, f.total_s) || !fields.get(3, f.active_vus) ||
-        !fields.flag(4, f.final) || !fields.get(5, point_len) || !fields.get(6, totals_len) ||
-        point_len > body.size() || totals_len != body.size() - point_len) {
-      return FrameStatus::malformed;
-    }
-    if (point_len > 0) {
-      f.last = deserialise_timeline_point(body.substr(0, point_len));
-      if (!f.last) {
-        return FrameStatus::malformed;
-      }
-    }
-    auto totals = deserialise_metric_set(body.substr(point_len));
-    if (!totals) {
-      return FrameStatus::malformed;
-    }
-    f.totals = std::move(*totals);
-  } else if (fields.size() == 7 && fields[0] == "result") {
-    f.kind = ShardFrame::Kind::result;
-    std::size_t error_len = 0;
-    if (!fields.get(1, f.elapsed_s) || !fields.get(2, f.peak_vus) || !fields.get(3, f.threads) ||
-        !fields.get(4, f.source_addresses) || !fields.flag(5, f.aborted) || !fields.get(6, error_len) ||
-        error_len != body.size()) {
-      return FrameStatus::malformed;
-    }
-    f.error.assign(body);
-  } else {
-    return FrameStatus::malformed;
-  }
-  out = std::move(f);
-  bytes.remove_prefix(4 + len);
-  return FrameStatus::complete;
-}
-
 int run_shard(const Plan& plan, RunOptions options, int report_fd) {
   std::signal(SIGPIPE, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);  // Ctrl-C reaches the parent, which stops every shard
@@ -348,7 +227,8 @@ int run_shard(const Plan& plan, RunOptions options, int report_fd) {
   bool reporting = true;
   options.on_tick = [&](const Progress& p, bool final) {
     if (reporting && p.totals != nullptr &&
-        !write_all(report_fd, encode_tick(p.elapsed_s, p.total_s, p.active_vus, final, p.last, *p.totals))) {
+        !write_all(report_fd, encode_tick_frame(p.elapsed_s, p.total_s, p.active_vus, final, p.last,
+                                                *p.totals))) {
       reporting = false;  // the parent is gone: nobody to run for
       g_shard_stop.store(true);
     }
@@ -372,7 +252,8 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
   const int n = std::max(1, o.processes);
   RunResult result;
   result.processes = n;
-  result.totals = MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(), plan.check_names.size());
+  result.totals = MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
+                            plan.check_names.size());
   std::vector<Child> children;
   children.reserve(static_cast<std::size_t>(n));
   std::string failure;
@@ -399,7 +280,8 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
     std::vector<std::string> args;
     args.emplace_back("crest");
     args.insert(args.end(), o.child_args.begin(), o.child_args.end());
-    args.insert(args.end(), {"--shard", fmt::format("{}/{}", i, n), "--report-fd", std::to_string(fds[1])});
+    args.insert(args.end(),
+                {"--shard", fmt::format("{}/{}", i, n), "--report-fd", std::to_string(fds[1])});
     if (!o.jtl_path.empty()) {
       args.insert(args.end(), {"--out", "jtl=" + part_path(o.jtl_path, i)});
     }
@@ -458,9 +340,11 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
         }
         c.pending.pop_front();
       }
-      const bool last = std::all_of(children.begin(), children.end(),
-                                    [](const Child& c) { return c.final_seen && c.pending.empty(); });
-      MetricSet totals(plan.step_names.size(), plan.journeys.size(), plan.groups.size(), plan.check_names.size());
+      const bool last = std::all_of(children.begin(), children.end(), [](const Child& c) {
+        return c.final_seen && c.pending.empty();
+      });
+      MetricSet totals(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
+                       plan.check_names.size());
       for (const auto& c : children) {
         if (c.totals) {
           totals.merge(*c.totals);
@@ -584,11 +468,14 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
         continue;
       }
       if (c.reaped && c.fd < 0 &&
-          !(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0 && c.result && c.result->error.empty())) {
+          !(WIFEXITED(c.status) && WEXITSTATUS(c.status) == 0 && c.result &&
+            c.result->error.empty())) {
         fail(c, describe_exit(c, o.executable));
-      } else if (c.fd >= 0 && now - c.last_heard > std::chrono::duration<double>(o.silence_timeout_s)) {
+      } else if (c.fd >= 0 &&
+                 now - c.last_heard > std::chrono::duration<double>(o.silence_timeout_s)) {
         fail(c, fmt::format("sent nothing for {:.0f}s (hung?)", o.silence_timeout_s));
-      } else if (c.fd < 0 && !c.reaped && !c.killed_after_eof && now - c.eof_at > std::chrono::seconds(10)) {
+      } else if (c.fd < 0 && !c.reaped && !c.killed_after_eof &&
+                 now - c.eof_at > std::chrono::seconds(10)) {
         c.killed_after_eof = true;  // it closed its pipe but does not exit
         ::kill(c.pid, SIGKILL);
       }
@@ -597,7 +484,8 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
       break;
     }
     emit_ready();
-    if (std::all_of(children.begin(), children.end(), [](const Child& c) { return c.reaped && c.fd < 0; })) {
+    if (std::all_of(children.begin(), children.end(),
+                    [](const Child& c) { return c.reaped && c.fd < 0; })) {
       break;
     }
   }
@@ -640,8 +528,8 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
   }
   result.elapsed_s = std::max(result.elapsed_s, 1e-9);
   if (!final_emitted && o.on_tick && !result.timeline.empty()) {
-    const Progress p{result.timeline.back().t, total_s, result.timeline.back().active_vus, &result.totals,
-                     &result.timeline.back()};
+    const Progress p{result.timeline.back().t, total_s, result.timeline.back().active_vus,
+                     &result.totals, &result.timeline.back()};
     o.on_tick(p, true);
   }
   if (!o.jtl_path.empty()) {

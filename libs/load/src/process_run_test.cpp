@@ -119,8 +119,8 @@ TEST(ProcessFrames, PartialFramesWaitAndGarbageIsMalformed) {
     return out + payload;
   };
   for (const std::string payload :
-       {"", "hello", "tick 1 2 3 0 0 0\n", "tick 1 2 3 2 0 0\n", "result 1 1 1 1 0 5\nabc", "result 1 1 1 1 0\n",
-        "tick 1 2 3 0 0 5\nms1 0", "tick x 2 3 0 0 0\n"}) {
+       {"", "hello", "tick 1 2 3 0 0 0\n", "tick 1 2 3 2 0 0\n", "result 1 1 1 1 0 5\nabc",
+        "result 1 1 1 1 0\n", "tick 1 2 3 0 0 5\nms1 0", "tick x 2 3 0 0 0\n"}) {
     const auto framed = frame_of(payload);
     std::string_view view(framed);
     ShardFrame f;
@@ -224,7 +224,8 @@ load: {executor: constant-vus, vus: 4, duration: 30s}
   const auto r = run_processes(load(path), o);
   EXPECT_LT(seconds_since(start), 10.0);
   ASSERT_EQ(pids.size(), 2u);
-  EXPECT_THAT(r.error, HasSubstr("shard 1/2 (pid " + std::to_string(pids[1]) + "): was killed by signal 9"));
+  EXPECT_THAT(r.error,
+              HasSubstr("shard 1/2 (pid " + std::to_string(pids[1]) + "): was killed by signal 9"));
   // Both children are gone and reaped: no zombie, nothing left running.
   for (const auto pid : pids) {
     EXPECT_EQ(::kill(pid, 0), -1);
@@ -235,7 +236,9 @@ load: {executor: constant-vus, vus: 4, duration: 30s}
 // A stand-in child (a shell script) exercises the parent's failure paths without crest. bash, not
 // sh: the report descriptor can be 10 or more, and dash's `>&N` takes one digit only.
 std::string fake_child(const std::string& name, const std::string& body) {
-  const auto path = write_file(name, "#!/bin/bash\nwhile [ $# -gt 0 ]; do [ \"$1\" = --report-fd ] && fd=$2; shift; done\n" + body);
+  const auto path = write_file(
+      name, "#!/bin/bash\nwhile [ $# -gt 0 ]; do [ \"$1\" = --report-fd ] && fd=$2; shift; done\n" +
+                body);
   ::chmod(path.c_str(), 0755);
   return path;
 }
@@ -247,7 +250,8 @@ journeys: [{steps: [{request: {path: /hello}}]}]
 load: {executor: constant-vus, vus: 2, duration: 1s}
 )");
   auto o = split(path, 2);
-  o.executable = fake_child("garbage_child.sh", "eval \"printf '\\005\\000\\000\\000hello' >&$fd\"\nexec sleep 30\n");
+  o.executable = fake_child("garbage_child.sh",
+                            "eval \"printf '\\005\\000\\000\\000hello' >&$fd\"\nexec sleep 30\n");
   const auto start = std::chrono::steady_clock::now();
   const auto r = run_processes(load(path), o);
   EXPECT_LT(seconds_since(start), 10.0);
@@ -293,12 +297,16 @@ TEST(ProcessRun, CrestRunWithProcessesWritesOneSetOfOutputs) {
 journeys: [{steps: [{name: hello, request: {path: /hello}, check: {status: 200}}]}]
 load: {executor: constant-vus, vus: 4, duration: 1s}
 )";
-  const auto ok = write_file("cli_ok.yaml", body + "thresholds:\n  http_req_failed: ['rate < 0.5']\n");
-  const auto breach = write_file("cli_breach.yaml", body + "thresholds:\n  http_reqs: ['count > 100000000']\n");
+  const auto ok =
+      write_file("cli_ok.yaml", body + "thresholds:\n  http_req_failed: ['rate < 0.5']\n");
+  const auto breach =
+      write_file("cli_breach.yaml", body + "thresholds:\n  http_reqs: ['count > 100000000']\n");
   const auto json = dir + "/cli_split.json";
   const auto jtl = dir + "/cli_split.jtl";
   const auto summary = dir + "/cli_split.txt";
-  ASSERT_EQ(crest_run(ok + " --processes 2 -q --out json=" + json + " --out jtl=" + jtl + " > " + summary), 0);
+  ASSERT_EQ(crest_run(ok + " --processes 2 -q --out json=" + json + " --out jtl=" + jtl + " > " +
+                      summary),
+            0);
   const auto requests = target.requests();
   EXPECT_GT(requests, 20u);
   EXPECT_THAT(read_file(summary), HasSubstr("on 2 processes"));

@@ -39,7 +39,8 @@ TEST(ResponseParser, ContentLength) {
 
 TEST(ResponseParser, Chunked) {
   const std::string r =
-      "HTTP/1.1 201 Created\r\nTransfer-Encoding: gzip, chunked\r\n\r\n6\r\nhello \r\nA;x=y\r\n0123456789\r\n0\r\nT: 1\r\n\r\n";
+      "HTTP/1.1 201 Created\r\nTransfer-Encoding: gzip, chunked\r\n\r\n6\r\nhello "
+      "\r\nA;x=y\r\n0123456789\r\n0\r\nT: 1\r\n\r\n";
   ResponseParser p;
   p.reset();
   std::string buf;
@@ -109,11 +110,12 @@ TEST(ResponseParser, StatusWithoutReason) {
 }
 
 TEST(ResponseParser, Errors) {
-  for (const std::string bad : {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
-                                "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
-                                "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
-                                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX"}) {
+  for (const std::string bad :
+       {"HTTP/2 200 OK\r\n\r\n", "HTTP/1.1 2x0 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nNoColon\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXX"}) {
     ResponseParser p;
     p.reset();
     EXPECT_EQ(p.parse(bad), Status::error) << bad;

@@ -1,9 +1,8 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
-#include <boost/asio.hpp>
+#include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -11,111 +10,13 @@
 #include <mutex>
 #include <thread>
 
+#include "crest/load/run_command.hpp"
+
+#include "crest/load/metrics_endpoint.hpp"
 #include "crest/load/outputs.hpp"
 #include "crest/load/process_run.hpp"
 
 namespace crest::load {
-
-struct MetricsEndpoint::Impl {
-  boost::asio::io_context ioc{1};
-  boost::asio::ip::tcp::acceptor acceptor{ioc};
-  std::thread thread;
-  std::mutex mu;
-  std::string text = "# no data yet\n";
-
-  void accept() {
-    acceptor.async_accept([this](boost::system::error_code ec, boost::asio::ip::tcp::socket s) {
-      if (ec) {
-        return;
-      }
-      serve(std::move(s));
-      accept();
-    });
-  }
-  void serve(boost::asio::ip::tcp::socket s) {
-    // Requests are one small GET: a short blocking read with a receive timeout is enough.
-    timeval tv{1, 0};
-    ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    char buf[2048];
-    boost::system::error_code ec;
-    const auto n = s.read_some(boost::asio::buffer(buf), ec);
-    if (ec || n == 0) {
-      return;
-    }
-    const std::string_view req(buf, n);
-    std::string body;
-    std::string status = "200 OK";
-    if (req.substr(0, 13) == "GET /metrics " || req.substr(0, 14) == "GET /metrics?") {
-      std::lock_guard lock(mu);
-      body = text;
-    } else {
-      status = "404 Not Found";
-      body = "not found: try /metrics\n";
-    }
-    const std::string head = "HTTP/1.1 " + status +
-                             "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\nContent-Length: " +
-                             std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n";
-    const std::string response = head + body;
-    boost::asio::write(s, boost::asio::buffer(response), ec);
-    s.shutdown(boost::asio::ip::tcp::socket::shutdown_both, ec);
-  }
-};
-
-MetricsEndpoint::MetricsEndpoint() : impl_(std::make_unique<Impl>()) {}
-MetricsEndpoint::~MetricsEndpoint() { stop(); }
-
-Result<void> MetricsEndpoint::start(const std::string& host_port) {
-  const auto colon = host_port.rfind(':');
-  if (colon == std::string::npos) {
-    return Error{ErrorKind::invalid_argument, "--metrics-addr: expected HOST:PORT, got '" + host_port + "'"};
-  }
-  boost::system::error_code ec;
-  const auto addr = boost::asio::ip::make_address(host_port.substr(0, colon), ec);
-  int port = -1;
-  try {
-    port = std::stoi(host_port.substr(colon + 1));
-  } catch (const std::exception&) {
-    port = -1;
-  }
-  if (ec || port < 0 || port > 65535) {
-    return Error{ErrorKind::invalid_argument, "--metrics-addr: expected HOST:PORT with an IP address, got '" + host_port + "'"};
-  }
-  const boost::asio::ip::tcp::endpoint ep(addr, static_cast<unsigned short>(port));
-  impl_->acceptor.open(ep.protocol(), ec);
-  if (!ec) {
-    impl_->acceptor.set_option(boost::asio::socket_base::reuse_address(true), ec);
-    impl_->acceptor.bind(ep, ec);
-  }
-  if (!ec) {
-    impl_->acceptor.listen(64, ec);
-  }
-  if (ec) {
-    return Error{ErrorKind::unavailable, "--metrics-addr " + host_port + ": " + ec.message()};
-  }
-  impl_->accept();
-  impl_->thread = std::thread([this] { impl_->ioc.run(); });
-  return {};
-}
-
-unsigned short MetricsEndpoint::port() const {
-  boost::system::error_code ec;
-  return impl_->acceptor.local_endpoint(ec).port();
-}
-
-void MetricsEndpoint::update(std::string text) {
-  std::lock_guard lock(impl_->mu);
-  impl_->text = std::move(text);
-}
-
-void MetricsEndpoint::stop() {
-  if (impl_ && impl_->thread.joinable()) {
-    boost::asio::post(impl_->ioc, [this] {
-      boost::system::error_code ec;
-      impl_->acceptor.close(ec);
-    });
-    impl_->thread.join();
-  }
-}
 
 namespace {
 
@@ -189,9 +90,11 @@ int run_command(int argc, char** argv) {
   app.add_option("--threads", threads, "event loops (default: one per core)");
   app.add_option("-e,--env", vars, "variable KEY=VALUE, visible as {{ KEY }}");
   app.add_option("--out", outs, "json=FILE, csv=FILE or jtl=FILE (repeatable)");
-  app.add_option("--metrics-addr", metrics_addr, "serve Prometheus /metrics on HOST:PORT during the run");
+  app.add_option("--metrics-addr", metrics_addr,
+                 "serve Prometheus /metrics on HOST:PORT during the run");
   app.add_flag("-q,--quiet", quiet, "no progress line");
-  app.add_option("--processes", processes, "split the run over N processes (past the per-process descriptor limit)");
+  app.add_option("--processes", processes,
+                 "split the run over N processes (past the per-process descriptor limit)");
   // A child of --processes: run shard I of N and report to the pipe FD (not for people).
   app.add_option("--shard", shard)->group("");
   app.add_option("--report-fd", report_fd)->group("");
@@ -231,7 +134,8 @@ int run_command(int argc, char** argv) {
   int shard_index = 0;
   int shard_count = 1;
   if (!shard.empty() && (!parse_shard(shard, shard_index, shard_count) || report_fd < 0)) {
-    std::cerr << "crest run: --shard I/N and --report-fd FD go together (they are for crest run --processes)\n";
+    std::cerr << "crest run: --shard I/N and --report-fd FD go together (they are for crest run "
+                 "--processes)\n";
     return 2;
   }
   for (const auto& kv : vars) {
@@ -267,7 +171,8 @@ int run_command(int argc, char** argv) {
     return run_shard(*plan, options, report_fd);
   }
   // More processes than virtual users would leave some with nothing to do.
-  const int process_count = std::min(std::max(1, plan->load.processes), std::max(1, plan->load.peak_vus()));
+  const int process_count =
+      std::min(std::max(1, plan->load.processes), std::max(1, plan->load.peak_vus()));
   MetricsEndpoint endpoint;
   if (!metrics_addr.empty()) {
     auto started = endpoint.start(metrics_addr);
@@ -281,7 +186,8 @@ int run_command(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   options.stop = &g_stop;
   const bool tty = !quiet && ::isatty(STDERR_FILENO) == 1;
-  const bool abortable = std::any_of(plan->thresholds.begin(), plan->thresholds.end(), [](const Threshold& t) { return t.abort_on_fail; });
+  const bool abortable = std::any_of(plan->thresholds.begin(), plan->thresholds.end(),
+                                     [](const Threshold& t) { return t.abort_on_fail; });
   const Plan& p = *plan;
   std::string abort_reason;
   options.on_tick = [&](const Progress& progress, bool final) {
@@ -289,7 +195,8 @@ int run_command(int argc, char** argv) {
       endpoint.update(format_prometheus(p, *progress.totals, final ? 0 : progress.active_vus));
     }
     if (tty) {
-      std::fprintf(stderr, "\r%s%s", format_progress(progress, progress.totals->dropped).c_str(), final ? "\n" : "");
+      std::fprintf(stderr, "\r%s%s", format_progress(progress, progress.totals->dropped).c_str(),
+                   final ? "\n" : "");
       std::fflush(stderr);
     }
   };
@@ -357,7 +264,8 @@ int run_command(int argc, char** argv) {
     return 1;
   }
   endpoint.stop();
-  const bool breached = std::any_of(thresholds.begin(), thresholds.end(), [](const ThresholdResult& r) { return !r.passed; });
+  const bool breached = std::any_of(thresholds.begin(), thresholds.end(),
+                                    [](const ThresholdResult& r) { return !r.passed; });
   return breached || !abort_reason.empty() ? 99 : 0;
 }
 

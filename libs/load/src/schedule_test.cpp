@@ -8,7 +8,9 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-double s(Duration d) { return static_cast<double>(d.count()) / 1e9; }
+double s(Duration d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
 
 TEST(ArrivalSchedule, ConstantRateIsEvenlySpaced) {
   const auto a = ArrivalSchedule::constant(10, seconds(2));
@@ -52,8 +54,8 @@ TEST(ArrivalSchedule, LinearRampMatchesTheIntegral) {
 
 TEST(ArrivalSchedule, StagesWithSpikeAndHold) {
   // 10/s held 2 s, spike to 100/s over 1 s, hold 100/s 1 s, back to 0 over 2 s.
-  const auto a = ArrivalSchedule::ramping(10, {Stage{seconds(2), 10}, Stage{seconds(1), 100}, Stage{seconds(1), 100},
-                                               Stage{seconds(2), 0}});
+  const auto a = ArrivalSchedule::ramping(10, {Stage{seconds(2), 10}, Stage{seconds(1), 100},
+                                               Stage{seconds(1), 100}, Stage{seconds(2), 0}});
   EXPECT_EQ(a.count_until(seconds(2)), 21u);  // 20 by t=2 plus the one due exactly at 2 s
   const double total = 20 + 55 + 100 + 100;
   EXPECT_EQ(a.count_until(seconds(6)), static_cast<std::uint64_t>(total));

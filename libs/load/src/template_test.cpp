@@ -56,7 +56,8 @@ TEST(Template, Functions) {
     EXPECT_TRUE(item == "red" || item == "green" || item == "blue") << item;
   }
   EXPECT_THAT(f.render("{{ uuid() }}"),
-              ::testing::MatchesRegex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
+              ::testing::MatchesRegex(
+                  "[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"));
   EXPECT_NE(f.render("{{ uuid() }}"), f.render("{{ uuid() }}"));
   const auto ts = std::stoll(f.render("{{ timestamp() }}"));
   EXPECT_GT(ts, 1'600'000'000'000LL);

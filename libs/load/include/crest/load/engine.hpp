@@ -1,8 +1,10 @@
 #pragma once
 // The load engine: one event loop per thread (epoll, src/event_loop.hpp), each owning a share of
 // the virtual users (C++20 coroutines, one keep-alive connection per VU and origin), the
-// executor's schedule, and a MetricSet that the aggregator (the calling thread) collects once a
-// second.
+// executor's schedule, and a MetricSet that only it writes and hands to the aggregator (the
+// calling thread) once a second. Units: src/engine.cpp (VU lifecycle), exchange.cpp and
+// connection.cpp (transport), capture.cpp (checks, captures), jtl.cpp, run_plan.cpp (setup),
+// aggregator.cpp.
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -54,24 +56,5 @@ struct RunResult {
 
 // Runs the plan to completion. Never throws on the request path; returns the totals.
 RunResult run_plan(const Plan& plan, const RunOptions& options);
-
-// The JMeter 5 default JTL header.
-inline constexpr const char* kJtlHeader =
-    "timeStamp,elapsed,label,responseCode,responseMessage,threadName,dataType,success,"
-    "failureMessage,bytes,sentBytes,grpThreads,allThreads,URL,Latency,IdleTime,Connect";
-
-// Extracts captures and evaluates checks on one response; exposed for tests.
-struct ResponseView {
-  int status = 0;
-  std::string_view body;
-  std::function<std::string_view(std::string_view)> header;  // first header by name
-  std::function<std::string_view(std::string_view)> cookie;  // cookie jar lookup
-  double duration_ms = 0;
-};
-// Returns false when a capture found nothing; the name of the missing capture goes to *missing.
-bool apply_captures(const Step& step, const ResponseView& r, std::vector<std::string>& vars,
-                    std::string* missing);
-// Evaluates each check; passed[i] per check. Returns true when all passed.
-bool evaluate_checks(const Step& step, const ResponseView& r, std::vector<bool>& passed);
 
 }  // namespace crest::load

@@ -13,6 +13,7 @@
 
 #include "crest/core/error.hpp"
 #include "crest/load/template.hpp"
+#include "crest/load/threshold.hpp"
 
 namespace crest::load {
 
@@ -76,7 +77,7 @@ struct Step {
   std::vector<Capture> captures;
   std::vector<Check> checks;
   ThinkTime think;
-  bool needs_body = false;  // a capture or check reads the body
+  bool needs_body = false;     // a capture or check reads the body
   bool checks_status = false;  // a status check decides success; otherwise >= 400 is a failure
 };
 
@@ -126,28 +127,17 @@ struct LoadSpec {
   int max_vus = 0;
   Duration pacing{};  // minimum iteration duration (closed models)
   Duration graceful_stop = std::chrono::seconds(30);
-  int threads = 0;         // event loops; 0 = one per core
+  int threads = 0;           // event loops; 0 = one per core
   int source_addresses = 0;  // loopback source addresses to spread over; 0 = automatic
-  int processes = 0;  // processes to split the run over (crest run --processes); 0 = one
+  int processes = 0;         // processes to split the run over (crest run --processes); 0 = one
 
+  // Open model (arrival-rate executors): iterations start on a schedule, whatever the VUs do.
+  bool is_open_model() const {
+    return executor == Executor::constant_arrival_rate ||
+           executor == Executor::ramping_arrival_rate;
+  }
   Duration total_duration() const;  // duration, or the sum of the stages
-  int peak_vus() const;              // the most virtual users this model can use
-};
-
-struct Threshold {
-  struct Condition {
-    std::string text;  // as written, for the summary
-    std::string aggregate;  // "p", "avg", "min", "max", "med", "rate", "count"
-    double percentile = 0;
-    std::string op;     // < <= > >= == !=
-    double value = 0;   // durations in milliseconds
-  };
-  std::string metric;  // http_req_duration, http_req_service_duration, http_req_failed, ...
-  std::string tag_key;
-  std::string tag_value;
-  std::string source;  // the key as written
-  std::vector<Condition> conditions;
-  bool abort_on_fail = false;
+  int peak_vus() const;             // the most virtual users this model can use
 };
 
 struct Plan {
@@ -164,7 +154,7 @@ struct Plan {
   std::vector<Feed> feeds;
   std::vector<Journey> journeys;
   std::vector<Group> groups;
-  std::vector<std::string> step_names;  // metric series, by Step::metric
+  std::vector<std::string> step_names;   // metric series, by Step::metric
   std::vector<std::string> check_names;  // by Check::id
   LoadSpec load;
   std::vector<Threshold> thresholds;
@@ -188,7 +178,5 @@ Result<Plan> parse_plan(const std::string& yaml_text, const std::string& file_na
 // "250ms", "1.5s", "2m", "1h", "300us"; a bare number is milliseconds when allowed.
 Result<Duration> parse_duration(std::string_view text, bool bare_is_ms = false);
 Result<Origin> parse_origin(std::string_view url, std::string* path_out = nullptr);
-Result<Threshold> parse_threshold_key(std::string_view key);
-Result<Threshold::Condition> parse_threshold_condition(std::string_view text);
 
 }  // namespace crest::load

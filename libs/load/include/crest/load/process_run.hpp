@@ -16,37 +16,9 @@
 #include <vector>
 
 #include "crest/load/engine.hpp"
+#include "crest/load/wire.hpp"
 
 namespace crest::load {
-
-// One message from a shard to the parent. On the wire: a 4-byte little-endian payload length,
-// then the payload, text:
-//   "tick <elapsed_s> <total_s> <active_vus> <final 0|1> <point bytes> <totals bytes>\n"
-//       followed by serialise(TimelinePoint) and serialise(MetricSet) of those lengths;
-//   "result <elapsed_s> <peak_vus> <threads> <source_addresses> <aborted 0|1> <error bytes>\n"
-//       followed by the error text (empty when the run went well): the shard's last frame.
-struct ShardFrame {
-  enum class Kind : std::uint8_t { tick, result };
-  Kind kind = Kind::tick;
-  double elapsed_s = 0;  // tick: Progress::elapsed_s; result: RunResult::elapsed_s
-  double total_s = 0;
-  int active_vus = 0;
-  bool final = false;
-  std::optional<TimelinePoint> last;
-  MetricSet totals;
-  int peak_vus = 0;
-  int threads = 0;
-  int source_addresses = 1;
-  bool aborted = false;
-  std::string error;
-};
-
-inline constexpr std::size_t kMaxShardFrameBytes = 256u << 20;
-
-std::string encode_shard_frame(const ShardFrame& frame);
-enum class FrameStatus : std::uint8_t { complete, incomplete, malformed };
-// Takes one frame off the front of `bytes` (advancing it) when a whole one is there.
-FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out);
 
 // The child's side: runs the shard (options carry shard_index/shard_count) and reports to
 // report_fd. SIGTERM stops it gracefully, SIGUSR1 aborts it (the parent's abort_on_fail), SIGINT

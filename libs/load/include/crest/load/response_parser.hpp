@@ -24,7 +24,9 @@ class ResponseParser {
   Status finish_on_eof(std::string_view buffer);
 
   int status() const { return status_; }
-  std::string_view reason(std::string_view buffer) const { return buffer.substr(reason_.off, reason_.len); }
+  std::string_view reason(std::string_view buffer) const {
+    return buffer.substr(reason_.off, reason_.len);
+  }
   bool keep_alive() const { return keep_alive_; }
   bool headers_done() const { return state_ > State::headers; }
   std::size_t header_count() const { return headers_.size(); }

@@ -14,7 +14,8 @@ class ArrivalSchedule {
  public:
   static ArrivalSchedule from(const LoadSpec& spec);
   static ArrivalSchedule constant(double per_second, Duration duration);
-  static ArrivalSchedule ramping(double start_per_second, const std::vector<Stage>& per_second_stages);
+  static ArrivalSchedule ramping(double start_per_second,
+                                 const std::vector<Stage>& per_second_stages);
 
   // Offset from the start at which arrival i (0-based) is due; nullopt when past the end.
   std::optional<Duration> time_of(std::uint64_t i) const;

@@ -1,7 +1,7 @@
 #pragma once
-// What a run measures. Each event loop records into its own MetricSet (one writer, a mutex the
-// aggregator takes once a second); the aggregator merges them exactly into the run's totals and
-// into one point of the per-second timeline.
+// What a run measures. Each event loop records into its own MetricSet (one writer, no lock; it
+// hands the set over once a second, src/engine_state.hpp); the aggregator merges them exactly into
+// the run's totals and into one point of the per-second timeline.
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "crest/load/plan.hpp"
+#include "crest/load/threshold.hpp"
 #include "crest/metrics/latency_histogram.hpp"
 
 namespace crest::load {
@@ -60,9 +61,9 @@ struct JourneyStats {
 };
 
 struct MetricSet {
-  std::vector<StepStats> steps;        // by Plan::step_names
-  std::vector<JourneyStats> journeys;  // by Plan::journeys
-  std::vector<LatencyHistogram> groups;  // by Plan::groups
+  std::vector<StepStats> steps;                      // by Plan::step_names
+  std::vector<JourneyStats> journeys;                // by Plan::journeys
+  std::vector<LatencyHistogram> groups;              // by Plan::groups
   std::vector<std::array<std::uint64_t, 2>> checks;  // by check id: {passed, failed}
   std::uint64_t dropped = 0;
   std::uint64_t interrupted = 0;  // iterations cut by the hard stop
@@ -94,28 +95,6 @@ struct TimelinePoint {
   bool operator==(const TimelinePoint&) const = default;
 };
 
-// Exact text forms, so that the processes of one run (crest run --processes) ship their metrics
-// to the parent without loss: every counter and every histogram (LatencyHistogram::serialise)
-// round-trips. Line-based: "ms1 <sizes> <dropped> <interrupted>", then per step a counter line
-// and three histogram lines, per journey a counter line and one histogram, per group a histogram,
-// then one line of check counts. Malformed or truncated input gives nullopt, never a crash.
-std::string serialise(const MetricSet& m);
-std::optional<MetricSet> deserialise_metric_set(std::string_view text);
-// "tp1 <t> <vus> <counters> <steps>", the duration histogram, then per step "<requests>
-// <failures>" and its histogram text (kept as it is: a line of its own).
-std::string serialise(const TimelinePoint& p);
-std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text);
-
-struct ThresholdResult {
-  const Threshold* threshold = nullptr;
-  const Threshold::Condition* condition = nullptr;
-  double measured = 0;
-  bool passed = true;
-  std::string shown;  // "p(99)=123.40ms"
-};
-
-std::vector<ThresholdResult> evaluate_thresholds(const Plan& plan, const MetricSet& totals,
-                                                 double elapsed_seconds);
 std::string format_ms(double ms);  // "12.34ms", "1.23s"
 
 }  // namespace crest::load

@@ -1,6 +1,6 @@
 // The text forms that carry metrics between the processes of one run: exact round trips, exact
 // merges, and no crash on anything malformed.
-#include "crest/load/stats.hpp"
+#include "crest/load/wire.hpp"
 
 #include <gtest/gtest.h>
 
@@ -75,7 +75,8 @@ TEST(StatsSerialisation, MergeOfDeserialisedEqualsMergeOfOriginals) {
   ASSERT_TRUE(da && db);
   da->merge(*db);
   EXPECT_EQ(*da, merged);
-  EXPECT_EQ(da->steps[2].duration.percentile_us(99.9), merged.steps[2].duration.percentile_us(99.9));
+  EXPECT_EQ(da->steps[2].duration.percentile_us(99.9),
+            merged.steps[2].duration.percentile_us(99.9));
   EXPECT_EQ(da->requests(), a.requests() + b.requests());
 }
 
@@ -131,8 +132,10 @@ TEST(StatsSerialisation, GarbageIsRejected) {
   EXPECT_FALSE(deserialise_metric_set("ms1 4000000000 0 0 0 0 0\nck\n").has_value());
   EXPECT_FALSE(deserialise_metric_set("ms1 18446744073709551615 1 1 1 0 0\n").has_value());
   EXPECT_FALSE(deserialise_metric_set("ms1 -1 0 0 0 0 0\nck\n").has_value());
-  EXPECT_FALSE(deserialise_timeline_point("tp1 nan 0 0 0 0 0 0 0 0 0\nlh1 0 0 0 0 0\nsr\nsf\n").has_value());
-  EXPECT_TRUE(deserialise_timeline_point("tp1 1 0 0 0 0 0 0 0 0 0\nlh1 0 0 0 0 0\nsr\nsf\n").has_value());
+  EXPECT_FALSE(
+      deserialise_timeline_point("tp1 nan 0 0 0 0 0 0 0 0 0\nlh1 0 0 0 0 0\nsr\nsf\n").has_value());
+  EXPECT_TRUE(
+      deserialise_timeline_point("tp1 1 0 0 0 0 0 0 0 0 0\nlh1 0 0 0 0 0\nsr\nsf\n").has_value());
   // Flipping bytes anywhere: either still well formed, or rejected; never a crash.
   std::mt19937 rng(7);
   for (int i = 0; i < 2000; ++i) {

@@ -1,0 +1,10 @@
+#pragma once
+// `crest run PLAN [flags]`: ties plan, engine (or processes) and outputs together.
+
+namespace crest::load {
+
+// Exit 0 on success, 2 on plan or usage errors (nothing sent), 99 when a threshold is breached,
+// 1 when the run could not start.
+int run_command(int argc, char** argv);
+
+}  // namespace crest::load

@@ -1,0 +1,58 @@
+#pragma once
+// What crosses a process boundary in a run split over processes (crest run --processes): the
+// exact text forms of the metrics and the length-prefixed frames that carry them.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "crest/load/stats.hpp"
+
+namespace crest::load {
+
+// Exact text forms, so that the processes of one run (crest run --processes) ship their metrics
+// to the parent without loss: every counter and every histogram (LatencyHistogram::serialise)
+// round-trips. Line-based: "ms1 <sizes> <dropped> <interrupted>", then per step a counter line
+// and three histogram lines, per journey a counter line and one histogram, per group a histogram,
+// then one line of check counts. Malformed or truncated input gives nullopt, never a crash.
+std::string serialise(const MetricSet& m);
+std::optional<MetricSet> deserialise_metric_set(std::string_view text);
+// "tp1 <t> <vus> <counters> <steps>", the duration histogram, then per step "<requests>
+// <failures>" and its histogram text (kept as it is: a line of its own).
+std::string serialise(const TimelinePoint& p);
+std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text);
+
+// One message from a shard to the parent. On the wire: a 4-byte little-endian payload length,
+// then the payload, text:
+//   "tick <elapsed_s> <total_s> <active_vus> <final 0|1> <point bytes> <totals bytes>\n"
+//       followed by serialise(TimelinePoint) and serialise(MetricSet) of those lengths;
+//   "result <elapsed_s> <peak_vus> <threads> <source_addresses> <aborted 0|1> <error bytes>\n"
+//       followed by the error text (empty when the run went well): the shard's last frame.
+struct ShardFrame {
+  enum class Kind : std::uint8_t { tick, result };
+  Kind kind = Kind::tick;
+  double elapsed_s = 0;  // tick: Progress::elapsed_s; result: RunResult::elapsed_s
+  double total_s = 0;
+  int active_vus = 0;
+  bool final = false;
+  std::optional<TimelinePoint> last;
+  MetricSet totals;
+  int peak_vus = 0;
+  int threads = 0;
+  int source_addresses = 1;
+  bool aborted = false;
+  std::string error;
+};
+
+inline constexpr std::size_t kMaxShardFrameBytes = 256u << 20;
+
+std::string encode_shard_frame(const ShardFrame& frame);
+enum class FrameStatus : std::uint8_t { complete, incomplete, malformed };
+// Takes one frame off the front of `bytes` (advancing it) when a whole one is there.
+FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out);
+
+// A tick frame built straight from a Progress's parts (no ShardFrame copy of the totals).
+std::string encode_tick_frame(double elapsed_s, double total_s, int active_vus, bool final,
+                              const TimelinePoint* last, const MetricSet& totals);
+
+}  // namespace crest::load

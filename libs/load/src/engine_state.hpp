@@ -1,0 +1,155 @@
+#pragma once
+// The engine's shared state, read by its units: engine.cpp (the VU lifecycle), exchange.cpp (one
+// request/response over a Connection), run_plan.cpp (setup) and aggregator.cpp (the once-a-second
+// collection). Not part of the library's interface.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "connection.hpp"
+#include "crest/load/engine.hpp"
+#include "crest/load/response_parser.hpp"
+#include "crest/load/schedule.hpp"
+#include "event_loop.hpp"
+#include "feed.hpp"
+#include "jtl.hpp"
+#include "sample.hpp"
+
+namespace crest::load {
+
+using SteadyClock = std::chrono::steady_clock;
+using TimePoint = SteadyClock::time_point;
+inline constexpr auto kNoDeadline = TimePoint::max();
+
+struct VirtualUser {
+  explicit VirtualUser(std::uint64_t global_index)
+      : index(global_index), rng(global_index * 7919 + 17) {}
+  std::uint64_t index;  // 0-based across all loops (and processes)
+  io::Timer timer;
+  Rng rng;
+  std::vector<std::string> vars;
+  std::vector<int> unique_rows;                          // per feed, -1 until taken
+  std::vector<std::unique_ptr<Connection>> connections;  // per origin
+  CookieJar jar;
+  ResponseParser parser;
+  std::string request;  // the rendered request
+  std::string body;
+  ReadBuffer response;
+  TimePoint deadline = kNoDeadline;
+  Connection* deadline_connection = nullptr;
+  bool timed_out = false;
+  bool running = false;
+  bool dead = false;  // its data feed ran out: it stops
+  bool pacing_wait = false;
+  std::uint64_t iteration = 0;
+  TimePoint intended{};
+  SteadyClock::duration lag{};
+};
+
+// A loop's metrics with one writer, the loop's thread: it records into `recording` without a
+// lock, and when the aggregator asks for a new interval (requested > published) it swaps
+// `recording` with the emptied `handoff` and publishes. The aggregator reads `handoff` only once
+// published == requested, and asks again only after it has emptied it (shared nothing, as
+// Seastar's per-core metrics).
+struct LoopMetrics {
+  LoopMetrics(std::size_t steps, std::size_t journeys, std::size_t groups, std::size_t checks)
+      : recording(steps, journeys, groups, checks), handoff(steps, journeys, groups, checks) {}
+  MetricSet recording;
+  MetricSet handoff;
+  std::atomic<std::uint64_t> requested{0};
+  std::atomic<std::uint64_t> published{0};
+  void publish_if_requested() {
+    const auto wanted = requested.load(std::memory_order_acquire);
+    if (wanted != published.load(std::memory_order_relaxed)) {
+      std::swap(recording, handoff);
+      published.store(wanted, std::memory_order_release);
+    }
+  }
+};
+
+struct Engine;
+
+struct EventLoop {
+  EventLoop(Engine& owner, int loop_index, const Plan& plan)
+      : engine(owner),
+        index(loop_index),
+        metrics(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
+                plan.check_names.size()) {}
+  Engine& engine;
+  int index;  // among all loops of the run (every process's)
+  io::Loop io;
+  io::Timer control_timer;
+  io::Timer sweep_timer;
+  io::Timer arrival_timer;
+  LoopMetrics metrics;
+  std::string jtl_rows;
+  std::vector<std::unique_ptr<VirtualUser>> vus;
+  std::vector<VirtualUser*> free_vus;
+  std::size_t max_vus_here = 0;
+  int running = 0;
+  int target = 0;
+  bool stopping = false;
+  bool aborted = false;
+  bool done = false;
+  std::atomic<bool> finished{false};  // its thread no longer touches `metrics`
+  std::vector<bool> check_passed;
+};
+
+struct Engine {
+  Engine(const Plan& run_plan, const RunOptions& run_options)
+      : plan(run_plan), options(run_options), feeds(run_plan) {}
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+  ~Engine() { loops.clear(); }  // connections before the endpoints' TLS context
+
+  const Plan& plan;
+  const RunOptions& options;
+  std::unique_ptr<Endpoints> endpoints;
+  ArrivalSchedule arrivals;
+  VuSchedule vu_schedule;
+  TimePoint start{};
+  TimePoint end{};
+  TimePoint hard_deadline{};
+  int loop_count = 1;  // event loops in the whole run, across processes
+  int source_addresses = 1;
+  std::vector<double> cumulative_weights;
+  FeedDealer feeds;
+  std::atomic<int> active_vus{0};
+  std::atomic<int> peak_active{0};
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> hard_stop_requested{false};
+  std::atomic<int> loops_done{0};
+  std::vector<std::unique_ptr<EventLoop>> loops;
+  JtlFile jtl;
+
+  // engine.cpp: the VU lifecycle.
+  VirtualUser& new_vu(EventLoop& loop, std::uint64_t global_index);
+  void run_loop(EventLoop& loop);
+
+ private:
+  void vu_started();
+  const Journey& pick_journey(VirtualUser& vu);
+  SteadyClock::duration think_time(VirtualUser& vu, const ThinkTime& think);
+  io::Task<void> iteration(EventLoop& loop, VirtualUser& vu);
+  io::Task<void> vu_loop(EventLoop& loop, VirtualUser& vu);
+  io::Task<void> arrival_iteration(EventLoop& loop, VirtualUser& vu);
+  io::Task<void> arrival_loop(EventLoop& loop);
+  void hard_stop(EventLoop& loop);
+  io::Task<void> sweep(EventLoop& loop);
+  io::Task<void> control(EventLoop& loop);
+  void record(EventLoop& loop, VirtualUser& vu, const Journey& journey, const Step& step,
+              const Sample& sample);
+
+  // exchange.cpp: one request and its response.
+  io::Task<void> exchange(EventLoop& loop, VirtualUser& vu, const Step& step, Sample& sample);
+  io::Task<void> connect(EventLoop& loop, VirtualUser& vu, Connection& connection, int origin,
+                         Sample& sample);
+  static void arm(VirtualUser& vu, Connection& connection, TimePoint now,
+                  SteadyClock::duration timeout);
+  static void disarm(VirtualUser& vu);
+};
+
+}  // namespace crest::load
