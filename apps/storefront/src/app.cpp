@@ -156,6 +156,7 @@ int serve(const CommandLine& cli, const Config& config) {
   }
 
   http::Router router;
+  router.set_blocking_by_default(true);  // handlers call stores; cache hits opt out per route
   if (all || role == "users") add_users_routes(router, shop, hasher);
   if (all || role == "catalog") add_catalog_routes(router, shop);
   if (all || role == "cart") add_cart_routes(router, shop);
@@ -187,16 +188,19 @@ int serve(const CommandLine& cli, const Config& config) {
         fmt::format("{}: 'http.port' must be 0..65535", config.source_of("http.port")));
   }
   options.port = static_cast<std::uint16_t>(port);
-  options.threads = static_cast<int>(config.get_int("http.threads"));
+  options.event_loops = static_cast<int>(config.get_int("http.event_loops"));
+  options.blocking_threads = static_cast<int>(config.get_int("http.threads"));
+  options.max_connections = static_cast<std::size_t>(config.get_int("http.max_connections"));
+  options.header_timeout = config.get_duration("http.header_timeout");
+  options.drain_delay = config.get_duration("http.drain_delay");
   options.body_limit = static_cast<std::size_t>(config.get_int("http.body_limit"));
   options.read_timeout = config.get_duration("http.read_timeout");
   options.idle_timeout = config.get_duration("http.idle_timeout");
   options.drain_grace = config.get_duration("http.drain_grace");
   options.service_name = all ? "storefront" : role;
-  http::Server server(options, std::move(router), http::standard_middleware(logger, registry),
-                      registry);
-  if (const auto error = server.listen(); !error.empty()) {
-    logger.error(error);
+  http::Server server(options, std::move(router), http::standard_middleware(logger, registry), registry);
+  if (const auto listening = server.listen(); !listening.ok()) {
+    logger.error(listening.error().message);
     return 1;
   }
   if (!cli.port_file.empty()) write_port_file(cli.port_file, server.port());
@@ -219,11 +223,12 @@ std::vector<ConfigOption> config_schema() {
   using T = ConfigType;
   std::vector<ConfigOption> schema = {
       {"http.address", T::string, "127.0.0.1", "address to listen on"},
-      {"http.port", T::integer, "8080",
-       "port to listen on (0: any free port); default per role: all 8080, users 8081, catalog "
-       "8082, cart 8083, orders 8084, worker 8085"},
-      {"http.threads", T::integer, "8",
-       "threads serving requests (handlers may block on the database)"},
+      {"http.port", T::integer, "8080", "port to listen on (0: any free port); default per role: all 8080, users 8081, catalog 8082, cart 8083, orders 8084, worker 8085"},
+      {"http.event_loops", T::integer, "0", "event loops serving connections (0: one per CPU of the cgroup quota)"},
+      {"http.threads", T::integer, "8", "threads of the pool for handlers that block (database calls, Argon2)"},
+      {"http.max_connections", T::integer, "10000", "open connections at most; beyond, new ones are closed at once"},
+      {"http.header_timeout", T::duration, "10s", "time from a request's first byte to its complete header"},
+      {"http.drain_delay", T::duration, "5s", "on SIGTERM, time /readyz answers 503 while still serving"},
       {"http.body_limit", T::integer, "1048576", "largest request body in bytes (413 above)"},
       {"http.read_timeout", T::duration, "30s", "time allowed to receive a request"},
       {"http.idle_timeout", T::duration, "60s", "keep-alive connections idle this long are closed"},

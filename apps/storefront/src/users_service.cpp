@@ -24,7 +24,8 @@ std::string session_cookie(const std::string& token, std::chrono::seconds max_ag
 }  // namespace
 
 void add_users_routes(http::Router& router, Shop& shop, const PasswordHasher& hasher) {
-  router.add("POST", "/api/users", [&shop, &hasher](http::Request& request) {
+  // Argon2 runs on the server's one bounded pool for blocking work, never on an event loop.
+  router.add_blocking("POST", "/api/users", [&shop, &hasher](http::Request& request) {
     const auto body = http::parse_json_object(request);
     const std::string email =
         checked_email(http::require_string(body, "email", 254 * kBytesPerCharacter));
@@ -48,42 +49,45 @@ void add_users_routes(http::Router& router, Shop& shop, const PasswordHasher& ha
   auto throttle = std::make_shared<LoginThrottle>(
       per_minute(shop.settings.login_failures_per_account),
       per_minute(shop.settings.login_failures_per_address), *shop.clock);
-  router.add("POST", "/api/login", [&shop, &hasher, dummy_hash, throttle](http::Request& request) {
-    const auto body = http::parse_json_object(request);
-    const std::string email = http::require_string(body, "email", 254 * kBytesPerCharacter);
-    const std::string password = http::require_string(body, "password", 128 * kBytesPerCharacter);
-    // Refused before any hashing: throttled guesses cost no Argon2 time.
-    const std::string account = store::normalize_email(email);
-    if (const auto wait = throttle->retry_after(account, request.remote_address);
-        wait.count() > 0) {
-      auto refused = http::Response::json(
-          429, {{"error",
-                 {{"code", "rate_limited"},
-                  {"message", fmt::format("too many failed logins for this account or address; "
-                                          "try again in {} s",
-                                          wait.count())}}}});
-      refused.headers.set("Retry-After", std::to_string(wait.count()));
-      return refused;
-    }
-    auto user = shop.stores.users->user_by_email(email, store::Consistency::strong);
-    if (!user.ok() && user.error().kind != ErrorKind::not_found) throw_as_exception(user.error());
-    const bool valid = hasher.verify(user.ok() ? user->password_hash : *dummy_hash, password);
-    if (!user.ok() || !valid) {
-      throttle->record_failure(account, request.remote_address);
-      throw Unauthorized("wrong e-mail address or password");
-    }
+  router.add_blocking(
+      "POST", "/api/login", [&shop, &hasher, dummy_hash, throttle](http::Request& request) {
+        const auto body = http::parse_json_object(request);
+        const std::string email = http::require_string(body, "email", 254 * kBytesPerCharacter);
+        const std::string password =
+            http::require_string(body, "password", 128 * kBytesPerCharacter);
+        // Refused before any hashing: throttled guesses cost no Argon2 time.
+        const std::string account = store::normalize_email(email);
+        if (const auto wait = throttle->retry_after(account, request.remote_address);
+            wait.count() > 0) {
+          auto refused = http::Response::json(
+              429, {{"error",
+                     {{"code", "rate_limited"},
+                      {"message", fmt::format("too many failed logins for this account or address; "
+                                              "try again in {} s",
+                                              wait.count())}}}});
+          refused.headers.set("Retry-After", std::to_string(wait.count()));
+          return refused;
+        }
+        auto user = shop.stores.users->user_by_email(email, store::Consistency::strong);
+        if (!user.ok() && user.error().kind != ErrorKind::not_found)
+          throw_as_exception(user.error());
+        const bool valid = hasher.verify(user.ok() ? user->password_hash : *dummy_hash, password);
+        if (!user.ok() || !valid) {
+          throttle->record_failure(account, request.remote_address);
+          throw Unauthorized("wrong e-mail address or password");
+        }
 
-    const std::string token = new_session_token();
-    store::Session session{session_key(token), user->id,
-                           shop.clock->wall_now() + shop.settings.session_ttl};
-    shop.stores.sessions->put(session).value_or_throw();
-    auto response = http::Response::json(
-        200,
-        {{"token", token}, {"expires_at", iso8601(session.expires_at)}, {"user", to_json(*user)}});
-    response.headers.add("Set-Cookie", session_cookie(token, shop.settings.session_ttl,
-                                                      shop.settings.secure_cookie));
-    return response;
-  });
+        const std::string token = new_session_token();
+        store::Session session{session_key(token), user->id,
+                               shop.clock->wall_now() + shop.settings.session_ttl};
+        shop.stores.sessions->put(session).value_or_throw();
+        auto response = http::Response::json(200, {{"token", token},
+                                                   {"expires_at", iso8601(session.expires_at)},
+                                                   {"user", to_json(*user)}});
+        response.headers.add("Set-Cookie", session_cookie(token, shop.settings.session_ttl,
+                                                          shop.settings.secure_cookie));
+        return response;
+      });
 
   router.add("POST", "/api/logout", [&shop](http::Request& request) {
     require_user(*shop.stores.sessions, request);
