@@ -9,7 +9,7 @@
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::cerr << "usage: http_hello_server THREADS PORT_FILE\n";
+    std::cerr << "usage: http_hello_server EVENT_LOOPS PORT_FILE   (0 event loops: one per CPU)\n";
     return 2;
   }
   crest::log::set_level(crest::log::Level::warn);
@@ -20,12 +20,12 @@ int main(int argc, char** argv) {
   });
   crest::http::ServerOptions options;
   options.port = 0;
-  options.threads = std::atoi(argv[1]);
-  crest::http::Server server(options, std::move(router),
-                             crest::http::standard_middleware(crest::log::Logger("hello"), registry),
-                             registry);
-  if (const auto error = server.listen(); !error.empty()) {
-    std::cerr << error << '\n';
+  options.event_loops = std::atoi(argv[1]);
+  crest::http::Server server(
+      options, std::move(router),
+      crest::http::standard_middleware(crest::log::Logger("hello"), registry), registry);
+  if (const auto listening = server.listen(); !listening.ok()) {
+    std::cerr << listening.error().message << '\n';
     return 1;
   }
   std::ofstream(argv[2]) << server.port() << '\n';

@@ -40,6 +40,14 @@ std::string new_session_token() {
   return hex;
 }
 
+std::string session_key(std::string_view token) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
+  char hex[sizeof digest * 2 + 1];
+  sodium_bin2hex(hex, sizeof hex, digest, sizeof digest);
+  return hex;
+}
+
 std::optional<std::string> session_token(const http::Request& request) {
   if (const auto authorization = request.headers.get("Authorization")) {
     constexpr std::string_view kBearer = "Bearer ";
@@ -56,7 +64,17 @@ std::int64_t require_user(store::SessionStore& sessions, http::Request& request)
   if (!token || token->empty() || token->size() > 128) {
     throw Unauthorized("sign in first: send 'Authorization: Bearer <token>' or the session cookie");
   }
-  auto session = sessions.get(*token);
+  const bool by_cookie = !request.headers.get("Authorization").has_value();
+  if (by_cookie && request.method != "GET" && request.method != "HEAD" &&
+      request.method != "OPTIONS") {
+    const auto type = request.headers.get("Content-Type").value_or("");
+    if (!(type.size() >= 16 && http::iequals(type.substr(0, 16), "application/json"))) {
+      throw HttpError(403, "csrf_rejected",
+                      "a request signed in by cookie that changes something must be sent as "
+                      "'Content-Type: application/json'");
+    }
+  }
+  auto session = sessions.get(session_key(*token));
   if (!session.ok()) {
     if (session.error().kind == ErrorKind::not_found) {
       throw Unauthorized("the session is unknown or has expired; sign in again");

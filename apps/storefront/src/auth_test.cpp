@@ -40,7 +40,12 @@ TEST(SessionToken, ComesFromBearerHeaderOrCookie) {
 TEST(RequireUser, AcceptsLiveSessionsOnly) {
   TestShop t;
   const auto now = t.clock.wall_now();
-  ASSERT_TRUE(t.stores.sessions->put({"tok", 42, now + std::chrono::hours(1)}).ok());
+  ASSERT_TRUE(t.stores.sessions->put({session_key("tok"), 42, now + std::chrono::hours(1)}).ok());
+  // The store holds the token's hash, never the token: the raw token is not a key.
+  ASSERT_TRUE(t.stores.sessions->put({"raw", 43, now + std::chrono::hours(1)}).ok());
+  http::Request raw;
+  raw.headers.add("Authorization", "Bearer raw");
+  EXPECT_THROW(require_user(*t.stores.sessions, raw), Unauthorized);
   http::Request request;
   request.headers.add("Authorization", "Bearer tok");
   EXPECT_EQ(require_user(*t.stores.sessions, request), 42);
@@ -49,6 +54,40 @@ TEST(RequireUser, AcceptsLiveSessionsOnly) {
   EXPECT_THROW(require_user(*t.stores.sessions, request), Unauthorized);
   http::Request anonymous;
   EXPECT_THROW(require_user(*t.stores.sessions, anonymous), Unauthorized);
+}
+
+TEST(SessionKey, IsTheSha256OfTheToken) {
+  EXPECT_EQ(session_key("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(RequireUser, CookieSignedStateChangesMustBeJson) {
+  TestShop t;
+  ASSERT_TRUE(
+      t.stores.sessions->put({session_key("tok"), 7, t.clock.wall_now() + std::chrono::hours(1)})
+          .ok());
+  http::Request form;
+  form.method = "POST";
+  form.headers.add("Cookie", "session=tok");
+  form.headers.add("Content-Type", "application/x-www-form-urlencoded");
+  try {
+    require_user(*t.stores.sessions, form);
+    ADD_FAILURE() << "a cookie-signed form POST was accepted";
+  } catch (const HttpError& e) {
+    EXPECT_EQ(e.status(), 403);
+    EXPECT_EQ(e.code(), "csrf_rejected");
+  }
+  http::Request json = form;
+  json.headers = {};
+  json.headers.add("Cookie", "session=tok");
+  json.headers.add("Content-Type", "application/json; charset=utf-8");
+  EXPECT_EQ(require_user(*t.stores.sessions, json), 7);
+  http::Request bearer = form;
+  bearer.headers = {};
+  bearer.headers.add("Authorization", "Bearer tok");
+  EXPECT_EQ(require_user(*t.stores.sessions, bearer), 7);  // not sent by browsers on their own
+  http::Request read = form;
+  read.method = "GET";
+  EXPECT_EQ(require_user(*t.stores.sessions, read), 7);
 }
 
 }  // namespace

@@ -28,7 +28,8 @@ std::vector<std::string> split_list(const std::string& text) {
   return out;
 }
 
-Result<std::shared_ptr<store::MysqlDatabase>> open_mysql(const Config& config, metrics::Registry& registry,
+Result<std::shared_ptr<store::MysqlDatabase>> open_mysql(const Config& config,
+                                                         metrics::Registry& registry,
                                                          Clock& clock) {
   store::MysqlOptions options;
   auto primary = store::parse_mysql_url(config.get_string("db.primary_url"));
@@ -38,11 +39,22 @@ Result<std::shared_ptr<store::MysqlDatabase>> open_mysql(const Config& config, m
   options.primary = *primary;
   for (const auto& url : split_list(config.get_string("db.replica_urls"))) {
     auto replica = store::parse_mysql_url(url);
-    if (!replica.ok()) return Error{ErrorKind::invalid_argument, "db.replica_urls: " + replica.error().message};
+    if (!replica.ok())
+      return Error{ErrorKind::invalid_argument, "db.replica_urls: " + replica.error().message};
     options.replicas.push_back(*replica);
   }
   options.pool_size = static_cast<std::size_t>(config.get_int("db.pool_size"));
   options.pool_wait_timeout = config.get_duration("db.pool_wait_timeout");
+  const auto seconds = [&](const char* key) {
+    const auto value = std::chrono::duration_cast<std::chrono::seconds>(config.get_duration(key));
+    if (value.count() < 1)
+      throw ConfigError(fmt::format("{}: '{}' must be at least 1s", config.source_of(key), key));
+    return value;
+  };
+  options.connect_timeout = seconds("db.connect_timeout");
+  options.io_timeout = seconds("db.io_timeout");
+  options.replica_connect_timeout = seconds("db.replica_connect_timeout");
+  options.replica_io_timeout = seconds("db.replica_io_timeout");
   options.max_replica_lag = config.get_duration("db.max_replica_lag");
   options.read_your_writes_window = config.get_duration("db.read_your_writes_window");
   options.use_replicas = config.get_choice("reads", {"primary", "replicas"}) == "replicas";
@@ -67,33 +79,52 @@ std::vector<ConfigOption> backend_config_schema() {
       {"db.primary_url", T::string, "", "mysql://user:password@host:port/database of the primary"},
       {"db.replica_urls", T::string, "", "comma-separated mysql:// URLs of the read replicas"},
       {"db.pool_size", T::integer, "8", "connections per MySQL server"},
-      {"db.pool_wait_timeout", T::duration, "1s", "longest wait for a pooled connection (then 503)"},
+      {"db.pool_wait_timeout", T::duration, "1s",
+       "longest wait for a pooled connection (then 503)"},
+      {"db.connect_timeout", T::duration, "2s",
+       "MySQL connect timeout on the primary (whole seconds)"},
+      {"db.io_timeout", T::duration, "10s",
+       "MySQL read and write timeout per statement on the primary (whole seconds)"},
+      {"db.replica_connect_timeout", T::duration, "1s",
+       "MySQL connect timeout on a replica; then it leaves the read set"},
+      {"db.replica_io_timeout", T::duration, "2s",
+       "MySQL read timeout on a replica; a query that times out takes the replica out of the read "
+       "set"},
       {"db.max_replica_lag", T::duration, "2s", "replicas lagging more stop serving reads"},
-      {"db.read_your_writes_window", T::duration, "5s", "a user's reads go to the primary this long after their write"},
-      {"db.apply_schema", T::boolean, "true", "apply schema migrations at start (the primary's owner)"},
+      {"db.read_your_writes_window", T::duration, "5s",
+       "a user's reads go to the primary this long after their write"},
+      {"db.apply_schema", T::boolean, "true",
+       "apply schema migrations at start (the primary's owner)"},
       {"reads", T::string, "replicas", "primary (baseline: every read on the primary) or replicas"},
-      {"cache", T::string, "memory", "catalog cache: off (baseline), memory (in-process LRU) or redis"},
+      {"cache", T::string, "memory",
+       "catalog cache: off (baseline), memory (in-process LRU) or redis"},
       {"cache.product_ttl", T::duration, "60s", "product detail TTL (±10 % jitter)"},
       {"cache.list_ttl", T::duration, "15s", "product list TTL"},
       {"redis.url", T::string, "redis://127.0.0.1:6379", "Redis for cache: redis"},
-      {"redis.timeout", T::duration, "50ms", "Redis connect and command timeout (then the cache is bypassed)"},
+      {"redis.timeout", T::duration, "50ms",
+       "Redis connect and command timeout (then the cache is bypassed)"},
       {"sessions.backend", T::string, "sqlite", "sqlite (embedded) or dynamodb"},
       {"carts.backend", T::string, "sqlite", "sqlite (embedded) or dynamodb"},
       {"aws.region", T::string, "us-east-1", "AWS region"},
-      {"dynamodb.endpoint", T::string, "", "DynamoDB endpoint override, e.g. http://127.0.0.1:8000 (dynalite)"},
+      {"dynamodb.endpoint", T::string, "",
+       "DynamoDB endpoint override, e.g. http://127.0.0.1:8000 (dynalite)"},
       {"dynamodb.carts_table", T::string, "crest_carts", "carts table"},
       {"dynamodb.sessions_table", T::string, "crest_sessions", "sessions table"},
-      {"dynamodb.create_tables", T::boolean, "false", "create the tables at start if absent (local runs)"},
-      {"queue.backend", T::string, "memory", "orders queue: memory (in-process) or sqs"},
+      {"dynamodb.create_tables", T::boolean, "false",
+       "create the tables at start if absent (local runs)"},
+      {"queue.backend", T::string, "sqlite",
+       "orders queue: sqlite (durable, a table in store.sqlite_path; 'memory' is an old name for "
+       "it) or sqs"},
       {"sqs.endpoint", T::string, "", "SQS endpoint override, e.g. http://127.0.0.1:9324"},
       {"sqs.orders_queue_url", T::string, "", "URL of the orders queue"},
       {"sqs.dead_letter_queue_url", T::string, "", "URL of its dead-letter queue (for metrics)"},
-      {"checkout", T::string, "outbox", "outbox (202, the worker completes the order) or sync (baseline)"},
+      {"checkout", T::string, "outbox",
+       "outbox (202, the worker completes the order) or sync (baseline)"},
   };
 }
 
 ShopStores Backends::view() const {
-  return ShopStores{catalog.get(), users.get(), sessions.get(), carts.get(),
+  return ShopStores{catalog.get(), users.get(),        sessions.get(),  carts.get(),
                     orders.get(),  orders_queue.get(), orders_dlq.get()};
 }
 
@@ -130,7 +161,8 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
     store::RedisCacheOptions options;
     const std::string url = config.get_string("redis.url");
     auto host_port = http::parse_host_port(url.starts_with("redis://") ? url.substr(8) : url);
-    if (!host_port.ok()) return Error{ErrorKind::invalid_argument, "redis.url: " + host_port.error().message};
+    if (!host_port.ok())
+      return Error{ErrorKind::invalid_argument, "redis.url: " + host_port.error().message};
     options.host = host_port->first;
     options.port = host_port->second;
     options.connect_timeout = options.command_timeout = config.get_duration("redis.timeout");
@@ -148,8 +180,10 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
 
   b.sessions = local.sessions;
   b.carts = local.carts;
-  const bool dynamo_sessions = config.get_choice("sessions.backend", {"sqlite", "dynamodb"}) == "dynamodb";
-  const bool dynamo_carts = config.get_choice("carts.backend", {"sqlite", "dynamodb"}) == "dynamodb";
+  const bool dynamo_sessions =
+      config.get_choice("sessions.backend", {"sqlite", "dynamodb"}) == "dynamodb";
+  const bool dynamo_carts =
+      config.get_choice("carts.backend", {"sqlite", "dynamodb"}) == "dynamodb";
   if (dynamo_sessions || dynamo_carts) {
     aws::DynamoDbOptions options;
     options.endpoint = config.get_string("dynamodb.endpoint");
@@ -164,13 +198,14 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
         return Error{created.error().kind, "creating DynamoDB tables: " + created.error().message};
       }
     }
-    if (dynamo_sessions) b.sessions = std::make_shared<store::DynamoDbSessionStore>(dynamodb, tables.sessions, clock);
+    if (dynamo_sessions)
+      b.sessions = std::make_shared<store::DynamoDbSessionStore>(dynamodb, tables.sessions, clock);
     if (dynamo_carts) b.carts = std::make_shared<store::DynamoDbCartStore>(dynamodb, tables.carts);
   }
 
   b.orders_dlq = local.orders_dlq;
   b.orders_queue = local.orders_queue;
-  if (config.get_choice("queue.backend", {"memory", "sqs"}) == "sqs") {
+  if (config.get_choice("queue.backend", {"sqlite", "memory", "sqs"}) == "sqs") {
     aws::SqsOptions options;
     options.endpoint = config.get_string("sqs.endpoint");
     options.region = config.get_string("aws.region");
@@ -178,11 +213,15 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
     if (!client.ok()) return Error{client.error().kind, "SQS: " + client.error().message};
     std::shared_ptr<aws::SqsClient> sqs = std::move(client).value();
     const std::string url = config.get_string("sqs.orders_queue_url");
-    if (url.empty()) return Error{ErrorKind::invalid_argument, "queue.backend is sqs but sqs.orders_queue_url is empty"};
-    b.orders_queue = std::make_shared<store::SqsQueue>(sqs, url, store::SqsQueueOptions{"orders", &registry});
+    if (url.empty())
+      return Error{ErrorKind::invalid_argument,
+                   "queue.backend is sqs but sqs.orders_queue_url is empty"};
+    b.orders_queue =
+        std::make_shared<store::SqsQueue>(sqs, url, store::SqsQueueOptions{"orders", &registry});
     const std::string dlq = config.get_string("sqs.dead_letter_queue_url");
     b.orders_dlq = dlq.empty() ? nullptr
-                               : std::make_shared<store::SqsQueue>(sqs, dlq, store::SqsQueueOptions{"orders_dlq", &registry});
+                               : std::make_shared<store::SqsQueue>(
+                                     sqs, dlq, store::SqsQueueOptions{"orders_dlq", &registry});
     b.shared_queue = true;
   }
   return b;

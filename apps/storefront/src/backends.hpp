@@ -15,7 +15,7 @@ class MysqlDatabase;
 
 namespace crest::storefront {
 
-// Every port starts as its embedded adapter (SQLite, LRU, in-process queue); configuration
+// Every port starts as its embedded adapter (SQLite, LRU, the SQLite queue); configuration
 // replaces some with real ones. Embedded adapters nobody kept are released.
 struct Backends {
   std::shared_ptr<store::MysqlDatabase> mysql;
@@ -25,7 +25,6 @@ struct Backends {
   std::shared_ptr<store::SessionStore> sessions;
   std::shared_ptr<store::CartStore> carts;
   std::shared_ptr<store::OrderStore> orders;
-  // Declared before orders_queue so it is destroyed after it: an in-process queue redrives into it.
   std::shared_ptr<store::Queue> orders_dlq;  // null when SQS has no dead-letter URL configured
   std::shared_ptr<store::Queue> orders_queue;
   bool shared_queue = false;  // true when the queue is reachable from other processes (SQS)

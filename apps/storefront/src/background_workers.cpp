@@ -4,24 +4,79 @@
 
 namespace crest::storefront {
 
-OutboxRelay::OutboxRelay(Shop& shop, std::chrono::milliseconds poll_interval, int batch_size)
+OutboxRelay::OutboxRelay(Shop& shop, OutboxRelayOptions options)
     : shop_(shop),
-      poll_interval_(poll_interval),
-      batch_size_(batch_size),
+      options_(options),
       pending_(shop.metrics->gauge("crest_outbox_pending",
-                                   "Outbox rows found waiting at the relay's last pass.")),
+                                   "Outbox rows not yet published to the orders queue.")),
+      pending_orders_(shop.metrics->gauge("crest_orders_pending",
+                                          "Orders accepted and not yet confirmed or failed.")),
+      oldest_pending_age_(shop.metrics->gauge("crest_orders_oldest_pending_age_seconds",
+                                              "Age of the oldest order still pending.")),
       published_(shop.metrics->counter("crest_outbox_published_total",
-                                       "Outbox rows published to the orders queue.")) {}
+                                       "Outbox rows published to the orders queue.")),
+      republished_(
+          shop.metrics->counter("crest_orders_republished_total",
+                                "Stale pending orders published again by the start-up sweep.")) {}
 
-OutboxRelay::~OutboxRelay() { stop(); }
+bool OutboxRelay::sample_backlog() {
+  auto backlog = shop_.stores.orders->backlog();
+  if (!backlog.ok()) {
+    shop_.logger.warn("reading the order backlog failed", {{"error", backlog.error().message}});
+    return false;
+  }
+  pending_.set(static_cast<double>(backlog->unsent_outbox));
+  pending_orders_.set(static_cast<double>(backlog->pending_orders));
+  const auto age = backlog->oldest_pending_created_at
+                       ? shop_.clock->wall_now() - *backlog->oldest_pending_created_at
+                       : std::chrono::system_clock::duration::zero();
+  oldest_pending_age_.set(std::max(0.0, std::chrono::duration<double>(age).count()));
+  return true;
+}
+
+int OutboxRelay::republish_stale_orders() {
+  if (options_.republish_after.count() <= 0) return 0;
+  const auto cutoff = shop_.clock->wall_now() - options_.republish_after;
+  constexpr int kPage = 1000;
+  int total = 0;
+  std::int64_t after_id = 0;
+  for (;;) {
+    auto ids = shop_.stores.orders->pending_orders_created_before(cutoff, after_id, kPage);
+    if (!ids.ok()) {
+      shop_.logger.warn("the stale-order sweep could not read orders",
+                        {{"error", ids.error().message}});
+      return -1;
+    }
+    for (std::size_t start = 0; start < ids->size(); start += store::Queue::max_batch) {
+      const auto end = std::min(ids->size(), start + store::Queue::max_batch);
+      std::vector<std::string> bodies;
+      for (auto i = start; i < end; ++i)
+        bodies.push_back(nlohmann::json{{"order_id", (*ids)[i]}}.dump());
+      if (auto sent = shop_.stores.orders_queue->send_batch(bodies); !sent.ok()) {
+        shop_.logger.warn("the stale-order sweep could not publish",
+                          {{"error", sent.error().message}});
+        return -1;
+      }
+      republished_.inc(static_cast<double>(bodies.size()));
+      total += static_cast<int>(bodies.size());
+    }
+    if (ids->size() < static_cast<std::size_t>(kPage)) break;
+    after_id = ids->back();
+  }
+  if (total > 0) shop_.logger.warn("re-published orders stuck pending", {{"orders", total}});
+  return total;
+}
+
+OutboxRelay::~OutboxRelay() {
+  stop();
+}
 
 int OutboxRelay::relay_once() {
-  auto pending = shop_.stores.orders->pending_outbox(batch_size_);
+  auto pending = shop_.stores.orders->pending_outbox(options_.batch_size);
   if (!pending.ok()) {
     shop_.logger.warn("outbox read failed", {{"error", pending.error().message}});
     return -1;
   }
-  pending_.set(static_cast<double>(pending->size()));
   int sent = 0;
   for (std::size_t start = 0; start < pending->size(); start += store::Queue::max_batch) {
     const auto end = std::min(pending->size(), start + store::Queue::max_batch);
@@ -31,7 +86,9 @@ int OutboxRelay::relay_once() {
       bodies.push_back((*pending)[i].payload);
       ids.push_back((*pending)[i].id);
     }
-    // A crash between send and mark re-sends the batch; the worker's idempotency absorbs it.
+    // Marked sent only after the queue has the messages durably (SQS, or SqliteQueue
+    // embedded). A crash between send and mark re-sends the batch; the worker's idempotency
+    // absorbs it.
     if (auto result = shop_.stores.orders_queue->send_batch(bodies); !result.ok()) {
       shop_.logger.warn("publishing to the orders queue failed; will retry",
                         {{"error", result.error().message}, {"pending", pending->size() - start}});
@@ -50,12 +107,21 @@ int OutboxRelay::relay_once() {
 void OutboxRelay::start() {
   running_ = true;
   thread_ = std::thread([this] {
-    auto backoff = poll_interval_;
+    bool swept = false;
+    auto backoff = options_.poll_interval;
+    auto next_sample = std::chrono::steady_clock::now();
     while (running_) {
+      // The sweep runs once, retried while the stores are down.
+      if (!swept) swept = republish_stale_orders() >= 0;
+      if (std::chrono::steady_clock::now() >= next_sample) {
+        sample_backlog();
+        next_sample = std::chrono::steady_clock::now() + options_.sample_interval;
+      }
       const int sent = relay_once();
-      if (sent == batch_size_) continue;  // more may be waiting
+      if (sent == options_.batch_size) continue;  // more may be waiting
       // On failure back off up to 5 s, so a queue outage does not become a busy loop.
-      backoff = sent < 0 ? std::min(backoff * 2, std::chrono::milliseconds(5000)) : poll_interval_;
+      backoff = sent < 0 ? std::min(backoff * 2, std::chrono::milliseconds(5000))
+                         : options_.poll_interval;
       for (auto slept = std::chrono::milliseconds(0); running_ && slept < backoff;
            slept += std::chrono::milliseconds(10)) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -79,7 +145,9 @@ OrderWorker::OrderWorker(Shop& shop, OrderProcessor& processor, WorkerOptions op
       oldest_age_(shop.metrics->gauge_family("crest_queue_oldest_message_age_seconds",
                                              "Age of the oldest message in a queue.", {"queue"})) {}
 
-OrderWorker::~OrderWorker() { stop(); }
+OrderWorker::~OrderWorker() {
+  stop();
+}
 
 void OrderWorker::start() {
   running_ = true;
@@ -89,7 +157,8 @@ void OrderWorker::start() {
   threads_.emplace_back([this] {
     while (running_) {
       sample_queue_depth();
-      for (int i = 0; i < 100 && running_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      for (int i = 0; i < 100 && running_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
   });
 }
@@ -119,7 +188,8 @@ void OrderWorker::consume() {
   while (running_) {
     auto messages = queue.receive(receive);
     if (!messages.ok()) {
-      shop_.logger.warn("receiving from the orders queue failed", {{"error", messages.error().message}});
+      shop_.logger.warn("receiving from the orders queue failed",
+                        {{"error", messages.error().message}});
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       continue;
     }
@@ -132,7 +202,8 @@ void OrderWorker::consume() {
         // Redelivery after the visibility timeout retries it; the redrive policy parks poison
         // in the dead-letter queue after max_receive_count attempts.
         shop_.logger.warn("order message left for redelivery",
-                          {{"outcome", to_string(outcome)}, {"message_id", message.id},
+                          {{"outcome", to_string(outcome)},
+                           {"message_id", message.id},
                            {"receive_count", message.receive_count}});
         continue;
       }

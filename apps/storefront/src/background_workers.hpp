@@ -1,6 +1,8 @@
 #pragma once
 // The two background loops of the order flow:
-//  - OutboxRelay publishes pending outbox rows to the orders queue and marks them sent;
+//  - OutboxRelay publishes pending outbox rows to the orders queue and marks them sent (only
+//    once the queue has the message: SQS, or the durable SqliteQueue embedded); at start it
+//    re-publishes orders stuck `pending` for longer than `republish_after`;
 //  - OrderWorker long-polls the queue and hands each message to the OrderProcessor, deleting it
 //    only once processed (a poison message is left to reach the dead-letter queue).
 // Each runs on its own threads between start() and stop(); stop() returns once they have ended.
@@ -14,22 +16,42 @@
 
 namespace crest::storefront {
 
+struct OutboxRelayOptions {
+  std::chrono::milliseconds poll_interval{50};
+  int batch_size = 100;
+  // At start, orders pending for longer than this are published again (0: no sweep). The
+  // worker skips an order that is no longer pending, so a duplicate costs one message.
+  std::chrono::milliseconds republish_after{std::chrono::minutes(5)};
+  // How often the backlog gauges are refreshed.
+  std::chrono::milliseconds sample_interval{1000};
+};
+
+// Gauges: crest_outbox_pending (unsent rows, the whole backlog), crest_orders_pending and
+// crest_orders_oldest_pending_age_seconds; counters crest_outbox_published_total and
+// crest_orders_republished_total.
 class OutboxRelay {
  public:
-  OutboxRelay(Shop& shop, std::chrono::milliseconds poll_interval, int batch_size);
+  OutboxRelay(Shop& shop, OutboxRelayOptions options);
   ~OutboxRelay();
-  void start();
+  void start();  // sweeps stale pending orders once, then relays until stopped
   void request_stop() { running_ = false; }  // returns at once; stop() waits
   void stop();
   // One pass: publishes what is pending. Returns how many rows were sent, or -1 on a failure.
   int relay_once();
+  // Re-publishes every order pending since before now - republish_after. Returns how many, or
+  // -1 on a failure (what was published stays published).
+  int republish_stale_orders();
+  // Refreshes the backlog gauges; false if the store could not be read.
+  bool sample_backlog();
 
  private:
   Shop& shop_;
-  std::chrono::milliseconds poll_interval_;
-  int batch_size_;
+  OutboxRelayOptions options_;
   metrics::Gauge& pending_;
+  metrics::Gauge& pending_orders_;
+  metrics::Gauge& oldest_pending_age_;
   metrics::Counter& published_;
+  metrics::Counter& republished_;
   std::atomic<bool> running_{false};
   std::thread thread_;
 };

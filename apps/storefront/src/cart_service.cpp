@@ -31,6 +31,7 @@ void require_product(Shop& shop, std::int64_t product_id) {
 void add_cart_routes(http::Router& router, Shop& shop) {
   router.add("GET", "/api/cart", [&shop](http::Request& request) {
     const auto user_id = require_user(*shop.stores.sessions, request);
+    settle_cart_claims(shop, user_id, request.context.logger);
     return cart_response(shop, shop.stores.carts->get(user_id).value_or_throw());
   });
 
@@ -40,8 +41,14 @@ void add_cart_routes(http::Router& router, Shop& shop) {
     const auto product_id = http::require_int(body, "product_id", 1, INT64_MAX);
     const auto quantity = http::require_int(body, "quantity", 1, shop.settings.max_cart_quantity);
     require_product(shop, product_id);
-    auto cart = shop.stores.carts->add_item(user_id, product_id, quantity).value_or_throw();
-    return cart_response(shop, cart, 201);
+    auto cart =
+        shop.stores.carts->add_item(user_id, product_id, quantity, shop.settings.max_cart_quantity);
+    if (!cart.ok() && cart.error().kind == ErrorKind::conflict) {
+      throw ClientError(
+          fmt::format("a cart line holds at most {} units", shop.settings.max_cart_quantity),
+          "quantity_limit");
+    }
+    return cart_response(shop, std::move(cart).value_or_throw(), 201);
   });
 
   router.add("PUT", "/api/cart/items/{product_id}", [&shop](http::Request& request) {

@@ -23,11 +23,16 @@ bool PaymentSimulator::charge(std::int64_t order_id, std::int64_t /*amount_cents
 
 const char* to_string(ProcessOutcome outcome) noexcept {
   switch (outcome) {
-    case ProcessOutcome::confirmed: return "confirmed";
-    case ProcessOutcome::failed: return "failed";
-    case ProcessOutcome::already_done: return "already_done";
-    case ProcessOutcome::retry_later: return "retry_later";
-    case ProcessOutcome::poison: return "poison";
+    case ProcessOutcome::confirmed:
+      return "confirmed";
+    case ProcessOutcome::failed:
+      return "failed";
+    case ProcessOutcome::already_done:
+      return "already_done";
+    case ProcessOutcome::retry_later:
+      return "retry_later";
+    case ProcessOutcome::poison:
+      return "poison";
   }
   return "poison";
 }
@@ -35,8 +40,8 @@ const char* to_string(ProcessOutcome outcome) noexcept {
 OrderProcessor::OrderProcessor(Shop& shop, PaymentSimulator payments)
     : shop_(shop),
       payments_(payments),
-      processed_(shop.metrics->counter_family("crest_orders_processed_total",
-                                              "Orders the worker finished, by result.", {"result"})),
+      processed_(shop.metrics->counter_family(
+          "crest_orders_processed_total", "Orders the worker finished, by result.", {"result"})),
       order_latency_(shop.metrics->histogram(
           "crest_order_processing_duration_seconds",
           "Time from checkout to the order being confirmed or failed.",
@@ -54,10 +59,15 @@ ProcessOutcome OrderProcessor::process_message(const std::string& body,
     shop_.logger.error("poison message: not an order reference", {{"body", body.substr(0, 200)}});
     return ProcessOutcome::poison;
   }
-  return process(message["order_id"].get<std::int64_t>(), keep_alive);
+  std::string trace_id;
+  if (message.contains("trace_id") && message["trace_id"].is_string()) {
+    trace_id = message["trace_id"].get<std::string>();
+  }
+  return process(message["order_id"].get<std::int64_t>(), keep_alive, trace_id);
 }
 
-ProcessOutcome OrderProcessor::fail(std::int64_t order_id, const std::string& reason) {
+ProcessOutcome OrderProcessor::fail(std::int64_t order_id, const std::string& reason,
+                                    const log::Logger& logger) {
   auto status = shop_.stores.orders->set_status(order_id, store::OrderStatus::pending,
                                                 store::OrderStatus::failed, reason);
   if (!status.ok()) {
@@ -65,15 +75,19 @@ ProcessOutcome OrderProcessor::fail(std::int64_t order_id, const std::string& re
                                                       : ProcessOutcome::retry_later;
   }
   processed_.with({"failed"}).inc();
-  shop_.logger.info("order failed", {{"order_id", order_id}, {"reason", reason}});
+  logger.info("order failed", {{"order_id", order_id}, {"reason", reason}});
   return ProcessOutcome::failed;
 }
 
-ProcessOutcome OrderProcessor::process(std::int64_t order_id, const std::function<void()>& keep_alive) {
+ProcessOutcome OrderProcessor::process(std::int64_t order_id,
+                                       const std::function<void()>& keep_alive,
+                                       const std::string& trace_id) {
+  const log::Logger logger =
+      trace_id.empty() ? shop_.logger : shop_.logger.with({{"trace_id", trace_id}});
   auto order = shop_.stores.orders->order(order_id, store::Consistency::strong);
   if (!order.ok()) {
     if (order.error().kind == ErrorKind::not_found) {
-      shop_.logger.error("poison message: no such order", {{"order_id", order_id}});
+      logger.error("poison message: no such order", {{"order_id", order_id}});
       return ProcessOutcome::poison;
     }
     return ProcessOutcome::retry_later;
@@ -82,8 +96,9 @@ ProcessOutcome OrderProcessor::process(std::int64_t order_id, const std::functio
 
   auto reserved = shop_.stores.catalog->reserve_stock(order_id, order->lines);
   if (!reserved.ok()) {
-    if (reserved.error().kind == ErrorKind::conflict || reserved.error().kind == ErrorKind::not_found) {
-      return fail(order_id, "out of stock: " + reserved.error().message);
+    if (reserved.error().kind == ErrorKind::conflict ||
+        reserved.error().kind == ErrorKind::not_found) {
+      return fail(order_id, "out of stock: " + reserved.error().message, logger);
     }
     return ProcessOutcome::retry_later;
   }
@@ -91,7 +106,7 @@ ProcessOutcome OrderProcessor::process(std::int64_t order_id, const std::functio
   if (!payments_.charge(order_id, order->total_cents)) {
     // Give the stock back before failing, so a declined card does not shrink the shelf.
     if (!shop_.stores.catalog->release_stock(order_id).ok()) return ProcessOutcome::retry_later;
-    return fail(order_id, "payment declined");
+    return fail(order_id, "payment declined", logger);
   }
   keep_alive();
   auto confirmed = shop_.stores.orders->set_status(order_id, store::OrderStatus::pending,
@@ -101,10 +116,12 @@ ProcessOutcome OrderProcessor::process(std::int64_t order_id, const std::functio
                                                          : ProcessOutcome::retry_later;
   }
   processed_.with({"confirmed"}).inc();
-  order_latency_.observe(std::chrono::duration<double>(shop_.clock->wall_now() - order->created_at).count());
+  order_latency_.observe(
+      std::chrono::duration<double>(shop_.clock->wall_now() - order->created_at).count());
   // The notification is a log line standing in for an e-mail.
-  shop_.logger.info("order confirmed; notification sent",
-                    {{"order_id", order_id}, {"user_id", order->user_id}, {"total_cents", order->total_cents}});
+  logger.info(
+      "order confirmed; notification sent",
+      {{"order_id", order_id}, {"user_id", order->user_id}, {"total_cents", order->total_cents}});
   return ProcessOutcome::confirmed;
 }
 

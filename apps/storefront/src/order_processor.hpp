@@ -37,13 +37,15 @@ class OrderProcessor {
  public:
   OrderProcessor(Shop& shop, PaymentSimulator payments);
 
-  // Processes the order a queue message names ({"order_id": N}). `keep_alive` is called between
-  // slow steps so the caller can extend the message's visibility.
+  // Processes the order a queue message names ({"order_id": N, "trace_id": T}); its logs carry
+  // the checkout's trace_id. `keep_alive` is called between slow steps so the caller can extend
+  // the message's visibility.
   ProcessOutcome process_message(const std::string& body, const std::function<void()>& keep_alive);
-  ProcessOutcome process(std::int64_t order_id, const std::function<void()>& keep_alive);
+  ProcessOutcome process(std::int64_t order_id, const std::function<void()>& keep_alive,
+                         const std::string& trace_id = "");
 
  private:
-  ProcessOutcome fail(std::int64_t order_id, const std::string& reason);
+  ProcessOutcome fail(std::int64_t order_id, const std::string& reason, const log::Logger& logger);
 
   Shop& shop_;
   PaymentSimulator payments_;

@@ -14,5 +14,8 @@ void add_cart_routes(http::Router& router, Shop& shop);
 // With a processor, checkout is synchronous (the `checkout: sync` baseline): the order is
 // processed inside the request and answered 201 with its final status. Without, 202 at once.
 void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_processor = nullptr);
+// Finishes what checkouts that died left in a user's cart (orders_service.cpp): claims whose
+// order exists are dropped, claims older than the claim timeout give their lines back.
+void settle_cart_claims(Shop& shop, std::int64_t user_id, const log::Logger& logger);
 
 }  // namespace crest::storefront

@@ -17,8 +17,9 @@ struct TestShop {
     auto opened = store::open_embedded_stores(options);
     if (!opened.ok()) throw std::runtime_error(opened.error().message);
     stores = std::move(opened).value();
-    shop.stores = {stores.catalog.get(), stores.users.get(), stores.sessions.get(), stores.carts.get(),
-                   stores.orders.get(), stores.orders_queue.get(), stores.orders_dlq.get()};
+    shop.stores = {stores.catalog.get(),   stores.users.get(),  stores.sessions.get(),
+                   stores.carts.get(),     stores.orders.get(), stores.orders_queue.get(),
+                   stores.orders_dlq.get()};
     shop.metrics = &registry;
     shop.clock = &clock;
     shop.settings.argon2_ops = 1;
@@ -41,7 +42,7 @@ struct TestShop {
 
   std::int64_t place_order(std::int64_t user_id, std::int64_t product_id, std::int64_t quantity,
                            const std::string& key) {
-    store::NewOrder order{user_id, key, {{product_id, quantity, 1000}}, 1000 * quantity};
+    store::NewOrder order{user_id, key, {{product_id, quantity, 1000}}, 1000 * quantity, {}};
     return stores.orders->create_order(order).value().order.id;
   }
 

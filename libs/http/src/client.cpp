@@ -2,10 +2,10 @@
 
 #include <optional>
 
+#include <fmt/format.h>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <fmt/format.h>
 
 namespace crest::http {
 
@@ -50,7 +50,8 @@ struct HttpClient::Impl {
     if (ec) return failure(ec, "resolve");
     stream.emplace(ioc);
     stream->expires_after(options.connect_timeout);
-    stream->async_connect(endpoints, [&ec](const beast::error_code& e, const tcp::endpoint&) { ec = e; });
+    stream->async_connect(endpoints,
+                          [&ec](const beast::error_code& e, const tcp::endpoint&) { ec = e; });
     run_pending();
     if (ec) {
       close();
@@ -74,7 +75,8 @@ struct HttpClient::Impl {
 
     beast::error_code ec;
     stream->expires_after(options.request_timeout);  // covers the write and the read
-    bhttp::async_write(*stream, message, [&ec](const beast::error_code& e, std::size_t) { ec = e; });
+    bhttp::async_write(*stream, message,
+                       [&ec](const beast::error_code& e, std::size_t) { ec = e; });
     run_pending();
     if (ec) {
       stale = reused && ec != beast::error::timeout;
@@ -83,7 +85,8 @@ struct HttpClient::Impl {
     }
     bhttp::response_parser<bhttp::string_body> parser;
     parser.body_limit(options.response_body_limit);
-    bhttp::async_read(*stream, buffer, parser, [&ec](const beast::error_code& e, std::size_t) { ec = e; });
+    bhttp::async_read(*stream, buffer, parser,
+                      [&ec](const beast::error_code& e, std::size_t) { ec = e; });
     run_pending();
     if (ec) {
       stale = reused && !parser.got_some() && ec != beast::error::timeout;

@@ -69,8 +69,9 @@ std::int64_t parse_id(std::string_view text, std::string_view what) {
   std::int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc() || end != text.data() + text.size() || value <= 0) {
-    throw ClientError(fmt::format("{} must be a positive integer, got '{}'", what,
-                                  text.substr(0, 64)), "invalid_id");
+    throw ClientError(
+        fmt::format("{} must be a positive integer, got '{}'", what, text.substr(0, 64)),
+        "invalid_id");
   }
   return value;
 }

@@ -1,5 +1,5 @@
-#include "crest/http/json_body.hpp"
 #include "crest/http/message.hpp"
+#include "crest/http/json_body.hpp"
 
 #include <gtest/gtest.h>
 

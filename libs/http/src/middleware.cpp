@@ -103,7 +103,7 @@ Middleware access_log() {
     Response response = next(request);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const auto level = is_probe(request) ? log::Level::debug
+    const auto level = is_probe(request)        ? log::Level::debug
                        : response.status >= 500 ? log::Level::error
                                                 : log::Level::info;
     if (request.context.logger.enabled(level)) {
@@ -124,12 +124,13 @@ Middleware request_metrics(metrics::Registry& registry) {
   auto& duration = registry.histogram_family(
       "http_server_request_duration_seconds", "Duration of HTTP server requests.",
       {"http_route", "http_request_method", "http_response_status_code"});
-  auto& active = registry.gauge_family("http_server_active_requests",
-                                       "Number of active HTTP server requests.",
-                                       {"http_request_method"});
+  auto& active =
+      registry.gauge_family("http_server_active_requests", "Number of active HTTP server requests.",
+                            {"http_request_method"});
   return [&duration, &active](Request& request, const Handler& next) {
     // Unknown methods share one label value so clients cannot grow the series set.
-    static constexpr std::string_view kKnown[] = {"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"};
+    static constexpr std::string_view kKnown[] = {"GET",   "POST", "PUT",    "DELETE",
+                                                  "PATCH", "HEAD", "OPTIONS"};
     std::string_view method = "_OTHER";
     for (auto known : kKnown) {
       if (request.method == known) method = known;
@@ -162,8 +163,9 @@ Middleware error_mapping() {
       return Response::error(e.status(), e.code(), e.what());
     } catch (const std::exception& e) {
       request.context.logger.error("unhandled exception", {{"error", e.what()}});
-      return Response::error(500, "internal", "internal error; see the server log for request " +
-                                                  request.context.request_id);
+      return Response::error(
+          500, "internal",
+          "internal error; see the server log for request " + request.context.request_id);
     }
   };
 }

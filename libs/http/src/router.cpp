@@ -3,8 +3,6 @@
 #include <map>
 #include <stdexcept>
 
-#include "crest/core/error.hpp"
-
 namespace crest::http {
 
 // A trie over path segments. Each node may hold handlers per method.
@@ -12,7 +10,7 @@ struct Router::Node {
   std::map<std::string, std::unique_ptr<Node>, std::less<>> literal;
   std::unique_ptr<Node> parameter;
   std::string parameter_name;
-  std::map<std::string, Handler, std::less<>> handlers;  // by method
+  std::map<std::string, Route, std::less<>> handlers;  // by method
   std::string pattern;
 };
 
@@ -35,7 +33,8 @@ bool is_parameter(std::string_view segment) {
 }
 
 const Router::Node* match(const Router::Node* node, const std::vector<std::string_view>& segments,
-                          std::size_t index, std::vector<std::pair<std::string, std::string>>& params) {
+                          std::size_t index,
+                          std::vector<std::pair<std::string, std::string>>& params) {
   if (index == segments.size()) {
     return node->handlers.empty() ? nullptr : node;
   }
@@ -58,7 +57,13 @@ Router::~Router() = default;
 Router::Router(Router&&) noexcept = default;
 Router& Router::operator=(Router&&) noexcept = default;
 
-void Router::add(std::string method, std::string pattern, Handler handler) {
+void Router::add_blocking(std::string method, std::string pattern, Handler handler) {
+  RouteOptions options;
+  options.blocking = true;
+  add(std::move(method), std::move(pattern), std::move(handler), std::move(options));
+}
+
+void Router::add(std::string method, std::string pattern, Handler handler, RouteOptions options) {
   if (pattern.empty() || pattern.front() != '/') {
     throw std::invalid_argument("route pattern '" + pattern + "' must start with '/'");
   }
@@ -86,34 +91,46 @@ void Router::add(std::string method, std::string pattern, Handler handler) {
   if (node->handlers.contains(method)) {
     throw std::invalid_argument("duplicate route " + method + " " + pattern);
   }
-  node->handlers.emplace(std::move(method), std::move(handler));
-  node->pattern = std::move(pattern);
+  node->pattern = pattern;
+  node->handlers.emplace(method, Route{method, std::move(pattern), std::move(handler),
+                                       options.blocking.value_or(blocking_by_default_),
+                                       std::move(options.without_blocking)});
 }
 
-Response Router::dispatch(Request& request) const {
+const Route* Router::find(Request& request, Response& failure) const {
   if (request.path.empty() || request.path.front() != '/') {
-    throw ClientError("request target must be an absolute path");
+    failure = Response::error(400, "bad_request", "request target must be an absolute path");
+    return nullptr;
   }
   std::vector<std::pair<std::string, std::string>> params;
   const Node* node = match(root_.get(), split_path(request.path), 0, params);
   if (node == nullptr) {
-    Response r = Response::error(404, "route_not_found", "no route for " + request.path);
-    return r;
+    failure = Response::error(404, "route_not_found", "no route for " + request.path);
+    return nullptr;
   }
   request.context.route = node->pattern;
-  const auto it = node->handlers.find(request.method);
+  auto it = node->handlers.find(request.method);
+  if (it == node->handlers.end() && request.method == "HEAD") it = node->handlers.find("GET");
   if (it == node->handlers.end()) {
     std::string allow;
-    for (const auto& [method, handler] : node->handlers) {
+    for (const auto& [method, route] : node->handlers) {
       allow += (allow.empty() ? "" : ", ") + method;
+      if (method == "GET" && !node->handlers.contains("HEAD")) allow += ", HEAD";
     }
-    Response r = Response::error(405, "method_not_allowed",
-                                 request.method + " is not allowed on " + node->pattern);
-    r.headers.set("Allow", allow);
-    return r;
+    failure = Response::error(405, "method_not_allowed",
+                              request.method + " is not allowed on " + node->pattern);
+    failure.headers.set("Allow", allow);
+    return nullptr;
   }
   request.path_params = std::move(params);
-  return it->second(request);
+  return &it->second;
+}
+
+Response Router::dispatch(Request& request) const {
+  Response failure;
+  const Route* route = find(request, failure);
+  if (route == nullptr) return failure;
+  return route->handler(request);
 }
 
 }  // namespace crest::http

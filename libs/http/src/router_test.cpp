@@ -18,11 +18,13 @@ Router make_router() {
   router.add("GET", "/api/products/{id}", [](Request& r) {
     return Response::text(200, "product " + std::string(r.path_param("id")));
   });
-  router.add("GET", "/api/products/featured", [](Request&) { return Response::text(200, "featured"); });
+  router.add("GET", "/api/products/featured",
+             [](Request&) { return Response::text(200, "featured"); });
   router.add("PUT", "/api/cart/items/{product_id}", [](Request& r) {
     return Response::text(200, "put " + std::string(r.path_param("product_id")));
   });
-  router.add("DELETE", "/api/cart/items/{product_id}", [](Request&) { return Response::text(204, ""); });
+  router.add("DELETE", "/api/cart/items/{product_id}",
+             [](Request&) { return Response::text(204, ""); });
   return router;
 }
 
@@ -50,7 +52,8 @@ TEST(Router, DecodesParameters) {
 
 TEST(Router, UnknownPathIs404) {
   const Router router = make_router();
-  for (const char* path : {"/", "/api", "/api/products/1/extra", "/api/productsx", "/api/products/"}) {
+  for (const char* path :
+       {"/", "/api", "/api/products/1/extra", "/api/productsx", "/api/products/"}) {
     auto r = make("GET", path);
     EXPECT_EQ(router.dispatch(r).status, 404) << path;
   }

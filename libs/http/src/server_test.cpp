@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <future>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -24,15 +25,16 @@ class TestServer {
  public:
   explicit TestServer(Router router, ServerOptions options = {}) {
     options.port = 0;
-    options.threads = 4;
-    server_ = std::make_unique<Server>(options, std::move(router),
-                                       standard_middleware(log::Logger("test"), registry_), registry_);
-    const auto error = server_->listen();
-    EXPECT_EQ(error, "");
+    options.event_loops = 2;
+    options.blocking_threads = 4;
+    server_ = std::make_unique<Server>(
+        options, std::move(router), standard_middleware(log::Logger("test"), registry_), registry_);
+    const auto listening = server_->listen();
+    EXPECT_TRUE(listening.ok()) << listening.error().message;
     done_ = std::async(std::launch::async, [this] { server_->run(); });
   }
   ~TestServer() {
-    server_->drain();
+    server_->stop_accepting();
     done_.wait();
   }
   std::uint16_t port() const { return server_->port(); }
@@ -50,10 +52,13 @@ Router demo_routes() {
   Router router;
   router.add("GET", "/hello", [](Request&) { return Response::json(200, {{"hello", "world"}}); });
   router.add("POST", "/echo", [](Request& r) { return Response::text(200, r.body); });
-  router.add("GET", "/conflict", [](Request&) -> Response { throw ConflictError("already there"); });
-  router.add("GET", "/busy", [](Request&) -> Response { throw ServiceUnavailable("try later", 3); });
-  router.add("GET", "/bug", [](Request&) -> Response { throw std::runtime_error("secret detail"); });
-  router.add("GET", "/slow", [](Request&) {
+  router.add("GET", "/conflict",
+             [](Request&) -> Response { throw ConflictError("already there"); });
+  router.add("GET", "/busy",
+             [](Request&) -> Response { throw ServiceUnavailable("try later", 3); });
+  router.add("GET", "/bug",
+             [](Request&) -> Response { throw std::runtime_error("secret detail"); });
+  router.add_blocking("GET", "/slow", [](Request&) {
     std::this_thread::sleep_for(300ms);
     return Response::text(200, "slow done");
   });
@@ -137,8 +142,8 @@ TEST(Server, AnswersMalformedRequestsWith400) {
   TestServer server(demo_routes());
   const auto reply = raw_exchange(server.port(), "GARBAGE\x01 / HTTP/9\r\n\r\n");
   EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0U) << reply;
-  const auto bad_length = raw_exchange(
-      server.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
+  const auto bad_length =
+      raw_exchange(server.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n");
   EXPECT_EQ(bad_length.rfind("HTTP/1.1 400", 0), 0U) << bad_length;
   // The server is still healthy afterwards.
   HttpClient client("127.0.0.1", server.port());
@@ -183,6 +188,7 @@ TEST(Server, PropagatesRequestIdAndTraceparent) {
 TEST(Server, DrainFinishesInFlightRequestsThenStops) {
   ServerOptions options;
   options.drain_grace = 5s;
+  options.drain_delay = 0ms;
   auto server = std::make_unique<TestServer>(demo_routes(), options);
   const auto port = server->port();
   std::vector<std::future<Result<Response>>> calls;
@@ -203,6 +209,200 @@ TEST(Server, DrainFinishesInFlightRequestsThenStops) {
   EXPECT_EQ(server->done().wait_for(3s), std::future_status::ready);
   HttpClient late("127.0.0.1", port);
   EXPECT_FALSE(late.send(get("/hello")).ok());
+}
+
+// Opens a connection and returns its descriptor (-1 if refused).
+int open_connection(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// How long until the server closes `fd` (reads and drops whatever it sends); `limit` if it does
+// not.
+std::chrono::milliseconds time_until_closed(int fd, std::chrono::milliseconds limit) {
+  const auto start = std::chrono::steady_clock::now();
+  timeval tv{0, 50'000};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  char buffer[4096];
+  while (std::chrono::steady_clock::now() - start < limit) {
+    const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) break;
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               start);
+}
+
+TEST(Server, BlockingRoutesRunOnThePoolOthersStayOnTheirLoop) {
+  std::mutex mutex;
+  std::vector<std::thread::id> loop_threads;
+  std::thread::id pool_thread;
+  int blocking_calls = 0;
+  Router router;
+  router.add("GET", "/fast", [&](Request&) {
+    std::lock_guard lock(mutex);
+    loop_threads.push_back(std::this_thread::get_id());
+    return Response::text(200, "fast");
+  });
+  router.add_blocking("GET", "/db", [&](Request&) {
+    std::lock_guard lock(mutex);
+    pool_thread = std::this_thread::get_id();
+    ++blocking_calls;
+    return Response::text(200, "from the database");
+  });
+  RouteOptions cached;
+  cached.blocking = true;
+  cached.without_blocking = [&](Request& r) -> std::optional<Response> {
+    std::lock_guard lock(mutex);
+    loop_threads.push_back(std::this_thread::get_id());
+    if (r.path_param("id") == "1") return Response::text(200, "cache hit");
+    return std::nullopt;
+  };
+  router.add(
+      "GET", "/cached/{id}",
+      [&](Request&) {
+        std::lock_guard lock(mutex);
+        ++blocking_calls;
+        return Response::text(200, "cache miss");
+      },
+      cached);
+  TestServer server(std::move(router));
+  HttpClient client("127.0.0.1", server.port());
+  EXPECT_EQ(client.send(get("/fast"))->body, "fast");
+  EXPECT_EQ(client.send(get("/db"))->body, "from the database");
+  EXPECT_EQ(client.send(get("/cached/1"))->body, "cache hit");
+  EXPECT_EQ(client.send(get("/fast"))->body, "fast");
+  EXPECT_EQ(blocking_calls, 1);
+  EXPECT_EQ(client.send(get("/cached/2"))->body, "cache miss");
+  EXPECT_EQ(blocking_calls, 2);
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(loop_threads.size(), 4U);
+  // One connection stays on one loop thread; the blocking handler ran elsewhere.
+  EXPECT_EQ(std::set<std::thread::id>(loop_threads.begin(), loop_threads.end()).size(), 1U);
+  EXPECT_NE(pool_thread, loop_threads.front());
+  EXPECT_NE(pool_thread, std::thread::id());
+}
+
+TEST(Server, DrainKeepsServingWhileReadyzSays503ThenStopsAccepting) {
+  ServerOptions options;
+  options.drain_delay = 600ms;
+  auto server = std::make_unique<TestServer>(demo_routes(), options);
+  const auto port = server->port();
+  HttpClient kept("127.0.0.1", port);
+  ASSERT_EQ(kept.send(get("/readyz"))->status, 200);
+  server->server().drain();
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(kept.send(get("/readyz"))->status, 503);
+  EXPECT_EQ(kept.send(get("/hello"))->status, 200);  // keep-alive clients are still served
+  HttpClient fresh("127.0.0.1", port);               // and new ones are still accepted
+  auto response = fresh.send(get("/hello"));
+  ASSERT_TRUE(response.ok()) << response.error().message;
+  EXPECT_EQ(response->status, 200);
+  EXPECT_NE(server->done().wait_for(0ms), std::future_status::ready);
+  EXPECT_EQ(server->done().wait_for(3s), std::future_status::ready);  // then it stops
+  EXPECT_EQ(open_connection(port), -1);
+}
+
+TEST(Server, UnknownTransferEncodingIs501AndTheBodyIsNeverARequest) {
+  TestServer server(demo_routes());
+  for (const char* encoding : {"xchunked", "gzip, chunked", "chunked, identity"}) {
+    const auto reply = raw_exchange(server.port(), std::string("POST /echo HTTP/1.1\r\nHost: x\r\n"
+                                                               "Transfer-Encoding: ") +
+                                                       encoding +
+                                                       "\r\n\r\nGET /hello HTTP/1.1\r\nHost: "
+                                                       "x\r\n\r\n");
+    EXPECT_EQ(reply.rfind("HTTP/1.1 501", 0), 0U) << encoding << ": " << reply;
+    EXPECT_EQ(reply.find("world"), std::string::npos) << encoding << ": " << reply;
+  }
+  const auto two_fields = raw_exchange(server.port(),
+                                       "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: "
+                                       "gzip\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+  EXPECT_EQ(two_fields.rfind("HTTP/1.1 501", 0), 0U) << two_fields;
+  const auto chunked = raw_exchange(server.port(),
+                                    "POST /echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                                    "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+  EXPECT_EQ(chunked.rfind("HTTP/1.1 200", 0), 0U) << chunked;
+  EXPECT_NE(chunked.find("abc"), std::string::npos) << chunked;
+}
+
+TEST(Server, ObsoleteLineFoldingIs400) {
+  TestServer server(demo_routes());
+  const auto reply = raw_exchange(
+      server.port(), "GET /hello HTTP/1.1\r\nHost: x\r\nX-Long: first\r\n second\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 400", 0), 0U) << reply;
+}
+
+TEST(Server, HeaderMustArriveWithinTheHeaderDeadline) {
+  ServerOptions options;
+  options.header_timeout = 300ms;
+  options.idle_timeout = 10s;
+  TestServer server(demo_routes(), options);
+  const int fd = open_connection(server.port());
+  ASSERT_GE(fd, 0);
+  const std::string partial = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+  (void)::send(fd, partial.data(), partial.size(), MSG_NOSIGNAL);
+  const auto lived = time_until_closed(fd, 5s);
+  ::close(fd);
+  EXPECT_LT(lived, 2s);
+  EXPECT_GE(lived, 200ms);
+  // An idle keep-alive connection (no byte yet) still gets the idle timeout.
+  const int idle = open_connection(server.port());
+  EXPECT_GE(time_until_closed(idle, 800ms), 800ms);
+  ::close(idle);
+}
+
+TEST(Server, ConnectionsBeyondTheMaximumAreClosedAtOnceAndCounted) {
+  ServerOptions options;
+  options.max_connections = 2;
+  TestServer server(demo_routes(), options);
+  const int first = open_connection(server.port());
+  const int second = open_connection(server.port());
+  std::this_thread::sleep_for(100ms);
+  const int third = open_connection(server.port());
+  ASSERT_GE(third, 0);
+  EXPECT_LT(time_until_closed(third, 2s), 1s);
+  ::close(third);
+  ::close(first);
+  std::this_thread::sleep_for(100ms);
+  HttpClient client("127.0.0.1", server.port());
+  EXPECT_EQ(client.send(get("/hello"))->status, 200);
+  const auto metrics = server.registry().render();
+  EXPECT_NE(metrics.find("http_server_rejected_connections_total{reason=\"max_connections\"} 1"),
+            std::string::npos)
+      << metrics;
+  ::close(second);
+}
+
+TEST(Server, HeadWorksWhereverGetDoes) {
+  TestServer server(demo_routes());
+  const auto reply =
+      raw_exchange(server.port(), "HEAD /hello HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(reply.rfind("HTTP/1.1 200", 0), 0U) << reply;
+  EXPECT_NE(reply.find("Content-Length: 17"), std::string::npos) << reply;  // {"hello":"world"}
+  EXPECT_EQ(reply.find("world"), std::string::npos) << reply;
+  const auto healthz =
+      raw_exchange(server.port(), "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_EQ(healthz.rfind("HTTP/1.1 200", 0), 0U) << healthz;
+  const auto post = raw_exchange(server.port(),
+                                 "POST /hello HTTP/1.1\r\nHost: x\r\n"
+                                 "Content-Length: 0\r\nConnection: close\r\n\r\n");
+  EXPECT_NE(post.find("Allow: GET, HEAD"), std::string::npos) << post;
+}
+
+TEST(Server, CountsCpusFromTheCgroupQuota) {
+  EXPECT_EQ(parse_cgroup_v2_cpu_max("200000 100000\n"), 2.0);
+  EXPECT_EQ(parse_cgroup_v2_cpu_max("150000 100000"), 1.5);
+  EXPECT_EQ(parse_cgroup_v2_cpu_max("max 100000\n"), std::nullopt);
+  EXPECT_EQ(parse_cgroup_v2_cpu_max(""), std::nullopt);
+  EXPECT_GE(available_cpus(), 1);
+  EXPECT_LE(available_cpus(), static_cast<int>(std::thread::hardware_concurrency()));
 }
 
 TEST(Client, ReportsConnectRefusedAndTimeouts) {

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "cart_store_contract.hpp"
 #include "crest/store/dynamodb.hpp"
 #include "dynamodb_test_support.hpp"
 
@@ -72,6 +73,26 @@ TEST_F(DynamoDbStores, CartAddSetRemoveClear) {
   ASSERT_TRUE(carts.clear(user).ok());
   EXPECT_TRUE(carts.get(user)->lines.empty());
   ASSERT_TRUE(carts.clear(user).ok());  // clearing nothing succeeds
+}
+
+TEST_F(DynamoDbStores, ClaimsTakeExactlyTheLinesRead) {
+  DynamoDbCartStore carts(client_);
+  ASSERT_TRUE(carts.clear(2001).ok());
+  contract::claims_take_exactly_the_lines_read(carts, 2001);
+}
+
+TEST_F(DynamoDbStores, ConcurrentClaimsOfOneCartMakeOneWinner) {
+  DynamoDbCartStore carts(client_);
+  ASSERT_TRUE(carts.clear(2002).ok());
+  const auto endpoint = dynalite()->endpoint();
+  contract::concurrent_claims_of_one_cart_make_one_winner(
+      [&] { return std::make_unique<DynamoDbCartStore>(dynamodb_client(endpoint)); }, 2002);
+}
+
+TEST_F(DynamoDbStores, LineQuantityIsLimitedOnAdd) {
+  DynamoDbCartStore carts(client_);
+  ASSERT_TRUE(carts.clear(2003).ok());
+  contract::line_quantity_is_limited_on_add(carts, 2003);
 }
 
 TEST_F(DynamoDbStores, SetQuantityOnAFreshCartCreatesTheLine) {

@@ -25,15 +25,15 @@ class ThrottlingProxy {
   ThrottlingProxy(std::uint16_t upstream_port, int tenths_throttled)
       : upstream_("127.0.0.1", upstream_port), tenths_(tenths_throttled) {
     http::Router router;
-    router.add("POST", "/", [this](http::Request& request) { return handle(request); });
+    router.add_blocking("POST", "/", [this](http::Request& request) { return handle(request); });
     http::ServerOptions options;
     options.port = 0;
-    options.threads = 4;
+    options.blocking_threads = 4;
     options.service_name = "throttling-proxy";
     server_ = std::make_unique<http::Server>(options, std::move(router),
                                              std::vector<http::Middleware>{}, registry_);
-    const auto error = server_->listen();
-    EXPECT_EQ(error, "");
+    const auto listening = server_->listen();
+    EXPECT_TRUE(listening.ok());
     done_ = std::async(std::launch::async, [this] { server_->run(); });
   }
   ~ThrottlingProxy() {

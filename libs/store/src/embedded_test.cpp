@@ -20,7 +20,7 @@ TEST(EmbeddedStoresTest, OpensEveryStoreAndWiresTheDeadLetterQueue) {
   ASSERT_TRUE(s.catalog->insert_product(Product{0, *category, "S", "N", "", 1, 1, 1, {}}).ok());
   ASSERT_TRUE(s.users->create_user("a@b.c", "A", "h").ok());
   ASSERT_TRUE(s.carts->add_item(1, 1, 1).ok());
-  ASSERT_TRUE(s.orders->create_order(NewOrder{1, "k", {{1, 1, 1}}, 1}).ok());
+  ASSERT_TRUE(s.orders->create_order(NewOrder{1, "k", {{1, 1, 1}}, 1, {}}).ok());
   ASSERT_TRUE(s.cache->set("k", "v", 0ms).ok());
 
   ASSERT_TRUE(s.orders_queue->send("m").ok());

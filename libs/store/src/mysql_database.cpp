@@ -41,13 +41,13 @@ constexpr const char* kSchema[] = {
     " status VARCHAR(16) NOT NULL, failure_reason VARCHAR(1024) NOT NULL,"
     " total_cents BIGINT NOT NULL, created_at_ns BIGINT NOT NULL, updated_at_ns BIGINT NOT NULL,"
     " UNIQUE KEY orders_idempotency (user_id, idempotency_key),"
-    " KEY orders_by_user (user_id, id))",
+    " KEY orders_by_user (user_id, id), KEY orders_by_status (status, created_at_ns))",
     "CREATE TABLE IF NOT EXISTS order_lines (order_id BIGINT NOT NULL,"
     " product_id BIGINT NOT NULL, quantity BIGINT NOT NULL, unit_price_cents BIGINT NOT NULL,"
     " PRIMARY KEY (order_id, product_id))",
     "CREATE TABLE IF NOT EXISTS outbox (id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,"
     " payload TEXT NOT NULL, created_at_ns BIGINT NOT NULL, sent_at_ns BIGINT NULL,"
-    " KEY outbox_pending (sent_at_ns, id))",
+    " claimed_until_ns BIGINT NULL, KEY outbox_pending (sent_at_ns, id))",
 };
 
 bool contains(const std::string& haystack, const char* needle) {
@@ -278,7 +278,9 @@ MysqlDatabase::Impl::Impl(MysqlOptions opts, Clock& clk)
   for (std::size_t i = 0; i < options.replicas.size(); ++i) {
     servers.push_back(std::make_unique<Server>(
         router.options().replica_names[i],
-        mysql_detail::connect_string(options.replicas[i], options), pool_size));
+        mysql_detail::connect_string(options.replicas[i], options.replica_connect_timeout,
+                                     options.replica_io_timeout),
+        pool_size));
     probe_sessions_.push_back(std::make_unique<soci::session>());
   }
   if (options.metrics != nullptr) {
@@ -395,6 +397,15 @@ Result<void> MysqlDatabase::Impl::apply_schema() {
         }
         sql << "INSERT IGNORE INTO schema_version (version) VALUES (:v)",
             soci::use(MysqlDatabase::schema_version);
+      }
+      // Databases made before the relay claimed rows get the lease column (portable to MySQL
+      // 8, which has no ADD COLUMN IF NOT EXISTS).
+      int has_claim_column = 0;
+      sql << "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+             "AND TABLE_NAME = 'outbox' AND COLUMN_NAME = 'claimed_until_ns'",
+          soci::into(has_claim_column);
+      if (has_claim_column == 0) {
+        sql << "ALTER TABLE outbox ADD COLUMN claimed_until_ns BIGINT NULL";
       }
       sql << "DO RELEASE_LOCK('crest_schema')";
     }

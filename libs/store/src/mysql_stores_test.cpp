@@ -236,7 +236,7 @@ TEST_F(MysqlTest, OrdersAreIdempotentWithOutboxAndStatusCompareAndSet) {
   auto db = open(options(false));
   ASSERT_TRUE(db);
   MysqlOrderStore orders(db, clock_);
-  const NewOrder new_order{7, "key-1", {{2, 1, 300}, {1, 2, 100}}, 500};
+  const NewOrder new_order{7, "key-1", {{2, 1, 300}, {1, 2, 100}}, 500, {}};
 
   constexpr int kThreads = 6;
   std::vector<Result<CreatedOrder>> results(kThreads, Error{ErrorKind::internal, "not run"});
@@ -260,7 +260,7 @@ TEST_F(MysqlTest, OrdersAreIdempotentWithOutboxAndStatusCompareAndSet) {
   EXPECT_EQ(orders.orders_for_user(7, 100)->size(), 1u);
   EXPECT_EQ(orders.order_by_idempotency_key(7, "key-1")->id, id);
   EXPECT_EQ(orders.order_by_idempotency_key(7, "KEY-1").error().kind, ErrorKind::not_found);
-  EXPECT_EQ(orders.create_order(NewOrder{7, "k2", {}, 0}).error().kind,
+  EXPECT_EQ(orders.create_order(NewOrder{7, "k2", {}, 0, {}}).error().kind,
             ErrorKind::invalid_argument);
 
   auto outbox = orders.pending_outbox(10);
@@ -385,7 +385,7 @@ TEST_F(MysqlTest, LaggingReplicasStopServingAndReadYourWritesHolds) {
   ASSERT_TRUE(cluster().set_replica_delay(0, 30s).ok());
   ASSERT_TRUE(cluster().set_replica_delay(1, 30s).ok());
 
-  auto created = orders.create_order(NewOrder{42, "k", {{product, 1, 500}}, 500});
+  auto created = orders.create_order(NewOrder{42, "k", {{product, 1, 500}}, 500, {}});
   ASSERT_TRUE(created.ok()) << created.error().message;
   const auto order_id = created->order.id;
   // The replicas do not have it...

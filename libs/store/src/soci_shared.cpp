@@ -29,7 +29,8 @@ Result<void> check_query(const ProductQuery& query) {
     return Error{ErrorKind::invalid_argument, "page must be at least 1"};
   }
   if (query.page_size < 1 || query.page_size > ProductQuery::max_page_size) {
-    return Error{ErrorKind::invalid_argument, fmt::format("page_size must be 1..{}", ProductQuery::max_page_size)};
+    return Error{ErrorKind::invalid_argument,
+                 fmt::format("page_size must be 1..{}", ProductQuery::max_page_size)};
   }
   return {};
 }
@@ -37,8 +38,8 @@ Result<void> check_query(const ProductQuery& query) {
 std::vector<Category> select_categories(soci::session& sql) {
   std::vector<Category> out;
   Category c;
-  soci::statement st = (sql.prepare << "SELECT id, slug, name FROM categories ORDER BY id", soci::into(c.id),
-                        soci::into(c.slug), soci::into(c.name));
+  soci::statement st = (sql.prepare << "SELECT id, slug, name FROM categories ORDER BY id",
+                        soci::into(c.id), soci::into(c.slug), soci::into(c.name));
   st.execute();
   while (st.fetch()) {
     out.push_back(c);
@@ -67,18 +68,21 @@ std::string order_by(ProductSort sort, bool has_text, const SqlCatalogDialect& d
 
 }  // namespace
 
-ProductPage select_products(soci::session& sql, const ProductQuery& query, const SqlCatalogDialect& dialect) {
+ProductPage select_products(soci::session& sql, const ProductQuery& query,
+                            const SqlCatalogDialect& dialect) {
   const int has_category = query.category_id.has_value() ? 1 : 0;
   const std::int64_t category = query.category_id.value_or(0);
   const std::string text = dialect.lower_case_text ? normalize_email(query.text) : query.text;
   // Values are always bound; only fixed fragments are chosen in code.
-  const std::string where = fmt::format("WHERE (:hc = 0 OR category_id = :c) AND (:t1 = '' OR {} OR {})",
-                                        dialect.name_contains, dialect.description_contains);
+  const std::string where =
+      fmt::format("WHERE (:hc = 0 OR category_id = :c) AND (:t1 = '' OR {} OR {})",
+                  dialect.name_contains, dialect.description_contains);
   ProductPage page;
   page.page = query.page;
   page.page_size = query.page_size;
-  sql << fmt::format("SELECT COUNT(*) FROM products {}", where), soci::use(has_category), soci::use(category),
-      soci::use(text), soci::use(text), soci::use(text), soci::into(page.total);
+  sql << fmt::format("SELECT COUNT(*) FROM products {}", where), soci::use(has_category),
+      soci::use(category), soci::use(text), soci::use(text), soci::use(text),
+      soci::into(page.total);
 
   const bool relevance = query.sort == ProductSort::relevance_or_id && !text.empty();
   const std::int64_t limit = query.page_size;
@@ -97,8 +101,8 @@ ProductPage select_products(soci::session& sql, const ProductQuery& query, const
   st.exchange(soci::use(limit));
   st.exchange(soci::use(offset));
   st.alloc();
-  st.prepare(fmt::format("SELECT {} FROM products {} ORDER BY {} LIMIT :lim OFFSET :off", kProductColumns, where,
-                         order_by(query.sort, !text.empty(), dialect)));
+  st.prepare(fmt::format("SELECT {} FROM products {} ORDER BY {} LIMIT :lim OFFSET :off",
+                         kProductColumns, where, order_by(query.sort, !text.empty(), dialect)));
   st.define_and_bind();
   st.execute();
   while (st.fetch()) {
@@ -111,9 +115,10 @@ namespace {
 std::optional<User> load_user(soci::session& sql, const char* where, const auto& key) {
   User u;
   std::int64_t created_at_ns = 0;
-  sql << fmt::format("SELECT id, email, name, password_hash, created_at_ns FROM users WHERE {}", where),
-      soci::use(key), soci::into(u.id), soci::into(u.email), soci::into(u.name), soci::into(u.password_hash),
-      soci::into(created_at_ns);
+  sql << fmt::format("SELECT id, email, name, password_hash, created_at_ns FROM users WHERE {}",
+                     where),
+      soci::use(key), soci::into(u.id), soci::into(u.email), soci::into(u.name),
+      soci::into(u.password_hash), soci::into(created_at_ns);
   if (!sql.got_data()) {
     return std::nullopt;
   }
@@ -126,7 +131,9 @@ std::optional<User> user_by_email(soci::session& sql, const std::string& normali
   return load_user(sql, "email = :e", normalized_email);
 }
 
-std::optional<User> user_by_id(soci::session& sql, std::int64_t id) { return load_user(sql, "id = :id", id); }
+std::optional<User> user_by_id(soci::session& sql, std::int64_t id) {
+  return load_user(sql, "id = :id", id);
+}
 
 Result<std::map<std::int64_t, std::int64_t>> merge_lines(const std::vector<OrderLine>& lines) {
   std::map<std::int64_t, std::int64_t> wanted;
@@ -143,11 +150,13 @@ Result<std::map<std::int64_t, std::int64_t>> merge_lines(const std::vector<Order
   return wanted;
 }
 
-Result<void> take_stock(soci::session& sql, std::int64_t product_id, std::int64_t quantity, std::int64_t now) {
+Result<void> take_stock(soci::session& sql, std::int64_t product_id, std::int64_t quantity,
+                        std::int64_t now) {
   // The guard in the WHERE clause is what keeps stock from going negative.
-  soci::statement st = (sql.prepare << "UPDATE products SET stock = stock - :q, version = version + 1, "
-                                       "updated_at_ns = :t WHERE id = :id AND stock >= :q2",
-                        soci::use(quantity), soci::use(now), soci::use(product_id), soci::use(quantity));
+  soci::statement st =
+      (sql.prepare << "UPDATE products SET stock = stock - :q, version = version + 1, "
+                      "updated_at_ns = :t WHERE id = :id AND stock >= :q2",
+       soci::use(quantity), soci::use(now), soci::use(product_id), soci::use(quantity));
   st.execute(true);
   if (st.get_affected_rows() > 0) {
     return {};
@@ -159,15 +168,17 @@ Result<void> take_stock(soci::session& sql, std::int64_t product_id, std::int64_
     return Error{ErrorKind::not_found, fmt::format("product {} not found", product_id)};
   }
   return Error{ErrorKind::conflict,
-               fmt::format("insufficient stock for product {}: {} wanted, {} left", product_id, quantity, stock)};
+               fmt::format("insufficient stock for product {}: {} wanted, {} left", product_id,
+                           quantity, stock)};
 }
 
-Result<void> set_column(soci::session& sql, const char* column, std::int64_t product_id, std::int64_t value,
-                        std::int64_t now) {
+Result<void> set_column(soci::session& sql, const char* column, std::int64_t product_id,
+                        std::int64_t value, std::int64_t now) {
   soci::statement st =
-      (sql.prepare << fmt::format("UPDATE products SET {} = :v, version = version + 1, updated_at_ns = :t "
-                                  "WHERE id = :id",
-                                  column),
+      (sql.prepare << fmt::format(
+           "UPDATE products SET {} = :v, version = version + 1, updated_at_ns = :t "
+           "WHERE id = :id",
+           column),
        soci::use(value), soci::use(now), soci::use(product_id));
   st.execute(true);
   if (st.get_affected_rows() == 0) {
@@ -264,9 +275,10 @@ std::optional<std::int64_t> find_by_key(soci::session& sql, std::int64_t user_id
 
 Result<void> transition_order(soci::session& sql, std::int64_t order_id, const std::string& from,
                               const std::string& to, const std::string& reason, std::int64_t now) {
-  soci::statement st = (sql.prepare << "UPDATE orders SET status = :to, failure_reason = :r, updated_at_ns = :t "
-                                       "WHERE id = :id AND status = :from",
-                        soci::use(to), soci::use(reason), soci::use(now), soci::use(order_id), soci::use(from));
+  soci::statement st =
+      (sql.prepare << "UPDATE orders SET status = :to, failure_reason = :r, updated_at_ns = :t "
+                      "WHERE id = :id AND status = :from",
+       soci::use(to), soci::use(reason), soci::use(now), soci::use(order_id), soci::use(from));
   st.execute(true);
   if (st.get_affected_rows() > 0) {
     return {};
@@ -279,24 +291,67 @@ Result<void> transition_order(soci::session& sql, std::int64_t order_id, const s
   return Error{ErrorKind::conflict, fmt::format("order {} is {}, not {}", order_id, current, from)};
 }
 
-std::vector<OutboxEntry> select_pending_outbox(soci::session& sql, int limit) {
+std::vector<OutboxEntry> claim_pending_outbox(soci::session& sql, int limit, std::int64_t now,
+                                              const char* lock_clause) {
   std::vector<OutboxEntry> out;
   OutboxEntry e;
   std::int64_t created_at_ns = 0;
-  soci::statement st = (sql.prepare << "SELECT id, payload, created_at_ns FROM outbox "
-                                       "WHERE sent_at_ns IS NULL ORDER BY id LIMIT :l",
-                        soci::use(limit), soci::into(e.id), soci::into(e.payload), soci::into(created_at_ns));
+  soci::statement st =
+      (sql.prepare << std::string(
+                          "SELECT id, payload, created_at_ns FROM outbox WHERE sent_at_ns IS "
+                          "NULL AND (claimed_until_ns IS NULL OR claimed_until_ns <= :n) "
+                          "ORDER BY id LIMIT :l") +
+                          lock_clause,
+       soci::use(now), soci::use(limit), soci::into(e.id), soci::into(e.payload),
+       soci::into(created_at_ns));
   st.execute();
+  std::vector<std::int64_t> ids;
   while (st.fetch()) {
     e.created_at = from_ns(created_at_ns);
     out.push_back(e);
+    ids.push_back(e.id);
+  }
+  if (!ids.empty()) {
+    const std::int64_t until = now + kOutboxClaimLeaseNs;
+    sql << fmt::format("UPDATE outbox SET claimed_until_ns = :u WHERE id IN ({})",
+                       fmt::join(ids, ",")),
+        soci::use(until);
   }
   return out;
 }
 
 void mark_outbox_sent(soci::session& sql, const std::vector<std::int64_t>& ids, std::int64_t now) {
-  sql << fmt::format("UPDATE outbox SET sent_at_ns = :t WHERE id IN ({}) AND sent_at_ns IS NULL", fmt::join(ids, ",")),
+  sql << fmt::format("UPDATE outbox SET sent_at_ns = :t WHERE id IN ({}) AND sent_at_ns IS NULL",
+                     fmt::join(ids, ",")),
       soci::use(now);
+}
+
+OrderBacklog select_backlog(soci::session& sql) {
+  OrderBacklog backlog;
+  sql << "SELECT COUNT(*) FROM outbox WHERE sent_at_ns IS NULL", soci::into(backlog.unsent_outbox);
+  std::int64_t oldest = 0;
+  soci::indicator oldest_ind = soci::i_null;
+  sql << "SELECT COUNT(*), MIN(created_at_ns) FROM orders WHERE status = 'pending'",
+      soci::into(backlog.pending_orders), soci::into(oldest, oldest_ind);
+  if (oldest_ind == soci::i_ok && backlog.pending_orders > 0) {
+    backlog.oldest_pending_created_at = from_ns(oldest);
+  }
+  return backlog;
+}
+
+std::vector<std::int64_t> select_pending_orders_before(soci::session& sql, std::int64_t cutoff_ns,
+                                                       std::int64_t after_id, int limit) {
+  std::vector<std::int64_t> out;
+  std::int64_t id = 0;
+  soci::statement st =
+      (sql.prepare << "SELECT id FROM orders WHERE status = 'pending' AND "
+                      "created_at_ns < :c AND id > :a ORDER BY id LIMIT :l",
+       soci::use(cutoff_ns), soci::use(after_id), soci::use(limit), soci::into(id));
+  st.execute();
+  while (st.fetch()) {
+    out.push_back(id);
+  }
+  return out;
 }
 
 }  // namespace crest::store::soci_shared

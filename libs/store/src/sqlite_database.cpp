@@ -40,14 +40,28 @@ constexpr const char* kSchema[] = {
     " created_at_ns INTEGER NOT NULL, updated_at_ns INTEGER NOT NULL,"
     " UNIQUE (user_id, idempotency_key))",
     "CREATE INDEX IF NOT EXISTS orders_by_user ON orders (user_id, id)",
+    "CREATE INDEX IF NOT EXISTS orders_by_status ON orders (status, created_at_ns)",
     "CREATE TABLE IF NOT EXISTS order_lines ("
     " order_id INTEGER NOT NULL REFERENCES orders(id), product_id INTEGER NOT NULL,"
     " quantity INTEGER NOT NULL, unit_price_cents INTEGER NOT NULL,"
     " PRIMARY KEY (order_id, product_id))",
     "CREATE TABLE IF NOT EXISTS outbox ("
     " id INTEGER PRIMARY KEY, payload TEXT NOT NULL, created_at_ns INTEGER NOT NULL,"
-    " sent_at_ns INTEGER)",
+    " sent_at_ns INTEGER, claimed_until_ns INTEGER)",
     "CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (id) WHERE sent_at_ns IS NULL",
+    // The embedded orders queue and its dead-letter queue (SqliteQueue), durable like SQS.
+    // AUTOINCREMENT: an id is never reused, so a stale receipt cannot name a newer message.
+    "CREATE TABLE IF NOT EXISTS queue_messages ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, body TEXT NOT NULL,"
+    " sent_at_ns INTEGER NOT NULL, visible_at_ns INTEGER NOT NULL,"
+    " receive_count INTEGER NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue, visible_at_ns, "
+    "id)",
+    // Cart lines a checkout took out of the cart and has not yet turned into an order.
+    "CREATE TABLE IF NOT EXISTS cart_claims ("
+    " user_id INTEGER NOT NULL, idempotency_key TEXT NOT NULL, product_id INTEGER NOT NULL,"
+    " quantity INTEGER NOT NULL CHECK (quantity > 0), claimed_at_ns INTEGER NOT NULL,"
+    " PRIMARY KEY (user_id, idempotency_key, product_id))",
 };
 
 bool contains(const std::string& haystack, const char* needle) {
@@ -100,9 +114,9 @@ SqliteDatabase::Impl::Impl(SqliteOptions opts, std::size_t pool_size)
     auto& seconds = options.metrics->histogram_family(
         "crest_db_query_duration_seconds", "Time of one database operation (a transaction).",
         {"db_server", "operation"});
-    auto& total = options.metrics->counter_family(
-        "crest_db_queries_total", "Database operations (transactions) run.",
-        {"db_server", "operation"});
+    auto& total = options.metrics->counter_family("crest_db_queries_total",
+                                                  "Database operations (transactions) run.",
+                                                  {"db_server", "operation"});
     read_seconds_ = &seconds.with({"sqlite", "read"});
     write_seconds_ = &seconds.with({"sqlite", "write"});
     reads_ = &total.with({"sqlite", "read"});
@@ -123,7 +137,9 @@ void SqliteDatabase::Impl::record(bool is_write,
 SqliteDatabase::SqliteDatabase(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 SqliteDatabase::~SqliteDatabase() = default;
 
-const SqliteOptions& SqliteDatabase::options() const { return impl_->options; }
+const SqliteOptions& SqliteDatabase::options() const {
+  return impl_->options;
+}
 
 Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const SqliteOptions& options) {
   if (options.path.empty()) {
@@ -149,12 +165,19 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const SqliteOptions
     }
   } catch (...) {
     Error e = map_sqlite_exception(std::current_exception());
-    return Error{ErrorKind::unavailable, "cannot open sqlite database " + options.path + ": " +
-                                             e.message};
+    return Error{ErrorKind::unavailable,
+                 "cannot open sqlite database " + options.path + ": " + e.message};
   }
   auto applied = impl->write([](soci::session& sql) -> Result<void> {
     for (const char* statement : kSchema) {
       sql << statement;
+    }
+    // Databases made before the relay claimed rows get the lease column.
+    int has_claim_column = 0;
+    sql << "SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name = 'claimed_until_ns'",
+        soci::into(has_claim_column);
+    if (has_claim_column == 0) {
+      sql << "ALTER TABLE outbox ADD COLUMN claimed_until_ns INTEGER";
     }
     int rows = 0;
     sql << "SELECT COUNT(*) FROM schema_version", soci::into(rows);
@@ -167,8 +190,8 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const SqliteOptions
     sql << "SELECT MAX(version) FROM schema_version", soci::into(version);
     if (version > SqliteDatabase::schema_version) {
       return Error{ErrorKind::internal,
-                   fmt::format("database schema version {} is newer than this build's {}",
-                               version, SqliteDatabase::schema_version)};
+                   fmt::format("database schema version {} is newer than this build's {}", version,
+                               SqliteDatabase::schema_version)};
     }
     return {};
   });

@@ -58,7 +58,9 @@ Result<CreatedOrder> SqliteOrderStore::create_order(const NewOrder& order) {
             soci::use(id), soci::use(line.product_id), soci::use(line.quantity),
             soci::use(line.unit_price_cents);
       }
-      const std::string payload = nlohmann::json{{"order_id", id}}.dump();
+      nlohmann::json message{{"order_id", id}};
+      if (!order.trace_id.empty()) message["trace_id"] = order.trace_id;
+      const std::string payload = message.dump();
       sql << "INSERT INTO outbox (payload, created_at_ns) VALUES (:p, :t)", soci::use(payload),
           soci::use(now);
       auto o = load_order(sql, id);
@@ -103,7 +105,8 @@ Result<std::vector<Order>> SqliteOrderStore::orders_for_user(std::int64_t user_i
                  fmt::format("limit must be 1..{}", kMaxOrdersPerPage)};
   }
   return db_->impl().read([&](soci::session& sql) -> Result<std::vector<Order>> {
-    return soci_shared::load_orders(sql, fmt::format("WHERE user_id = {} ORDER BY id DESC LIMIT {}", user_id, limit));
+    return soci_shared::load_orders(
+        sql, fmt::format("WHERE user_id = {} ORDER BY id DESC LIMIT {}", user_id, limit));
   });
 }
 
@@ -122,8 +125,9 @@ Result<std::vector<OutboxEntry>> SqliteOrderStore::pending_outbox(int limit) {
   if (limit < 1 || limit > kMaxOutboxBatch) {
     return Error{ErrorKind::invalid_argument, fmt::format("limit must be 1..{}", kMaxOutboxBatch)};
   }
-  return db_->impl().read([&](soci::session& sql) -> Result<std::vector<OutboxEntry>> {
-    return soci_shared::select_pending_outbox(sql, limit);
+  const std::int64_t now = to_ns(clock_.wall_now());
+  return db_->impl().write([&](soci::session& sql) -> Result<std::vector<OutboxEntry>> {
+    return soci_shared::claim_pending_outbox(sql, limit, now, "");
   });
 }
 
@@ -135,6 +139,22 @@ Result<void> SqliteOrderStore::mark_outbox_sent(const std::vector<std::int64_t>&
   return db_->impl().write([&](soci::session& sql) -> Result<void> {
     soci_shared::mark_outbox_sent(sql, ids, now);
     return {};
+  });
+}
+
+Result<OrderBacklog> SqliteOrderStore::backlog() {
+  return db_->impl().read(
+      [&](soci::session& sql) -> Result<OrderBacklog> { return soci_shared::select_backlog(sql); });
+}
+
+Result<std::vector<std::int64_t>> SqliteOrderStore::pending_orders_created_before(
+    WallTime cutoff, std::int64_t after_id, int limit) {
+  if (limit < 1 || limit > kMaxOutboxBatch) {
+    return Error{ErrorKind::invalid_argument, fmt::format("limit must be 1..{}", kMaxOutboxBatch)};
+  }
+  const std::int64_t cutoff_ns = to_ns(cutoff);
+  return db_->impl().read([&](soci::session& sql) -> Result<std::vector<std::int64_t>> {
+    return soci_shared::select_pending_orders_before(sql, cutoff_ns, after_id, limit);
   });
 }
 

@@ -1,10 +1,11 @@
+#include <unistd.h>
 #include <atomic>
 #include <filesystem>
 #include <thread>
-#include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include "cart_store_contract.hpp"
 #include "crest/metrics/registry.hpp"
 #include "crest/store/sqlite.hpp"
 
@@ -46,8 +47,8 @@ class CatalogTest : public ::testing::Test {
   }
   std::int64_t add(std::int64_t category, const std::string& sku, const std::string& name,
                    const std::string& description, std::int64_t price, std::int64_t stock) {
-    auto id = catalog_->insert_product(
-        Product{0, category, sku, name, description, price, stock, 1, {}});
+    auto id =
+        catalog_->insert_product(Product{0, category, sku, name, description, price, stock, 1, {}});
     EXPECT_TRUE(id.ok()) << (id.ok() ? "" : id.error().message);
     clock_.advance(1s);
     return *id;
@@ -136,9 +137,7 @@ TEST_F(CatalogTest, ProductLookupsAndAdminChanges) {
   EXPECT_EQ(p->version, 3);
   EXPECT_EQ(catalog_->set_price(999, 1).error().kind, ErrorKind::not_found);
   EXPECT_EQ(catalog_->set_stock(a, -1).error().kind, ErrorKind::invalid_argument);
-  EXPECT_EQ(catalog_->insert_product(Product{0, books_, "B1", "dup", "", 1, 1, 1, {}})
-                .error()
-                .kind,
+  EXPECT_EQ(catalog_->insert_product(Product{0, books_, "B1", "dup", "", 1, 1, 1, {}}).error().kind,
             ErrorKind::conflict);
   EXPECT_EQ(catalog_->insert_category({0, "books", "again"}).error().kind, ErrorKind::conflict);
   EXPECT_EQ(catalog_->categories()->size(), 2u);
@@ -290,6 +289,23 @@ TEST(SqliteCartStoreTest, AddsSetsRemovesAndClears) {
   EXPECT_TRUE(carts.get(1)->lines.empty());
 }
 
+TEST(SqliteCartStoreTest, ClaimsTakeExactlyTheLinesRead) {
+  SqliteCartStore carts(open_db(":memory:"));
+  contract::claims_take_exactly_the_lines_read(carts, 1);
+}
+
+TEST(SqliteCartStoreTest, ConcurrentClaimsOfOneCartMakeOneWinner) {
+  TempDb tmp;
+  auto db = open_db(tmp.path(), 4);
+  contract::concurrent_claims_of_one_cart_make_one_winner(
+      [&] { return std::make_unique<SqliteCartStore>(db); }, 1);
+}
+
+TEST(SqliteCartStoreTest, LineQuantityIsLimitedOnAdd) {
+  SqliteCartStore carts(open_db(":memory:"));
+  contract::line_quantity_is_limited_on_add(carts, 1);
+}
+
 TEST(SqliteCartStoreTest, ConcurrentAddsLoseNothing) {
   TempDb tmp;
   SqliteCartStore carts(open_db(tmp.path(), 4));
@@ -318,7 +334,7 @@ TEST(SqliteCartStoreTest, ConcurrentAddsLoseNothing) {
 class OrderStoreTest : public ::testing::Test {
  protected:
   NewOrder new_order(const std::string& key) {
-    return NewOrder{7, key, {{2, 1, 300}, {1, 2, 100}}, 500};
+    return NewOrder{7, key, {{2, 1, 300}, {1, 2, 100}}, 500, {}};
   }
   TempDb tmp_;
   ManualClock clock_;
@@ -353,10 +369,53 @@ TEST_F(OrderStoreTest, CreateWritesOrderLinesAndOutboxOnce) {
   ASSERT_TRUE(orders_.mark_outbox_sent({(*outbox)[0].id}).ok());
   EXPECT_TRUE(orders_.pending_outbox(10)->empty());
 
-  EXPECT_EQ(orders_.create_order(NewOrder{7, "k2", {}, 0}).error().kind,
+  EXPECT_EQ(orders_.create_order(NewOrder{7, "k2", {}, 0, {}}).error().kind,
             ErrorKind::invalid_argument);
-  EXPECT_EQ(orders_.create_order(NewOrder{7, "", {{1, 1, 1}}, 1}).error().kind,
+  EXPECT_EQ(orders_.create_order(NewOrder{7, "", {{1, 1, 1}}, 1, {}}).error().kind,
             ErrorKind::invalid_argument);
+}
+
+TEST_F(OrderStoreTest, RelaysClaimOutboxRowsForALease) {
+  ASSERT_TRUE(orders_.create_order(new_order("k1")).ok());
+  auto first = orders_.pending_outbox(10);
+  ASSERT_EQ(first->size(), 1u);
+  EXPECT_TRUE(orders_.pending_outbox(10)->empty());  // another relay's claim
+  clock_.advance(std::chrono::seconds(11));          // that relay died: its lease ran out
+  auto again = orders_.pending_outbox(10);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ(again->front().id, first->front().id);
+  ASSERT_TRUE(orders_.mark_outbox_sent({again->front().id}).ok());
+  clock_.advance(std::chrono::seconds(11));
+  EXPECT_TRUE(orders_.pending_outbox(10)->empty());
+}
+
+TEST_F(OrderStoreTest, OutboxCarriesTheTraceIdAndBacklogCountsEverything) {
+  const auto t0 = clock_.wall_now();
+  auto order = new_order("traced");
+  order.trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
+  ASSERT_TRUE(orders_.create_order(order).ok());
+  clock_.advance(std::chrono::seconds(5));
+  ASSERT_TRUE(orders_.create_order(new_order("plain")).ok());
+  auto outbox = orders_.pending_outbox(10);
+  ASSERT_EQ(outbox->size(), 2u);
+  EXPECT_NE((*outbox)[0].payload.find("\"trace_id\":\"4bf92f3577b34da6a3ce929d0e0e4736\""),
+            std::string::npos)
+      << (*outbox)[0].payload;
+  EXPECT_EQ((*outbox)[1].payload.find("trace_id"), std::string::npos);
+
+  auto backlog = orders_.backlog();
+  ASSERT_TRUE(backlog.ok()) << backlog.error().message;
+  EXPECT_EQ(backlog->unsent_outbox, 2);
+  EXPECT_EQ(backlog->pending_orders, 2);
+  EXPECT_EQ(backlog->oldest_pending_created_at, t0);
+  const auto cutoff = t0 + std::chrono::seconds(1);
+  const auto stale = orders_.pending_orders_created_before(cutoff, 0, 10);
+  ASSERT_EQ(stale->size(), 1u);
+  EXPECT_TRUE(orders_.pending_orders_created_before(cutoff, stale->front(), 10)->empty());
+  ASSERT_TRUE(
+      orders_.set_status(stale->front(), OrderStatus::pending, OrderStatus::confirmed).ok());
+  EXPECT_EQ(orders_.backlog()->pending_orders, 1);
+  EXPECT_EQ(orders_.backlog()->oldest_pending_created_at, t0 + std::chrono::seconds(5));
 }
 
 TEST_F(OrderStoreTest, ConcurrentSameKeyMakesOneOrder) {
@@ -364,8 +423,8 @@ TEST_F(OrderStoreTest, ConcurrentSameKeyMakesOneOrder) {
   std::vector<Result<CreatedOrder>> results(kThreads, Error{ErrorKind::internal, "not run"});
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([&, t] { results[static_cast<std::size_t>(t)] =
-                                      orders_.create_order(new_order("same")); });
+    threads.emplace_back(
+        [&, t] { results[static_cast<std::size_t>(t)] = orders_.create_order(new_order("same")); });
   }
   for (auto& t : threads) {
     t.join();
@@ -401,7 +460,7 @@ TEST_F(OrderStoreTest, StatusChangesOnlyFromTheExpectedState) {
 TEST_F(OrderStoreTest, OrdersForUserNewestFirst) {
   const auto a = orders_.create_order(new_order("a"))->order.id;
   const auto b = orders_.create_order(new_order("b"))->order.id;
-  ASSERT_TRUE(orders_.create_order(NewOrder{8, "a", {{1, 1, 1}}, 1}).ok());
+  ASSERT_TRUE(orders_.create_order(NewOrder{8, "a", {{1, 1, 1}}, 1, {}}).ok());
   auto mine = orders_.orders_for_user(7, 10);
   ASSERT_TRUE(mine.ok());
   ASSERT_EQ(mine->size(), 2u);

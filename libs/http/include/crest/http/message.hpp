@@ -30,9 +30,9 @@ class Headers {
 // What the middleware chain learns about a request as it passes through.
 struct RequestContext {
   std::string request_id;
-  std::string trace_id;   // 32 hex digits (W3C trace-context)
-  std::string span_id;    // this server's span, 16 hex digits
-  std::string route;      // the matched route pattern, e.g. "/api/products/{id}"; "" if none
+  std::string trace_id;  // 32 hex digits (W3C trace-context)
+  std::string span_id;   // this server's span, 16 hex digits
+  std::string route;     // the matched route pattern, e.g. "/api/products/{id}"; "" if none
   std::optional<std::int64_t> user_id;  // set by authentication
   log::Logger logger{"http"};
 

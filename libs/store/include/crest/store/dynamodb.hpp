@@ -39,12 +39,17 @@ class DynamoDbCartStore final : public CartStore {
                              std::string table = DynamoDbTables{}.carts);
 
   Result<Cart> get(std::int64_t user_id) override;
-  Result<Cart> add_item(std::int64_t user_id, std::int64_t product_id,
-                        std::int64_t quantity) override;
+  Result<Cart> add_item(std::int64_t user_id, std::int64_t product_id, std::int64_t quantity,
+                        std::int64_t max_line_quantity = INT64_MAX) override;
   Result<Cart> set_quantity(std::int64_t user_id, std::int64_t product_id,
                             std::int64_t quantity) override;
   Result<Cart> remove_item(std::int64_t user_id, std::int64_t product_id) override;
   Result<void> clear(std::int64_t user_id) override;
+  Result<void> claim_lines(std::int64_t user_id, const std::string& idempotency_key,
+                           const std::vector<CartLine>& lines, WallTime now) override;
+  Result<std::vector<CartClaim>> claims(std::int64_t user_id) override;
+  Result<void> drop_claim(std::int64_t user_id, const std::string& idempotency_key) override;
+  Result<void> return_claim(std::int64_t user_id, const std::string& idempotency_key) override;
 
  private:
   // Runs an update on one map element, creating the (empty) map first if the item has none.

@@ -1,6 +1,7 @@
 #pragma once
 // The whole storage layer in one process, no servers: SQLite for the relational stores and
-// sessions/carts, LruCache, and an orders queue with its dead-letter queue.
+// sessions/carts, LruCache, and a durable orders queue with its dead-letter queue (SqliteQueue,
+// tables in the same database).
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -45,7 +46,6 @@ struct EmbeddedStores {
   std::shared_ptr<CartStore> carts;
   std::shared_ptr<OrderStore> orders;
   std::shared_ptr<Cache> cache;
-  // Declared before orders_queue so it is destroyed after it: the queue redrives into it.
   std::shared_ptr<Queue> orders_dlq;
   std::shared_ptr<Queue> orders_queue;
 };

@@ -43,8 +43,8 @@ struct ProductQuery {
   static constexpr int max_page_size = 100;
 
   std::optional<std::int64_t> category_id;
-  std::string text;  // case-insensitive substring of name or description; empty matches all
-  int page = 1;      // 1-based
+  std::string text;    // case-insensitive substring of name or description; empty matches all
+  int page = 1;        // 1-based
   int page_size = 20;  // 1..max_page_size, else invalid_argument
   ProductSort sort = ProductSort::relevance_or_id;
 };
@@ -82,6 +82,15 @@ struct Cart {
   std::vector<CartLine> lines;  // sorted by product_id, quantities > 0
 };
 
+// Cart lines a checkout took out of the cart (compare-and-delete) and has not yet turned into
+// its order: the order store and the cart store are different databases with real backends, so
+// the claim is what makes a crash between the two writes recoverable.
+struct CartClaim {
+  std::string idempotency_key;  // the checkout's
+  std::vector<CartLine> lines;  // sorted by product_id
+  WallTime claimed_at{};
+};
+
 enum class OrderStatus : std::uint8_t { pending, confirmed, failed };
 
 const char* to_string(OrderStatus status) noexcept;
@@ -100,7 +109,7 @@ struct Order {
   std::int64_t user_id = 0;
   std::string idempotency_key;
   OrderStatus status = OrderStatus::pending;
-  std::string failure_reason;  // empty unless failed
+  std::string failure_reason;    // empty unless failed
   std::vector<OrderLine> lines;  // sorted by product_id
   std::int64_t total_cents = 0;
   WallTime created_at{};
@@ -109,9 +118,10 @@ struct Order {
 
 struct NewOrder {
   std::int64_t user_id = 0;
-  std::string idempotency_key;  // unique per user
+  std::string idempotency_key;   // unique per user
   std::vector<OrderLine> lines;  // non-empty
   std::int64_t total_cents = 0;
+  std::string trace_id;  // the checkout's; carried in the queue message to the worker's logs
 };
 
 struct CreatedOrder {
@@ -124,6 +134,13 @@ struct OutboxEntry {
   std::int64_t id = 0;
   std::string payload;  // JSON, e.g. {"order_id":42}
   WallTime created_at{};
+};
+
+// What is waiting in the order flow, for the relay's gauges: the real backlog, not a batch.
+struct OrderBacklog {
+  std::int64_t unsent_outbox = 0;                     // outbox rows not yet published
+  std::int64_t pending_orders = 0;                    // orders neither confirmed nor failed
+  std::optional<WallTime> oldest_pending_created_at;  // empty when nothing is pending
 };
 
 // A wall time as nanoseconds since the Unix epoch, the form the stores keep it in, and back.

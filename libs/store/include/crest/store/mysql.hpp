@@ -48,8 +48,13 @@ struct MysqlOptions {
   std::size_t pool_size = 8;  // connections per server, opened lazily
   // How long a caller waits for a free pooled connection before `unavailable`.
   std::chrono::milliseconds pool_wait_timeout{1000};
+  // The MySQL client's connect and read/write timeouts (whole seconds, at least 1). A replica
+  // gets short ones: a hung replica costs one timeout, then the router takes it out of the read
+  // set (a timed-out query is a connection failure) and the read goes to the primary.
   std::chrono::seconds connect_timeout{2};
   std::chrono::seconds io_timeout{10};  // per statement, read and write
+  std::chrono::seconds replica_connect_timeout{1};
+  std::chrono::seconds replica_io_timeout{2};
   std::chrono::milliseconds max_replica_lag{2000};
   std::chrono::milliseconds read_your_writes_window{5000};
   std::chrono::milliseconds probe_interval{500};
@@ -149,6 +154,10 @@ class MysqlOrderStore final : public OrderStore {
   // The relay's reads and writes all go to the primary.
   Result<std::vector<OutboxEntry>> pending_outbox(int limit) override;
   Result<void> mark_outbox_sent(const std::vector<std::int64_t>& ids) override;
+  Result<OrderBacklog> backlog() override;
+  Result<std::vector<std::int64_t>> pending_orders_created_before(WallTime cutoff,
+                                                                  std::int64_t after_id,
+                                                                  int limit) override;
 
  private:
   MysqlDatabasePtr db_;

@@ -15,9 +15,9 @@ class OrderStore {
   virtual ~OrderStore() = default;
 
   // In one transaction: the order (status pending), its lines, and an outbox row with payload
-  // {"order_id":N}. (user_id, idempotency_key) is unique: a repeated key, even from a
-  // concurrent request, returns the existing order with created == false and writes nothing.
-  // invalid_argument for an empty key or no lines.
+  // {"order_id":N,"trace_id":T} (trace_id only when the order has one). (user_id, idempotency_key)
+  // is unique: a repeated key, even from a concurrent request, returns the existing order with
+  // created == false and writes nothing. invalid_argument for an empty key or no lines.
   virtual Result<CreatedOrder> create_order(const NewOrder& order) = 0;
   // not_found if absent. Read-your-writes (the order right after checkout) wants `strong`.
   virtual Result<Order> order(std::int64_t order_id,
@@ -33,10 +33,21 @@ class OrderStore {
   virtual Result<void> set_status(std::int64_t order_id, OrderStatus from, OrderStatus to,
                                   std::string_view failure_reason = {}) = 0;
 
-  // Outbox rows not yet marked sent, oldest first, at most `limit`.
+  // Claims outbox rows not yet marked sent and not claimed by another relay, oldest first, at
+  // most `limit`, for a lease of 10 s (MySQL: SELECT ... FOR UPDATE SKIP LOCKED, so relays in
+  // several `orders` instances publish each row once; SQLite: a claim column under the write
+  // lock). A relay that dies before mark_outbox_sent loses its claim when the lease ends.
   virtual Result<std::vector<OutboxEntry>> pending_outbox(int limit) = 0;
   // Marks rows sent; unknown or already-sent ids are ignored (the relay may repeat itself).
   virtual Result<void> mark_outbox_sent(const std::vector<std::int64_t>& ids) = 0;
+
+  // Counts for the gauges (read from the primary).
+  virtual Result<OrderBacklog> backlog() = 0;
+  // Ids above `after_id` of orders still pending that were created before `cutoff`, in id
+  // order, at most `limit` (1..1000): the start-up sweep re-publishes them, page by page.
+  virtual Result<std::vector<std::int64_t>> pending_orders_created_before(WallTime cutoff,
+                                                                          std::int64_t after_id,
+                                                                          int limit) = 0;
 };
 
 using OrderStorePtr = std::unique_ptr<OrderStore>;

@@ -113,12 +113,17 @@ class SqliteCartStore final : public CartStore {
   explicit SqliteCartStore(SqliteDatabasePtr db);
 
   Result<Cart> get(std::int64_t user_id) override;
-  Result<Cart> add_item(std::int64_t user_id, std::int64_t product_id,
-                        std::int64_t quantity) override;
+  Result<Cart> add_item(std::int64_t user_id, std::int64_t product_id, std::int64_t quantity,
+                        std::int64_t max_line_quantity = INT64_MAX) override;
   Result<Cart> set_quantity(std::int64_t user_id, std::int64_t product_id,
                             std::int64_t quantity) override;
   Result<Cart> remove_item(std::int64_t user_id, std::int64_t product_id) override;
   Result<void> clear(std::int64_t user_id) override;
+  Result<void> claim_lines(std::int64_t user_id, const std::string& idempotency_key,
+                           const std::vector<CartLine>& lines, WallTime now) override;
+  Result<std::vector<CartClaim>> claims(std::int64_t user_id) override;
+  Result<void> drop_claim(std::int64_t user_id, const std::string& idempotency_key) override;
+  Result<void> return_claim(std::int64_t user_id, const std::string& idempotency_key) override;
 
  private:
   SqliteDatabasePtr db_;
@@ -138,6 +143,10 @@ class SqliteOrderStore final : public OrderStore {
                           std::string_view failure_reason = {}) override;
   Result<std::vector<OutboxEntry>> pending_outbox(int limit) override;
   Result<void> mark_outbox_sent(const std::vector<std::int64_t>& ids) override;
+  Result<OrderBacklog> backlog() override;
+  Result<std::vector<std::int64_t>> pending_orders_created_before(WallTime cutoff,
+                                                                  std::int64_t after_id,
+                                                                  int limit) override;
 
  private:
   SqliteDatabasePtr db_;
