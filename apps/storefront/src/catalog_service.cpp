@@ -65,6 +65,22 @@ std::string render_page(const store::ProductPage& page) {
       .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+store::ProductQuery parse_product_query(const http::Request& request) {
+  store::ProductQuery query;
+  if (const auto category = request.query("category"); category && !category->empty()) {
+    query.category_id = http::parse_id(*category, "query parameter 'category'");
+  }
+  query.text = request.query("q").value_or("");
+  if (query.text.size() > 100) {
+    throw ClientError("query parameter 'q' must be at most 100 characters", "invalid_query");
+  }
+  query.page = static_cast<int>(bounded_query_int(request, "page", 1, 10'000));
+  query.page_size = static_cast<int>(
+      bounded_query_int(request, "page_size", 20, store::ProductQuery::max_page_size));
+  query.sort = parse_sort(request.query("sort"));
+  return query;
+}
+
 }  // namespace
 
 void add_catalog_routes(http::Router& router, Shop& shop) {
@@ -76,29 +92,30 @@ void add_catalog_routes(http::Router& router, Shop& shop) {
     return http::Response::json(200, {{"items", std::move(items)}});
   });
 
-  router.add("GET", "/api/products", [&shop](http::Request& request) {
-    store::ProductQuery query;
-    if (const auto category = request.query("category"); category && !category->empty()) {
-      query.category_id = http::parse_id(*category, "query parameter 'category'");
-    }
-    query.text = request.query("q").value_or("");
-    if (query.text.size() > 100) {
-      throw ClientError("query parameter 'q' must be at most 100 characters", "invalid_query");
-    }
-    query.page = static_cast<int>(bounded_query_int(request, "page", 1, 10'000));
-    query.page_size = static_cast<int>(
-        bounded_query_int(request, "page_size", 20, store::ProductQuery::max_page_size));
-    query.sort = parse_sort(request.query("sort"));
-    if (auto* caching = dynamic_cast<store::CachingCatalogStore*>(shop.stores.catalog)) {
-      return from_view(request, caching->list_view(query, render_page).value_or_throw());
-    }
-    const auto page = shop.stores.catalog->list_products(query).value_or_throw();
-    return from_view(request, store::CachingCatalogStore::view_entry(render_page(page)));
-  });
+  auto* caching = dynamic_cast<store::CachingCatalogStore*>(shop.stores.catalog);
+  http::RouteOptions list;
+  list.blocking = true;
+  if (caching != nullptr && caching->cache_in_process()) {
+    list.without_blocking = [caching](http::Request& request) -> std::optional<http::Response> {
+      auto entry = caching->cached_list_view(parse_product_query(request));
+      if (!entry) return std::nullopt;
+      return from_view(request, std::move(*entry));
+    };
+  }
+  router.add(
+      "GET", "/api/products",
+      [&shop, caching](http::Request& request) {
+        const store::ProductQuery query = parse_product_query(request);
+        if (caching != nullptr) {
+          return from_view(request, caching->list_view(query, render_page).value_or_throw());
+        }
+        const auto page = shop.stores.catalog->list_products(query).value_or_throw();
+        return from_view(request, store::CachingCatalogStore::view_entry(render_page(page)));
+      },
+      std::move(list));
 
   // A cache hit is answered on the event loop (the in-process cache never blocks); a miss, or a
   // Redis cache, goes to the blocking pool.
-  auto* caching = dynamic_cast<store::CachingCatalogStore*>(shop.stores.catalog);
   http::RouteOptions detail;
   detail.blocking = true;
   if (caching != nullptr && caching->cache_in_process()) {

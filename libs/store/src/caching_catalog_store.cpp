@@ -165,6 +165,14 @@ std::optional<std::string> CachingCatalogStore::cached_product_view(std::int64_t
   return std::move(**cached);
 }
 
+std::optional<std::string> CachingCatalogStore::cached_list_view(const ProductQuery& query) {
+  const auto key = list_key(query);
+  if (!key) return std::nullopt;
+  auto cached = cache_->get(*key + ":view");
+  if (!cached.ok() || !cached->has_value()) return std::nullopt;
+  return std::move(**cached);
+}
+
 Result<std::string> CachingCatalogStore::product_view(std::int64_t id,
                                                       const ProductRender& render) {
   return get_or_load(product_key(id) + ":view", options_.product_ttl, [&]() -> Result<std::string> {

@@ -186,7 +186,9 @@ TEST_F(CachingCatalogTest, ResponseViewsAreCachedWithAnETagAndInvalidatedLikeThe
                 ->substr(store_->list_view(all, render_page)->find('\n') + 1),
             "450");
   EXPECT_EQ(pages, 1);
-  ASSERT_TRUE(store_->set_price(product_, 400).ok());  // a new generation orphans list views
+  EXPECT_EQ(store_->cached_list_view(all), *store_->list_view(all, render_page));
+  ASSERT_TRUE(store_->set_price(product_, 400).ok());
+  EXPECT_EQ(store_->cached_list_view(all), std::nullopt);  // a new generation orphans list views
   const auto page = store_->list_view(all, render_page);
   EXPECT_EQ(page->substr(page->find('\n') + 1), "400");
   EXPECT_EQ(pages, 2);

@@ -74,6 +74,7 @@ class CachingCatalogStore final : public CatalogStore {
   // Only a cache probe, never a load: for an event loop, and only when the cache is in-process
   // (cache_in_process()); nullopt on a miss or an error.
   std::optional<std::string> cached_product_view(std::int64_t id);
+  std::optional<std::string> cached_list_view(const ProductQuery& query);
   bool cache_in_process() const;
   // "ETAG\nBODY" for a body: what the view entries hold.
   static std::string view_entry(std::string_view body);
