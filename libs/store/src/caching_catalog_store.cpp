@@ -2,6 +2,8 @@
 
 #include <random>
 
+#include "crest/store/lru_cache.hpp"
+
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
@@ -135,8 +137,77 @@ void CachingCatalogStore::invalidate(const std::string& key) {
     if (const auto it = flights_.find(key); it != flights_.end()) {
       it->second->invalidated = true;
     }
+    if (const auto it = flights_.find(key + ":view"); it != flights_.end()) {
+      it->second->invalidated = true;
+    }
   }
   (void)cache_->erase(key);
+  (void)cache_->erase(key + ":view");
+}
+
+std::string CachingCatalogStore::view_entry(std::string_view body) {
+  std::uint64_t hash = 14695981039346656037ULL;  // FNV-1a: an ETag, not a secret
+  for (const char c : body) {
+    hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  }
+  std::string entry = fmt::format("\"{:016x}\"\n", hash);
+  entry.append(body);
+  return entry;
+}
+
+bool CachingCatalogStore::cache_in_process() const {
+  return dynamic_cast<const LruCache*>(cache_.get()) != nullptr;
+}
+
+std::optional<std::string> CachingCatalogStore::cached_product_view(std::int64_t id) {
+  auto cached = cache_->get(product_key(id) + ":view");
+  if (!cached.ok() || !cached->has_value()) return std::nullopt;
+  return std::move(**cached);
+}
+
+std::optional<std::string> CachingCatalogStore::cached_list_view(const ProductQuery& query) {
+  const auto key = list_key(query);
+  if (!key) return std::nullopt;
+  auto cached = cache_->get(*key + ":view");
+  if (!cached.ok() || !cached->has_value()) return std::nullopt;
+  return std::move(**cached);
+}
+
+Result<std::string> CachingCatalogStore::product_view(std::int64_t id,
+                                                      const ProductRender& render) {
+  return get_or_load(product_key(id) + ":view", options_.product_ttl, [&]() -> Result<std::string> {
+    auto r = inner_->product(id, Consistency::eventual);
+    if (!r.ok()) return r.error();
+    return view_entry(render(*r));
+  });
+}
+
+Result<std::string> CachingCatalogStore::list_view(const ProductQuery& query,
+                                                   const PageRender& render) {
+  const auto key = list_key(query);
+  if (!key) {
+    auto r = inner_->list_products(query);
+    if (!r.ok()) return r.error();
+    return view_entry(render(*r));
+  }
+  return get_or_load(*key + ":view", options_.list_ttl, [&]() -> Result<std::string> {
+    auto r = inner_->list_products(query);
+    if (!r.ok()) return r.error();
+    return view_entry(render(*r));
+  });
+}
+
+std::optional<std::string> CachingCatalogStore::list_key(const ProductQuery& query) {
+  if (query.page < 1 || query.page_size < 1 || query.page_size > ProductQuery::max_page_size) {
+    return std::nullopt;
+  }
+  const auto gen = generation();
+  if (!gen) return std::nullopt;
+  // Every query field is in the key; the free text goes last, so it cannot be confused with
+  // the fields before it whatever it contains.
+  return fmt::format("{}list:{}:c={}:p={}:n={}:s={}:q={}", options_.key_prefix, *gen,
+                     query.category_id ? std::to_string(*query.category_id) : "-", query.page,
+                     query.page_size, static_cast<int>(query.sort), query.text);
 }
 
 std::optional<std::string> CachingCatalogStore::generation() {
@@ -199,16 +270,11 @@ Result<ProductPage> CachingCatalogStore::list_products(const ProductQuery& query
   if (query.page < 1 || query.page_size < 1 || query.page_size > ProductQuery::max_page_size) {
     return inner_->list_products(query);  // its error, not a cached one
   }
-  const auto gen = generation();
-  if (!gen) {
+  const auto list = list_key(query);
+  if (!list) {
     return inner_->list_products(query);
   }
-  // Every query field is in the key; the free text goes last, so it cannot be confused with
-  // the fields before it whatever it contains.
-  const std::string key =
-      fmt::format("{}list:{}:c={}:p={}:n={}:s={}:q={}", options_.key_prefix, *gen,
-                  query.category_id ? std::to_string(*query.category_id) : "-", query.page,
-                  query.page_size, static_cast<int>(query.sort), query.text);
+  const std::string& key = *list;
   ProductPage loaded;
   bool fresh = false;
   auto text = get_or_load(key, options_.list_ttl, [&]() -> Result<std::string> {

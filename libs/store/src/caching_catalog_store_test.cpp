@@ -152,6 +152,48 @@ TEST_F(CachingCatalogTest, WritesInvalidate) {
   EXPECT_EQ(store_->categories()->size(), 2u);
 }
 
+TEST_F(CachingCatalogTest, ResponseViewsAreCachedWithAnETagAndInvalidatedLikeTheData) {
+  int renders = 0;
+  const auto render = [&](const Product& p) {
+    ++renders;
+    return p.name + " " + std::to_string(p.price_cents) + " " + std::to_string(p.stock);
+  };
+  EXPECT_TRUE(store_->cache_in_process());
+  EXPECT_EQ(store_->cached_product_view(product_), std::nullopt);
+  const auto first = store_->product_view(product_, render);
+  ASSERT_TRUE(first.ok());
+  EXPECT_EQ(first->substr(first->find('\n') + 1), "Red Book 500 10");
+  EXPECT_EQ(first->front(), '"');  // a quoted ETag before the body
+  EXPECT_EQ(store_->cached_product_view(product_), *first);
+  EXPECT_EQ(*store_->product_view(product_, render), *first);
+  EXPECT_EQ(renders, 1);
+  ASSERT_TRUE(store_->reserve_stock(43, {{product_, 2, 500}}).ok());  // stock is in the bytes
+  EXPECT_EQ(store_->cached_product_view(product_), std::nullopt);
+  const auto after = store_->product_view(product_, render);
+  EXPECT_EQ(after->substr(after->find('\n') + 1), "Red Book 500 8");
+  EXPECT_NE(after->substr(0, after->find('\n')), first->substr(0, first->find('\n')));
+  ASSERT_TRUE(store_->set_price(product_, 450).ok());
+  EXPECT_EQ(store_->cached_product_view(product_), std::nullopt);
+  EXPECT_EQ(store_->product_view(999, render).error().kind, ErrorKind::not_found);
+
+  ProductQuery all;
+  int pages = 0;
+  const auto render_page = [&](const ProductPage& page) {
+    ++pages;
+    return std::to_string(page.items.at(0).price_cents);
+  };
+  EXPECT_EQ(store_->list_view(all, render_page)
+                ->substr(store_->list_view(all, render_page)->find('\n') + 1),
+            "450");
+  EXPECT_EQ(pages, 1);
+  EXPECT_EQ(store_->cached_list_view(all), *store_->list_view(all, render_page));
+  ASSERT_TRUE(store_->set_price(product_, 400).ok());
+  EXPECT_EQ(store_->cached_list_view(all), std::nullopt);  // a new generation orphans list views
+  const auto page = store_->list_view(all, render_page);
+  EXPECT_EQ(page->substr(page->find('\n') + 1), "400");
+  EXPECT_EQ(pages, 2);
+}
+
 TEST_F(CachingCatalogTest, SingleFlightCollapsesConcurrentMisses) {
   inner_->delay = 200ms;
   constexpr int kThreads = 50;

@@ -63,6 +63,22 @@ class CachingCatalogStore final : public CatalogStore {
 
   std::string product_key(std::int64_t id) const;
 
+  // Response bytes cached beside the data, so a read is a lookup and a write instead of a parse
+  // and a render. `render` makes the bytes from a loaded value; the entry is "ETAG\nBODY", the
+  // ETag a hash of the body. View entries follow the same invalidation as the data entries (a
+  // product's view is erased with it; list views carry the generation in their key).
+  using ProductRender = std::function<std::string(const Product&)>;
+  using PageRender = std::function<std::string(const ProductPage&)>;
+  Result<std::string> product_view(std::int64_t id, const ProductRender& render);
+  Result<std::string> list_view(const ProductQuery& query, const PageRender& render);
+  // Only a cache probe, never a load: for an event loop, and only when the cache is in-process
+  // (cache_in_process()); nullopt on a miss or an error.
+  std::optional<std::string> cached_product_view(std::int64_t id);
+  std::optional<std::string> cached_list_view(const ProductQuery& query);
+  bool cache_in_process() const;
+  // "ETAG\nBODY" for a body: what the view entries hold.
+  static std::string view_entry(std::string_view body);
+
  private:
   struct Flight;
   // The cached value of `key`, or the loader's result (stored with `ttl`), loading at most
@@ -73,6 +89,7 @@ class CachingCatalogStore final : public CatalogStore {
   // The list generation; nullopt if the cache cannot tell (then lists bypass the cache).
   std::optional<std::string> generation();
   void bump_generation();
+  std::optional<std::string> list_key(const ProductQuery& query);
   std::chrono::milliseconds jittered(std::chrono::milliseconds ttl) const;
 
   std::shared_ptr<CatalogStore> inner_;
