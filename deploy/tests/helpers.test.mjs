@@ -52,12 +52,15 @@ test("findSecrets flags literals and ignores references", () => {
     'DB_URL="mysql://app:pa55word@db:3306/crest"',
     "key = AKIAABCDEFGHIJKLMNOP",
     'client_secret = "abcd1234"',
+    'secretsmanager_token: "abcd1234"',
   ];
   for (const b of bad) assert.ok(findSecrets(b).length > 0, `should flag: ${b}`);
   const good = [
     "auth_token = random_password.auth.result",
     'password = "${var.db_password}"',
     "manage_master_user_password = true",
+    'Action = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]',
+    '"CREST_DB_PRIMARY_URL": "mysql://crest_app:${APP_PASSWORD}@db:3306/crest"',
     "  - secretRef:",
     "    name: storefront-secrets",
     '  secret_id     = aws_secretsmanager_secret.auth.id',
