@@ -39,6 +39,9 @@ class RedisTest : public ::testing::Test {
   RedisCacheOptions options() {
     RedisCacheOptions o;
     o.port = server_->port();
+    // Generous for a loaded CI machine: nothing here waits for a timeout (a stopped server
+    // refuses at once, and the cool-down makes later calls fail fast).
+    o.connect_timeout = o.command_timeout = 500ms;
     o.key_prefix = "test:";
     o.metrics = &registry_;
     return o;
