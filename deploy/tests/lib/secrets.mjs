@@ -31,6 +31,8 @@ export function findSecrets(text, file = "<text>") {
       findings.push({ file, line: i + 1, why: "password in URL" });
     }
     for (const m of code.matchAll(ASSIGN)) {
+      // An IAM action in a list ("secretsmanager:GetSecretValue") is not a key: value pair.
+      if (/^["'][a-z0-9-]+:[A-Z][A-Za-z]*\*?["']?$/.test(m[0].trim())) continue;
       const value = unquote(m.groups.value.trim());
       if (value === "" || value.length < 4) continue;
       if (NOT_A_VALUE.some((re) => re.test(value))) continue;
