@@ -69,6 +69,11 @@ int run_jmx(std::vector<std::string> args, std::size_t jmx_index) {
     }
     argv.push_back(nullptr);
     code = load::run_command(static_cast<int>(args.size()), argv.data());
+    if (code == 2) {
+      std::cerr << "crest run: the translated plan is removed after the run; its lines are those "
+                   "of `crest convert "
+                << jmx << "`\n";
+    }
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
