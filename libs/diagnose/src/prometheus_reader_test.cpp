@@ -39,10 +39,10 @@ class FakePrometheus {
     });
     http::ServerOptions options;
     options.port = 0;
-    options.threads = 2;
+    options.event_loops = 1;
     server_ = std::make_unique<http::Server>(options, std::move(router),
                                              std::vector<http::Middleware>{}, registry_);
-    EXPECT_EQ(server_->listen(), "");
+    EXPECT_TRUE(server_->listen().ok());
     done_ = std::async(std::launch::async, [this] { server_->run(); });
   }
   ~FakePrometheus() {

@@ -46,7 +46,7 @@ Result<void> MetricsEndpoint::start(const std::string& host_port) {
   http::ServerOptions options;
   options.address = host_port.substr(0, colon);
   options.port = static_cast<std::uint16_t>(port);
-  options.threads = 1;
+  options.event_loops = 1;
   options.drain_grace = std::chrono::milliseconds(500);
   options.service_name = "crest-run-metrics";
   // The run's own output is its summary: the server's start and drain lines are not wanted.
@@ -61,9 +61,10 @@ Result<void> MetricsEndpoint::start(const std::string& host_port) {
   };
   impl_->server.emplace(options, http::Router{}, std::vector<http::Middleware>{serve_run_metrics},
                         impl_->registry);
-  if (const auto error = impl_->server->listen(); !error.empty()) {
+  if (const auto listening = impl_->server->listen(); !listening.ok()) {
     impl_->server.reset();
-    if (error.rfind("invalid listen address", 0) == 0) {
+    const std::string& error = listening.error().message;
+    if (listening.error().kind == ErrorKind::invalid_argument) {
       return Error{
           ErrorKind::invalid_argument,
           "--metrics-addr: expected HOST:PORT with an IP address, got '" + host_port + "'"};
