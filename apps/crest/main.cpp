@@ -34,6 +34,10 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     return usage(std::cerr);
   }
+  if (std::strcmp(argv[1], "--version") == 0) {
+    std::cout << "crest " << CREST_VERSION << "\n";
+    return 0;
+  }
   if (std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "-h") == 0) {
     usage(std::cout);
     return 0;

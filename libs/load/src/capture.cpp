@@ -136,8 +136,8 @@ bool evaluate_checks(const Step& step, const ResponseView& r, std::vector<bool>&
   return all;
 }
 
-void judge_response(const ResponseContext& context, std::vector<bool>& check_passed,
-                    Sample& sample) {
+void judge_response(const ResponseContext& context, std::vector<bool>& check_passed, Sample& sample,
+                    std::string* missing_capture) {
   const auto& step = context.step;
   const auto& parser = context.parser;
   const std::string_view response = context.response;
@@ -180,7 +180,7 @@ void judge_response(const ResponseContext& context, std::vector<bool>& check_pas
     }
   }
   // Captures run even when a check failed: later steps may still need the values.
-  if (!step.captures.empty() && !apply_captures(step, view, context.vars, nullptr) &&
+  if (!step.captures.empty() && !apply_captures(step, view, context.vars, missing_capture) &&
       replaceable()) {
     sample.failure = FailureKind::capture_failed;
   }

@@ -9,7 +9,7 @@
 namespace crest::load {
 
 VirtualUser& Engine::new_vu(EventLoop& loop, std::uint64_t global_index) {
-  auto vu = std::make_unique<VirtualUser>(global_index);
+  auto vu = std::make_unique<VirtualUser>(options.seed, global_index);
   vu->vars = plan.initial_values;
   vu->unique_rows.assign(plan.feeds.size(), -1);
   for (std::size_t i = 0; i < plan.origins.size(); ++i) {
@@ -37,6 +37,33 @@ void Engine::record(EventLoop& loop, VirtualUser& vu, const Journey& journey, co
       jtl.write(loop.jtl_rows);
     }
   }
+}
+
+void Engine::note_once(const Step& step, FailureKind kind,
+                       const std::function<std::string()>& text) {
+  std::lock_guard lock(notes_mutex);
+  if (noted.emplace(step.metric, kind).second) {
+    notes.push_back(text());
+  }
+}
+
+void Engine::note_capture_failure(const VirtualUser& vu, const Step& step,
+                                  const std::string& capture) {
+  note_once(step, FailureKind::capture_failed, [&] {
+    std::string expression;
+    for (const auto& c : step.captures) {
+      if (c.name == capture) {
+        static constexpr const char* kKinds[] = {"json", "regex", "header", "cookie"};
+        expression = std::string(kKinds[static_cast<int>(c.kind)]) + " " + c.source;
+      }
+    }
+    const std::string_view body = vu.parser.body(vu.response);
+    constexpr std::size_t kShown = 512;
+    return "step '" + step.name + "': capture '" + capture + "' (" + expression +
+           ") found nothing; first such response: status " + std::to_string(vu.parser.status()) +
+           ", body " + (body.size() > kShown ? "(first 512 bytes) " : "") + "'" +
+           std::string(body.substr(0, kShown)) + "'";
+  });
 }
 
 const Journey& Engine::pick_journey(VirtualUser& vu) {
@@ -119,7 +146,10 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
     }
     if (sample.got_response) {
       judge_response(ResponseContext{plan, step, vu.parser, vu.response, vu.jar, vu.vars, vu.lag},
-                     loop.check_passed, sample);
+                     loop.check_passed, sample, &loop.missing_capture);
+      if (sample.failure == FailureKind::capture_failed) {
+        note_capture_failure(vu, step, loop.missing_capture);
+      }
     }
     record(loop, vu, journey, step, sample);
     if (group >= 0 && jtl.is_open()) {

@@ -5,7 +5,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -24,9 +27,18 @@ using SteadyClock = std::chrono::steady_clock;
 using TimePoint = SteadyClock::time_point;
 inline constexpr auto kNoDeadline = TimePoint::max();
 
+// A VU's generator seed: the run's seed and the VU's global index through splitmix64, so
+// neighbouring VUs (and runs) get unrelated streams.
+constexpr std::uint64_t vu_seed(std::uint64_t run_seed, std::uint64_t global_index) {
+  std::uint64_t z = run_seed + (global_index + 1) * 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
 struct VirtualUser {
-  explicit VirtualUser(std::uint64_t global_index)
-      : index(global_index), rng(global_index * 7919 + 17) {}
+  VirtualUser(std::uint64_t run_seed, std::uint64_t global_index)
+      : index(global_index), rng(vu_seed(run_seed, global_index)) {}
   std::uint64_t index;  // 0-based across all loops (and processes)
   io::Timer timer;
   Rng rng;
@@ -96,6 +108,7 @@ struct EventLoop {
   bool done = false;
   std::atomic<bool> finished{false};  // its thread no longer touches `metrics`
   std::vector<bool> check_passed;
+  std::string missing_capture;
 };
 
 struct Engine {
@@ -124,6 +137,12 @@ struct Engine {
   std::atomic<int> loops_done{0};
   std::vector<std::unique_ptr<EventLoop>> loops;
   JtlFile jtl;
+  std::mutex notes_mutex;  // only on failure paths, once per step and kind
+  std::vector<std::string> notes;
+  std::set<std::pair<int, FailureKind>> noted;
+
+  // The first failure of a kind on a step, explained once (RunResult::notes).
+  void note_once(const Step& step, FailureKind kind, const std::function<std::string()>& text);
 
   // engine.cpp: the VU lifecycle.
   VirtualUser& new_vu(EventLoop& loop, std::uint64_t global_index);
@@ -138,6 +157,7 @@ struct Engine {
   io::Task<void> arrival_iteration(EventLoop& loop, VirtualUser& vu);
   io::Task<void> arrival_loop(EventLoop& loop);
   void hard_stop(EventLoop& loop);
+  void note_capture_failure(const VirtualUser& vu, const Step& step, const std::string& capture);
   io::Task<void> sweep(EventLoop& loop);
   io::Task<void> control(EventLoop& loop);
   void record(EventLoop& loop, VirtualUser& vu, const Journey& journey, const Step& step,

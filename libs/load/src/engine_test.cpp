@@ -8,6 +8,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <fstream>
@@ -561,6 +562,52 @@ thresholds:
   const auto r = run(plan, o);
   EXPECT_TRUE(r.aborted);
   EXPECT_LT(r.elapsed_s, 3.0);
+}
+
+TEST(Engine, HeaderInjectionIsAFailedSampleNeverSent) {
+  LoadTarget target({});
+  auto plan = plan_for("target: " + target.url() + R"(
+variables: {who: "ann\r\nX-Admin: true"}
+journeys: [{steps: [{name: hello, request: {path: /hello, headers: {X-User: "{{ who }}"}}}]}]
+load: {executor: constant-vus, vus: 1, duration: 300ms}
+)");
+  const auto r = run(plan);
+  EXPECT_GT(kind(r, FailureKind::invalid_request), 0U);
+  EXPECT_EQ(kind(r, FailureKind::invalid_request), r.totals.steps[0].requests);
+  EXPECT_EQ(target.requests(), 0U);
+  ASSERT_EQ(r.notes.size(), 1U);
+  EXPECT_THAT(r.notes[0], HasSubstr("X-User"));
+}
+
+TEST(Engine, EachRunHasItsOwnSeedAndASeedReproducesARun) {
+  LoadTarget target({});
+  const auto plan = plan_for("target: " + target.url() + R"(
+journeys:
+  - steps:
+      - request: {method: POST, path: /api/checkout, headers: {Idempotency-Key: "{{ uuid() }}"}}
+load: {executor: constant-vus, vus: 2, duration: 200ms, pacing: 50ms}
+)");  // paced: the target keeps only its first 10 000 keys
+  auto keys_of_run = [&](std::uint64_t seed) {
+    const auto before = target.seen("idempotency-key").size();
+    RunOptions options;
+    options.seed = seed;
+    const auto r = run(plan, options);
+    EXPECT_EQ(r.seed, seed);
+    auto all = target.seen("idempotency-key");
+    return std::vector<std::string>(all.begin() + static_cast<std::ptrdiff_t>(before), all.end());
+  };
+  const auto first = keys_of_run(11);
+  const auto other = keys_of_run(12);
+  const auto again = keys_of_run(11);
+  ASSERT_FALSE(first.empty());
+  ASSERT_FALSE(other.empty());
+  ASSERT_FALSE(again.empty());
+  // Another seed: none of its keys was sent before (a replayed key would replay an order).
+  for (const auto& key : other) {
+    EXPECT_EQ(std::count(first.begin(), first.end(), key), 0) << key;
+  }
+  // The same seed: the same keys, VU by VU (each VU's first key is one of the first run's).
+  EXPECT_GT(std::count(first.begin(), first.end(), again.front()), 0);
 }
 
 }  // namespace

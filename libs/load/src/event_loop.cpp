@@ -16,7 +16,7 @@ namespace crest::load::io {
 
 namespace {
 
-constexpr std::size_t kFrameClass = 128;  // bytes per size class
+constexpr std::size_t kFrameClass = 128;   // bytes per size class
 constexpr std::size_t kFrameClasses = 32;  // up to 4 KiB; larger frames go to operator new
 
 // Free frames of one size class, linked through their own first bytes.
@@ -42,7 +42,9 @@ struct FramePool {
 
 thread_local FramePool t_frames;
 
-std::size_t frame_class(std::size_t size) { return (size + kFrameClass - 1) / kFrameClass; }
+std::size_t frame_class(std::size_t size) {
+  return (size + kFrameClass - 1) / kFrameClass;
+}
 
 }  // namespace
 
@@ -53,7 +55,7 @@ void* allocate_frame(std::size_t size) {
       t_frames.free[c] = f->next;
       return f;
     }
-    return ::operator new(c * kFrameClass);
+    return ::operator new(c* kFrameClass);
   }
   return ::operator new(size);
 }
@@ -107,7 +109,9 @@ struct Spawned {
   };
 };
 
-Spawned run_spawned(Loop& /*loop*/, Task<void> task) { co_await task; }
+Spawned run_spawned(Loop& /*loop*/, Task<void> task) {
+  co_await task;
+}
 
 }  // namespace
 
@@ -129,7 +133,9 @@ Loop::~Loop() {
   }
 }
 
-void Loop::spawn(Task<void> task) { run_spawned(*this, std::move(task)); }
+void Loop::spawn(Task<void> task) {
+  run_spawned(*this, std::move(task));
+}
 
 int Loop::open(Socket& s, int family) {
   close(s);
@@ -275,8 +281,10 @@ void Loop::run() {
       }
     }
     if (!has_pwait2_) {
-      const int ms = wait == nullptr ? -1
-                                     : static_cast<int>(wait->tv_sec * 1000 + (wait->tv_nsec + 999'999) / 1'000'000);
+      const int ms =
+          wait == nullptr
+              ? -1
+              : static_cast<int>(wait->tv_sec * 1000 + (wait->tv_nsec + 999'999) / 1'000'000);
       n = ::epoll_wait(epfd_, events.data(), static_cast<int>(events.size()), ms);
     }
     for (int i = 0; i < n && !stopped_; ++i) {

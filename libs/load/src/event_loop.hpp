@@ -107,7 +107,7 @@ struct Socket {
   int fd = -1;
   bool readable = false;  // an edge said so and no read has drained it since
   bool writable = false;
-  bool hung_up = false;   // the peer closed or reset: reads never wait again
+  bool hung_up = false;  // the peer closed or reset: reads never wait again
   std::coroutine_handle<> reader;
   std::coroutine_handle<> writer;
   int read_result = 0;  // what the waiting reader resumes with: 0 or ECANCELED
@@ -211,14 +211,14 @@ class Loop {
 
   int epfd_ = -1;
   bool stopped_ = false;
-  bool has_pwait2_ = true;  // epoll_pwait2: nanosecond timeouts
+  bool has_pwait2_ = true;   // epoll_pwait2: nanosecond timeouts
   std::size_t waiting_ = 0;  // coroutines suspended on a socket
   std::size_t armed_timers_ = 0;
   std::uint64_t suspensions_ = 0;  // timers with a waiter (the heap may also hold stale entries)
   std::vector<std::coroutine_handle<>> ready_;
   std::vector<std::coroutine_handle<>> running_;
   std::vector<TimerEntry> timers_;  // a min-heap on `when`
-  Root* roots_ = nullptr;  // spawned and not finished: an intrusive list
+  Root* roots_ = nullptr;           // spawned and not finished: an intrusive list
 };
 
 // Connects a socket opened with Loop::open; returns 0 or an errno value (ECANCELED if cancelled).

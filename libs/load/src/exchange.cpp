@@ -70,9 +70,20 @@ io::Task<void> Engine::connect(EventLoop& loop, VirtualUser& vu, Connection& con
 io::Task<void> Engine::exchange(EventLoop& loop, VirtualUser& vu, const Step& step,
                                 Sample& sample) {
   const RenderContext context{vu.vars, vu.rng, vu.index + 1, vu.iteration};
-  write_request(plan, step, context, plan.cookies ? &vu.jar : nullptr, vu.request, vu.body);
+  std::string_view bad_header;
+  const bool sendable = write_request(plan, step, context, plan.cookies ? &vu.jar : nullptr,
+                                      vu.request, vu.body, &bad_header);
   if (jtl.is_open()) {
     sample.wall_start = std::chrono::system_clock::now();
+  }
+  if (!sendable) {
+    sample.failure = FailureKind::invalid_request;
+    sample.message = "a header value contains CR or LF (not sent)";
+    note_once(step, FailureKind::invalid_request, [&] {
+      return "step '" + step.name + "': the value of header '" + std::string(bad_header) +
+             "' contains CR or LF; the request was not sent (failed sample invalid_request)";
+    });
+    co_return;
   }
   const auto start_t = SteadyClock::now();
   auto& connection = *vu.connections[static_cast<std::size_t>(step.origin)];

@@ -1,5 +1,7 @@
 #include "feed.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -61,7 +63,7 @@ Result<CsvTable> read_csv_feed(const std::string& path) {
   };
   std::ifstream in(path, std::ios::binary);
   if (!in) {
-    return invalid("cannot read CSV file '" + path + "'");
+    return invalid("cannot read CSV file '" + path + "': " + std::strerror(errno));
   }
   std::stringstream text;
   text << in.rdbuf();

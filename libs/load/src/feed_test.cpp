@@ -23,7 +23,9 @@ TEST(Feed, ReadNamesTheFileAndTheRow) {
   auto table = read_csv_feed(path);
   ASSERT_FALSE(table.ok());
   EXPECT_THAT(table.error().message, HasSubstr("row 3 has 1 fields, expected 2"));
-  EXPECT_FALSE(read_csv_feed(path + ".missing").ok());
+  const auto missing = read_csv_feed(path + ".missing");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_THAT(missing.error().message, HasSubstr("No such file or directory"));  // the reason
 }
 
 TEST(Feed, SequentialRowsAreDealtAcrossShards) {

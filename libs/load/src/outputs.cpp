@@ -20,16 +20,18 @@ std::string bytes(double b) {
   return fmt::format("{:.0f} B", b);
 }
 
-double ms(std::uint64_t us) { return static_cast<double>(us) / 1000; }
+double ms(std::uint64_t us) {
+  return static_cast<double>(us) / 1000;
+}
 
 std::string dist(const LatencyHistogram& h) {
   if (h.count() == 0) {
     return "(no samples)";
   }
-  return fmt::format("avg={} p(50)={} p(90)={} p(95)={} p(99)={} max={}", format_ms(h.mean_us() / 1000),
-                     format_ms(ms(h.percentile_us(50))), format_ms(ms(h.percentile_us(90))),
-                     format_ms(ms(h.percentile_us(95))), format_ms(ms(h.percentile_us(99))),
-                     format_ms(ms(h.max_us())));
+  return fmt::format("avg={} p(50)={} p(90)={} p(95)={} p(99)={} max={}",
+                     format_ms(h.mean_us() / 1000), format_ms(ms(h.percentile_us(50))),
+                     format_ms(ms(h.percentile_us(90))), format_ms(ms(h.percentile_us(95))),
+                     format_ms(ms(h.percentile_us(99))), format_ms(ms(h.max_us())));
 }
 
 std::string dotted(const std::string& name, std::size_t width = 32) {
@@ -58,16 +60,21 @@ nlohmann::json hist_json(const LatencyHistogram& h) {
 std::string format_progress(const Progress& p, std::uint64_t dropped_total) {
   const auto* last = p.last;
   const double rps = last != nullptr ? static_cast<double>(last->requests) : 0;
-  const double err = (last != nullptr && last->requests > 0)
-                         ? 100.0 * static_cast<double>(last->failures) / static_cast<double>(last->requests)
-                         : 0;
+  const double err =
+      (last != nullptr && last->requests > 0)
+          ? 100.0 * static_cast<double>(last->failures) / static_cast<double>(last->requests)
+          : 0;
   const auto p50 = last != nullptr ? ms(last->duration.percentile_us(50)) : 0;
   const auto p99 = last != nullptr ? ms(last->duration.percentile_us(99)) : 0;
-  return fmt::format("running {:5.0f}s/{:.0f}s  vus={:<6} req/s={:<8.0f} p50={:<9} p99={:<9} errors={:.2f}%  dropped={}",
-                     p.elapsed_s, p.total_s, p.active_vus, rps, format_ms(p50), format_ms(p99), err, dropped_total);
+  return fmt::format(
+      "running {:5.0f}s/{:.0f}s  vus={:<6} req/s={:<8.0f} p50={:<9} p99={:<9} errors={:.2f}%  "
+      "dropped={}",
+      p.elapsed_s, p.total_s, p.active_vus, rps, format_ms(p50), format_ms(p99), err,
+      dropped_total);
 }
 
-std::string format_summary(const Plan& plan, const RunResult& run, const std::vector<ThresholdResult>& thresholds) {
+std::string format_summary(const Plan& plan, const RunResult& run,
+                           const std::vector<ThresholdResult>& thresholds) {
   const auto& t = run.totals;
   const auto& l = plan.load;
   std::string out;
@@ -78,7 +85,8 @@ std::string format_summary(const Plan& plan, const RunResult& run, const std::ve
   std::string model;
   switch (l.executor) {
     case Executor::constant_vus:
-      model = fmt::format("{} VUs for {}", l.vus, format_ms(static_cast<double>(l.duration.count()) / 1e6));
+      model = fmt::format("{} VUs for {}", l.vus,
+                          format_ms(static_cast<double>(l.duration.count()) / 1e6));
       break;
     case Executor::ramping_vus:
       model = fmt::format("up to {} VUs over {} stages", l.peak_vus(), l.stages.size());
@@ -89,20 +97,28 @@ std::string format_summary(const Plan& plan, const RunResult& run, const std::ve
                           format_ms(static_cast<double>(l.duration.count()) / 1e6), l.max_vus);
       break;
     case Executor::ramping_arrival_rate:
-      model = fmt::format("ramping arrivals over {} stages (max {} VUs)", l.stages.size(), l.max_vus);
+      model =
+          fmt::format("ramping arrivals over {} stages (max {} VUs)", l.stages.size(), l.max_vus);
       break;
   }
   line("");
   line(fmt::format("  plan........: {}", plan.file));
-  line(fmt::format("  executor....: {}, {}, {} event loop(s){}{}", to_string(l.executor), model, run.threads,
-                   run.processes > 1 ? fmt::format(" on {} processes", run.processes) : "",
-                   run.source_addresses > 1 ? fmt::format(", {} source addresses", run.source_addresses) : ""));
+  line(fmt::format(
+      "  executor....: {}, {}, {} event loop(s){}{}", to_string(l.executor), model, run.threads,
+      run.processes > 1 ? fmt::format(" on {} processes", run.processes) : "",
+      run.source_addresses > 1 ? fmt::format(", {} source addresses", run.source_addresses) : ""));
   line(fmt::format("  elapsed.....: {:.1f}s{}", run.elapsed_s, run.aborted ? " (aborted)" : ""));
+  line(fmt::format("  seed........: {} (--seed {} reproduces it)", run.seed, run.seed));
+  if (run.stop_reason != "completed") {
+    line(fmt::format("  stopped.....: {}{}", run.stop_reason,
+                     run.stop_detail.empty() ? "" : " (" + run.stop_detail + ")"));
+  }
   if (!thresholds.empty()) {
     line("");
     line("  THRESHOLDS");
     for (const auto& r : thresholds) {
-      line(fmt::format("    {} {}: {}  ({})", r.passed ? "✓" : "✗", r.threshold->source, r.condition->text, r.shown));
+      line(fmt::format("    {} {}: {}  ({})", r.passed ? "✓" : "✗", r.threshold->source,
+                       r.condition->text, r.shown));
     }
   }
   const double elapsed = run.elapsed_s;
@@ -131,19 +147,32 @@ std::string format_summary(const Plan& plan, const RunResult& run, const std::ve
   line("");
   line("  TOTALS");
   if (checks_ok + checks_bad > 0) {
-    line("    " + dotted("checks") + fmt::format("{:.2f}%  ✓ {}  ✗ {}", 100.0 * static_cast<double>(checks_ok) / static_cast<double>(checks_ok + checks_bad), checks_ok, checks_bad));
+    line("    " + dotted("checks") +
+         fmt::format(
+             "{:.2f}%  ✓ {}  ✗ {}",
+             100.0 * static_cast<double>(checks_ok) / static_cast<double>(checks_ok + checks_bad),
+             checks_ok, checks_bad));
   }
-  line("    " + dotted("data_received") + fmt::format("{}  {}/s", bytes(static_cast<double>(received)), bytes(static_cast<double>(received) / elapsed)));
-  line("    " + dotted("data_sent") + fmt::format("{}  {}/s", bytes(static_cast<double>(sent)), bytes(static_cast<double>(sent) / elapsed)));
+  line("    " + dotted("data_received") +
+       fmt::format("{}  {}/s", bytes(static_cast<double>(received)),
+                   bytes(static_cast<double>(received) / elapsed)));
+  line("    " + dotted("data_sent") +
+       fmt::format("{}  {}/s", bytes(static_cast<double>(sent)),
+                   bytes(static_cast<double>(sent) / elapsed)));
   line("    " + dotted("dropped_iterations") + fmt::format("{}", t.dropped));
   line("    " + dotted("http_req_duration") + dist(duration));
   line("    " + dotted("http_req_service_duration") + dist(service));
   line("    " + dotted("http_req_waiting (ttfb)") + dist(ttfb));
   const auto reqs = t.requests();
   const auto fails = t.failures();
-  line("    " + dotted("http_req_failed") + fmt::format("{:.2f}%  {} of {}", reqs == 0 ? 0.0 : 100.0 * static_cast<double>(fails) / static_cast<double>(reqs), fails, reqs));
-  line("    " + dotted("http_reqs") + fmt::format("{}  {:.1f}/s", reqs, static_cast<double>(reqs) / elapsed));
-  line("    " + dotted("iterations") + fmt::format("{}  {:.1f}/s", t.iterations(), static_cast<double>(t.iterations()) / elapsed));
+  line("    " + dotted("http_req_failed") +
+       fmt::format("{:.2f}%  {} of {}",
+                   reqs == 0 ? 0.0 : 100.0 * static_cast<double>(fails) / static_cast<double>(reqs),
+                   fails, reqs));
+  line("    " + dotted("http_reqs") +
+       fmt::format("{}  {:.1f}/s", reqs, static_cast<double>(reqs) / elapsed));
+  line("    " + dotted("iterations") +
+       fmt::format("{}  {:.1f}/s", t.iterations(), static_cast<double>(t.iterations()) / elapsed));
   if (t.interrupted > 0) {
     line("    " + dotted("iterations_interrupted") + fmt::format("{}", t.interrupted));
   }
@@ -151,42 +180,51 @@ std::string format_summary(const Plan& plan, const RunResult& run, const std::ve
   std::string failures;
   for (std::size_t k = 1; k < kinds.size(); ++k) {
     if (kinds[k] > 0) {
-      failures += fmt::format("{}{}={}", failures.empty() ? "" : "  ", to_string(static_cast<FailureKind>(k)), kinds[k]);
+      failures += fmt::format("{}{}={}", failures.empty() ? "" : "  ",
+                              to_string(static_cast<FailureKind>(k)), kinds[k]);
     }
   }
   line("    " + dotted("failures_by_kind") + (failures.empty() ? "none" : failures));
 
   line("");
-  line(fmt::format("  {:<28} {:>8} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}", "STEP", "count", "rate/s", "fail%",
-                   "p50", "p90", "p95", "p99", "max", "service p99"));
+  line(fmt::format("  {:<28} {:>8} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}", "STEP",
+                   "count", "rate/s", "fail%", "p50", "p90", "p95", "p99", "max", "service p99"));
   for (std::size_t i = 0; i < plan.step_names.size(); ++i) {
     const auto& s = t.steps[i];
-    line(fmt::format("  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}", plan.step_names[i].substr(0, 28),
-                     s.requests, static_cast<double>(s.requests) / elapsed,
-                     s.requests == 0 ? 0.0 : 100.0 * static_cast<double>(s.failures) / static_cast<double>(s.requests),
-                     format_ms(ms(s.duration.percentile_us(50))), format_ms(ms(s.duration.percentile_us(90))),
-                     format_ms(ms(s.duration.percentile_us(95))), format_ms(ms(s.duration.percentile_us(99))),
-                     format_ms(ms(s.duration.max_us())), format_ms(ms(s.service.percentile_us(99)))));
+    line(fmt::format(
+        "  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        plan.step_names[i].substr(0, 28), s.requests, static_cast<double>(s.requests) / elapsed,
+        s.requests == 0 ? 0.0
+                        : 100.0 * static_cast<double>(s.failures) / static_cast<double>(s.requests),
+        format_ms(ms(s.duration.percentile_us(50))), format_ms(ms(s.duration.percentile_us(90))),
+        format_ms(ms(s.duration.percentile_us(95))), format_ms(ms(s.duration.percentile_us(99))),
+        format_ms(ms(s.duration.max_us())), format_ms(ms(s.service.percentile_us(99)))));
   }
   line("");
-  line(fmt::format("  {:<28} {:>8} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}", "JOURNEY (iteration)", "count", "rate/s", "fail%",
-                   "p50", "p90", "p95", "p99", "max"));
+  line(fmt::format("  {:<28} {:>8} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}",
+                   "JOURNEY (iteration)", "count", "rate/s", "fail%", "p50", "p90", "p95", "p99",
+                   "max"));
   for (std::size_t i = 0; i < plan.journeys.size(); ++i) {
     const auto& j = t.journeys[i];
-    line(fmt::format("  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10} {:>10}", plan.journeys[i].name.substr(0, 28), j.iterations,
-                     static_cast<double>(j.iterations) / elapsed,
-                     j.iterations == 0 ? 0.0 : 100.0 * static_cast<double>(j.failed) / static_cast<double>(j.iterations),
-                     format_ms(ms(j.iteration.percentile_us(50))), format_ms(ms(j.iteration.percentile_us(90))),
-                     format_ms(ms(j.iteration.percentile_us(95))), format_ms(ms(j.iteration.percentile_us(99))),
-                     format_ms(ms(j.iteration.max_us()))));
+    line(fmt::format(
+        "  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10} {:>10}",
+        plan.journeys[i].name.substr(0, 28), j.iterations,
+        static_cast<double>(j.iterations) / elapsed,
+        j.iterations == 0
+            ? 0.0
+            : 100.0 * static_cast<double>(j.failed) / static_cast<double>(j.iterations),
+        format_ms(ms(j.iteration.percentile_us(50))), format_ms(ms(j.iteration.percentile_us(90))),
+        format_ms(ms(j.iteration.percentile_us(95))), format_ms(ms(j.iteration.percentile_us(99))),
+        format_ms(ms(j.iteration.max_us()))));
   }
   if (!plan.groups.empty()) {
     line("");
     line(fmt::format("  {:<28} {:>8} {:>10} {:>10} {:>10}", "GROUP", "count", "p50", "p99", "max"));
     for (std::size_t i = 0; i < plan.groups.size(); ++i) {
       const auto& g = t.groups[i];
-      line(fmt::format("  {:<28} {:>8} {:>10} {:>10} {:>10}", plan.groups[i].name.substr(0, 28), g.count(),
-                       format_ms(ms(g.percentile_us(50))), format_ms(ms(g.percentile_us(99))), format_ms(ms(g.max_us()))));
+      line(fmt::format("  {:<28} {:>8} {:>10} {:>10} {:>10}", plan.groups[i].name.substr(0, 28),
+                       g.count(), format_ms(ms(g.percentile_us(50))),
+                       format_ms(ms(g.percentile_us(99))), format_ms(ms(g.max_us()))));
     }
   }
   if (!plan.check_names.empty()) {
@@ -195,15 +233,27 @@ std::string format_summary(const Plan& plan, const RunResult& run, const std::ve
     for (std::size_t i = 0; i < plan.check_names.size(); ++i) {
       const auto& c = t.checks[i];
       const auto all = c[0] + c[1];
+      if (all == 0) {
+        line(fmt::format("    - {}  no samples", plan.check_names[i]));
+        continue;
+      }
       line(fmt::format("    {} {}  {:.2f}% ({} of {})", c[1] == 0 ? "✓" : "✗", plan.check_names[i],
-                       all == 0 ? 0.0 : 100.0 * static_cast<double>(c[0]) / static_cast<double>(all), c[0], all));
+                       100.0 * static_cast<double>(c[0]) / static_cast<double>(all), c[0], all));
+    }
+  }
+  if (!run.notes.empty()) {
+    line("");
+    line("  FIRST FAILURES");
+    for (const auto& note : run.notes) {
+      line("    " + note);
     }
   }
   line("");
   return out;
 }
 
-std::string format_json(const Plan& plan, const RunResult& run, const std::vector<ThresholdResult>& thresholds) {
+std::string format_json(const Plan& plan, const RunResult& run,
+                        const std::vector<ThresholdResult>& thresholds) {
   using nlohmann::json;
   const auto& t = run.totals;
   json j;
@@ -214,6 +264,12 @@ std::string format_json(const Plan& plan, const RunResult& run, const std::vecto
   j["processes"] = run.processes;
   j["process_max_rss_kib"] = run.max_rss_kib;  // peak RSS summed over the run's processes
   j["aborted"] = run.aborted;
+  j["seed"] = run.seed;
+  j["stop_reason"] = run.stop_reason;  // completed | interrupted | abort_on_fail
+  if (!run.stop_detail.empty()) {
+    j["stop_detail"] = run.stop_detail;  // the signal, or the threshold that aborted the run
+  }
+  j["notes"] = run.notes;
   j["vus_max"] = run.peak_vus;
   j["dropped_iterations"] = t.dropped;
   j["iterations_interrupted"] = t.interrupted;
@@ -229,26 +285,36 @@ std::string format_json(const Plan& plan, const RunResult& run, const std::vecto
         kinds[to_string(static_cast<FailureKind>(k))] = s.by_kind[k];
       }
     }
-    steps.push_back({{"name", plan.step_names[i]},
-                     {"requests", s.requests},
-                     {"failures", s.failures},
-                     {"rate_per_s", static_cast<double>(s.requests) / run.elapsed_s},
-                     {"failures_by_kind", kinds},
-                     {"status_classes", {{"none", s.by_status_class[0]}, {"1xx", s.by_status_class[1]}, {"2xx", s.by_status_class[2]},
-                                         {"3xx", s.by_status_class[3]}, {"4xx", s.by_status_class[4]}, {"5xx", s.by_status_class[5]}}},
-                     {"bytes_sent", s.bytes_sent},
-                     {"bytes_received", s.bytes_received},
-                     {"connects", s.connects},
-                     {"connect_avg_ms", s.connects == 0 ? 0.0 : static_cast<double>(s.connect_us_sum) / static_cast<double>(s.connects) / 1000},
-                     {"http_req_duration", hist_json(s.duration)},
-                     {"http_req_service_duration", hist_json(s.service)},
-                     {"http_req_waiting", hist_json(s.ttfb)}});
+    steps.push_back(
+        {{"name", plan.step_names[i]},
+         {"requests", s.requests},
+         {"failures", s.failures},
+         {"rate_per_s", static_cast<double>(s.requests) / run.elapsed_s},
+         {"failures_by_kind", kinds},
+         {"status_classes",
+          {{"none", s.by_status_class[0]},
+           {"1xx", s.by_status_class[1]},
+           {"2xx", s.by_status_class[2]},
+           {"3xx", s.by_status_class[3]},
+           {"4xx", s.by_status_class[4]},
+           {"5xx", s.by_status_class[5]}}},
+         {"bytes_sent", s.bytes_sent},
+         {"bytes_received", s.bytes_received},
+         {"connects", s.connects},
+         {"connect_avg_ms", s.connects == 0 ? 0.0
+                                            : static_cast<double>(s.connect_us_sum) /
+                                                  static_cast<double>(s.connects) / 1000},
+         {"http_req_duration", hist_json(s.duration)},
+         {"http_req_service_duration", hist_json(s.service)},
+         {"http_req_waiting", hist_json(s.ttfb)}});
   }
   j["steps"] = steps;
   json journeys = json::array();
   for (std::size_t i = 0; i < plan.journeys.size(); ++i) {
     const auto& s = t.journeys[i];
-    journeys.push_back({{"name", plan.journeys[i].name}, {"iterations", s.iterations}, {"failed", s.failed},
+    journeys.push_back({{"name", plan.journeys[i].name},
+                        {"iterations", s.iterations},
+                        {"failed", s.failed},
                         {"iteration_duration", hist_json(s.iteration)}});
   }
   j["journeys"] = journeys;
@@ -259,32 +325,45 @@ std::string format_json(const Plan& plan, const RunResult& run, const std::vecto
   j["groups"] = groups;
   json checks = json::array();
   for (std::size_t i = 0; i < plan.check_names.size(); ++i) {
-    checks.push_back({{"name", plan.check_names[i]}, {"passed", t.checks[i][0]}, {"failed", t.checks[i][1]}});
+    checks.push_back(
+        {{"name", plan.check_names[i]}, {"passed", t.checks[i][0]}, {"failed", t.checks[i][1]}});
   }
   j["checks"] = checks;
   json th = json::array();
   for (const auto& r : thresholds) {
-    th.push_back({{"metric", r.threshold->source}, {"condition", r.condition->text}, {"value", r.measured}, {"passed", r.passed}});
+    th.push_back({{"metric", r.threshold->source},
+                  {"condition", r.condition->text},
+                  {"value", r.measured},
+                  {"passed", r.passed}});
   }
   j["thresholds"] = th;
   json timeline = json::array();
   for (const auto& p : run.timeline) {
     json per_step = json::object();
     for (std::size_t i = 0; i < plan.step_names.size() && i < p.step_requests.size(); ++i) {
-      per_step[plan.step_names[i]] = {{"requests", p.step_requests[i]}, {"failures", p.step_failures[i]},
+      per_step[plan.step_names[i]] = {{"requests", p.step_requests[i]},
+                                      {"failures", p.step_failures[i]},
                                       {"histogram", p.step_histograms[i]}};
     }
-    timeline.push_back({{"t", p.t}, {"vus", p.active_vus}, {"requests", p.requests}, {"failures", p.failures},
-                        {"dropped", p.dropped}, {"bytes_received", p.bytes_received}, {"bytes_sent", p.bytes_sent},
-                        {"p50_ms", ms(p.duration.percentile_us(50))}, {"p99_ms", ms(p.duration.percentile_us(99))},
-                        {"max_ms", ms(p.duration.max_us())}, {"steps", per_step}});
+    timeline.push_back({{"t", p.t},
+                        {"vus", p.active_vus},
+                        {"requests", p.requests},
+                        {"failures", p.failures},
+                        {"dropped", p.dropped},
+                        {"bytes_received", p.bytes_received},
+                        {"bytes_sent", p.bytes_sent},
+                        {"p50_ms", ms(p.duration.percentile_us(50))},
+                        {"p99_ms", ms(p.duration.percentile_us(99))},
+                        {"max_ms", ms(p.duration.max_us())},
+                        {"steps", per_step}});
   }
   j["timeline"] = timeline;
   return j.dump(2) + "\n";
 }
 
 std::string format_csv(const Plan& plan, const RunResult& run) {
-  std::string out = "t_s,vus,requests,failures,dropped,bytes_received,bytes_sent,p50_ms,p90_ms,p99_ms,max_ms";
+  std::string out =
+      "t_s,vus,requests,failures,dropped,bytes_received,bytes_sent,p50_ms,p90_ms,p99_ms,max_ms";
   for (const auto& name : plan.step_names) {
     std::string n = name;
     for (auto& c : n) {
@@ -296,8 +375,9 @@ std::string format_csv(const Plan& plan, const RunResult& run) {
   }
   out += '\n';
   for (const auto& p : run.timeline) {
-    out += fmt::format("{:.3f},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}", p.t, p.active_vus, p.requests, p.failures, p.dropped,
-                       p.bytes_received, p.bytes_sent, ms(p.duration.percentile_us(50)), ms(p.duration.percentile_us(90)),
+    out += fmt::format("{:.3f},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}", p.t, p.active_vus,
+                       p.requests, p.failures, p.dropped, p.bytes_received, p.bytes_sent,
+                       ms(p.duration.percentile_us(50)), ms(p.duration.percentile_us(90)),
                        ms(p.duration.percentile_us(99)), ms(p.duration.max_us()));
     for (std::size_t i = 0; i < plan.step_names.size(); ++i) {
       double p99 = 0;
@@ -315,8 +395,8 @@ std::string format_csv(const Plan& plan, const RunResult& run) {
 }
 
 std::string format_prometheus(const Plan& plan, const MetricSet& t, int active_vus) {
-  static constexpr std::array<double, 15> kBuckets = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                      0.5,   1,      2.5,   5,    10,    30,    60};
+  static constexpr std::array<double, 15> kBuckets = {
+      0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   auto label = [](const std::string& v) {
     std::string s;
     for (char c : v) {
@@ -332,33 +412,42 @@ std::string format_prometheus(const Plan& plan, const MetricSet& t, int active_v
     return s;
   };
   std::string out;
-  out += "# HELP crest_load_requests_total Requests sent by crest run, by step and status class or failure kind.\n";
+  out +=
+      "# HELP crest_load_requests_total Requests sent by crest run, by step and status class or "
+      "failure kind.\n";
   out += "# TYPE crest_load_requests_total counter\n";
-  static constexpr std::array<const char*, 6> kClasses = {"error", "1xx", "2xx", "3xx", "4xx", "5xx"};
+  static constexpr std::array<const char*, 6> kClasses = {"error", "1xx", "2xx",
+                                                          "3xx",   "4xx", "5xx"};
   for (std::size_t i = 0; i < plan.step_names.size(); ++i) {
     const auto& s = t.steps[i];
     for (std::size_t c = 0; c < kClasses.size(); ++c) {
       if (s.by_status_class[c] > 0 || c == 2) {
-        out += fmt::format("crest_load_requests_total{{step=\"{}\",status=\"{}\"}} {}\n", label(plan.step_names[i]), kClasses[c],
-                           s.by_status_class[c]);
+        out += fmt::format("crest_load_requests_total{{step=\"{}\",status=\"{}\"}} {}\n",
+                           label(plan.step_names[i]), kClasses[c], s.by_status_class[c]);
       }
     }
   }
-  out += "# HELP crest_load_request_duration_seconds Request duration from the intended start (corrected for coordinated omission).\n";
+  out +=
+      "# HELP crest_load_request_duration_seconds Request duration from the intended start "
+      "(corrected for coordinated omission).\n";
   out += "# TYPE crest_load_request_duration_seconds histogram\n";
   for (std::size_t i = 0; i < plan.step_names.size(); ++i) {
     const auto& h = t.steps[i].duration;
     const auto step = label(plan.step_names[i]);
     for (double b : kBuckets) {
-      out += fmt::format("crest_load_request_duration_seconds_bucket{{step=\"{}\",le=\"{}\"}} {}\n", step, b,
-                         h.count_at_or_below_us(static_cast<std::uint64_t>(b * 1e6)));
+      out += fmt::format("crest_load_request_duration_seconds_bucket{{step=\"{}\",le=\"{}\"}} {}\n",
+                         step, b, h.count_at_or_below_us(static_cast<std::uint64_t>(b * 1e6)));
     }
-    out += fmt::format("crest_load_request_duration_seconds_bucket{{step=\"{}\",le=\"+Inf\"}} {}\n", step, h.count());
+    out += fmt::format("crest_load_request_duration_seconds_bucket{{step=\"{}\",le=\"+Inf\"}} {}\n",
+                       step, h.count());
     out += fmt::format("crest_load_request_duration_seconds_sum{{step=\"{}\"}} {:.6f}\n", step,
                        h.mean_us() * static_cast<double>(h.count()) / 1e6);
-    out += fmt::format("crest_load_request_duration_seconds_count{{step=\"{}\"}} {}\n", step, h.count());
+    out += fmt::format("crest_load_request_duration_seconds_count{{step=\"{}\"}} {}\n", step,
+                       h.count());
   }
-  out += "# HELP crest_load_active_vus Virtual users running an iteration or waiting between iterations.\n";
+  out +=
+      "# HELP crest_load_active_vus Virtual users running an iteration or waiting between "
+      "iterations.\n";
   out += "# TYPE crest_load_active_vus gauge\n";
   out += fmt::format("crest_load_active_vus {}\n", active_vus);
   out += "# HELP crest_load_dropped_iterations_total Arrivals that found no free virtual user.\n";

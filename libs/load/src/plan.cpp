@@ -490,13 +490,19 @@ void PlanParser::parse_thresholds(const YAML::Node& node) {
     }
     YAML::Node conds = kv.second;
     if (kv.second.IsMap()) {
-      expect_map(kv.second, "threshold", {"conditions", "abort_on_fail"});
+      expect_map(kv.second, "threshold", {"conditions", "abort_on_fail", "delay_abort_eval"});
       conds.reset(kv.second["conditions"]);  // reset: operator= would write into kv.second
       if (!conds) {
         fail(kv.second, "missing 'conditions' in threshold");
       }
       if (kv.second["abort_on_fail"]) {
         t->abort_on_fail = boolean(kv.second["abort_on_fail"], "abort_on_fail");
+      }
+      if (kv.second["delay_abort_eval"]) {
+        t->delay_abort_eval = duration(kv.second["delay_abort_eval"], "delay_abort_eval");
+        if (!t->abort_on_fail) {
+          fail(kv.second["delay_abort_eval"], "delay_abort_eval needs abort_on_fail: true");
+        }
       }
     }
     auto add = [&](const YAML::Node& c) {

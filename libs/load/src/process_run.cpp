@@ -235,6 +235,9 @@ int run_shard(const Plan& plan, RunOptions options, int report_fd) {
   };
   options.should_abort = [](const MetricSet&, double) { return g_shard_abort.load(); };
   const auto r = run_plan(plan, options);
+  for (const auto& note : r.notes) {  // the frames carry metrics only: notes go to stderr
+    std::fprintf(stderr, "crest run (shard %d): %s\n", options.shard_index, note.c_str());
+  }
   ShardFrame last;
   last.kind = ShardFrame::Kind::result;
   last.elapsed_s = r.elapsed_s;

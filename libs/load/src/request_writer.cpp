@@ -4,8 +4,18 @@
 
 namespace crest::load {
 
-void write_request(const Plan& plan, const Step& step, const RenderContext& context,
-                   const CookieJar* cookies, std::string& request, std::string& body) {
+namespace {
+
+// Methods whose requests carry a body: without one they still say Content-Length: 0, as clients do.
+bool expects_body(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH";
+}
+
+}  // namespace
+
+bool write_request(const Plan& plan, const Step& step, const RenderContext& context,
+                   const CookieJar* cookies, std::string& request, std::string& body,
+                   std::string_view* bad_header) {
   const auto& origin = plan.origins[static_cast<std::size_t>(step.origin)];
   auto& out = request;
   out.clear();
@@ -15,17 +25,18 @@ void write_request(const Plan& plan, const Step& step, const RenderContext& cont
   out.append(" HTTP/1.1\r\nHost: ");
   out.append(origin.host_header);
   out.append("\r\nUser-Agent: crest/0.1\r\n");
-  for (const auto& [name, value] : plan.headers) {
-    out.append(name);
-    out.append(": ");
-    value.render(context, out);
-    out.append("\r\n");
-  }
-  for (const auto& [name, value] : step.headers) {
-    out.append(name);
-    out.append(": ");
-    value.render(context, out);
-    out.append("\r\n");
+  for (const auto* headers : {&plan.headers, &step.headers}) {
+    for (const auto& [name, value] : *headers) {
+      out.append(name);
+      out.append(": ");
+      const auto value_start = out.size();
+      value.render(context, out);
+      if (out.find_first_of("\r\n", value_start) != std::string::npos) {
+        *bad_header = name;
+        return false;
+      }
+      out.append("\r\n");
+    }
   }
   if (cookies != nullptr && !cookies->empty()) {
     out.append("Cookie: ");
@@ -46,9 +57,12 @@ void write_request(const Plan& plan, const Step& step, const RenderContext& cont
     out.append(digits, written.ptr);
     out.append("\r\n\r\n");
     out.append(body);
+  } else if (expects_body(step.method)) {
+    out.append("Content-Length: 0\r\n\r\n");
   } else {
     out.append("\r\n");
   }
+  return true;
 }
 
 }  // namespace crest::load

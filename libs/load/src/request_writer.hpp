@@ -10,7 +10,10 @@
 namespace crest::load {
 
 // `cookies` is null when the plan does not keep cookies. `body` is scratch space for the body.
-void write_request(const Plan& plan, const Step& step, const RenderContext& context,
-                   const CookieJar* cookies, std::string& request, std::string& body);
+// Returns false, with *bad_header naming the header, when a rendered header value holds CR or LF
+// (from a feed, a capture or -e): such a request must never reach the wire.
+bool write_request(const Plan& plan, const Step& step, const RenderContext& context,
+                   const CookieJar* cookies, std::string& request, std::string& body,
+                   std::string_view* bad_header);
 
 }  // namespace crest::load

@@ -98,7 +98,8 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
           return fail("malformed status code");
         }
         status_ = static_cast<int>(digit(9) * 100 + digit(10) * 10 + digit(11));
-        reason_ = line.size() > 13 ? Span{pos_ + 13, line.size() - 13} : Span{pos_ + line.size(), 0};
+        reason_ =
+            line.size() > 13 ? Span{pos_ + 13, line.size() - 13} : Span{pos_ + line.size(), 0};
         pos_ = eol + 2;
         state_ = State::headers;
         break;
@@ -139,8 +140,9 @@ ResponseParser::Status ResponseParser::parse(std::string_view buf) {
         }
         const auto name = line.substr(0, colon);
         const auto value = trim(line.substr(colon + 1));
-        headers_.push_back(Header{Span{pos_, colon},
-                                  Span{static_cast<std::size_t>(value.data() - buf.data()), value.size()}});
+        headers_.push_back(
+            Header{Span{pos_, colon},
+                   Span{static_cast<std::size_t>(value.data() - buf.data()), value.size()}});
         // Only three headers matter to framing; their lengths tell them apart cheaply.
         if (name.size() == 14 && iequals(name, "content-length")) {
           std::uint64_t n = 0;

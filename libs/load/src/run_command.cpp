@@ -5,9 +5,11 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <random>
 #include <thread>
 
 #include "crest/load/run_command.hpp"
@@ -22,8 +24,11 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 std::atomic<int> g_signals{0};
+std::atomic<int> g_first_signal{0};
 
-extern "C" void on_signal(int) {
+extern "C" void on_signal(int signal) {
+  int none = 0;
+  g_first_signal.compare_exchange_strong(none, signal);
   g_stop.store(true);
   if (g_signals.fetch_add(1) >= 1) {
     std::_Exit(130);  // a second Ctrl-C: leave at once
@@ -58,6 +63,22 @@ bool parse_shard(const std::string& text, int& index, int& count) {
   return index >= 0 && count > index;
 }
 
+// Creates (or truncates) an output file before anything is sent, so a bad path fails the run
+// up front instead of losing its results at the end.
+bool check_writable(const std::string& path, std::string& error) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  if (!out) {
+    error = "cannot write " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  return true;
+}
+
+std::uint64_t random_seed() {
+  std::random_device device;
+  return (static_cast<std::uint64_t>(device()) << 32) ^ device();
+}
+
 bool write_file(const std::string& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
   out << text;
@@ -82,6 +103,8 @@ int run_command(int argc, char** argv) {
   int processes = 0;
   std::string shard;
   int report_fd = -1;
+  std::uint64_t seed = 0;
+  std::string metrics_linger = "5s";
   app.add_option("plan", plan_path, "plan file (YAML)")->required();
   app.add_option("--vus", vus, "virtual users (max VUs for arrival-rate plans)");
   app.add_option("--rate", rate, "arrival rate per time unit (constant-arrival-rate)");
@@ -92,12 +115,19 @@ int run_command(int argc, char** argv) {
   app.add_option("--out", outs, "json=FILE, csv=FILE or jtl=FILE (repeatable)");
   app.add_option("--metrics-addr", metrics_addr,
                  "serve Prometheus /metrics on HOST:PORT during the run");
-  app.add_flag("-q,--quiet", quiet, "no progress line");
+  app.add_flag("-q,--quiet", quiet, "no progress line (on a terminal, or every 10 s otherwise)");
+  app.add_option("--seed", seed,
+                 "seed of every random function (uuid(), randint(), ...): reproduces a run");
+  app.add_option("--metrics-linger", metrics_linger,
+                 "keep serving the final /metrics this long after the run (default 5s)");
   app.add_option("--processes", processes,
                  "split the run over N processes (past the per-process descriptor limit)");
   // A child of --processes: run shard I of N and report to the pipe FD (not for people).
   app.add_option("--shard", shard)->group("");
   app.add_option("--report-fd", report_fd)->group("");
+  g_stop.store(false);
+  g_signals.store(0);
+  g_first_signal.store(0);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -164,6 +194,12 @@ int run_command(int argc, char** argv) {
     std::cerr << "crest run: " << plan.error().message << "\n";
     return 2;
   }
+  options.seed = app.count("--seed") > 0 ? seed : random_seed();
+  auto linger = parse_duration(metrics_linger);
+  if (!linger.ok()) {
+    std::cerr << "crest run: --metrics-linger: " << linger.error().message << "\n";
+    return 2;
+  }
   if (!shard.empty()) {
     options.threads = threads;
     options.shard_index = shard_index;
@@ -173,6 +209,13 @@ int run_command(int argc, char** argv) {
   // More processes than virtual users would leave some with nothing to do.
   const int process_count =
       std::min(std::max(1, plan->load.processes), std::max(1, plan->load.peak_vus()));
+  for (const auto* path : {&json_path, &csv_path, &options.jtl_path}) {
+    std::string error;
+    if (!path->empty() && !check_writable(*path, error)) {
+      std::cerr << "crest run: " << error << " (nothing was sent)\n";
+      return 1;
+    }
+  }
   MetricsEndpoint endpoint;
   if (!metrics_addr.empty()) {
     auto started = endpoint.start(metrics_addr);
@@ -186,6 +229,8 @@ int run_command(int argc, char** argv) {
   std::signal(SIGTERM, on_signal);
   options.stop = &g_stop;
   const bool tty = !quiet && ::isatty(STDERR_FILENO) == 1;
+  const bool periodic = !quiet && !tty;  // a CI log: one line every 10 s, not a redrawn line
+  double next_periodic_s = 10;
   const bool abortable = std::any_of(plan->thresholds.begin(), plan->thresholds.end(),
                                      [](const Threshold& t) { return t.abort_on_fail; });
   const Plan& p = *plan;
@@ -198,12 +243,17 @@ int run_command(int argc, char** argv) {
       std::fprintf(stderr, "\r%s%s", format_progress(progress, progress.totals->dropped).c_str(),
                    final ? "\n" : "");
       std::fflush(stderr);
+    } else if (periodic && !final && progress.elapsed_s >= next_periodic_s) {
+      std::fprintf(stderr, "%s\n", format_progress(progress, progress.totals->dropped).c_str());
+      std::fflush(stderr);
+      next_periodic_s += 10;
     }
   };
   if (abortable) {
     options.should_abort = [&](const MetricSet& totals, double elapsed) {
       for (const auto& r : evaluate_thresholds(p, totals, elapsed)) {
-        if (!r.passed && r.threshold->abort_on_fail) {
+        const double delay_s = std::chrono::duration<double>(r.threshold->delay_abort_eval).count();
+        if (!r.passed && r.threshold->abort_on_fail && elapsed >= delay_s) {
           abort_reason = r.threshold->source + ": " + r.condition->text + " (" + r.shown + ")";
           return true;
         }
@@ -215,7 +265,8 @@ int run_command(int argc, char** argv) {
   if (process_count > 1) {
     ProcessRunOptions po;
     po.processes = process_count;
-    po.child_args = {"run", plan_path, "-q"};
+    // Every process gets the run's seed; each draws its VUs' streams from their global indexes.
+    po.child_args = {"run", plan_path, "-q", "--seed", std::to_string(options.seed)};
     if (vus > 0) {
       po.child_args.insert(po.child_args.end(), {"--vus", std::to_string(vus)});
     }
@@ -250,6 +301,14 @@ int run_command(int argc, char** argv) {
     std::cerr << "crest run: " << result.error << "\n";
     return 1;
   }
+  result.seed = options.seed;
+  if (const int signal = g_first_signal.load(); signal != 0) {
+    result.stop_reason = "interrupted";
+    result.stop_detail = signal == SIGINT ? "SIGINT" : signal == SIGTERM ? "SIGTERM" : "signal";
+  } else if (!abort_reason.empty()) {
+    result.stop_reason = "abort_on_fail";
+    result.stop_detail = abort_reason;
+  }
   const auto thresholds = evaluate_thresholds(p, result.totals, result.elapsed_s);
   std::cout << format_summary(p, result, thresholds);
   if (!abort_reason.empty()) {
@@ -263,7 +322,18 @@ int run_command(int argc, char** argv) {
     std::cerr << "crest run: cannot write " << csv_path << "\n";
     return 1;
   }
+  if (!metrics_addr.empty() && linger->count() > 0) {
+    // The last scrape must not be lost: serve the final values a little longer (a second
+    // Ctrl-C still leaves at once).
+    const auto until = std::chrono::steady_clock::now() + *linger;
+    while (std::chrono::steady_clock::now() < until && g_signals.load() == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
   endpoint.stop();
+  if (result.stop_reason == "interrupted") {
+    return kExitInterrupted;
+  }
   const bool breached = std::any_of(thresholds.begin(), thresholds.end(),
                                     [](const ThresholdResult& r) { return !r.passed; });
   return breached || !abort_reason.empty() ? 99 : 0;

@@ -85,6 +85,8 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
   result.threads = threads;
   result.peak_vus = std::max(result.peak_vus, engine.peak_active.load());
   result.source_addresses = engine.source_addresses;
+  result.seed = options.seed;
+  result.notes = std::move(engine.notes);
   return result;
 }
 

@@ -34,6 +34,8 @@ const char* failure_message(FailureKind kind) {
       return "capture found nothing";
     case FailureKind::data_exhausted:
       return "data feed exhausted";
+    case FailureKind::invalid_request:
+      return "invalid request";
     case FailureKind::none:
       break;
   }

@@ -47,7 +47,8 @@ struct ResponseContext {
   std::vector<std::string>& vars;
   std::chrono::steady_clock::duration lag;
 };
-void judge_response(const ResponseContext& context, std::vector<bool>& check_passed,
-                    Sample& sample);
+// A capture that found nothing is named in *missing_capture.
+void judge_response(const ResponseContext& context, std::vector<bool>& check_passed, Sample& sample,
+                    std::string* missing_capture);
 
 }  // namespace crest::load

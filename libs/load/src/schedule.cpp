@@ -5,8 +5,12 @@
 
 namespace crest::load {
 namespace {
-double seconds(Duration d) { return static_cast<double>(d.count()) / 1e9; }
-Duration from_seconds(double s) { return Duration(static_cast<std::int64_t>(std::llround(s * 1e9))); }
+double seconds(Duration d) {
+  return static_cast<double>(d.count()) / 1e9;
+}
+Duration from_seconds(double s) {
+  return Duration(static_cast<std::int64_t>(std::llround(s * 1e9)));
+}
 }  // namespace
 
 ArrivalSchedule ArrivalSchedule::from(const LoadSpec& spec) {
@@ -25,7 +29,8 @@ ArrivalSchedule ArrivalSchedule::constant(double per_second, Duration duration) 
   return ramping(per_second, {Stage{duration, per_second}});
 }
 
-ArrivalSchedule ArrivalSchedule::ramping(double start_per_second, const std::vector<Stage>& stages) {
+ArrivalSchedule ArrivalSchedule::ramping(double start_per_second,
+                                         const std::vector<Stage>& stages) {
   ArrivalSchedule s;
   double t = 0;
   double cumulative = 0;

@@ -32,6 +32,8 @@ const char* to_string(FailureKind kind) {
       return "capture_failed";
     case FailureKind::data_exhausted:
       return "data_exhausted";
+    case FailureKind::invalid_request:
+      return "invalid_request";
   }
   return "?";
 }

@@ -65,7 +65,9 @@ bool parse_int(std::string_view s, std::int64_t& out) {
   return ec == std::errc() && ptr == s.data() + s.size();
 }
 
-Error error(std::string message) { return Error{ErrorKind::invalid_argument, std::move(message)}; }
+Error error(std::string message) {
+  return Error{ErrorKind::invalid_argument, std::move(message)};
+}
 
 Result<Template::Segment> compile_expression(std::string_view expr, const VarTable& vars,
                                              Escape escape) {
@@ -168,8 +170,8 @@ Result<Template> Template::compile(std::string_view text, const VarTable& vars, 
       return error(std::string("unclosed '") + (raw ? "{{{" : "{{") + "' at offset " +
                    std::to_string(open));
     }
-    auto seg = compile_expression(text.substr(start, close - start), vars,
-                                  raw ? Escape::none : escape);
+    auto seg =
+        compile_expression(text.substr(start, close - start), vars, raw ? Escape::none : escape);
     if (!seg.ok()) {
       return seg.error();
     }

@@ -33,6 +33,10 @@ struct RunOptions {
   int shard_index = 0;
   int shard_count = 1;
   std::string jtl_path;  // one line per sample, JMeter 5 CSV columns
+  // Every random function of the run (uuid(), randint(), pick(), random feeds, think time, journey
+  // choice) draws from streams derived from this seed and the VU's global index: a run is
+  // reproduced by its seed, and processes and shards draw distinct streams.
+  std::uint64_t seed = 1;
   // Called on the aggregating thread once a second and at the end (final = true).
   std::function<void(const Progress&, bool final)> on_tick;
   // Set to true from anywhere (signal handler, threshold abort) to stop the run.
@@ -52,6 +56,14 @@ struct RunResult {
   std::string error;  // set when the run could not start (for example, name resolution)
   int processes = 1;  // crest run --processes: how many processes ran it (set by process_run)
   std::uint64_t max_rss_kib = 0;  // peak RSS summed over those processes (set by crest run)
+  std::uint64_t seed = 0;         // the run's random seed (RunOptions::seed)
+  // Why it stopped: "completed", "interrupted" (stop_detail: the signal) or "abort_on_fail"
+  // (stop_detail: the threshold). Set by crest run.
+  std::string stop_reason = "completed";
+  std::string stop_detail;
+  // The first failure of some kinds on a step, explained once each (a capture that found nothing:
+  // its expression and the response; a header value with CR/LF).
+  std::vector<std::string> notes;
 };
 
 // Runs the plan to completion. Never throws on the request path; returns the totals.

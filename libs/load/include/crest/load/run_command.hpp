@@ -4,7 +4,9 @@
 namespace crest::load {
 
 // Exit 0 on success, 2 on plan or usage errors (nothing sent), 99 when a threshold is breached,
-// 1 when the run could not start.
+// 105 when interrupted (SIGINT, SIGTERM; k6's code for an external abort), 1 when the run could
+// not start.
+inline constexpr int kExitInterrupted = 105;
 int run_command(int argc, char** argv);
 
 }  // namespace crest::load

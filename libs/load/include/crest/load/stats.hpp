@@ -29,8 +29,9 @@ enum class FailureKind : std::uint8_t {
   check_failed,
   capture_failed,
   data_exhausted,
+  invalid_request,  // the request could not be sent as rendered (CR/LF in a header value)
 };
-inline constexpr std::size_t kFailureKinds = 11;
+inline constexpr std::size_t kFailureKinds = 12;
 const char* to_string(FailureKind kind);
 
 struct StepStats {

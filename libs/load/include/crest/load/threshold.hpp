@@ -1,6 +1,7 @@
 #pragma once
 // Thresholds: the pass/fail criteria of a run (`thresholds:` in a plan, docs/load.md). Parsed,
 // checked against their metric and evaluated here, over the run's merged metrics.
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct Threshold {
   std::string source;  // the key as written
   std::vector<Condition> conditions;
   bool abort_on_fail = false;
+  // abort_on_fail is not evaluated before this much of the run has passed (k6's
+  // delayAbortEval): warm-up failures do not abort.
+  std::chrono::nanoseconds delay_abort_eval{};
 };
 
 // "http_req_duration{step:login}"
