@@ -265,6 +265,7 @@ std::string format_json(const Plan& plan, const RunResult& run,
   j["process_max_rss_kib"] = run.max_rss_kib;  // peak RSS summed over the run's processes
   j["aborted"] = run.aborted;
   j["seed"] = run.seed;
+  j["start_unix_ms"] = run.start_unix_ms;
   j["stop_reason"] = run.stop_reason;  // completed | interrupted | abort_on_fail
   if (!run.stop_detail.empty()) {
     j["stop_detail"] = run.stop_detail;  // the signal, or the threshold that aborted the run

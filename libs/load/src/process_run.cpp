@@ -255,6 +255,9 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
   const int n = std::max(1, o.processes);
   RunResult result;
   result.processes = n;
+  result.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   result.totals = MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
                             plan.check_names.size());
   std::vector<Child> children;

@@ -1,6 +1,7 @@
 // run_plan's setup: resolve the origins, size the event loops and their share of the virtual
 // users, open the JTL, then hand over to the aggregator.
 #include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include "aggregator.hpp"
@@ -10,6 +11,9 @@ namespace crest::load {
 
 RunResult run_plan(const Plan& plan, const RunOptions& options) {
   RunResult result;
+  result.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
   result.totals = MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
                             plan.check_names.size());
   Engine engine(plan, options);

@@ -57,6 +57,8 @@ struct RunResult {
   int processes = 1;  // crest run --processes: how many processes ran it (set by process_run)
   std::uint64_t max_rss_kib = 0;  // peak RSS summed over those processes (set by crest run)
   std::uint64_t seed = 0;         // the run's random seed (RunOptions::seed)
+  // Wall-clock start (Unix ms): places the timeline beside Prometheus data and event logs.
+  std::int64_t start_unix_ms = 0;
   // Why it stopped: "completed", "interrupted" (stop_detail: the signal) or "abort_on_fail"
   // (stop_detail: the threshold). Set by crest run.
   std::string stop_reason = "completed";
