@@ -11,6 +11,13 @@ struct Subcommand {
 };
 constexpr Subcommand kSubcommands[] = {
     {"run", crest::cli::run, "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
+    {"up", crest::cli::up,
+     "start the local platform: crest up [--profile baseline|scaled] [--dir D] [--set k=v]"},
+    {"down", crest::cli::down, "stop it: crest down [--dir D] [--purge]"},
+    {"status", crest::cli::status, "what runs: crest status [--dir D] [--json]"},
+    {"scale", crest::cli::scale,
+     "change a service's instances: crest scale SERVICE [--min N] [--max N] [--replicas N] "
+     "[--off|--on]"},
 };
 
 int usage(std::ostream& out) {

@@ -2,4 +2,8 @@
 // One function per subcommand; argv[0] is the subcommand's name.
 namespace crest::cli {
 int run(int argc, char** argv);
+int up(int argc, char** argv);
+int down(int argc, char** argv);
+int status(int argc, char** argv);
+int scale(int argc, char** argv);
 }  // namespace crest::cli
