@@ -97,7 +97,7 @@ class Stack : public ::testing::Test {
 
   static void TearDownTestSuite() {
     run(crest() + " down --dir " + dir_.string() + " --timeout 30");
-    if (!::testing::Test::HasFailure()) fs::remove_all(dir_);
+    if (::testing::UnitTest::GetInstance()->failed_test_count() == 0) fs::remove_all(dir_);
   }
 
   void SetUp() override { ASSERT_EQ(up_.status, 0) << up_.output; }
@@ -124,6 +124,23 @@ class Stack : public ::testing::Test {
       std::this_thread::sleep_for(250ms);
     }
     return false;
+  }
+
+  // Waits until instance `name` of `service` has restarted more than `restarts` times and serves.
+  static json wait_restarted(const std::string& service, const std::string& name, int restarts,
+                             std::chrono::seconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto c = component(status(), service);
+      for (const auto& i : c["instances"]) {
+        if (i["name"] == name && i.value("restarts", 0) > restarts &&
+            i.value("phase", "") == "ready" && i.value("alive", false)) {
+          return i;
+        }
+      }
+      std::this_thread::sleep_for(250ms);
+    }
+    return json::object();
   }
 
   // HAProxy's per-slot request totals (stot) of one backend, from its runtime API.
@@ -282,10 +299,13 @@ TEST_F(Stack, SessionSurvivesTheDeathOfItsInstance) {
   ASSERT_EQ(cart.status, 200) << cart.body;
   // Kill every users instance (there is one): its replacement must know the session.
   const auto s = status();
-  const pid_t pid = component(s, "users")["instances"][0].value("pid", 0);
+  const auto instance = component(s, "users")["instances"][0];
+  const pid_t pid = instance.value("pid", 0);
   ASSERT_GT(pid, 0);
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
-  ASSERT_TRUE(wait_ready("users", 1, 30s));
+  ASSERT_FALSE(
+      wait_restarted("users", instance.value("name", ""), instance.value("restarts", 0), 30s)
+          .empty());
   const auto me = get(shop_port_, "/api/me", "", token);
   EXPECT_EQ(me.status, 200) << me.body;
   EXPECT_EQ(get(shop_port_, "/api/cart", "", token).status, 200);
@@ -302,34 +322,30 @@ TEST_F(Stack, KilledInstanceIsRestartedCountedAndTrafficFlows) {
   int ok = 0;
   for (int i = 0; i < 20; ++i) ok += get(shop_port_, "/api/products").status == 200 ? 1 : 0;
   EXPECT_GE(ok, 18);
-  ASSERT_TRUE(wait_ready("catalog", 2, 30s));
-  const auto after = component(status(), "catalog");
-  bool found = false;
-  for (const auto& i : after["instances"]) {
-    if (i["name"] == name) {
-      found = true;
-      EXPECT_EQ(i.value("restarts", 0), restarts + 1);
-      EXPECT_NE(i.value("pid", 0), pid);
-      EXPECT_NE(i.value("last_termination", "").find("signal 9"), std::string::npos) << i.dump();
-    }
-  }
-  EXPECT_TRUE(found);
+  const auto restarted = wait_restarted("catalog", name, restarts, 30s);
+  ASSERT_FALSE(restarted.empty()) << status().dump(1);
+  EXPECT_EQ(restarted.value("restarts", 0), restarts + 1);
+  EXPECT_NE(restarted.value("pid", 0), pid);
+  EXPECT_NE(restarted.value("last_termination", "").find("signal 9"), std::string::npos)
+      << restarted.dump();
+  // The restarted instance is back behind HAProxy.
+  ASSERT_TRUE(wait_ready("catalog", 2, 10s));
   for (int i = 0; i < 10; ++i) EXPECT_EQ(get(shop_port_, "/api/products").status, 200);
 }
 
 TEST_F(Stack, ScaleOutAndInUnderLoadFailNoRequest) {
-  // Scale catalog 2 -> 4 -> 1 while `crest run` sends 60 journeys/s (120 requests/s).
+  // Scale catalog 2 -> 4 -> 2 while `crest run` sends 30 journeys/s (60 requests/s).
   std::pair<long, long> totals;
-  std::thread loader([&] { totals = load(60, "24s", "scale-load"); });
+  std::thread loader([&] { totals = load(30, "24s", "scale-load"); });
   std::this_thread::sleep_for(3s);
   EXPECT_EQ(run(crest() + " scale catalog --replicas 4 --dir " + dir_.string()).status, 0);
   EXPECT_TRUE(wait_ready("catalog", 4, 20s));
   std::this_thread::sleep_for(3s);
-  EXPECT_EQ(run(crest() + " scale catalog --replicas 1 --dir " + dir_.string()).status, 0);
-  EXPECT_TRUE(wait_ready("catalog", 1, 20s));
+  EXPECT_EQ(run(crest() + " scale catalog --replicas 2 --dir " + dir_.string()).status, 0);
+  EXPECT_TRUE(wait_ready("catalog", 2, 20s));
   loader.join();
   std::cout << "requests " << totals.first << ", failed " << totals.second << "\n";
-  EXPECT_GT(totals.first, 2000);
+  EXPECT_GT(totals.first, 1000);
   EXPECT_EQ(totals.second, 0);
   // The events log has the whole story.
   std::ifstream events(dir_ / "events.jsonl");
@@ -340,8 +356,37 @@ TEST_F(Stack, ScaleOutAndInUnderLoadFailNoRequest) {
     draining += e.value("transition", "") == "draining" ? 1 : 0;
     serving += e.value("transition", "") == "serving" ? 1 : 0;
   }
-  EXPECT_GE(draining, 3);
+  EXPECT_GE(draining, 2);
   EXPECT_GE(serving, 4);
+}
+
+// The autoscaler (the local overlay's HPA: cpu 60 % of a 125m request, scale-down window 30 s):
+// a step load scales catalog out; a light load goes on while it scales back in; no request fails.
+TEST_F(Stack, AutoscalerScalesOutUnderLoadAndBackInWithoutFailures) {
+  ASSERT_EQ(run(crest() + " scale catalog --on --dir " + dir_.string()).status, 0);
+  ASSERT_TRUE(wait_ready("catalog", 2, 30s));
+  const auto heavy = load(150, "25s", "autoscale-heavy");
+  int peak = 0;
+  const auto catalog = component(status(), "catalog");
+  for (const auto& v : catalog["instances"]) peak += v.value("phase", "") != "draining" ? 1 : 0;
+  const auto light = load(10, "60s", "autoscale-light");
+  std::cout << "heavy: requests " << heavy.first << ", failed " << heavy.second
+            << "; light: requests " << light.first << ", failed " << light.second
+            << "; catalog peaked at " << peak << "\n";
+  EXPECT_GT(peak, 2);
+  EXPECT_EQ(heavy.second, 0);
+  EXPECT_EQ(light.second, 0);
+  EXPECT_TRUE(wait_ready("catalog", 2, 20s));
+  std::ifstream events(dir_ / "events.jsonl");
+  int ups = 0, downs = 0;
+  for (std::string line; std::getline(events, line);) {
+    const auto e = json::parse(line, nullptr, false);
+    if (e.value("kind", "") != "decision" || e.value("service", "") != "catalog") continue;
+    ups += e.value("desired", 0) > e.value("current", 0) ? 1 : 0;
+    downs += e.value("desired", 0) < e.value("current", 0) ? 1 : 0;
+  }
+  EXPECT_GE(ups, 1);
+  EXPECT_GE(downs, 1);
 }
 
 TEST_F(Stack, SecondUpOnTheSameDirectoryIsRefused) {

@@ -27,7 +27,10 @@ defaults
   option redispatch 1
   retries 3
   retry-on conn-failure empty-response
-  default-server inter 500ms fall 2 rise 1
+  timeout check 2s
+  # Like a readiness probe (period 1 s, failure threshold 3): a throttled instance answering
+  # /readyz slowly is not taken out. A crashed one is set to maint by the supervisor at once.
+  default-server inter 1s fall 3 rise 1
 
 frontend shop
   bind 127.0.0.1:{}
