@@ -81,6 +81,14 @@ test("the Kubernetes schema validator rejects wrong objects", async () => {
   assert.notDeepEqual(await validate({ ...ok, data: { k: 1 } }), []);
   assert.notDeepEqual(await validate({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "a" }, spec: { template: {} } }), []);
   assert.notDeepEqual(await validate({ apiVersion: "autoscaling/v9", kind: "HorizontalPodAutoscaler" }), []);
+  // Strict: misspelt or misplaced fields at any depth are errors.
+  assert.match((await validate({ ...ok, metadata: { ...ok.metadata, annotaions: {} } })).join(), /metadata\.annotaions: unknown field/);
+  const ingress = (a) => ({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "i", annotations: a }, spec: {} });
+  assert.deepEqual(await validate(ingress({ "alb.ingress.kubernetes.io/target-type": "ip", "alb.ingress.kubernetes.io/target-group-attributes": "stickiness.enabled=true,stickiness.type=lb_cookie" })), []);
+  assert.match((await validate(ingress({ "alb.ingress.kubernetes.io/target-type": "pod" }))).join(), /target-type: "pod" is not one of instance, ip/);
+  assert.match((await validate(ingress({ "alb.ingress.kubernetes.io/target-group-attributes": "stickiness.type=cookie" }))).join(), /stickiness.type/);
+  assert.match((await validate(ingress({ "alb.ingress.kubernetes.io/helthcheck-path": "/readyz" }))).join(), /not an annotation/);
+  assert.match((await validate({ apiVersion: "v1", kind: "Pod", metadata: { name: "p" }, spec: { containers: [{ name: "c", image: "i", readinessProbe: { httpGet: { path: "/readyz", port: 8081, sheme: "HTTP" } } }] } })).join(), /httpGet\.sheme: unknown field/);
   assert.notDeepEqual(
     await validate({
       apiVersion: "autoscaling/v2", kind: "HorizontalPodAutoscaler", metadata: { name: "a" },

@@ -363,3 +363,24 @@ test("Prometheus scrape config labels series by service", () => {
   assert.ok(relabel.some((r) => r.target_label === "service" && r.source_labels[0] === "__meta_kubernetes_pod_label_app_kubernetes_io_name"));
   assert.ok(relabel.some((r) => r.action === "keep" && r.source_labels[0] === "__meta_kubernetes_pod_annotation_prometheus_io_scrape"));
 });
+
+test("NetworkPolicies: deny by default, then each role only its port in and its backends out", { skip: noKustomize }, () => {
+  for (const o of OVERLAYS) {
+    const objs = overlayBuild(o);
+    const policies = byKind(objs, "NetworkPolicy").filter((p) => p.metadata.namespace === "crest");
+    const deny = policies.find((p) => Object.keys(p.spec.podSelector || {}).length === 0 && !p.spec.ingress && !p.spec.egress);
+    assert.ok(deny && deny.spec.policyTypes.includes("Ingress") && deny.spec.policyTypes.includes("Egress"), `${o}: no default-deny policy for ingress and egress`);
+    const selects = (p, labels) => Object.entries(p.spec.podSelector?.matchLabels || {}).every(([k, v]) => labels[k] === v);
+    for (const d of byKind(objs, "Deployment").filter((x) => x.metadata.namespace === "crest")) {
+      const labels = d.spec.template.metadata.labels;
+      const mine = policies.filter((p) => p !== deny && selects(p, labels));
+      const name = d.metadata.name;
+      const ports = d.spec.template.spec.containers.flatMap((c) => (c.ports || []).map((p) => p.containerPort));
+      const inbound = mine.flatMap((p) => (p.spec.ingress || []).flatMap((r) => (r.ports || []).map((x) => x.port)));
+      for (const port of ports) assert.ok(inbound.includes(port), `${o}: ${name} port ${port} is not allowed in`);
+      assert.ok(inbound.every((p) => ports.includes(p)), `${o}: ${name} allows ports in that it does not serve: ${inbound}`);
+      const outbound = mine.flatMap((p) => (p.spec.egress || []).flatMap((r) => (r.ports || []).map((x) => `${x.protocol}/${x.port}`)));
+      for (const need of ["UDP/53", "TCP/443", "TCP/3306", "TCP/6379"]) assert.ok(outbound.includes(need), `${o}: ${name} cannot reach ${need}`);
+    }
+  }
+});

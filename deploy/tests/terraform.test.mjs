@@ -1,21 +1,40 @@
-// Terraform, offline: `terraform fmt`, then every module and environment parsed from HCL to JSON
-// (@cdktf/hcl2json) and checked for the properties the scaling strategy depends on, and for the
-// references `terraform validate` would resolve (it needs provider plugins, unavailable here).
+// Terraform, offline: `terraform fmt`, `terraform validate` and `terraform test` (a mocked-AWS plan
+// and apply per environment, tests/plan.tftest.hcl) with hashicorp/aws from a local filesystem
+// mirror (lib/terraform-cli.mjs), then every module and the root parsed from HCL to JSON
+// (@cdktf/hcl2json) and checked for the properties the scaling strategy depends on.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import YAML from "yaml";
 import { DEPLOY, read, rel, run, which } from "./lib/repo.mjs";
 import { loadDir, parseFile, resources, references, first } from "./lib/terraform.mjs";
+import { terraformCli } from "./lib/terraform-cli.mjs";
 
 const TF = path.join(DEPLOY, "terraform");
 const MODULES = ["network", "eks", "rds", "dynamodb", "elasticache", "sqs", "observability", "asg"];
 const ENVS = ["staging", "production"];
 
 const mods = Object.fromEntries(await Promise.all(MODULES.map(async (m) => [m, await loadDir(path.join(TF, "modules", m))])));
-const envs = Object.fromEntries(await Promise.all(ENVS.map(async (e) => [e, await loadDir(path.join(TF, "envs", e))])));
-const tfvars = Object.fromEntries(await Promise.all(ENVS.map(async (e) => [e, await parseFile(path.join(TF, "envs", e, "terraform.tfvars"))])));
-const all = { ...Object.fromEntries(Object.entries(mods).map(([k, v]) => [`modules/${k}`, v])), ...Object.fromEntries(Object.entries(envs).map(([k, v]) => [`envs/${k}`, v])) };
+const root = await loadDir(TF);
+const tfvars = Object.fromEntries(await Promise.all(ENVS.map(async (e) => [e, await parseFile(path.join(TF, "envs", `${e}.tfvars`))])));
+const all = { ...Object.fromEntries(Object.entries(mods).map(([k, v]) => [`modules/${k}`, v])), root };
+
+// terraform validate and terraform test (mock_provider "aws") per environment, offline. Without
+// terraform on the machine this is one skipped test saying why; everything else still runs.
+const cli = terraformCli(TF);
+test("terraform validate, and terraform test (mocked AWS plan + apply) for every environment", { skip: cli.skip }, async (t) => {
+  const init = cli.init();
+  assert.equal(init.status, 0, `terraform init (filesystem mirror ${cli.mirror}) failed:\n${init.stdout}${init.stderr}`);
+  const validate = cli.run(["validate", "-no-color"]);
+  assert.equal(validate.status, 0, `terraform validate:\n${validate.stdout}${validate.stderr}`);
+  for (const env of ENVS) {
+    await t.test(env, () => {
+      const r = cli.run(["test", "-no-color", `-var-file=envs/${env}.tfvars`]);
+      assert.equal(r.status, 0, `terraform test -var-file=envs/${env}.tfvars:\n${r.stdout}${r.stderr}`);
+    });
+  }
+});
 
 test("terraform fmt -check -recursive", { skip: which("terraform") ? false : "terraform is not installed here" }, () => {
   const r = run("terraform", ["fmt", "-check", "-recursive", "-diff", TF]);
@@ -61,43 +80,41 @@ test("every var.X and local.X reference is declared (what terraform validate wou
   }
 });
 
-test("environments: module sources exist, arguments match module variables, outputs used exist", () => {
-  for (const [env, { config, text }] of Object.entries(envs)) {
-    const calls = config.module || {};
-    assert.deepEqual(Object.values(calls).map((b) => path.basename(first(b).source)).sort(), [...MODULES].sort(), `${env} must compose every module`);
-    for (const [name, blocks] of Object.entries(calls)) {
-      const call = first(blocks);
-      const modName = path.basename(call.source);
-      const mod = mods[modName];
-      assert.ok(mod && path.resolve(path.join(TF, "envs", env), call.source) === mod.dir, `${env}: module ${name} source ${call.source} is not a module here`);
-      const declared = mod.config.variable || {};
-      for (const arg of Object.keys(call)) {
-        if (["source", "version", "count", "for_each", "providers", "depends_on"].includes(arg)) continue;
-        assert.ok(declared[arg], `${env}: module ${name} passes ${arg}, which modules/${modName} does not declare`);
-      }
-      for (const [v, b] of Object.entries(declared)) {
-        if (!("default" in first(b))) assert.ok(v in call, `${env}: module ${name} does not set required variable ${v}`);
-      }
+test("root module: module sources exist, arguments match module variables, outputs used exist", () => {
+  const { config, text } = root;
+  const calls = config.module || {};
+  assert.deepEqual(Object.values(calls).map((b) => path.basename(first(b).source)).sort(), [...MODULES].sort(), "the root must compose every module");
+  for (const [name, blocks] of Object.entries(calls)) {
+    const call = first(blocks);
+    const modName = path.basename(call.source);
+    const mod = mods[modName];
+    assert.ok(mod && path.resolve(TF, call.source) === mod.dir, `module ${name} source ${call.source} is not a module here`);
+    const declared = mod.config.variable || {};
+    for (const arg of Object.keys(call)) {
+      if (["source", "version", "count", "for_each", "providers", "depends_on"].includes(arg)) continue;
+      assert.ok(declared[arg], `module ${name} passes ${arg}, which modules/${modName} does not declare`);
     }
-    const code = text.replace(/^\s*#.*$/gm, "");
-    for (const m of code.matchAll(/module\.([a-z0-9_]+)\.([a-z0-9_]+)/g)) {
-      const call = calls[m[1]];
-      assert.ok(call, `${env}: module.${m[1]} is not declared`);
-      const outs = mods[path.basename(first(call).source)].config.output || {};
-      assert.ok(outs[m[2]], `${env}: module.${m[1]}.${m[2]} is not an output of that module`);
+    for (const [v, b] of Object.entries(declared)) {
+      if (!("default" in first(b))) assert.ok(v in call, `module ${name} does not set required variable ${v}`);
     }
+  }
+  const code = text.replace(/^\s*#.*$/gm, "");
+  for (const m of code.matchAll(/module\.([a-z0-9_]+)\.([a-z0-9_]+)/g)) {
+    const call = calls[m[1]];
+    assert.ok(call, `module.${m[1]} is not declared`);
+    const outs = mods[path.basename(first(call).source)].config.output || {};
+    assert.ok(outs[m[2]], `module.${m[1]}.${m[2]} is not an output of that module`);
   }
 });
 
-test("staging mirrors production: same code, different terraform.tfvars only", () => {
-  for (const f of ["main.tf", "variables.tf", "outputs.tf", "versions.tf"]) {
-    assert.equal(read(path.join(TF, "envs/staging", f)), read(path.join(TF, "envs/production", f)), `envs/*/${f} differ`);
-  }
+test("one root module for every environment: envs/<env>.tfvars set every required variable, nothing undeclared", () => {
+  assert.deepEqual(fs.readdirSync(path.join(TF, "envs")).filter((f) => f.endsWith(".tfvars")).sort(), ENVS.map((e) => `${e}.tfvars`).sort());
+  assert.ok(!fs.readdirSync(path.join(TF, "envs")).some((f) => f.endsWith(".tf")), "no per-environment copies of the code");
   for (const env of ENVS) {
-    const vars = envs[env].config.variable;
-    for (const k of Object.keys(tfvars[env])) assert.ok(vars[k], `${env}/terraform.tfvars sets undeclared ${k}`);
+    const vars = root.config.variable;
+    for (const k of Object.keys(tfvars[env])) assert.ok(vars[k], `envs/${env}.tfvars sets undeclared ${k}`);
     for (const [k, b] of Object.entries(vars)) {
-      if (!("default" in first(b))) assert.ok(k in tfvars[env], `${env}/terraform.tfvars does not set required ${k}`);
+      if (!("default" in first(b))) assert.ok(k in tfvars[env], `envs/${env}.tfvars does not set required ${k}`);
     }
     assert.equal(tfvars[env].environment, env);
   }
@@ -107,7 +124,7 @@ test("network spans three availability zones", () => {
   const v = first(mods.network.config.variable.az_count);
   assert.equal(v.default, 3);
   assert.match(JSON.stringify(v.validation), />= 3/);
-  for (const env of ENVS) assert.equal(first(envs[env].config.module.network).az_count, 3);
+  assert.equal(first(root.config.module.network).az_count, 3);
   assert.equal(resources(mods.network.config, "aws_subnet").length, 2);
   assert.equal(first(mods.network.config.resource.aws_subnet.private).count, "${var.az_count}");
 });
@@ -119,7 +136,7 @@ test("eks: managed node groups with min/max, OIDC provider, Cluster Autoscaler a
   assert.ok(sc.min_size && sc.max_size, "node group scaling_config needs min_size and max_size");
   assert.ok(c.resource.aws_iam_openid_connect_provider, "IRSA needs an OIDC provider");
   const irsa = JSON.stringify(c.locals.irsa_roles);
-  for (const role of ["cluster-autoscaler", "aws-load-balancer-controller", "fluent-bit"]) assert.ok(irsa.includes(role), `missing IRSA role ${role}`);
+  for (const role of ["cluster-autoscaler", "aws-load-balancer-controller", "fluent-bit", "external-secrets"]) assert.ok(irsa.includes(role), `missing IRSA role ${role}`);
   assert.match(mods.eks.text, /autoscaling:SetDesiredCapacity/);
   JSON.parse(read(path.join(mods.eks.dir, "aws-load-balancer-controller-policy.json")));
   for (const env of ENVS) {
@@ -153,17 +170,19 @@ test("rds: at least one read replica, Performance Insights and slow query log on
   for (const env of ENVS) assert.ok(tfvars[env].db_replica_count >= 1, `${env}: db_replica_count < 1`);
 });
 
-test("dynamodb: carts and sessions on demand (PAY_PER_REQUEST), TTL on sessions, PITR on", () => {
+test("dynamodb: one table per entry of dynamodb/tables.json, on demand (PAY_PER_REQUEST), TTL from the file, PITR and SSE on", () => {
   const tables = resources(mods.dynamodb.config, "aws_dynamodb_table");
-  assert.deepEqual(tables.map((t) => t.name).sort(), ["carts", "sessions"]);
-  for (const { name, body } of tables) {
-    assert.equal(body.billing_mode, "PAY_PER_REQUEST", `${name} is not on-demand`);
-    assert.equal(first(body.point_in_time_recovery).enabled, true, `${name}: PITR off`);
-    assert.equal(first(body.server_side_encryption).enabled, true, `${name}: SSE off`);
-  }
-  const ttl = first(first(mods.dynamodb.config.resource.aws_dynamodb_table.sessions).ttl);
-  assert.equal(ttl.enabled, true);
-  assert.ok(ttl.attribute_name);
+  assert.deepEqual(tables.map((t) => t.name), ["this"], "tables must come from the definitions file (for_each), not be written out");
+  const body = tables[0].body;
+  assert.match(body.for_each, /local\.table_definitions/);
+  assert.match(body.hash_key, /each\.value\.hash_key/);
+  assert.equal(body.billing_mode, "PAY_PER_REQUEST", "tables are not on-demand");
+  assert.equal(first(body.point_in_time_recovery).enabled, true, "PITR off");
+  assert.equal(first(body.server_side_encryption).enabled, true, "SSE off");
+  assert.ok(body.dynamic?.ttl, "no TTL block");
+  const defs = JSON.parse(read(path.join(DEPLOY, "dynamodb", "tables.json"))).tables;
+  assert.deepEqual(Object.keys(defs).sort(), ["carts", "sessions"]);
+  assert.equal(defs.sessions.ttl_attribute, "expires_at", "sessions must expire by TTL on expires_at");
 });
 
 test("elasticache: Multi-AZ replication group with automatic failover and encryption", () => {
@@ -222,7 +241,7 @@ test("asg: target tracking, ALB target group with cookie stickiness and /readyz 
 });
 
 test("workload IRSA roles match the Kubernetes ServiceAccounts", () => {
-  const main = read(path.join(TF, "envs/production/main.tf"));
+  const main = read(path.join(TF, "main.tf"));
   const keys = [...main.matchAll(/^    (\w+) = \{$/gm)].map((m) => m[1]);
   assert.deepEqual(keys.sort(), ["cart", "catalog", "orders", "users", "worker"]);
   for (const k of keys) assert.ok(fs.existsSync(path.join(DEPLOY, "k8s/base", k, "serviceaccount.yaml")), `no ServiceAccount for ${k}`);
@@ -240,4 +259,41 @@ test("every .tf file under deploy/terraform parses", async () => {
   walkTf(TF);
   assert.ok(files.length > 30);
   for (const f of files) await assert.doesNotReject(parseFile(f), rel(f));
+});
+
+test("IAM: every DynamoDB and SQS operation the storefront's adapters call is allowed to some workload", () => {
+  // The adapters (libs/store) call the AWS clients as client->get_item(...), ->send_message(...).
+  const src = path.join(DEPLOY, "../libs/store/src");
+  const files = fs.readdirSync(src).filter((f) => /^(dynamodb_.*_store|sqs_queue)\.cpp$/.test(f));
+  assert.ok(files.length >= 3, "adapter sources not found");
+  const service = (op) => (/message|queue/.test(op) ? "sqs" : "dynamodb");
+  const pascal = (op) => op.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
+  // Calls made once at start-up with the queue URL given (get_queue_url) need no permission when
+  // sqs.orders_queue_url is set, which every overlay does. SQS authorises its *Batch actions by
+  // the single action's permission (SendMessageBatch needs sqs:SendMessage).
+  const ops = new Set();
+  for (const f of files) {
+    for (const m of read(path.join(src, f)).matchAll(/client_?->([a-z_]+)\(/g)) {
+      if (m[1] === "get_queue_url") continue;
+      const op = service(m[1]) === "sqs" ? m[1].replace(/_batch$/, "") : m[1];
+      ops.add(`${service(m[1])}:${pascal(op)}`);
+    }
+  }
+  const policies = JSON.stringify(root.config.locals.workload_policies);
+  const allowed = new Set([...policies.matchAll(/"((?:dynamodb|sqs):[A-Za-z]+)"/g)].map((m) => m[1]));
+  for (const op of ops) assert.ok(allowed.has(op), `no workload policy allows ${op}, which the storefront calls`);
+});
+
+test("the overlays' images come from the ECR repositories Terraform creates, with the environment's tag", () => {
+  const repos = first(root.config.resource.aws_ecr_repository.this);
+  const names = [...repos.for_each.matchAll(/"(\w+)"/g)].map((m) => `crest/${m[1]}`);
+  for (const env of ENVS) {
+    const k = YAML.parse(read(path.join(DEPLOY, "k8s/overlays", env, "kustomization.yaml")));
+    for (const img of k.images || []) {
+      const repo = img.newName.replace(/^\d{12}\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\//, "");
+      assert.notEqual(repo, img.newName, `${env}: image ${img.newName} is not in ECR`);
+      assert.ok(names.includes(repo), `${env}: ECR repository ${repo} is not created by Terraform (${names})`);
+      assert.equal(img.newTag, tfvars[env].image_tag, `${env}: overlay tag ${img.newTag} differs from image_tag`);
+    }
+  }
 });

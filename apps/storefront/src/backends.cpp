@@ -75,7 +75,7 @@ std::vector<ConfigOption> backend_config_schema() {
       {"cache", T::string, "memory", "catalog cache: off (baseline), memory (in-process LRU) or redis"},
       {"cache.product_ttl", T::duration, "60s", "product detail TTL (±10 % jitter)"},
       {"cache.list_ttl", T::duration, "15s", "product list TTL"},
-      {"redis.url", T::string, "redis://127.0.0.1:6379", "Redis for cache: redis"},
+      {"redis.url", T::string, "redis://127.0.0.1:6379", "Redis for cache: redis; redis[s]://[[user]:password@]host[:port][/db], rediss = TLS"},
       {"redis.timeout", T::duration, "50ms", "Redis connect and command timeout (then the cache is bypassed)"},
       {"sessions.backend", T::string, "sqlite", "sqlite (embedded) or dynamodb"},
       {"carts.backend", T::string, "sqlite", "sqlite (embedded) or dynamodb"},
@@ -129,10 +129,9 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
   } else if (cache == "redis") {
     store::RedisCacheOptions options;
     const std::string url = config.get_string("redis.url");
-    auto host_port = http::parse_host_port(url.starts_with("redis://") ? url.substr(8) : url);
-    if (!host_port.ok()) return Error{ErrorKind::invalid_argument, "redis.url: " + host_port.error().message};
-    options.host = host_port->first;
-    options.port = host_port->second;
+    if (auto parsed = store::apply_redis_url(url, options); !parsed.ok()) {
+      return Error{ErrorKind::invalid_argument, "redis.url: " + parsed.error().message};
+    }
     options.connect_timeout = options.command_timeout = config.get_duration("redis.timeout");
     options.key_prefix = "crest:";
     options.metrics = &registry;

@@ -1,5 +1,9 @@
 // Offline validation of Kubernetes objects against the OpenAPI-derived JSON schemas compiled
-// into the pinned kubernetes-models package (types, required fields, enums, formats).
+// into the pinned kubernetes-models package (types, required fields, enums, formats), and
+// strictly: a field the type does not declare is an error (k8s-strict.mjs); and the AWS Load
+// Balancer Controller's annotations against its documented keys and value forms.
+import { unknownFields } from "./k8s-strict.mjs";
+import { albAnnotationErrors } from "./alb-annotations.mjs";
 const cache = new Map();
 
 export async function validatorFor(apiVersion, kind) {
@@ -23,10 +27,12 @@ export async function validate(obj) {
   if (!obj.apiVersion || !obj.kind) return ["missing apiVersion or kind"];
   const Model = await validatorFor(obj.apiVersion, obj.kind);
   if (!Model) return [`no schema for ${obj.apiVersion} ${obj.kind} (unknown kind or API version)`];
+  const errors = [];
   try {
     new Model(obj).validate();
-    return [];
   } catch (e) {
-    return [e.message];
+    errors.push(e.message);
   }
+  // Annotations are free-form to Kubernetes; the AWS Load Balancer Controller's are checked too.
+  return errors.concat(unknownFields(obj), albAnnotationErrors(obj.metadata?.annotations, "metadata.annotations."));
 }

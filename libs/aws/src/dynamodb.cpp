@@ -84,7 +84,9 @@ Result<std::unique_ptr<DynamoDbClient>> DynamoDbClient::create(DynamoDbOptions o
   config.target_prefix = "DynamoDB_20120810";
   config.endpoint = options.endpoint;
   config.region = options.region;
-  config.credentials = credentials_or_local(options.credentials);
+  config.credentials = options.credentials;
+  config.credentials_provider = options.credentials_provider;
+  config.tls = options.tls;
   config.http = options.http;
   config.retry = options.retry;
   ClientHooks for_client = hooks;

@@ -130,9 +130,10 @@ Error AwsError::to_error() const {
 struct JsonClient::Impl {
   ClientConfig config;
   ClientHooks hooks;
-  std::string host_header;
-  std::unique_ptr<http::HttpClientPool> pool;
-  std::unique_ptr<http::HttpClientPool> long_poll_pool;
+  Endpoint endpoint;
+  std::shared_ptr<CredentialsProvider> credentials;
+  std::unique_ptr<EndpointTransport> pool;
+  std::unique_ptr<EndpointTransport> long_poll_pool;
   metrics::CounterFamily* requests = nullptr;
   metrics::CounterFamily* retries = nullptr;
   metrics::Counter* throttled = nullptr;
@@ -140,7 +141,9 @@ struct JsonClient::Impl {
 
   Clock& clock() const { return hooks.clock != nullptr ? *hooks.clock : Clock::system(); }
 
-  http::ClientRequest build(std::string_view operation, const std::string& body) const {
+  Result<http::ClientRequest> build(std::string_view operation, const std::string& body) const {
+    auto creds = credentials->credentials();
+    if (!creds.ok()) return creds.error();
     http::ClientRequest request;
     request.method = "POST";
     request.target = "/";
@@ -151,15 +154,15 @@ struct JsonClient::Impl {
         {"X-Amz-Target", fmt::format("{}.{}", config.target_prefix, operation)},
         {"X-Amz-Date", amz_date},
     };
-    if (!config.credentials.session_token.empty()) {
-      signed_headers.emplace_back("X-Amz-Security-Token", config.credentials.session_token);
+    // Temporary credentials (STS, container, IMDS) are valid only with their session token.
+    if (!creds->session_token.empty()) {
+      signed_headers.emplace_back("X-Amz-Security-Token", creds->session_token);
     }
     for (const auto& [name, value] : signed_headers) request.headers.add(name, value);
-    // The http client sends Host as "host:port"; sign exactly that.
-    signed_headers.emplace_back("Host", host_header);
-    const Signature sig =
-        sign_v4(SigningRequest{"POST", "/", "", signed_headers, body}, config.credentials,
-                SigningScope{config.region, config.signing_name, amz_date});
+    // The transport sends exactly this Host; sign it.
+    signed_headers.emplace_back("Host", endpoint.host_header);
+    const Signature sig = sign_v4(SigningRequest{"POST", "/", "", signed_headers, body}, *creds,
+                                  SigningScope{config.region, config.signing_name, amz_date});
     request.headers.add("Authorization", sig.authorization);
     return request;
   }
@@ -169,24 +172,42 @@ JsonClient::JsonClient(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 JsonClient::~JsonClient() = default;
 
 Result<std::unique_ptr<JsonClient>> JsonClient::create(ClientConfig config, ClientHooks hooks) {
-  if (config.endpoint.rfind("https://", 0) == 0) {
+  if (!hooks.env) hooks.env = process_environment();
+  auto endpoint = resolve_endpoint(config.signing_name, config.endpoint, config.region, hooks.env);
+  if (!endpoint.ok()) {
     return Error{ErrorKind::invalid_argument,
-                 fmt::format("endpoint '{}': HTTPS is not supported (see libs/aws/README.md)",
-                             config.endpoint)};
-  }
-  auto host_port = http::parse_host_port(config.endpoint);
-  if (!host_port.ok()) {
-    return Error{ErrorKind::invalid_argument,
-                 fmt::format("{} endpoint: {}", config.service_name, host_port.error().message)};
+                 fmt::format("{} endpoint: {}", config.service_name, endpoint.error().message)};
   }
   auto impl = std::make_unique<Impl>();
-  const auto& [host, port] = host_port.value();
-  impl->host_header = fmt::format("{}:{}", host, port);
+  impl->endpoint = *endpoint;
+  if (config.credentials_provider) {
+    impl->credentials = config.credentials_provider;
+  } else if (!config.credentials.access_key_id.empty()) {
+    impl->credentials = static_credentials(config.credentials, "configured");
+  } else {
+    ChainOptions chain;
+    chain.env = hooks.env;
+    chain.clock = hooks.clock;
+    chain.region = config.region;
+    chain.tls = config.tls;
+    chain.use_imds = !endpoint->is_loopback();
+    auto provider = default_credentials_chain(chain);
+    if (provider.ok()) {
+      impl->credentials = *provider;
+    } else if (provider.error().kind == ErrorKind::not_found && endpoint->is_loopback()) {
+      // dynalite and fauxqs need a signature, not a valid one.
+      impl->credentials =
+          static_credentials({"crest-local", "crest-local-secret", ""}, "local-placeholder");
+    } else {
+      return Error{provider.error().kind, fmt::format("{} credentials: {}", config.service_name,
+                                                      provider.error().message)};
+    }
+  }
   if (!hooks.transport) {
-    impl->pool = std::make_unique<http::HttpClientPool>(host, port, config.http);
+    impl->pool = std::make_unique<EndpointTransport>(*endpoint, config.http, config.tls);
     http::ClientOptions long_poll = config.http;
     long_poll.request_timeout += config.long_poll_allowance;
-    impl->long_poll_pool = std::make_unique<http::HttpClientPool>(host, port, long_poll);
+    impl->long_poll_pool = std::make_unique<EndpointTransport>(*endpoint, long_poll, config.tls);
     auto* pool = impl->pool.get();
     auto* lp = impl->long_poll_pool.get();
     hooks.transport = [pool, lp](const http::ClientRequest& request, bool is_long_poll) {
@@ -222,6 +243,12 @@ Result<std::unique_ptr<JsonClient>> JsonClient::create(ClientConfig config, Clie
 const ClientConfig& JsonClient::config() const noexcept {
   return impl_->config;
 }
+const Endpoint& JsonClient::endpoint() const noexcept {
+  return impl_->endpoint;
+}
+std::string JsonClient::credentials_source() const {
+  return impl_->credentials->source();
+}
 RetryQuota& JsonClient::quota() noexcept {
   return *impl_->hooks.quota;
 }
@@ -243,7 +270,21 @@ Outcome<nlohmann::json> JsonClient::call(std::string_view operation, const nlohm
   };
 
   for (int attempt = 1;; ++attempt) {
-    auto response = impl.hooks.transport(impl.build(operation, body), long_poll);
+    auto request = impl.build(operation, body);
+    if (!request.ok()) {
+      AwsError error;
+      error.kind = request.error().kind == ErrorKind::timeout ? ErrorKind::unavailable
+                                                              : request.error().kind;
+      if (error.kind == ErrorKind::not_found) error.kind = ErrorKind::unavailable;
+      error.code = "CredentialsError";
+      error.message = request.error().message;
+      error.service = impl.config.service_name;
+      error.operation = std::string(operation);
+      error.attempts = attempt;
+      finish("client_error");
+      return error;
+    }
+    auto response = impl.hooks.transport(*request, long_poll);
     AwsError error;
     if (response.ok() && response->status == 200) {
       nlohmann::json parsed = response->body.empty()
@@ -261,6 +302,11 @@ Outcome<nlohmann::json> JsonClient::call(std::string_view operation, const nlohm
       }
     } else if (response.ok()) {
       error = parse_error_response(response->status, response->headers, response->body);
+    } else if (response.error().kind == ErrorKind::internal) {
+      // A TLS handshake that failed verification: retrying cannot help.
+      error.kind = ErrorKind::internal;
+      error.code = "TlsError";
+      error.message = response.error().message;
     } else {
       const bool timed_out = response.error().kind == ErrorKind::timeout;
       error.retry_class = classify(0, "", timed_out);

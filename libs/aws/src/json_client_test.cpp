@@ -197,12 +197,19 @@ TEST(JsonClient, EmptyQuotaMeansNoRetries) {
   EXPECT_NE(out.error().to_error().message.find("retry quota exhausted"), std::string::npos);
 }
 
-TEST(JsonClient, RejectsHttpsEndpoints) {
+TEST(JsonClient, TakesHttpsEndpointsAndRejectsOtherSchemes) {
   ClientConfig config;
+  config.signing_name = "dynamodb";
+  config.credentials = {"AKID", "SECRET", ""};  // no credential chain (and no IMDS probe) here
   config.endpoint = "https://dynamodb.us-east-1.amazonaws.com";
   auto client = JsonClient::create(config);
-  ASSERT_FALSE(client.ok());
-  EXPECT_EQ(client.error().kind, ErrorKind::invalid_argument);
+  ASSERT_TRUE(client.ok()) << client.error().message;
+  EXPECT_TRUE((*client)->endpoint().tls);
+  EXPECT_EQ((*client)->credentials_source(), "configured");
+  config.endpoint = "ftp://dynamodb.us-east-1.amazonaws.com";
+  auto refused = JsonClient::create(config);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().kind, ErrorKind::invalid_argument);
 }
 
 }  // namespace

@@ -32,7 +32,9 @@ Result<std::unique_ptr<SqsClient>> SqsClient::create(SqsOptions options, ClientH
   config.target_prefix = "AmazonSQS";
   config.endpoint = options.endpoint;
   config.region = options.region;
-  config.credentials = credentials_or_local(options.credentials);
+  config.credentials = options.credentials;
+  config.credentials_provider = options.credentials_provider;
+  config.tls = options.tls;
   config.http = options.http;
   config.retry = options.retry;
   auto client = JsonClient::create(std::move(config), std::move(hooks));

@@ -1,8 +1,10 @@
 #include <thread>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "crest/store/dynamodb.hpp"
+#include "crest/store/dynamodb_tables.hpp"
 
 namespace crest::store {
 namespace {
@@ -59,10 +61,14 @@ Result<void> DynamoDbSessionStore::erase(std::string_view token) {
 
 Result<void> ensure_tables(aws::DynamoDbClient& client, const DynamoDbTables& tables,
                            std::chrono::milliseconds timeout) {
-  const aws::CreateTableRequest specs[] = {
-      {tables.carts, {"user_id", "N"}, std::nullopt},
-      {tables.sessions, {"token", "S"}, std::nullopt},
-  };
+  // Keys from deploy/dynamodb/tables.json, the file Terraform reads too.
+  std::vector<aws::CreateTableRequest> specs;
+  for (const auto& def : dynamodb_table_definitions()) {
+    std::string name = def.local_name;
+    if (def.id == "carts") name = tables.carts;
+    if (def.id == "sessions") name = tables.sessions;
+    specs.push_back({std::move(name), {def.hash_key, def.key_type}, std::nullopt});
+  }
   for (const auto& spec : specs) {
     if (auto made = client.create_table(spec); !made.ok()) return made.error().to_error();
   }

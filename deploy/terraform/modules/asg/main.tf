@@ -161,6 +161,8 @@ resource "aws_launch_template" "this" {
     port        = var.port
     drain_grace = var.drain_grace_seconds
     environment = var.environment
+    settings    = join("\n", [for k in sort(keys(var.settings)) : "${k}=${var.settings[k]}"])
+    secret_arn  = var.settings_secret_arn
   }))
 
   tag_specifications {

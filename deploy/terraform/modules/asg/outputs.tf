@@ -17,3 +17,8 @@ output "instance_security_group_id" {
   description = "Security group of the instances; databases and cache allow it."
   value       = aws_security_group.instances.id
 }
+
+output "user_data" {
+  description = "The launch template's boot script (decoded), for tests."
+  value       = base64decode(aws_launch_template.this.user_data)
+}

@@ -134,3 +134,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "settings" {
+  description = "Storefront settings (CREST_* environment variables) written to /etc/crest.env at boot."
+  type        = map(string)
+}
+
+variable "settings_secret_arn" {
+  description = "Secrets Manager secret (a JSON object of CREST_* variables: database and Redis URLs) read at boot into /etc/crest.env."
+  type        = string
+}

@@ -1,19 +1,28 @@
 output "carts_table_name" {
   description = "Name of the carts table (dynamodb.carts_table)."
-  value       = aws_dynamodb_table.carts.name
+  value       = aws_dynamodb_table.this["carts"].name
 }
 
 output "sessions_table_name" {
   description = "Name of the sessions table (dynamodb.sessions_table)."
-  value       = aws_dynamodb_table.sessions.name
+  value       = aws_dynamodb_table.this["sessions"].name
 }
 
 output "table_names" {
-  description = "Both table names, for throttle alarms."
-  value       = [aws_dynamodb_table.carts.name, aws_dynamodb_table.sessions.name]
+  description = "Every table name, for throttle alarms."
+  value       = [for t in aws_dynamodb_table.this : t.name]
 }
 
 output "table_arns" {
-  description = "ARNs of both tables, for the workloads' IAM policies."
-  value       = { carts = aws_dynamodb_table.carts.arn, sessions = aws_dynamodb_table.sessions.arn }
+  description = "ARN of each table by id (carts, sessions), for the workloads' IAM policies."
+  value       = { for id, t in aws_dynamodb_table.this : id => t.arn }
+}
+
+output "key_schemas" {
+  description = "Hash key, key type and TTL attribute of each table by id, as created."
+  value = { for id, t in aws_dynamodb_table.this : id => {
+    hash_key      = t.hash_key
+    key_type      = one([for a in t.attribute : a.type if a.name == t.hash_key])
+    ttl_attribute = length(t.ttl) == 0 ? null : t.ttl[0].attribute_name
+  } }
 }

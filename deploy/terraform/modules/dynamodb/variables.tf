@@ -1,22 +1,16 @@
 variable "name_prefix" {
-  description = "Prefix of the table names: <prefix>-carts and <prefix>-sessions."
+  description = "Prefix of the table names: <prefix>-<id> for each table of the definitions file."
   type        = string
 }
 
-variable "hash_key" {
-  description = "Name of the string partition key of both tables; must match the store's DynamoDB adapter."
+variable "table_definitions_file" {
+  description = "Path of the table definitions (ids, hash keys, key types, TTL attributes) shared with the storefront and the local stack; null: deploy/dynamodb/tables.json."
   type        = string
-  default     = "pk"
-}
-
-variable "ttl_attribute" {
-  description = "Attribute holding the expiry time (epoch seconds) of sessions and carts."
-  type        = string
-  default     = "expires_at"
+  default     = null
 }
 
 variable "deletion_protection" {
-  description = "Protect both tables from deletion."
+  description = "Protect the tables from deletion."
   type        = bool
 }
 

@@ -45,8 +45,11 @@ resource "aws_eks_cluster" "this" {
     public_access_cidrs     = var.endpoint_public_access_cidrs
   }
 
+  # Access entries only (no aws-auth ConfigMap); the creator gets no implicit admin: the
+  # admin_role_arns below are the way in, and survive the creator's credentials going away.
   access_config {
-    authentication_mode = "API"
+    authentication_mode                         = "API"
+    bootstrap_cluster_creator_admin_permissions = false
   }
 
   encryption_config {
@@ -119,15 +122,11 @@ resource "aws_eks_node_group" "this" {
   depends_on = [aws_iam_role_policy_attachment.node]
 }
 
-data "tls_certificate" "oidc" {
-  url = aws_eks_cluster.this.identity[0].oidc[0].issuer
-}
-
 resource "aws_iam_openid_connect_provider" "this" {
-  url             = aws_eks_cluster.this.identity[0].oidc[0].issuer
-  client_id_list  = ["sts.amazonaws.com"]
-  thumbprint_list = [data.tls_certificate.oidc.certificates[0].sha1_fingerprint]
-  tags            = var.tags
+  url            = aws_eks_cluster.this.identity[0].oidc[0].issuer
+  client_id_list = ["sts.amazonaws.com"]
+  # No thumbprint: IAM verifies the EKS OIDC issuer against its trusted CAs itself.
+  tags = var.tags
 }
 
 locals {
@@ -147,6 +146,11 @@ locals {
       namespace       = "logging"
       service_account = "fluent-bit"
       policy_json     = data.aws_iam_policy_document.fluent_bit.json
+    }
+    external-secrets = {
+      namespace       = "external-secrets"
+      service_account = "external-secrets"
+      policy_json     = data.aws_iam_policy_document.external_secrets.json
     }
   }, var.workload_roles)
 }
@@ -232,5 +236,49 @@ data "aws_iam_policy_document" "fluent_bit" {
       "logs:PutRetentionPolicy",
     ]
     resources = ["${var.log_group_arn}:*", var.log_group_arn]
+  }
+}
+
+# Cluster administrators: named IAM roles (SSO permission sets, CI deploy role) get cluster-wide
+# AmazonEKSClusterAdminPolicy through access entries. Keyed by the ARN, known at plan.
+resource "aws_eks_access_entry" "admin" {
+  for_each = toset(var.admin_role_arns)
+
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = each.value
+  type          = "STANDARD"
+  tags          = var.tags
+}
+
+resource "aws_eks_access_policy_association" "admin" {
+  for_each = toset(var.admin_role_arns)
+
+  cluster_name  = aws_eks_cluster.this.name
+  principal_arn = aws_eks_access_entry.admin[each.key].principal_arn
+  policy_arn    = "arn:${local.partition}:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+
+  access_scope {
+    type = "cluster"
+  }
+}
+
+# The VPC CNI with NetworkPolicy enforcement on (its network policy agent), so the policies in
+# deploy/k8s/base/networkpolicies.yaml are enforced, not just stored.
+resource "aws_eks_addon" "vpc_cni" {
+  cluster_name                = aws_eks_cluster.this.name
+  addon_name                  = "vpc-cni"
+  addon_version               = var.vpc_cni_version
+  resolve_conflicts_on_create = "OVERWRITE"
+  resolve_conflicts_on_update = "OVERWRITE"
+  configuration_values        = jsonencode({ enableNetworkPolicy = "true" })
+  tags                        = var.tags
+}
+
+# External Secrets reads only the secrets the storefront needs (the application's database
+# credentials and the Redis AUTH token), nothing else in the account.
+data "aws_iam_policy_document" "external_secrets" {
+  statement {
+    actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
+    resources = var.external_secret_arns
   }
 }

@@ -37,3 +37,13 @@ output "aws_load_balancer_controller_role_arn" {
   description = "IRSA role ARN for the AWS Load Balancer Controller's ServiceAccount."
   value       = aws_iam_role.irsa["aws-load-balancer-controller"].arn
 }
+
+output "admin_access_entries" {
+  description = "Principal ARNs with a cluster-admin access entry."
+  value       = [for e in aws_eks_access_policy_association.admin : e.principal_arn]
+}
+
+output "vpc_cni_configuration" {
+  description = "configuration_values of the vpc-cni add-on (enableNetworkPolicy)."
+  value       = aws_eks_addon.vpc_cni.configuration_values
+}

@@ -14,15 +14,19 @@ variable "private_subnet_ids" {
 }
 
 variable "endpoint_public_access" {
-  description = "Whether the API server endpoint is reachable from the internet (restricted by endpoint_public_access_cidrs)."
+  description = "Explicit choice: true = the API endpoint is public but only for endpoint_public_access_cidrs (admins' VPN/office egress); false = private only, reachable from inside the VPC (a bastion, VPN or CI runner in the VPC). The private endpoint is always on for the nodes."
   type        = bool
-  default     = false
 }
 
 variable "endpoint_public_access_cidrs" {
-  description = "CIDRs allowed to reach the public API endpoint when it is enabled."
+  description = "CIDRs allowed to reach the public API endpoint (required, and never 0.0.0.0/0, when it is public)."
   type        = list(string)
   default     = []
+
+  validation {
+    condition     = !var.endpoint_public_access || (length(var.endpoint_public_access_cidrs) > 0 && !contains(var.endpoint_public_access_cidrs, "0.0.0.0/0"))
+    error_message = "With endpoint_public_access = true, list the admin CIDRs in endpoint_public_access_cidrs (not 0.0.0.0/0)."
+  }
 }
 
 variable "node_groups" {
@@ -61,4 +65,25 @@ variable "tags" {
   description = "Tags applied to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "admin_role_arns" {
+  description = "IAM roles given cluster admin through EKS access entries (the only way in: the creator gets no implicit admin)."
+  type        = list(string)
+
+  validation {
+    condition     = length(var.admin_role_arns) > 0 && alltrue([for a in var.admin_role_arns : can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:role/", a))])
+    error_message = "admin_role_arns needs at least one IAM role ARN (arn:aws:iam::<account>:role/<name>); without one nobody can run kubectl."
+  }
+}
+
+variable "vpc_cni_version" {
+  description = "Version of the vpc-cni add-on (null: the default for the cluster version); must support enableNetworkPolicy (v1.14+)."
+  type        = string
+  default     = null
+}
+
+variable "external_secret_arns" {
+  description = "Secrets Manager ARNs the External Secrets operator may read."
+  type        = list(string)
 }

@@ -7,9 +7,43 @@ locals {
   alb_count = var.alb_arn_suffix == "" ? 0 : 1
 }
 
+# The topic is encrypted with a customer-managed key whose policy lets CloudWatch use it: with
+# the AWS-managed alias/aws/sns key, CloudWatch alarms cannot publish (that key's policy cannot be
+# changed), so alarms would fire and notify nobody.
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+data "aws_iam_policy_document" "alarms_key" {
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+  statement {
+    sid       = "CloudWatchPublishes"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  description         = "SNS topic ${var.name}-alarms (CloudWatch alarm notifications)"
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.alarms_key.json
+  tags                = var.tags
+}
+
 resource "aws_sns_topic" "alarms" {
   name              = "${var.name}-alarms"
-  kms_master_key_id = "alias/aws/sns"
+  kms_master_key_id = aws_kms_key.alarms.arn
   tags              = var.tags
 }
 

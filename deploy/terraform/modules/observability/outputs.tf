@@ -12,3 +12,8 @@ output "application_log_group_arn" {
   description = "ARN of the application log group."
   value       = aws_cloudwatch_log_group.application.arn
 }
+
+output "alarm_topic_kms_key_arn" {
+  description = "KMS key encrypting the alarm topic (customer-managed, usable by CloudWatch)."
+  value       = aws_sns_topic.alarms.kms_master_key_id
+}

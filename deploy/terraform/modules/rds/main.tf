@@ -21,7 +21,9 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_vpc_security_group_ingress_rule" "mysql" {
-  for_each = toset(var.allowed_security_group_ids)
+  # Keyed by the caller's static names ("eks", "ec2_tier"): the IDs are known only after apply,
+  # and for_each keys must be known at plan.
+  for_each = var.allowed_security_groups
 
   security_group_id            = aws_security_group.this.id
   referenced_security_group_id = each.value

@@ -105,9 +105,9 @@ variable "subnet_ids" {
   type        = list(string)
 }
 
-variable "allowed_security_group_ids" {
-  description = "Security groups allowed to connect on 3306 (EKS nodes, EC2 tier)."
-  type        = list(string)
+variable "allowed_security_groups" {
+  description = "Security groups allowed to connect, by a static name known at plan (e.g. { eks = <id>, ec2_tier = <id> })."
+  type        = map(string)
 }
 
 variable "tags" {

@@ -94,9 +94,13 @@ struct CreateTableRequest {
 };
 
 struct DynamoDbOptions {
-  std::string endpoint;  // "http://127.0.0.1:8000"; required (no TLS, see README)
+  // "http://127.0.0.1:8000"; empty: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, else
+  // https://dynamodb.<region>.amazonaws.com.
+  std::string endpoint;
   std::string region = "us-east-1";
-  Credentials credentials;  // empty: resolve_credentials(process_environment())
+  Credentials credentials;  // empty: credentials_provider, else the default chain (json_client.hpp)
+  std::shared_ptr<CredentialsProvider> credentials_provider;
+  TlsOptions tls;
   http::ClientOptions http{std::chrono::milliseconds(2'000), std::chrono::milliseconds(5'000)};
   RetryPolicy retry;
   // BatchWriteItem re-sends UnprocessedItems up to this many times, with backoff.
@@ -105,8 +109,8 @@ struct DynamoDbOptions {
 
 class DynamoDbClient {
  public:
-  // Credentials left empty are resolved from the environment, else a placeholder pair is used
-  // (dynalite checks only that a signature is present).
+  // Credentials left empty come from the default chain; for a loopback endpoint with none
+  // anywhere a placeholder pair is used (dynalite checks only that a signature is present).
   static Result<std::unique_ptr<DynamoDbClient>> create(DynamoDbOptions options,
                                                         ClientHooks hooks = {});
 

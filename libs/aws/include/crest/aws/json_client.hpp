@@ -1,8 +1,9 @@
 #pragma once
 // The AWS JSON 1.0 protocol (DynamoDB, SQS): POST / with Content-Type application/x-amz-json-1.0
 // and X-Amz-Target <prefix>.<Operation>, signed with SigV4, over crest::http's keep-alive client,
-// with the SDKs' standard retry mode (retry.hpp). Plain HTTP only: see the library README for
-// what HTTPS to real AWS needs.
+// or HTTPS (https.hpp: certificate verification, connection reuse), with the SDKs' standard retry
+// mode (retry.hpp) and credentials from a CredentialsProvider (credentials.hpp: the SDKs' chain,
+// temporary credentials refreshed before they expire).
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -13,6 +14,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crest/aws/config.hpp"
+#include "crest/aws/credentials.hpp"
+#include "crest/aws/https.hpp"
 #include "crest/aws/retry.hpp"
 #include "crest/aws/sigv4.hpp"
 #include "crest/core/clock.hpp"
@@ -79,9 +83,16 @@ struct ClientConfig {
   std::string service_name;   // for messages and metrics: "DynamoDB", "SQS"
   std::string signing_name;   // SigV4 service: "dynamodb", "sqs"
   std::string target_prefix;  // "DynamoDB_20120810", "AmazonSQS"
-  std::string endpoint;       // "http://127.0.0.1:8000" (http only)
+  // "http://127.0.0.1:8000", "https://host[:port]"; empty: AWS_ENDPOINT_URL_<SERVICE>, then
+  // AWS_ENDPOINT_URL, then https://<signing_name>.<region>.amazonaws.com (resolve_endpoint).
+  std::string endpoint;
   std::string region = "us-east-1";
+  // Used when set; else `credentials` when it has a key; else the default chain
+  // (default_credentials_chain; IMDS left out for a loopback endpoint), and for a loopback
+  // endpoint with no credentials anywhere a placeholder pair (dynalite and fauxqs do not check).
+  std::shared_ptr<CredentialsProvider> credentials_provider;
   Credentials credentials;
+  TlsOptions tls;
   http::ClientOptions http;  // request_timeout applies to ordinary calls
   // Long polls (SQS ReceiveMessage with WaitTimeSeconds up to 20) get a separate connection pool
   // whose request timeout is http.request_timeout + this, so the poll never times out early.
@@ -97,11 +108,13 @@ struct ClientHooks {
   metrics::Registry* metrics = nullptr;                 // crest_aws_* metrics when given
   Transport transport;                                  // default: HttpClientPool to endpoint
   std::shared_ptr<RetryQuota> quota;                    // default: one per client
+  EnvLookup env;  // endpoint and credential variables; default: process_environment()
 };
 
 class JsonClient {
  public:
-  // invalid_argument for an endpoint that is not http://host:port.
+  // invalid_argument for an endpoint that is not http(s)://host[:port]; the credential chain's
+  // error when no credentials can be found for a non-loopback endpoint.
   static Result<std::unique_ptr<JsonClient>> create(ClientConfig config, ClientHooks hooks = {});
   ~JsonClient();
   JsonClient(const JsonClient&) = delete;
@@ -113,6 +126,9 @@ class JsonClient {
                                bool long_poll = false);
 
   const ClientConfig& config() const noexcept;
+  const Endpoint& endpoint() const noexcept;
+  // Where the credentials come from ("environment", "web-identity", ..., "local-placeholder").
+  std::string credentials_source() const;
   RetryQuota& quota() noexcept;
 
   struct Impl;

@@ -55,9 +55,13 @@ struct RedrivePolicy {
 };
 
 struct SqsOptions {
-  std::string endpoint;  // "http://127.0.0.1:4566"; required (no TLS, see README)
+  // "http://127.0.0.1:4566"; empty: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, else
+  // https://sqs.<region>.amazonaws.com.
+  std::string endpoint;
   std::string region = "us-east-1";
-  Credentials credentials;  // empty: environment, else a local placeholder
+  Credentials credentials;  // empty: credentials_provider, else the default chain (json_client.hpp)
+  std::shared_ptr<CredentialsProvider> credentials_provider;
+  TlsOptions tls;
   http::ClientOptions http{std::chrono::milliseconds(2'000), std::chrono::milliseconds(5'000)};
   RetryPolicy retry;
 };

@@ -1,5 +1,9 @@
 #pragma once
-// Cache adapter for Redis (hiredis, blocking, a small pool of connections). Redis down means
+// Cache adapter for Redis (blocking, a small pool of connections). The connection is ours (a TCP
+// socket, or TLS over OpenSSL with the server certificate verified against the system CA store
+// and its name checked, for ElastiCache's in-transit encryption); hiredis 0.14, which has no TLS,
+// only formats the commands and parses the replies. AUTH with a password, or an ACL user and
+// password, runs on every new connection. Redis down means
 // slower, not broken: connect and command timeouts are short, and after a failure every call
 // fails fast with `unavailable` for a cool-down instead of paying the timeout again; the first
 // call after the cool-down reconnects.
@@ -27,6 +31,11 @@ namespace crest::store {
 struct RedisCacheOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 6379;
+  bool tls = false;           // rediss://
+  std::string extra_ca_file;  // PEM trust anchors besides the system store (tests, private CAs)
+  std::string username;       // ACL user (Redis 6+); empty: AUTH <password> only
+  std::string password;       // empty: no AUTH
+  int database = 0;           // SELECT when not 0
   std::size_t pool_size = 4;  // connections; callers beyond that wait up to command_timeout
   std::chrono::milliseconds connect_timeout{50};
   std::chrono::milliseconds command_timeout{50};
@@ -36,6 +45,12 @@ struct RedisCacheOptions {
   // crest_cache_requests_total{cache,result=hit|miss|error}, counted on get() as LruCache does.
   metrics::Registry* metrics = nullptr;
 };
+
+// Fills host, port, tls, username, password and database from a URL:
+// redis[s]://[[user]:password@]host[:port][/db], user and password percent-decoded (a password
+// with '@', ':' or '/' must be encoded). Port defaults to 6379. invalid_argument naming the URL
+// (password masked) for anything else, including a bare host or another scheme.
+Result<void> apply_redis_url(std::string_view url, RedisCacheOptions& options);
 
 class RedisCache final : public Cache {
  public:
@@ -58,6 +73,8 @@ class RedisCache final : public Cache {
   struct Reply;
   // Runs one command (argv form, binary-safe) on a pooled connection.
   Result<Reply> command(const std::vector<std::string_view>& argv);
+  // Connects (TCP, TLS, AUTH, SELECT); an error message, or "" on success.
+  std::string open(Connection& connection);
   void fail(const std::string& why);
 
   RedisCacheOptions options_;
@@ -65,6 +82,9 @@ class RedisCache final : public Cache {
   metrics::Counter* hits_ = nullptr;
   metrics::Counter* misses_ = nullptr;
   metrics::Counter* errors_ = nullptr;
+
+  std::shared_ptr<void> tls_context_;  // SSL_CTX, shared by the connections
+  std::string tls_context_error_;
 
   mutable std::mutex mutex_;
   std::condition_variable available_;

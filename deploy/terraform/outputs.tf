@@ -62,3 +62,18 @@ output "ec2_tier_alb_dns_name" {
   description = "DNS name of the EC2 tier's ALB."
   value       = module.ec2_tier.alb_dns_name
 }
+
+output "ecr_repository_urls" {
+  description = "ECR repository URL per image (storefront, crest); the overlays' images name them."
+  value       = { for k, r in aws_ecr_repository.this : k => r.repository_url }
+}
+
+output "storefront_secret_arn" {
+  description = "Secrets Manager secret holding the storefront's connection URLs (written by the migration step)."
+  value       = aws_secretsmanager_secret.storefront.arn
+}
+
+output "storefront_settings" {
+  description = "Non-secret storefront settings (CREST_* variables) of this environment."
+  value       = local.storefront_settings
+}

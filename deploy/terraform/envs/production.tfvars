@@ -13,7 +13,7 @@ db_multi_az                   = true
 deletion_protection           = true
 redis_node_type               = "cache.r6g.large"
 redis_num_cache_clusters      = 3
-storefront_image              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/crest/storefront:production"
+image_tag                     = "production"
 ec2_tier_instance_type        = "c6i.large"
 ec2_tier_min_size             = 3
 ec2_tier_max_size             = 12
@@ -40,3 +40,9 @@ node_groups = {
     labels         = { "crest.io/capacity" = "spot" }
   }
 }
+
+# EKS API access (modules/eks): public endpoint limited to the admins' egress CIDRs, and the IAM
+# roles that administer the cluster. Placeholders: put your VPN/office CIDRs and SSO roles here.
+eks_endpoint_public_access       = true
+eks_endpoint_public_access_cidrs = ["203.0.113.0/24"]
+eks_admin_role_arns              = ["arn:aws:iam::123456789012:role/crest-production-admin"]

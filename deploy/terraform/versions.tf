@@ -1,22 +1,17 @@
 terraform {
-  required_version = ">= 1.6.0"
+  # 1.9+: variable validations that refer to other variables (modules/eks).
+  required_version = ">= 1.9.0"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
       version = "~> 5.80"
     }
-    random = {
-      source  = "hashicorp/random"
-      version = "~> 3.6"
-    }
-    tls = {
-      source  = "hashicorp/tls"
-      version = "~> 4.0"
-    }
   }
 
-  # Partial configuration: terraform init -backend-config=backend.hcl (see backend.hcl.example).
+  # Only hashicorp/aws: passwords come from Secrets Manager, the EKS OIDC provider needs no
+  # thumbprint. Partial configuration:
+  # terraform init -backend-config=envs/<environment>.backend.hcl (see the .example files).
   backend "s3" {}
 }
 

@@ -13,7 +13,7 @@ db_multi_az                   = false
 deletion_protection           = false
 redis_node_type               = "cache.t4g.small"
 redis_num_cache_clusters      = 2
-storefront_image              = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/crest/storefront:staging"
+image_tag                     = "staging"
 ec2_tier_instance_type        = "t3.medium"
 ec2_tier_min_size             = 2
 ec2_tier_max_size             = 4
@@ -31,3 +31,9 @@ node_groups = {
     labels         = {}
   }
 }
+
+# EKS API access (modules/eks): public endpoint limited to the admins' egress CIDRs, and the IAM
+# roles that administer the cluster. Placeholders: put your VPN/office CIDRs and SSO roles here.
+eks_endpoint_public_access       = true
+eks_endpoint_public_access_cidrs = ["203.0.113.0/24"]
+eks_admin_role_arns              = ["arn:aws:iam::123456789012:role/crest-staging-admin"]

@@ -29,9 +29,18 @@ variable "kubernetes_version" {
 }
 
 variable "eks_endpoint_public_access" {
-  description = "Expose the EKS API endpoint publicly (restricted by CIDR)."
+  description = "Explicit endpoint choice (see modules/eks): true = public, only for eks_endpoint_public_access_cidrs; false = private only."
   type        = bool
-  default     = false
+}
+
+variable "eks_admin_role_arns" {
+  description = "IAM roles given cluster admin through EKS access entries."
+  type        = list(string)
+}
+
+variable "image_tag" {
+  description = "Tag of the storefront image the EC2 tier runs (the overlay's newTag)."
+  type        = string
 }
 
 variable "eks_endpoint_public_access_cidrs" {
@@ -100,11 +109,6 @@ variable "redis_node_type" {
 variable "redis_num_cache_clusters" {
   description = "Nodes in the Redis replication group (>= 2)."
   type        = number
-}
-
-variable "storefront_image" {
-  description = "Storefront container image for the EC2 tier (ECR URI with tag)."
-  type        = string
 }
 
 variable "ec2_tier_role" {
