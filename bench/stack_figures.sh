@@ -39,7 +39,7 @@ PY
 
 capacity() {  # label: step the rate until p99 >= 500 ms or errors >= 1 %
   local best=0
-  for rate in 50 100 150 200 300 400 500 650 800; do
+  for rate in 50 100 200 300 400 600; do
     read -r got err p99 < <(plan "$rate" 12s "cap-$1-$rate")
     echo "  $1 rate=$rate achieved=$got/s errors=$err% p99(90th pct of seconds)=${p99}ms"
     if (($(echo "$err >= 1 || $p99 >= 500" | bc))); then break; fi

@@ -79,8 +79,8 @@ class Stack : public ::testing::Test {
     fs::remove_all(dir_);
     const auto began = std::chrono::steady_clock::now();
     up_ = run(crest() + " up --profile scaled --dir " + dir_.string() +
-              " --set autoscaler.enabled=false --set services.catalog.instances=2 --set "
-              "services.catalog.max=4"
+              " --set services.catalog.instances=2 --set services.catalog.min=2"
+              " --set services.catalog.max=4"
               " --set seed.products=40 --set seed.users=10 --set nodes.min=2 --set nodes.max=3 "
               "--set nodes.provision_delay=1s");
     startup_seconds_ =

@@ -18,8 +18,11 @@
 
 #include <fmt/format.h>
 
+#include "crest/aws/dynamodb.hpp"
 #include "crest/aws/sqs.hpp"
 #include "crest/stack/dynalite_server.hpp"
+#include "crest/store/dynamodb.hpp"
+#include "crest/store/dynamodb_tables.hpp"
 #include "crest/store/sqs.hpp"
 #include "loopback_http.hpp"
 
@@ -838,7 +841,10 @@ Result<void> LocalPlatform::start_support_servers() {
   }
   // The SQS server keeps queues in memory: a restart needs them again.
   for (auto& p : processes_) {
-    if (p->component == "sqs") p->after_restart = [this] { (void)create_queues(); };
+    // In-memory servers: a restarted one needs its queues and tables again.
+    if (p->component == "sqs" || p->component == "dynalite") {
+      p->after_restart = [this] { (void)create_queues(); };
+    }
   }
   return {};
 }
@@ -854,6 +860,23 @@ Result<void> LocalPlatform::create_queues() {
     return Error{queues.error().kind, "creating the SQS queues: " + queues.error().message};
   queue_url_ = queues->url;
   dead_letter_url_ = queues->dead_letter_url;
+  // DynamoDB tables from deploy/dynamodb/tables.json (compiled into libs/store).
+  std::uint16_t dynalite_port = 0;
+  for (const auto& p : processes_) {
+    if (p->component == "dynalite") dynalite_port = p->port;
+  }
+  aws::DynamoDbOptions dynamo_options;
+  dynamo_options.endpoint = fmt::format("http://127.0.0.1:{}", dynalite_port);
+  auto dynamo = aws::DynamoDbClient::create(dynamo_options);
+  if (!dynamo.ok()) return Error{dynamo.error().kind, "DynamoDB client: " + dynamo.error().message};
+  if (auto tables = store::ensure_tables(**dynamo); !tables.ok()) {
+    return Error{tables.error().kind, "creating the DynamoDB tables: " + tables.error().message};
+  }
+  std::string names;
+  for (const auto& def : store::dynamodb_table_definitions())
+    names += (names.empty() ? "" : ", ") + def.local_name;
+  progress("dynalite",
+           fmt::format("tables {} (from {})", names, store::dynamodb_table_definitions_source()));
   progress("sqs", fmt::format("queue {} with dead-letter queue {} (maxReceiveCount {})", setup.name,
                               setup.dead_letter_name, setup.max_receive_count));
   return {};
