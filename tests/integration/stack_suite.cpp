@@ -365,7 +365,7 @@ TEST_F(Stack, ScaleOutAndInUnderLoadFailNoRequest) {
 TEST_F(Stack, AutoscalerScalesOutUnderLoadAndBackInWithoutFailures) {
   ASSERT_EQ(run(crest() + " scale catalog --on --dir " + dir_.string()).status, 0);
   ASSERT_TRUE(wait_ready("catalog", 2, 30s));
-  const auto heavy = load(150, "25s", "autoscale-heavy");
+  const auto heavy = load(250, "25s", "autoscale-heavy");
   int peak = 0;
   const auto catalog = component(status(), "catalog");
   for (const auto& v : catalog["instances"]) peak += v.value("phase", "") != "draining" ? 1 : 0;
