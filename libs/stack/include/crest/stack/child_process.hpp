@@ -22,7 +22,7 @@ struct ProcessSpec {
   std::string working_dir;                 // empty: ours
   std::string log_path;                    // stdout and stderr go here; empty: /dev/null
   // cgroup.procs files the child joins before exec (so it starts inside its limits).
-  std::vector<std::string> cgroup_procs;
+  std::vector<std::string> cgroup_procs = {};
 };
 
 class ChildProcess {
