@@ -10,11 +10,19 @@ struct Subcommand {
   const char* help;
 };
 constexpr Subcommand kSubcommands[] = {
+    {"run", crest::cli::run,
+     "run a load plan: crest run plan.yaml|plan.jmx [--vus N] [--duration 30s] [--out json=F]"},
+    {"up", crest::cli::up,
+     "start the local platform: crest up [--profile baseline|scaled] [--dir D] [--set k=v]"},
+    {"status", crest::cli::status, "what runs: crest status [--dir D] [--json]"},
+    {"scale", crest::cli::scale,
+     "change a service's instances: crest scale SERVICE [--min N] [--max N] [--replicas N] "
+     "[--off|--on]"},
+    {"down", crest::cli::down, "stop it: crest down [--dir D] [--purge]"},
     {"diagnose", crest::cli::diagnose, "name why it degraded, with evidence (docs/diagnose.md)"},
     {"db", crest::cli::db, "crest db top: database load by SQL digest (--watch, --snapshots F)"},
-    {"report", crest::cli::report, "build the report: crest report --load baseline=b.json --load scaled=s.json --out DIR"},
-    {"run", crest::cli::run,
-     "run a load plan: crest run plan.yaml [--vus N] [--duration 30s] [--out json=F]"},
+    {"report", crest::cli::report,
+     "build the report: crest report --load baseline=b.json --load scaled=s.json --out DIR"},
     {"convert", crest::cli::convert,
      "translate a JMeter plan: crest convert plan.jmx [--strict] > plan.yaml"},
     {"profile", crest::cli::profile,

@@ -7,4 +7,8 @@ int db(int argc, char** argv);  // crest db top
 int report(int argc, char** argv);
 int convert(int argc, char** argv);
 int profile(int argc, char** argv);
+int up(int argc, char** argv);
+int down(int argc, char** argv);
+int status(int argc, char** argv);
+int scale(int argc, char** argv);
 }  // namespace crest::cli

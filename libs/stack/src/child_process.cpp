@@ -89,6 +89,11 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
     ::setpgid(0, 0);  // own group: a Ctrl-C in the terminal reaches us, and we decide
+    for (const auto& procs : spec.cgroup_procs) {  // join its cgroups before exec
+      const int fd = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+      if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(125);
+      ::close(fd);
+    }
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     const int null_fd = ::open("/dev/null", O_RDONLY);

@@ -14,8 +14,7 @@ std::string default_repo_root() {
   if (const char* env = std::getenv("CREST_SOURCE_DIR"); env != nullptr && *env != '\0') {
     return env;
   }
-  // This file is <root>/libs/stack/src/dynalite_server.cpp.
-  return fs::path(__FILE__).parent_path().parent_path().parent_path().parent_path().string();
+  return CREST_SOURCE_ROOT;  // the source tree this library was built from
 }
 
 Result<std::string> node_package_file(const std::string& repo_root, const std::string& package,

@@ -179,6 +179,7 @@ Result<void> MariaDbCluster::launch(std::size_t index) {
   auto child = ChildProcess::spawn([&] {
     ProcessSpec spec = command("mariadbd", args);
     spec.log_path = s.error_log.string();
+    if (options_.cgroup_procs) spec.cgroup_procs = options_.cgroup_procs(s.name);
     return spec;
   }());
   if (!child.ok()) {
@@ -366,6 +367,21 @@ Result<void> MariaDbCluster::stop_replica(int i, bool crash) {
     processes_[index].reset();
   }
   return {};
+}
+
+bool MariaDbCluster::running(int server) {
+  auto& p = processes_.at(static_cast<std::size_t>(server));
+  return p && p->running();
+}
+
+Result<void> MariaDbCluster::restart_server(int server) {
+  const auto index = static_cast<std::size_t>(server);
+  if (server < 0 || index >= servers_.size())
+    return Error{ErrorKind::invalid_argument, fmt::format("no server {}", server)};
+  if (processes_[index] && processes_[index]->running()) return {};
+  processes_[index].reset();
+  if (auto launched = launch(index); !launched.ok()) return launched.error();
+  return wait_ready(index, options_.ready_timeout);
 }
 
 Result<void> MariaDbCluster::start_replica(int i) {

@@ -42,7 +42,8 @@ Result<void> RedisServer::start() {
         "--dir", dir_.string(), "--daemonize", "no", "--protected-mode", "yes"},
        {},
        dir_.string(),
-       (dir_ / "redis.log").string()});
+       (dir_ / "redis.log").string(),
+       {}});
   if (!child.ok()) {
     return child.error();
   }

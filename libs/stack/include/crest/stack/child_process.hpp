@@ -21,6 +21,8 @@ struct ProcessSpec {
   std::map<std::string, std::string> env;  // added to (or overriding) our environment
   std::string working_dir;                 // empty: ours
   std::string log_path;                    // stdout and stderr go here; empty: /dev/null
+  // cgroup.procs files the child joins before exec (so it starts inside its limits).
+  std::vector<std::string> cgroup_procs = {};
 };
 
 class ChildProcess {

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +26,8 @@ struct MariaDbClusterOptions {
   bool performance_schema = true;         // read-only at run time, so chosen at start
   double long_query_time_seconds = 0.05;  // slow query log threshold
   std::chrono::milliseconds ready_timeout{30000};
+  // cgroup.procs files each server joins before exec, by server name; unset: none.
+  std::function<std::vector<std::string>(const std::string& server)> cgroup_procs;
 };
 
 struct MariaDbServer {
@@ -60,6 +63,14 @@ class MariaDbCluster {
   const MariaDbServer& replica(int i) const { return servers_.at(static_cast<std::size_t>(i) + 1); }
   int replica_count() const { return static_cast<int>(servers_.size()) - 1; }
   pid_t pid(int server) const;  // 0 = primary, 1.. = replicas (as in `servers_`)
+  const MariaDbServer& server(int server) const {
+    return servers_.at(static_cast<std::size_t>(server));
+  }
+  int server_count() const { return static_cast<int>(servers_.size()); }
+  // Reaps the server if it exited; false once it has (a crash, an OOM kill).
+  bool running(int server);
+  // Starts a server that is not running again on the same data and port, and waits until ready.
+  Result<void> restart_server(int server);
 
   // SIGTERM and wait (a clean InnoDB shutdown), or SIGKILL when `crash`.
   Result<void> stop_replica(int i, bool crash = false);
