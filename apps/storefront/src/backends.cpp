@@ -117,6 +117,9 @@ std::vector<ConfigOption> backend_config_schema() {
       {"sqs.endpoint", T::string, "", "SQS endpoint override, e.g. http://127.0.0.1:9324"},
       {"sqs.orders_queue_url", T::string, "", "URL of the orders queue"},
       {"sqs.dead_letter_queue_url", T::string, "", "URL of its dead-letter queue (for metrics)"},
+      {"sqs.inspection_endpoint", T::string, "",
+       "fauxqs only: http://host:port whose /_fauxqs/queues inspection gives the oldest "
+       "message's age (crest_queue_oldest_message_age_seconds) without receiving; empty on AWS"},
       {"checkout", T::string, "outbox",
        "outbox (202, the worker completes the order) or sync (baseline)"},
   };
@@ -213,12 +216,14 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
     if (url.empty())
       return Error{ErrorKind::invalid_argument,
                    "queue.backend is sqs but sqs.orders_queue_url is empty"};
-    b.orders_queue =
-        std::make_shared<store::SqsQueue>(sqs, url, store::SqsQueueOptions{"orders", &registry});
+    const std::string inspection = config.get_string("sqs.inspection_endpoint");
+    b.orders_queue = std::make_shared<store::SqsQueue>(
+        sqs, url, store::SqsQueueOptions{"orders", &registry, inspection});
     const std::string dlq = config.get_string("sqs.dead_letter_queue_url");
-    b.orders_dlq = dlq.empty() ? nullptr
-                               : std::make_shared<store::SqsQueue>(
-                                     sqs, dlq, store::SqsQueueOptions{"orders_dlq", &registry});
+    b.orders_dlq = dlq.empty()
+                       ? nullptr
+                       : std::make_shared<store::SqsQueue>(
+                             sqs, dlq, store::SqsQueueOptions{"orders_dlq", &registry, inspection});
     b.shared_queue = true;
   }
   return b;

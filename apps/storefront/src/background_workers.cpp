@@ -3,6 +3,21 @@
 #include <nlohmann/json.hpp>
 
 namespace crest::storefront {
+namespace {
+
+// An outbox payload {"order_id":N,"trace_id":T} as a queue message: the body names the order,
+// the checkout's trace_id rides in the message attributes (SQS MessageAttributes).
+store::OutgoingMessage queue_message(const std::string& payload) {
+  auto json = nlohmann::json::parse(payload, nullptr, false);
+  if (!json.is_object() || !json.contains("trace_id") || !json["trace_id"].is_string()) {
+    return store::OutgoingMessage{payload, {}};
+  }
+  store::MessageAttributes attributes{{"trace_id", json["trace_id"].get<std::string>()}};
+  json.erase("trace_id");
+  return store::OutgoingMessage{json.dump(), std::move(attributes)};
+}
+
+}  // namespace
 
 OutboxRelay::OutboxRelay(Shop& shop, OutboxRelayOptions options)
     : shop_(shop),
@@ -80,16 +95,16 @@ int OutboxRelay::relay_once() {
   int sent = 0;
   for (std::size_t start = 0; start < pending->size(); start += store::Queue::max_batch) {
     const auto end = std::min(pending->size(), start + store::Queue::max_batch);
-    std::vector<std::string> bodies;
+    std::vector<store::OutgoingMessage> bodies;
     std::vector<std::int64_t> ids;
     for (auto i = start; i < end; ++i) {
-      bodies.push_back((*pending)[i].payload);
+      bodies.push_back(queue_message((*pending)[i].payload));
       ids.push_back((*pending)[i].id);
     }
     // Marked sent only after the queue has the messages durably (SQS, or SqliteQueue
     // embedded). A crash between send and mark re-sends the batch; the worker's idempotency
     // absorbs it.
-    if (auto result = shop_.stores.orders_queue->send_batch(bodies); !result.ok()) {
+    if (auto result = shop_.stores.orders_queue->send_messages(bodies); !result.ok()) {
       shop_.logger.warn("publishing to the orders queue failed; will retry",
                         {{"error", result.error().message}, {"pending", pending->size() - start}});
       return -1;
@@ -197,7 +212,9 @@ void OrderWorker::consume() {
       const auto keep_alive = [&] {
         (void)queue.change_visibility(message.receipt_handle, options_.visibility_timeout);
       };
-      const auto outcome = processor_.process_message(message.body, keep_alive);
+      const auto trace = message.attributes.find("trace_id");
+      const auto outcome = processor_.process_message(
+          message.body, keep_alive, trace == message.attributes.end() ? "" : trace->second);
       if (outcome == ProcessOutcome::retry_later || outcome == ProcessOutcome::poison) {
         // Redelivery after the visibility timeout retries it; the redrive policy parks poison
         // in the dead-letter queue after max_receive_count attempts.

@@ -1,5 +1,10 @@
 #include "background_workers.hpp"
 
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <nlohmann/json.hpp>
+
 #include "test_shop.hpp"
 
 namespace crest::storefront {
@@ -73,6 +78,46 @@ TEST(OrderWorker, ProcessesQueuedOrdersAndDeletesTheirMessages) {
   EXPECT_EQ(t.stores.orders->order(order)->status, store::OrderStatus::confirmed);
   const auto left = t.stores.orders_queue->attributes();
   EXPECT_EQ(left->visible + left->in_flight, 0);
+}
+
+TEST(OrderWorker, TheCheckoutsTraceIdTravelsInTheMessageAttributesIntoTheWorkersLogs) {
+  TestShop t;
+  const auto product = t.add_product(10);
+  store::NewOrder new_order{1, "traced", {{product, 1, 1000}}, 1000, "trace-abc123"};
+  const auto order = t.stores.orders->create_order(new_order).value().order.id;
+  OutboxRelay relay(t.shop, OutboxRelayOptions{10ms, 100, 0ms, 1s});
+  ASSERT_EQ(relay.relay_once(), 1);
+
+  // On the queue: the body names the order, the trace_id is an attribute.
+  auto queued = t.stores.orders_queue->receive({1, 0ms, 1s});
+  ASSERT_TRUE(queued.ok());
+  ASSERT_EQ(queued->size(), 1u);
+  EXPECT_EQ(queued->front().body, "{\"order_id\":" + std::to_string(order) + "}");
+  EXPECT_EQ(queued->front().attributes, (store::MessageAttributes{{"trace_id", "trace-abc123"}}));
+  ASSERT_TRUE(t.stores.orders_queue->change_visibility(queued->front().receipt_handle, 0ms).ok());
+
+  std::ostringstream lines;
+  log::set_sink(std::make_shared<spdlog::sinks::ostream_sink_mt>(lines));
+  OrderProcessor processor(t.shop, PaymentSimulator(0ms, 0.0));
+  OrderWorker worker(t.shop, processor, WorkerOptions{1, 50ms, 30s});
+  worker.start();
+  for (int i = 0; i < 200 && t.stores.orders->order(order)->status == store::OrderStatus::pending;
+       ++i) {
+    std::this_thread::sleep_for(10ms);
+  }
+  worker.stop();
+  log::set_sink(std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cout));
+  EXPECT_EQ(t.stores.orders->order(order)->status, store::OrderStatus::confirmed);
+  bool traced = false;
+  std::istringstream in(lines.str());
+  for (std::string line; std::getline(in, line);) {
+    const auto json = nlohmann::json::parse(line, nullptr, false);
+    if (json.is_object() && json.value("order_id", 0) == order) {
+      EXPECT_EQ(json.value("trace_id", ""), "trace-abc123") << line;
+      traced = true;
+    }
+  }
+  EXPECT_TRUE(traced) << "no worker log line for the order:\n" << lines.str();
 }
 
 }  // namespace

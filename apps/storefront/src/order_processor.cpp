@@ -52,15 +52,17 @@ OrderProcessor::OrderProcessor(Shop& shop, PaymentSimulator payments)
 }
 
 ProcessOutcome OrderProcessor::process_message(const std::string& body,
-                                               const std::function<void()>& keep_alive) {
+                                               const std::function<void()>& keep_alive,
+                                               const std::string& trace_id_attribute) {
   const auto message = nlohmann::json::parse(body, nullptr, false);
   if (message.is_discarded() || !message.is_object() || !message.contains("order_id") ||
       !message["order_id"].is_number_integer() || message["order_id"].get<std::int64_t>() <= 0) {
     shop_.logger.error("poison message: not an order reference", {{"body", body.substr(0, 200)}});
     return ProcessOutcome::poison;
   }
-  std::string trace_id;
-  if (message.contains("trace_id") && message["trace_id"].is_string()) {
+  std::string trace_id = trace_id_attribute;
+  // Messages queued before the trace_id moved to the attributes carry it in the body.
+  if (trace_id.empty() && message.contains("trace_id") && message["trace_id"].is_string()) {
     trace_id = message["trace_id"].get<std::string>();
   }
   return process(message["order_id"].get<std::int64_t>(), keep_alive, trace_id);

@@ -37,10 +37,12 @@ class OrderProcessor {
  public:
   OrderProcessor(Shop& shop, PaymentSimulator payments);
 
-  // Processes the order a queue message names ({"order_id": N, "trace_id": T}); its logs carry
-  // the checkout's trace_id. `keep_alive` is called between slow steps so the caller can extend
+  // Processes the order a queue message names ({"order_id": N}); its logs carry the checkout's
+  // trace_id, from the message's trace_id attribute (or, for messages queued by older versions,
+  // the body's "trace_id"). `keep_alive` is called between slow steps so the caller can extend
   // the message's visibility.
-  ProcessOutcome process_message(const std::string& body, const std::function<void()>& keep_alive);
+  ProcessOutcome process_message(const std::string& body, const std::function<void()>& keep_alive,
+                                 const std::string& trace_id_attribute = "");
   ProcessOutcome process(std::int64_t order_id, const std::function<void()>& keep_alive,
                          const std::string& trace_id = "");
 

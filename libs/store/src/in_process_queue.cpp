@@ -26,9 +26,9 @@ InProcessQueue::InProcessQueue(InProcessQueueOptions options, Clock& clock)
   if (options_.metrics != nullptr) {
     auto& m = *options_.metrics;
     const std::vector<std::string> labels{"queue"};
-    sent_ = &m.counter_family("crest_queue_messages_sent_total", "Messages sent to a queue.",
-                              labels)
-                 .with({options_.name});
+    sent_ =
+        &m.counter_family("crest_queue_messages_sent_total", "Messages sent to a queue.", labels)
+             .with({options_.name});
     received_ = &m.counter_family("crest_queue_messages_received_total",
                                   "Messages delivered by a queue (redeliveries included).", labels)
                      .with({options_.name});
@@ -41,11 +41,12 @@ InProcessQueue::InProcessQueue(InProcessQueueOptions options, Clock& clock)
   }
 }
 
-std::string InProcessQueue::enqueue_locked(const std::string& body) {
+std::string InProcessQueue::enqueue_locked(const OutgoingMessage& message) {
   const std::uint64_t serial = next_serial_++;
   Message m;
   m.id = fmt::format("{}-{}", options_.name, serial);
-  m.body = body;
+  m.body = message.body;
+  m.attributes = message.attributes;
   m.sent_steady = clock_.now();
   m.sent_wall = clock_.wall_now();
   m.visible_at = m.sent_steady;
@@ -57,27 +58,17 @@ std::string InProcessQueue::enqueue_locked(const std::string& body) {
   return id;
 }
 
-Result<std::string> InProcessQueue::send(const std::string& body) {
-  std::string id;
-  {
-    const std::lock_guard lock(mutex_);
-    id = enqueue_locked(body);
-  }
-  arrived_.notify_all();
-  return id;
-}
-
-Result<std::vector<std::string>> InProcessQueue::send_batch(
-    const std::vector<std::string>& bodies) {
-  if (bodies.empty() || bodies.size() > static_cast<std::size_t>(max_batch)) {
+Result<std::vector<std::string>> InProcessQueue::send_messages(
+    const std::vector<OutgoingMessage>& messages) {
+  if (messages.empty() || messages.size() > static_cast<std::size_t>(max_batch)) {
     return Error{ErrorKind::invalid_argument,
-                 fmt::format("a batch holds 1..{} messages, not {}", max_batch, bodies.size())};
+                 fmt::format("a batch holds 1..{} messages, not {}", max_batch, messages.size())};
   }
   std::vector<std::string> ids;
   {
     const std::lock_guard lock(mutex_);
-    for (const auto& body : bodies) {
-      ids.push_back(enqueue_locked(body));
+    for (const auto& message : messages) {
+      ids.push_back(enqueue_locked(message));
     }
   }
   arrived_.notify_all();
@@ -86,7 +77,7 @@ Result<std::vector<std::string>> InProcessQueue::send_batch(
 
 void InProcessQueue::collect_locked(int max, std::chrono::milliseconds visibility,
                                     std::vector<ReceivedMessage>& out,
-                                    std::vector<std::string>& dead) {
+                                    std::vector<OutgoingMessage>& dead) {
   const auto now = clock_.now();
   for (auto it = messages_.begin();
        it != messages_.end() && out.size() < static_cast<std::size_t>(max);) {
@@ -96,24 +87,23 @@ void InProcessQueue::collect_locked(int max, std::chrono::milliseconds visibilit
       continue;
     }
     if (options_.redrive && m.receive_count >= options_.redrive->max_receive_count) {
-      dead.push_back(std::move(m.body));
+      dead.push_back(OutgoingMessage{std::move(m.body), std::move(m.attributes)});
       it = messages_.erase(it);
       continue;
     }
     ++m.receive_count;
     m.receipt_serial = next_receipt_++;
     m.visible_at = now + visibility;
-    out.push_back(ReceivedMessage{
-        m.id, fmt::format("{}:{}:{}", options_.name, it->first, m.receipt_serial), m.body,
-        m.receive_count, m.sent_wall});
+    out.push_back(
+        ReceivedMessage{m.id, fmt::format("{}:{}:{}", options_.name, it->first, m.receipt_serial),
+                        m.body, m.receive_count, m.sent_wall, m.attributes});
     ++it;
   }
 }
 
 Result<std::vector<ReceivedMessage>> InProcessQueue::receive(const ReceiveOptions& options) {
   if (options.max_messages < 1 || options.max_messages > max_batch) {
-    return Error{ErrorKind::invalid_argument,
-                 fmt::format("max_messages must be 1..{}", max_batch)};
+    return Error{ErrorKind::invalid_argument, fmt::format("max_messages must be 1..{}", max_batch)};
   }
   if (options.wait_time.count() < 0 || options.wait_time > kMaxWait) {
     return Error{ErrorKind::invalid_argument, "wait_time must be 0..20s"};
@@ -125,15 +115,16 @@ Result<std::vector<ReceivedMessage>> InProcessQueue::receive(const ReceiveOption
   // Long polling waits in real time: a condition variable cannot wait on a ManualClock.
   const auto deadline = std::chrono::steady_clock::now() + options.wait_time;
   std::vector<ReceivedMessage> out;
-  std::vector<std::string> dead;
+  std::vector<OutgoingMessage> dead;
   std::unique_lock lock(mutex_);
   for (;;) {
     collect_locked(options.max_messages, visibility, out, dead);
     if (!dead.empty()) {
       // Under our lock: a dead-letter queue never calls back into this one, and failing to
       // move a message must not lose it, so the failure is reported rather than swallowed.
-      for (auto& body : dead) {
-        auto moved = options_.redrive->dead_letter->send(body);
+      for (auto& message : dead) {
+        auto moved = options_.redrive->dead_letter->send(std::move(message.body),
+                                                         std::move(message.attributes));
         if (!moved) {
           return moved.error();
         }

@@ -85,8 +85,7 @@ TEST(InProcessQueueTest, RedrivesToDeadLetterQueueAfterMaxReceiveCount) {
   EXPECT_NE(text.find("crest_queue_messages_dead_lettered_total{queue=\"main\"} 1"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("crest_queue_messages_received_total{queue=\"main\"} 2"),
-            std::string::npos);
+  EXPECT_NE(text.find("crest_queue_messages_received_total{queue=\"main\"} 2"), std::string::npos);
   EXPECT_NE(text.find("crest_queue_messages_sent_total{queue=\"dlq\"} 1"), std::string::npos);
 }
 
@@ -135,4 +134,21 @@ TEST(InProcessQueueTest, BatchesAreLimitedToTen) {
 }
 
 }  // namespace
+TEST(InProcessQueueTest, AttributesTravelWithTheMessageIntoTheDlq) {
+  ManualClock clock;
+  InProcessQueue dlq({"dlq", 30s, std::nullopt, nullptr}, clock);
+  InProcessQueue q({"q", 1s, RedrivePolicy{&dlq, 1}, nullptr}, clock);
+  ASSERT_TRUE(q.send("order", {{"trace_id", "t-7"}}).ok());
+  auto got = q.receive({1, 0ms, std::nullopt});
+  ASSERT_TRUE(got.ok());
+  ASSERT_EQ(got->size(), 1u);
+  EXPECT_EQ(got->front().attributes, (MessageAttributes{{"trace_id", "t-7"}}));
+  clock.advance(2s);
+  ASSERT_TRUE(q.receive({1, 0ms, std::nullopt}).ok());
+  auto dead = dlq.receive({1, 0ms, std::nullopt});
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_EQ(dead->front().attributes.at("trace_id"), "t-7");
+}
+
 }  // namespace crest::store

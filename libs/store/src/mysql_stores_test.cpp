@@ -1,6 +1,7 @@
 // Against real MariaDB servers: one primary and two GTID replicas started by the test on free
 // loopback ports (crest::stack::MariaDbCluster), shared by the tests of this process, each test
 // in its own database.
+#include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -374,6 +375,57 @@ TEST_F(MysqlTest, StoppedReplicaIsTakenOutAndComesBack) {
     ASSERT_TRUE(catalog.product(id).ok());
   }
   EXPECT_GT(reads("replica1"), replica1_reads);
+}
+
+// A hung replica (SIGSTOP: it accepts TCP but never answers) costs one timeout, not an outage.
+TEST_F(MysqlTest, HungReplicaCostsOneTimeoutThenLeavesTheReadSet) {
+  auto o = options();
+  o.replica_connect_timeout = 1s;
+  o.replica_io_timeout = 1s;
+  auto db = open(o);
+  ASSERT_TRUE(db);
+  MysqlCatalogStore catalog(db, clock_);
+  const auto id = seed(catalog);
+  ASSERT_TRUE(eventually([&] { return db->router().usable(1) && db->router().usable(2); }));
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE(catalog.product(id).ok());  // warm connections on both replicas
+  }
+  const pid_t hung = cluster().pid(1);
+  ASSERT_GT(hung, 0);
+  // SIGCONT however the test ends, so the shared cluster serves the next tests.
+  struct Resume {
+    pid_t pid;
+    ~Resume() { ::kill(pid, SIGCONT); }
+  } resume{hung};
+  ASSERT_EQ(::kill(hung, SIGSTOP), 0);
+  const auto stopped_at = std::chrono::steady_clock::now();
+
+  int failed = 0;
+  int slow = 0;  // reads that waited for the hung replica
+  std::chrono::steady_clock::duration slowest{};
+  const double replica2_before = reads("replica2");
+  for (int i = 0; i < 60; ++i) {
+    const auto started = std::chrono::steady_clock::now();
+    if (!catalog.product(id).ok()) ++failed;
+    const auto took = std::chrono::steady_clock::now() - started;
+    slowest = std::max(slowest, took);
+    if (took > 500ms) ++slow;
+    std::this_thread::sleep_for(5ms);
+  }
+  const auto total = std::chrono::steady_clock::now() - stopped_at;
+  EXPECT_EQ(failed, 0);
+  EXPECT_LE(slow, 1) << "every read routed to the hung replica waited for it";
+  EXPECT_LT(slowest, 2500ms) << "one replica timeout (1 s) plus the retry on the primary";
+  EXPECT_LT(total, 5s);
+  EXPECT_FALSE(db->router().usable(1));
+  EXPECT_GT(reads("replica2"), replica2_before);  // the other replica still serves
+  std::cerr << "[ figures  ] replica1 SIGSTOPped: 60 reads, " << failed << " failed, " << slow
+            << " slow, slowest " << std::chrono::duration<double>(slowest).count() << " s, total "
+            << std::chrono::duration<double>(total).count() << " s\n";
+
+  ASSERT_EQ(::kill(hung, SIGCONT), 0);
+  ASSERT_TRUE(eventually([&] { return db->router().usable(1); }, 20s));
+  ASSERT_TRUE(catalog.product(id).ok());
 }
 
 TEST_F(MysqlTest, LaggingReplicasStopServingAndReadYourWritesHolds) {

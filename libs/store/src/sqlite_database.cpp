@@ -53,7 +53,7 @@ constexpr const char* kSchema[] = {
     // AUTOINCREMENT: an id is never reused, so a stale receipt cannot name a newer message.
     "CREATE TABLE IF NOT EXISTS queue_messages ("
     " id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, body TEXT NOT NULL,"
-    " sent_at_ns INTEGER NOT NULL, visible_at_ns INTEGER NOT NULL,"
+    " attributes TEXT, sent_at_ns INTEGER NOT NULL, visible_at_ns INTEGER NOT NULL,"
     " receive_count INTEGER NOT NULL)",
     "CREATE INDEX IF NOT EXISTS queue_messages_visible ON queue_messages (queue, visible_at_ns, "
     "id)",
@@ -178,6 +178,13 @@ Result<std::shared_ptr<SqliteDatabase>> SqliteDatabase::open(const SqliteOptions
         soci::into(has_claim_column);
     if (has_claim_column == 0) {
       sql << "ALTER TABLE outbox ADD COLUMN claimed_until_ns INTEGER";
+    }
+    // ... and those made before queue messages had attributes, the attributes column.
+    int has_attributes_column = 0;
+    sql << "SELECT COUNT(*) FROM pragma_table_info('queue_messages') WHERE name = 'attributes'",
+        soci::into(has_attributes_column);
+    if (has_attributes_column == 0) {
+      sql << "ALTER TABLE queue_messages ADD COLUMN attributes TEXT";
     }
     int rows = 0;
     sql << "SELECT COUNT(*) FROM schema_version", soci::into(rows);

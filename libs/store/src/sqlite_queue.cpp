@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "crest/metrics/registry.hpp"
 #include "sqlite_internal.hpp"
@@ -23,6 +24,18 @@ bool parse_i64(std::string_view text, std::int64_t& out) {
 
 std::int64_t ns(std::chrono::milliseconds d) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+}
+
+// Attributes stored by send_batch; anything else (a hand-edited row) reads as none.
+MessageAttributes parse_attributes(const std::string& text) {
+  MessageAttributes out;
+  if (text.empty()) return out;
+  const auto json = nlohmann::json::parse(text, nullptr, false);
+  if (!json.is_object()) return out;
+  for (const auto& [name, value] : json.items()) {
+    if (value.is_string()) out[name] = value.get<std::string>();
+  }
+  return out;
 }
 
 }  // namespace
@@ -47,27 +60,25 @@ SqliteQueue::SqliteQueue(SqliteDatabasePtr db, SqliteQueueOptions options, Clock
   }
 }
 
-Result<std::string> SqliteQueue::send(const std::string& body) {
-  auto ids = send_batch({body});
-  if (!ids) {
-    return ids.error();
-  }
-  return std::move(ids->front());
-}
-
-Result<std::vector<std::string>> SqliteQueue::send_batch(const std::vector<std::string>& bodies) {
-  if (bodies.empty() || bodies.size() > static_cast<std::size_t>(max_batch)) {
+Result<std::vector<std::string>> SqliteQueue::send_messages(
+    const std::vector<OutgoingMessage>& messages) {
+  if (messages.empty() || messages.size() > static_cast<std::size_t>(max_batch)) {
     return Error{ErrorKind::invalid_argument,
-                 fmt::format("a batch holds 1..{} messages, not {}", max_batch, bodies.size())};
+                 fmt::format("a batch holds 1..{} messages, not {}", max_batch, messages.size())};
   }
   const std::int64_t now = to_ns(clock_.wall_now());
   // One transaction: when it commits, every message is on disk; before, none is.
   auto ids = db_->impl().write([&](soci::session& sql) -> Result<std::vector<std::string>> {
     std::vector<std::string> out;
-    for (const auto& body : bodies) {
-      sql << "INSERT INTO queue_messages (queue, body, sent_at_ns, visible_at_ns, receive_count) "
-             "VALUES (:q, :b, :s, :v, 0)",
-          soci::use(options_.name), soci::use(body), soci::use(now), soci::use(now);
+    for (const auto& message : messages) {
+      // Attributes as a JSON object; NULL when there are none.
+      const std::string attributes =
+          message.attributes.empty() ? std::string() : nlohmann::json(message.attributes).dump();
+      soci::indicator has_attributes = message.attributes.empty() ? soci::i_null : soci::i_ok;
+      sql << "INSERT INTO queue_messages (queue, body, attributes, sent_at_ns, visible_at_ns, "
+             "receive_count) VALUES (:q, :b, :a, :s, :v, 0)",
+          soci::use(options_.name), soci::use(message.body), soci::use(attributes, has_attributes),
+          soci::use(now), soci::use(now);
       std::int64_t id = 0;
       sql << "SELECT last_insert_rowid()", soci::into(id);
       out.push_back(fmt::format("{}-{}", options_.name, id));
@@ -107,22 +118,28 @@ Result<std::vector<ReceivedMessage>> SqliteQueue::receive_once(
         std::string body;
         std::int64_t count = 0;
         std::int64_t sent_at = 0;
+        std::string attributes;
+        soci::indicator attributes_indicator = soci::i_null;
         struct Row {
           std::int64_t id, count, sent_at;
           std::string body;
+          std::string attributes;  // JSON object, or empty
         };
         std::vector<Row> rows;
         // Dead-lettered rows leave the queue below, so a few more than `max` are looked at.
         const int limit = max + 10;
         soci::statement st =
-            (sql.prepare << "SELECT id, body, receive_count, sent_at_ns FROM queue_messages "
+            (sql.prepare << "SELECT id, body, receive_count, sent_at_ns, attributes "
+                            "FROM queue_messages "
                             "WHERE queue = :q AND visible_at_ns <= :n ORDER BY visible_at_ns, id "
                             "LIMIT :l",
              soci::use(options_.name), soci::use(now), soci::use(limit), soci::into(id),
-             soci::into(body), soci::into(count), soci::into(sent_at));
+             soci::into(body), soci::into(count), soci::into(sent_at),
+             soci::into(attributes, attributes_indicator));
         st.execute();
         while (st.fetch()) {
-          rows.push_back(Row{id, count, sent_at, body});
+          rows.push_back(Row{id, count, sent_at, body,
+                             attributes_indicator == soci::i_ok ? attributes : std::string()});
         }
         for (auto& row : rows) {
           if (out.size() >= static_cast<std::size_t>(max)) {
@@ -145,7 +162,7 @@ Result<std::vector<ReceivedMessage>> SqliteQueue::receive_once(
           out.push_back(ReceivedMessage{fmt::format("{}-{}", options_.name, row.id),
                                         fmt::format("{}:{}:{}", options_.name, row.id, next_count),
                                         std::move(row.body), static_cast<int>(next_count),
-                                        from_ns(row.sent_at)});
+                                        from_ns(row.sent_at), parse_attributes(row.attributes)});
         }
         return out;
       });

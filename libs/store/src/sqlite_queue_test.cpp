@@ -136,4 +136,24 @@ TEST_F(SqliteQueueTest, RejectsBadArguments) {
 }
 
 }  // namespace
+TEST_F(SqliteQueueTest, AttributesTravelWithTheMessageAcrossARestartAndIntoTheDlq) {
+  ASSERT_TRUE(queue_->send("order", {{"trace_id", "t-42"}}).ok());
+  ASSERT_TRUE(queue_->send("plain").ok());
+  open();  // durable: the attributes are in the row
+  auto got = queue_->receive({10, 0ms, 1s});
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_EQ(got->size(), 2u);
+  EXPECT_EQ((*got)[0].attributes, (MessageAttributes{{"trace_id", "t-42"}}));
+  EXPECT_TRUE((*got)[1].attributes.empty());
+  // Redrive moves the row, attributes included.
+  clock_.advance(2s);
+  ASSERT_TRUE(queue_->receive({10, 0ms, 1s}).ok());
+  clock_.advance(2s);
+  ASSERT_TRUE(queue_->receive({10, 0ms, 1s}).ok());
+  auto dead = dlq_->receive({10, 0ms, 1s});
+  ASSERT_TRUE(dead.ok());
+  ASSERT_EQ(dead->size(), 2u);
+  EXPECT_EQ((*dead)[0].attributes.at("trace_id"), "t-42");
+}
+
 }  // namespace crest::store

@@ -2,6 +2,7 @@
 #include <map>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "crest/metrics/registry.hpp"
 #include "crest/store/sqs.hpp"
@@ -33,6 +34,16 @@ Error receipt_error(const aws::AwsError& e) {
 SqsQueue::SqsQueue(std::shared_ptr<aws::SqsClient> client, std::string queue_url,
                    SqsQueueOptions options)
     : client_(std::move(client)), url_(std::move(queue_url)), options_(std::move(options)) {
+  if (!options_.inspection_endpoint.empty()) {
+    auto host_port = http::parse_host_port(options_.inspection_endpoint);
+    if (host_port.ok()) {
+      inspection_ = std::make_unique<http::HttpClientPool>(
+          host_port->first, host_port->second,
+          http::ClientOptions{std::chrono::milliseconds(1'000), std::chrono::milliseconds(2'000)});
+      // The queue's name is the last segment of its URL.
+      inspection_target_ = "/_fauxqs/queues/" + url_.substr(url_.rfind('/') + 1);
+    }
+  }
   if (options_.metrics != nullptr) {
     auto& m = *options_.metrics;
     const std::vector<std::string> labels{"queue"};
@@ -54,50 +65,62 @@ Result<std::unique_ptr<SqsQueue>> SqsQueue::open(std::shared_ptr<aws::SqsClient>
   auto url = client->get_queue_url(queue_name);
   if (!url.ok()) return url.error().to_error();
   return std::make_unique<SqsQueue>(std::move(client), url.value(),
-                                    SqsQueueOptions{queue_name, metrics});
+                                    SqsQueueOptions{queue_name, metrics, {}});
 }
 
-Result<std::string> SqsQueue::send(const std::string& body) {
-  auto id = client_->send_message(url_, body);
-  if (!id.ok()) return id.error().to_error();
-  if (sent_ != nullptr) sent_->inc();
-  return id.value();
-}
-
-Result<std::vector<std::string>> SqsQueue::send_batch(const std::vector<std::string>& bodies) {
-  if (bodies.empty() || bodies.size() > static_cast<std::size_t>(max_batch)) {
+Result<std::vector<std::string>> SqsQueue::send_messages(
+    const std::vector<OutgoingMessage>& messages) {
+  if (messages.empty() || messages.size() > static_cast<std::size_t>(max_batch)) {
     return Error{ErrorKind::invalid_argument,
-                 fmt::format("a batch holds 1 to {} messages, not {}", max_batch, bodies.size())};
+                 fmt::format("a batch holds 1 to {} messages, not {}", max_batch, messages.size())};
   }
-  std::vector<std::string> ids(bodies.size());
-  std::vector<aws::BatchEntry> pending;
-  for (std::size_t i = 0; i < bodies.size(); ++i) pending.push_back({std::to_string(i), bodies[i]});
+  std::vector<std::string> ids(messages.size());
+  std::vector<std::size_t> pending(messages.size());
+  for (std::size_t i = 0; i < messages.size(); ++i) pending[i] = i;
+  // SendMessageBatch through the JSON client: crest::aws's helper sends bodies only, and the
+  // attributes must travel as SQS MessageAttributes (DataType String).
   // Entries that failed on the server side are sent again (twice at most); any still failing
   // fail the call. Those already sent stay sent: consumers are idempotent (at-least-once).
   for (int round = 0; round < 3 && !pending.empty(); ++round) {
-    auto result = client_->send_message_batch(url_, pending);
+    nlohmann::json entries = nlohmann::json::array();
+    for (const auto i : pending) {
+      nlohmann::json entry{{"Id", std::to_string(i)}, {"MessageBody", messages[i].body}};
+      if (!messages[i].attributes.empty()) {
+        nlohmann::json attributes = nlohmann::json::object();
+        for (const auto& [name, value] : messages[i].attributes) {
+          attributes[name] = {{"DataType", "String"}, {"StringValue", value}};
+        }
+        entry["MessageAttributes"] = std::move(attributes);
+      }
+      entries.push_back(std::move(entry));
+    }
+    auto result =
+        client_->client().call("SendMessageBatch", {{"QueueUrl", url_}, {"Entries", entries}});
     if (!result.ok()) return result.error().to_error();
-    std::vector<aws::BatchEntry> again;
-    for (const auto& entry : pending) {
-      if (auto it = result->successful.find(entry.id); it != result->successful.end()) {
-        ids[std::stoul(entry.id)] = it->second;
+    std::vector<std::size_t> again;
+    if (auto it = result->find("Successful"); it != result->end() && it->is_array()) {
+      for (const auto& entry : *it) {
+        const auto index = std::stoul(entry.value("Id", "0"));
+        if (index < ids.size()) ids[index] = entry.value("MessageId", "");
         if (sent_ != nullptr) sent_->inc();
       }
     }
-    for (const auto& failure : result->failed) {
-      if (failure.sender_fault) {
-        return Error{ErrorKind::invalid_argument,
-                     fmt::format("SQS SendMessageBatch entry {}: {}: {}", failure.id, failure.code,
-                                 failure.message)};
+    if (auto it = result->find("Failed"); it != result->end() && it->is_array()) {
+      for (const auto& failure : *it) {
+        if (failure.value("SenderFault", false)) {
+          return Error{ErrorKind::invalid_argument,
+                       fmt::format("SQS SendMessageBatch entry {}: {}: {}", failure.value("Id", ""),
+                                   failure.value("Code", ""), failure.value("Message", ""))};
+        }
+        again.push_back(std::stoul(failure.value("Id", "0")));
       }
-      again.push_back(aws::BatchEntry{failure.id, bodies[std::stoul(failure.id)]});
     }
     pending = std::move(again);
   }
   if (!pending.empty()) {
     return Error{ErrorKind::unavailable,
                  fmt::format("SQS SendMessageBatch: {} of {} messages not accepted", pending.size(),
-                             bodies.size())};
+                             messages.size())};
   }
   return ids;
 }
@@ -107,29 +130,46 @@ Result<std::vector<ReceivedMessage>> SqsQueue::receive(const ReceiveOptions& opt
     return Error{ErrorKind::invalid_argument,
                  fmt::format("max_messages must be 1 to {}", max_batch)};
   }
-  aws::ReceiveMessageRequest request;
-  request.queue_url = url_;
-  request.max_messages = options.max_messages;
-  request.wait_seconds = ceil_seconds(options.wait_time, 20);
+  const int wait_seconds = ceil_seconds(options.wait_time, 20);
+  const std::vector<std::string> system_attributes{"ApproximateReceiveCount", "SentTimestamp"};
+  nlohmann::json input{{"QueueUrl", url_},
+                       {"MaxNumberOfMessages", options.max_messages},
+                       {"WaitTimeSeconds", wait_seconds},
+                       // AttributeNames is the classic name; MessageSystemAttributeNames the newer.
+                       {"AttributeNames", system_attributes},
+                       {"MessageSystemAttributeNames", system_attributes},
+                       {"MessageAttributeNames", {"All"}}};
   if (options.visibility_timeout) {
-    request.visibility_timeout_seconds = ceil_seconds(*options.visibility_timeout, 43'200);
+    input["VisibilityTimeout"] = ceil_seconds(*options.visibility_timeout, 43'200);
   }
-  auto messages = client_->receive_message(request);
-  if (!messages.ok()) return messages.error().to_error();
+  auto response = client_->client().call("ReceiveMessage", input, wait_seconds > 0);
+  if (!response.ok()) return response.error().to_error();
   std::vector<ReceivedMessage> out;
-  for (auto& m : messages.value()) {
-    ReceivedMessage r;
-    r.id = m.message_id;
-    r.receipt_handle = m.receipt_handle;
-    r.body = std::move(m.body);
-    try {
-      r.receive_count = std::stoi(m.attributes["ApproximateReceiveCount"]);
-      r.sent_at = WallTime(std::chrono::duration_cast<WallTime::duration>(
-          std::chrono::milliseconds(std::stoll(m.attributes["SentTimestamp"]))));
-    } catch (const std::exception&) {
-      // Attributes missing: leave the defaults.
+  if (auto it = response->find("Messages"); it != response->end() && it->is_array()) {
+    for (const auto& m : *it) {
+      ReceivedMessage r;
+      r.id = m.value("MessageId", "");
+      r.receipt_handle = m.value("ReceiptHandle", "");
+      r.body = m.value("Body", "");
+      if (auto a = m.find("Attributes"); a != m.end() && a->is_object()) {
+        try {
+          r.receive_count = std::stoi(a->value("ApproximateReceiveCount", "0"));
+          r.sent_at = WallTime(std::chrono::duration_cast<WallTime::duration>(
+              std::chrono::milliseconds(std::stoll(a->value("SentTimestamp", "0")))));
+        } catch (const std::exception&) {
+          // Malformed attributes: leave the defaults.
+        }
+      }
+      if (auto a = m.find("MessageAttributes"); a != m.end() && a->is_object()) {
+        for (const auto& [name, value] : a->items()) {
+          if (value.is_object() && value.contains("StringValue") &&
+              value["StringValue"].is_string()) {
+            r.attributes[name] = value["StringValue"].get<std::string>();
+          }
+        }
+      }
+      out.push_back(std::move(r));
     }
-    out.push_back(std::move(r));
   }
   if (received_ != nullptr) received_->inc(static_cast<double>(out.size()));
   return out;
@@ -163,7 +203,50 @@ Result<QueueAttributes> SqsQueue::attributes() {
   } catch (const std::exception&) {
     return Error{ErrorKind::internal, "SQS GetQueueAttributes: counts missing from the answer"};
   }
+  if (inspection_ != nullptr) {
+    auto age = inspect_oldest_age();
+    if (!age.ok()) return age.error();
+    out.oldest_age = age.value();
+  }
   return out;
+}
+
+Result<std::chrono::milliseconds> SqsQueue::inspect_oldest_age() {
+  auto response = inspection_->send(http::ClientRequest{"GET", inspection_target_, {}, {}});
+  if (!response.ok()) return response.error();
+  if (response->status != 200) {
+    return Error{ErrorKind::unavailable, fmt::format("fauxqs inspection {}: HTTP {}",
+                                                     inspection_target_, response->status)};
+  }
+  const auto state = nlohmann::json::parse(response->body, nullptr, false);
+  if (!state.is_object() || !state.contains("messages") || !state["messages"].is_object()) {
+    return Error{ErrorKind::internal,
+                 fmt::format("fauxqs inspection {}: no messages object", inspection_target_)};
+  }
+  std::optional<std::int64_t> oldest_ms;
+  const auto consider = [&](const nlohmann::json& message) {
+    if (message.is_object() && message.contains("sentTimestamp") &&
+        message["sentTimestamp"].is_number_integer()) {
+      const auto sent = message["sentTimestamp"].get<std::int64_t>();
+      if (!oldest_ms || sent < *oldest_ms) oldest_ms = sent;
+    }
+  };
+  const auto& messages = state["messages"];
+  for (const char* group : {"ready", "delayed"}) {
+    if (messages.contains(group) && messages[group].is_array()) {
+      for (const auto& m : messages[group]) consider(m);
+    }
+  }
+  if (messages.contains("inflight") && messages["inflight"].is_array()) {
+    for (const auto& entry : messages["inflight"]) {
+      if (entry.is_object() && entry.contains("message")) consider(entry["message"]);
+    }
+  }
+  if (!oldest_ms) return std::chrono::milliseconds(0);
+  const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  return std::chrono::milliseconds(std::max<std::int64_t>(0, now_ms - *oldest_ms));
 }
 
 Result<EnsuredQueue> ensure_queues(aws::SqsClient& client, const QueueSetup& setup) {

@@ -161,4 +161,42 @@ TEST_F(SqsQueueTest, MissingQueueIsNotFound) {
 }
 
 }  // namespace
+TEST_F(SqsQueueTest, MessageAttributesRoundTrip) {
+  ASSERT_TRUE(queue_->send("order", {{"trace_id", "t-sqs"}}).ok());
+  ASSERT_TRUE(queue_->send_batch({"plain"}).ok());
+  auto messages = receive(*queue_);
+  ASSERT_EQ(messages.size(), 2u);
+  for (const auto& m : messages) {
+    if (m.body == "order") {
+      EXPECT_EQ(m.attributes, (MessageAttributes{{"trace_id", "t-sqs"}}));
+    } else {
+      EXPECT_TRUE(m.attributes.empty());
+    }
+  }
+}
+
+TEST_F(SqsQueueTest, OldestAgeComesFromTheServersInspectionWithoutReceiving) {
+  SqsQueueOptions options;
+  options.inspection_endpoint = fauxqs()->endpoint();
+  SqsQueue inspected(client_, ensured_.url, options);
+  auto empty = inspected.attributes();
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  EXPECT_EQ(empty->oldest_age, 0ms);
+
+  ASSERT_TRUE(inspected.send("old").ok());
+  std::this_thread::sleep_for(1200ms);
+  ASSERT_TRUE(inspected.send("new").ok());
+  auto attributes = inspected.attributes();
+  ASSERT_TRUE(attributes.ok()) << attributes.error().message;
+  EXPECT_GE(attributes->oldest_age, 1000ms);
+  EXPECT_LT(attributes->oldest_age, 30s);
+  // Still counted once in flight, and looking did not count as a receive.
+  auto messages = receive(inspected, 10, 30s);
+  ASSERT_EQ(messages.size(), 2u);
+  for (const auto& m : messages) EXPECT_EQ(m.receive_count, 1);
+  attributes = inspected.attributes();
+  ASSERT_TRUE(attributes.ok());
+  EXPECT_GE(attributes->oldest_age, 1000ms);
+}
+
 }  // namespace crest::store

@@ -17,7 +17,7 @@
 namespace crest::metrics {
 class Registry;
 class Counter;
-}
+}  // namespace crest::metrics
 
 namespace crest::store {
 
@@ -38,8 +38,8 @@ class InProcessQueue final : public Queue {
  public:
   explicit InProcessQueue(InProcessQueueOptions options, Clock& clock = Clock::system());
 
-  Result<std::string> send(const std::string& body) override;
-  Result<std::vector<std::string>> send_batch(const std::vector<std::string>& bodies) override;
+  Result<std::vector<std::string>> send_messages(
+      const std::vector<OutgoingMessage>& messages) override;
   Result<std::vector<ReceivedMessage>> receive(const ReceiveOptions& options) override;
   Result<void> delete_message(const std::string& receipt_handle) override;
   Result<void> change_visibility(const std::string& receipt_handle,
@@ -50,6 +50,7 @@ class InProcessQueue final : public Queue {
   struct Message {
     std::string id;
     std::string body;
+    MessageAttributes attributes;
     int receive_count = 0;
     std::uint64_t receipt_serial = 0;  // the serial of the only valid receipt handle
     Clock::SteadyTime sent_steady{};
@@ -58,9 +59,9 @@ class InProcessQueue final : public Queue {
     std::uint64_t order = 0;         // FIFO-ish delivery order among visible messages
   };
 
-  std::string enqueue_locked(const std::string& body);
+  std::string enqueue_locked(const OutgoingMessage& message);
   void collect_locked(int max, std::chrono::milliseconds visibility,
-                      std::vector<ReceivedMessage>& out, std::vector<std::string>& dead);
+                      std::vector<ReceivedMessage>& out, std::vector<OutgoingMessage>& dead);
   struct ParsedReceipt {
     std::uint64_t message_serial = 0;
     std::uint64_t receipt_serial = 0;

@@ -16,6 +16,7 @@
 // its own idempotency when the message comes back.
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,12 +27,23 @@
 
 namespace crest::store {
 
+// String message attributes, as SQS's MessageAttributes of DataType String (at most 10 a
+// message; names without the reserved "AWS."/"Amazon." prefixes). Metadata such as the
+// checkout's trace_id rides here rather than in the body.
+using MessageAttributes = std::map<std::string, std::string>;
+
+struct OutgoingMessage {
+  std::string body;
+  MessageAttributes attributes;
+};
+
 struct ReceivedMessage {
   std::string id;
   std::string receipt_handle;
   std::string body;
   int receive_count = 0;  // 1 on first delivery
   WallTime sent_at{};
+  MessageAttributes attributes;
 };
 
 struct ReceiveOptions {
@@ -45,8 +57,8 @@ struct ReceiveOptions {
 };
 
 struct QueueAttributes {
-  std::int64_t visible = 0;    // ApproximateNumberOfMessages
-  std::int64_t in_flight = 0;  // ApproximateNumberOfMessagesNotVisible
+  std::int64_t visible = 0;                 // ApproximateNumberOfMessages
+  std::int64_t in_flight = 0;               // ApproximateNumberOfMessagesNotVisible
   std::chrono::milliseconds oldest_age{0};  // age of the oldest message in the queue; 0 if empty
 };
 
@@ -56,11 +68,14 @@ class Queue {
 
   virtual ~Queue() = default;
 
-  // Returns the message id.
-  virtual Result<std::string> send(const std::string& body) = 0;
-  // 1..max_batch bodies (else invalid_argument); all are sent or the call fails. Returns the
+  // 1..max_batch messages (else invalid_argument); all are sent or the call fails. Returns the
   // ids in order.
-  virtual Result<std::vector<std::string>> send_batch(const std::vector<std::string>& bodies) = 0;
+  virtual Result<std::vector<std::string>> send_messages(
+      const std::vector<OutgoingMessage>& messages) = 0;
+  // send_messages with bodies only.
+  Result<std::vector<std::string>> send_batch(const std::vector<std::string>& bodies);
+  // Returns the message id.
+  Result<std::string> send(std::string body, MessageAttributes attributes = {});
   // Possibly empty.
   virtual Result<std::vector<ReceivedMessage>> receive(const ReceiveOptions& options) = 0;
   virtual Result<void> delete_message(const std::string& receipt_handle) = 0;

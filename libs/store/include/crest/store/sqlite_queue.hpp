@@ -38,8 +38,8 @@ class SqliteQueue final : public Queue {
  public:
   SqliteQueue(SqliteDatabasePtr db, SqliteQueueOptions options, Clock& clock = Clock::system());
 
-  Result<std::string> send(const std::string& body) override;
-  Result<std::vector<std::string>> send_batch(const std::vector<std::string>& bodies) override;
+  Result<std::vector<std::string>> send_messages(
+      const std::vector<OutgoingMessage>& messages) override;
   Result<std::vector<ReceivedMessage>> receive(const ReceiveOptions& options) override;
   Result<void> delete_message(const std::string& receipt_handle) override;
   Result<void> change_visibility(const std::string& receipt_handle,

@@ -8,14 +8,19 @@
 //   the queue itself gone (QueueDoesNotExist)                            -> not_found.
 // SQS accepts DeleteMessage with a superseded handle (it deletes the message or does nothing),
 // so a stale delete cannot be reported as conflict here; consumers stay idempotent anyway.
-// attributes().oldest_age is 0: SQS exposes the age of the oldest message only as the
-// CloudWatch metric ApproximateAgeOfOldestMessage, not as a queue attribute.
+// attributes().oldest_age: SQS exposes the age of the oldest message only as the CloudWatch
+// metric ApproximateAgeOfOldestMessage, not as a queue attribute, and receiving a message to
+// read its SentTimestamp counts as a receive (it would push messages toward the dead-letter
+// queue). With SqsQueueOptions::inspection_endpoint set (fauxqs), the age comes from the
+// server's non-destructive inspection, GET /_fauxqs/queues/<queue name>: now minus the oldest
+// sentTimestamp among its ready, delayed and in-flight messages. Without it, 0.
 #include <chrono>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "crest/aws/sqs.hpp"
+#include "crest/http/client.hpp"
 #include "crest/store/queue.hpp"
 
 namespace crest::metrics {
@@ -28,6 +33,9 @@ namespace crest::store {
 struct SqsQueueOptions {
   std::string name = "orders";           // the `queue` metric label
   metrics::Registry* metrics = nullptr;  // crest_queue_messages_{sent,received,deleted}_total
+  // "http://host:port" of a fauxqs server whose inspection endpoint gives the oldest message's
+  // age; empty (AWS): attributes().oldest_age stays 0 (see above).
+  std::string inspection_endpoint;
 };
 
 class SqsQueue final : public Queue {
@@ -41,8 +49,8 @@ class SqsQueue final : public Queue {
 
   const std::string& url() const noexcept { return url_; }
 
-  Result<std::string> send(const std::string& body) override;
-  Result<std::vector<std::string>> send_batch(const std::vector<std::string>& bodies) override;
+  Result<std::vector<std::string>> send_messages(
+      const std::vector<OutgoingMessage>& messages) override;
   Result<std::vector<ReceivedMessage>> receive(const ReceiveOptions& options) override;
   Result<void> delete_message(const std::string& receipt_handle) override;
   Result<void> change_visibility(const std::string& receipt_handle,
@@ -52,7 +60,11 @@ class SqsQueue final : public Queue {
  private:
   std::shared_ptr<aws::SqsClient> client_;
   std::string url_;
+  Result<std::chrono::milliseconds> inspect_oldest_age();
+
   SqsQueueOptions options_;
+  std::unique_ptr<http::HttpClientPool> inspection_;
+  std::string inspection_target_;
   metrics::Counter* sent_ = nullptr;
   metrics::Counter* received_ = nullptr;
   metrics::Counter* deleted_ = nullptr;
