@@ -12,10 +12,10 @@ using crest::http::Response;
 crest::http::Router storefront_like_router() {
   crest::http::Router router;
   const auto ok = [](Request&) { return Response::text(200, "ok"); };
-  for (const char* pattern : {"/api/users", "/api/login", "/api/logout", "/api/me", "/api/categories",
-                              "/api/products", "/api/products/{id}", "/api/cart", "/api/cart/items",
-                              "/api/cart/items/{product_id}", "/api/checkout", "/api/orders",
-                              "/api/orders/{id}", "/healthz", "/readyz", "/metrics"}) {
+  for (const char* pattern :
+       {"/api/users", "/api/login", "/api/logout", "/api/me", "/api/categories", "/api/products",
+        "/api/products/{id}", "/api/cart", "/api/cart/items", "/api/cart/items/{product_id}",
+        "/api/checkout", "/api/orders", "/api/orders/{id}", "/healthz", "/readyz", "/metrics"}) {
     router.add("GET", pattern, ok);
   }
   return router;
@@ -46,9 +46,9 @@ void BM_StandardMiddlewareChain(benchmark::State& state) {
   crest::metrics::Registry registry;
   crest::log::set_level(crest::log::Level::warn);  // access log lines are measured elsewhere
   auto router = std::make_shared<crest::http::Router>(storefront_like_router());
-  const auto handler = crest::http::compose(
-      crest::http::standard_middleware(crest::log::Logger("bench"), registry),
-      [router](Request& r) { return router->dispatch(r); });
+  const auto handler =
+      crest::http::compose(crest::http::standard_middleware(crest::log::Logger("bench"), registry),
+                           [router](Request& r) { return router->dispatch(r); });
   for (auto _ : state) {
     Request request;
     request.method = "GET";

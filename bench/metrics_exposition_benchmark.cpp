@@ -57,9 +57,9 @@ BENCHMARK(BM_HistogramObserve)->Threads(2);
 
 void BM_WithLookup(benchmark::State& state) {
   static Registry registry;
-  static auto& family = registry.histogram_family(
-      "bench_lookup_seconds", "Bench.",
-      {"http_route", "http_request_method", "http_response_status_code"});
+  static auto& family =
+      registry.histogram_family("bench_lookup_seconds", "Bench.",
+                                {"http_route", "http_request_method", "http_response_status_code"});
   for (int i = 0; i < 20; ++i) {
     family.with({numbered("/api/route", i), "GET", "200"});
   }

@@ -69,7 +69,9 @@ int report(int argc, char** argv) {
     phases.push_back({name, file, {}, "", "", ""});
   }
   const std::pair<const char*, std::vector<std::string>*> attached[] = {
-      {"--prometheus", &proms}, {"--events", &events}, {"--faults", &faults},
+      {"--prometheus", &proms},
+      {"--events", &events},
+      {"--faults", &faults},
       {"--diagnosis", &diagnoses}};
   for (const auto& [flag, args] : attached) {
     for (const auto& arg : *args) {
@@ -88,7 +90,7 @@ int report(int argc, char** argv) {
       if (f == "--prometheus") {
         phase.prometheus.push_back(file);
       } else {
-        std::string& slot = f == "--events" ? phase.autoscaler_events
+        std::string& slot = f == "--events"   ? phase.autoscaler_events
                             : f == "--faults" ? phase.fault_events
                                               : phase.diagnosis;
         if (!slot.empty()) {

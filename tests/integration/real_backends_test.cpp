@@ -62,7 +62,8 @@ double metric(const std::string& text, const std::string& series) {
 std::string register_and_login(std::uint16_t port, const std::string& email) {
   const json user{{"email", email}, {"password", "correct-horse"}, {"name", "Shopper"}};
   EXPECT_EQ(call(port, "POST", "/api/users", "", user.dump()).status, 201);
-  const auto login = call(port, "POST", "/api/login", "", json{{"email", email}, {"password", "correct-horse"}}.dump());
+  const auto login = call(port, "POST", "/api/login", "",
+                          json{{"email", email}, {"password", "correct-horse"}}.dump());
   EXPECT_EQ(login.status, 200) << login.body;
   return login.body.value("token", "");
 }
@@ -73,7 +74,8 @@ std::string wait_for_order(std::uint16_t port, const std::string& token, long or
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   std::string status = "pending";
   while (status == "pending" && std::chrono::steady_clock::now() < deadline) {
-    status = call(port, "GET", "/api/orders/" + std::to_string(order_id), token).body.value("status", "?");
+    status = call(port, "GET", "/api/orders/" + std::to_string(order_id), token)
+                 .body.value("status", "?");
     if (status == "pending") std::this_thread::sleep_for(100ms);
   }
   return status;
@@ -133,7 +135,8 @@ class RealBackends : public ::testing::Test {
     std::vector<std::string> sets = {
         "db.backend=mysql",
         "db.primary_url=" + mysql_url(cluster_->primary()),
-        "db.replica_urls=" + mysql_url(cluster_->replica(0)) + "," + mysql_url(cluster_->replica(1)),
+        "db.replica_urls=" + mysql_url(cluster_->replica(0)) + "," +
+            mysql_url(cluster_->replica(1)),
         "cache=redis",
         "redis.url=redis://127.0.0.1:" + std::to_string(redis_->port()),
         "sessions.backend=dynamodb",
@@ -179,8 +182,10 @@ TEST_F(RealBackends, JourneyFromRegistrationToConfirmedOrder) {
   const auto port = shop.port();
   const auto token = register_and_login(port, "real-journey@example.test");
   EXPECT_EQ(call(port, "GET", "/api/me", token).status, 200);  // user read right after the write
-  ASSERT_EQ(call(port, "POST", "/api/cart/items", token, R"({"product_id":3,"quantity":2})").status, 201);
-  const auto checkout = call(port, "POST", "/api/checkout", token, "", {{"Idempotency-Key", "real-1"}});
+  ASSERT_EQ(call(port, "POST", "/api/cart/items", token, R"({"product_id":3,"quantity":2})").status,
+            201);
+  const auto checkout =
+      call(port, "POST", "/api/checkout", token, "", {{"Idempotency-Key", "real-1"}});
   ASSERT_EQ(checkout.status, 202) << checkout.body;
   const long order_id = checkout.body["order_id"];
   // Read-your-writes: the fresh order is visible at once, whatever the replicas do.
@@ -192,20 +197,25 @@ TEST_F(RealBackends, JourneyFromRegistrationToConfirmedOrder) {
 TEST_F(RealBackends, RedisDownMeansSlowerNotBroken) {
   StorefrontProcess shop(args("all", new_queues("redis"), {"reads=primary"}));
   const auto port = shop.port();
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(call(port, "GET", "/api/products/" + std::to_string(i % 5 + 1)).status, 200);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(call(port, "GET", "/api/products/" + std::to_string(i % 5 + 1)).status, 200);
   const auto before = metrics_text(port);
-  EXPECT_GT(metric(before, R"(crest_cache_requests_total{cache="redis",result="hit"})"), 0) << before;
+  EXPECT_GT(metric(before, R"(crest_cache_requests_total{cache="redis",result="hit"})"), 0)
+      << before;
 
   redis_->stop();
   int failed = 0;
-  for (int i = 0; i < 50; ++i) failed += call(port, "GET", "/api/products/" + std::to_string(i % 5 + 1)).status != 200;
+  for (int i = 0; i < 50; ++i)
+    failed += call(port, "GET", "/api/products/" + std::to_string(i % 5 + 1)).status != 200;
   EXPECT_EQ(failed, 0);
   const auto during = metrics_text(port);
-  EXPECT_GT(metric(during, R"(crest_cache_requests_total{cache="redis",result="error"})"), 0) << during;
+  EXPECT_GT(metric(during, R"(crest_cache_requests_total{cache="redis",result="error"})"), 0)
+      << during;
 
   ASSERT_TRUE(redis_->start().ok());
   std::this_thread::sleep_for(1500ms);  // past the cache's cool-down
-  for (int i = 0; i < 20; ++i) ASSERT_EQ(call(port, "GET", "/api/products/" + std::to_string(i % 5 + 1)).status, 200);
+  for (int i = 0; i < 20; ++i)
+    ASSERT_EQ(call(port, "GET", "/api/products/" + std::to_string(i % 5 + 1)).status, 200);
   const auto after = metrics_text(port);
   EXPECT_GT(metric(after, R"(crest_cache_requests_total{cache="redis",result="hit"})"),
             metric(during, R"(crest_cache_requests_total{cache="redis",result="hit"})"));
@@ -218,8 +228,11 @@ TEST_F(RealBackends, QueueOutageLosesNoAcceptedOrder) {
   fauxqs_->pause();  // unreachable: requests hang until their timeouts
   std::vector<long> orders;
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(call(port, "POST", "/api/cart/items", token, R"({"product_id":4,"quantity":1})").status, 201);
-    const auto checkout = call(port, "POST", "/api/checkout", token, "", {{"Idempotency-Key", "outage-" + std::to_string(i)}});
+    EXPECT_EQ(
+        call(port, "POST", "/api/cart/items", token, R"({"product_id":4,"quantity":1})").status,
+        201);
+    const auto checkout = call(port, "POST", "/api/checkout", token, "",
+                               {{"Idempotency-Key", "outage-" + std::to_string(i)}});
     EXPECT_EQ(checkout.status, 202) << checkout.body;  // the outbox needs no queue to accept
     orders.push_back(checkout.body.value("order_id", 0L));
   }
@@ -238,11 +251,16 @@ TEST_F(RealBackends, WorkerKilledMidOrderProcessesItOnceAfterRedelivery) {
   const auto token = register_and_login(orders.port(), "killed@example.test");
   const std::string stock_sql = "SELECT stock FROM crest.products WHERE id = 6";
   const int stock_before = std::stoi(cluster_->execute(0, stock_sql).value());
-  ASSERT_EQ(call(orders.port(), "POST", "/api/cart/items", token, R"({"product_id":6,"quantity":2})").status, 201);
+  ASSERT_EQ(
+      call(orders.port(), "POST", "/api/cart/items", token, R"({"product_id":6,"quantity":2})")
+          .status,
+      201);
 
   // This worker reserves the stock, then hangs in a 30 s payment: killed there.
-  StorefrontProcess slow_worker(args("worker", queues, {"payment.latency=30s", "queue.visibility_timeout=3s"}));
-  const auto checkout = call(orders.port(), "POST", "/api/checkout", token, "", {{"Idempotency-Key", "kill-1"}});
+  StorefrontProcess slow_worker(
+      args("worker", queues, {"payment.latency=30s", "queue.visibility_timeout=3s"}));
+  const auto checkout =
+      call(orders.port(), "POST", "/api/checkout", token, "", {{"Idempotency-Key", "kill-1"}});
   ASSERT_EQ(checkout.status, 202);
   const long order_id = checkout.body["order_id"];
   const auto deadline = std::chrono::steady_clock::now() + 20s;
@@ -250,13 +268,17 @@ TEST_F(RealBackends, WorkerKilledMidOrderProcessesItOnceAfterRedelivery) {
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(50ms);
   }
-  ASSERT_EQ(std::stoi(cluster_->execute(0, stock_sql).value()), stock_before - 2) << "never reserved";
+  ASSERT_EQ(std::stoi(cluster_->execute(0, stock_sql).value()), stock_before - 2)
+      << "never reserved";
   EXPECT_EQ(slow_worker.stop(SIGKILL), 128 + SIGKILL);
 
   StorefrontProcess worker(args("worker", queues, {"queue.visibility_timeout=3s"}));
   EXPECT_EQ(wait_for_order(orders.port(), token, order_id, 30s), "confirmed");
-  EXPECT_EQ(std::stoi(cluster_->execute(0, stock_sql).value()), stock_before - 2);  // once, not twice
-  EXPECT_EQ(metric(metrics_text(worker.port()), R"(crest_orders_processed_total{result="confirmed"})"), 1);
+  EXPECT_EQ(std::stoi(cluster_->execute(0, stock_sql).value()),
+            stock_before - 2);  // once, not twice
+  EXPECT_EQ(
+      metric(metrics_text(worker.port()), R"(crest_orders_processed_total{result="confirmed"})"),
+      1);
 }
 
 TEST_F(RealBackends, PoisonMessageLandsInTheDeadLetterQueue) {
@@ -266,21 +288,24 @@ TEST_F(RealBackends, PoisonMessageLandsInTheDeadLetterQueue) {
   int dead = 0;
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (dead == 0 && std::chrono::steady_clock::now() < deadline) {
-    auto attributes = sqs_->get_queue_attributes(queues.dead_letter_url, {"ApproximateNumberOfMessages"});
+    auto attributes =
+        sqs_->get_queue_attributes(queues.dead_letter_url, {"ApproximateNumberOfMessages"});
     if (attributes.ok()) dead = std::stoi(attributes.value().at("ApproximateNumberOfMessages"));
     std::this_thread::sleep_for(200ms);
   }
   EXPECT_EQ(dead, 1);
   std::this_thread::sleep_for(1500ms);  // one sampling period of the worker
   EXPECT_EQ(metric(metrics_text(worker.port()),
-                   R"(crest_queue_approximate_messages{queue="orders_dlq",state="visible"})"), 1);
+                   R"(crest_queue_approximate_messages{queue="orders_dlq",state="visible"})"),
+            1);
 }
 
 TEST_F(RealBackends, ReadsSurviveAStoppedReplica) {
   StorefrontProcess shop(args("catalog", new_queues("replica"), {"cache=off"}));
   ASSERT_TRUE(cluster_->stop_replica(0, true).ok());
   int failed = 0;
-  for (int i = 0; i < 50; ++i) failed += call(shop.port(), "GET", "/api/products/" + std::to_string(i % 9 + 1)).status != 200;
+  for (int i = 0; i < 50; ++i)
+    failed += call(shop.port(), "GET", "/api/products/" + std::to_string(i % 9 + 1)).status != 200;
   EXPECT_EQ(failed, 0);
   ASSERT_TRUE(cluster_->start_replica(0).ok());
   std::this_thread::sleep_for(1500ms);  // the prober takes it back
@@ -293,8 +318,9 @@ TEST_F(RealBackends, DynamoDbThrottlingBeyondRetriesIs503WithRetryAfter) {
   metrics::Registry registry;
   http::Router router;
   router.add("POST", "/", [](http::Request&) {
-    return http::Response::json(400, {{"__type", "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"},
-                                      {"message", "throttled by the test"}});
+    return http::Response::json(
+        400, {{"__type", "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"},
+              {"message", "throttled by the test"}});
   });
   http::ServerOptions options;
   options.port = 0;
@@ -303,14 +329,16 @@ TEST_F(RealBackends, DynamoDbThrottlingBeyondRetriesIs503WithRetryAfter) {
   ASSERT_TRUE(throttler.listen().ok());
   auto running = std::async(std::launch::async, [&] { throttler.run(); });
   {
-    StorefrontProcess shop(args("all", new_queues("throttle"),
-                                {"sessions.backend=sqlite", "dynamodb.create_tables=false",
-                                 "dynamodb.endpoint=http://127.0.0.1:" + std::to_string(throttler.port())}));
+    StorefrontProcess shop(
+        args("all", new_queues("throttle"),
+             {"sessions.backend=sqlite", "dynamodb.create_tables=false",
+              "dynamodb.endpoint=http://127.0.0.1:" + std::to_string(throttler.port())}));
     const auto token = register_and_login(shop.port(), "throttled@example.test");
     const auto cart = call(shop.port(), "GET", "/api/cart", token);
     EXPECT_EQ(cart.status, 503) << cart.body;
     EXPECT_FALSE(cart.headers.get("Retry-After").value_or("").empty());
-    const auto add = call(shop.port(), "POST", "/api/cart/items", token, R"({"product_id":1,"quantity":1})");
+    const auto add =
+        call(shop.port(), "POST", "/api/cart/items", token, R"({"product_id":1,"quantity":1})");
     EXPECT_EQ(add.status, 503);
   }
   throttler.drain();

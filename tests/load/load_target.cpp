@@ -11,7 +11,9 @@
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-extern "C" void on_signal(int) { g_stop = 1; }
+extern "C" void on_signal(int) {
+  g_stop = 1;
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -25,7 +27,7 @@ int main(int argc, char** argv) {
     } else if (k == "--threads") {
       o.threads = std::stoi(v);
     } else if (k == "--mode") {
-      o.mode = v == "reset" ? crest::testing::LoadTarget::Mode::reset
+      o.mode = v == "reset"    ? crest::testing::LoadTarget::Mode::reset
                : v == "silent" ? crest::testing::LoadTarget::Mode::silent
                                : crest::testing::LoadTarget::Mode::normal;
     } else if (k == "--stall-every-ms") {

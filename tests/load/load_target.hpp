@@ -2,9 +2,10 @@
 // A small HTTP/1.1 target for crest run's end-to-end tests and benchmarks: a storefront-shaped
 // API (login with a token and a session cookie, products, cart, checkout with Idempotency-Key),
 // plus test routes (status codes, chunked bodies, Connection: close, slow answers) and three
-// misbehaviours: `reset` (RST as soon as a request starts), `silent` (never answers) and a periodic stall
-// (every `stall_every`, answers freeze for `stall_for`) for the coordinated-omission benchmark.
-// Binds 127.0.0.1 only. Header-only so tests embed it and tests/load/load_target.cpp wraps it.
+// misbehaviours: `reset` (RST as soon as a request starts), `silent` (never answers) and a periodic
+// stall (every `stall_every`, answers freeze for `stall_for`) for the coordinated-omission
+// benchmark. Binds 127.0.0.1 only. Header-only so tests embed it and tests/load/load_target.cpp
+// wraps it.
 #include <sys/socket.h>
 
 #include <atomic>
@@ -67,7 +68,8 @@ class LoadTarget {
     std::lock_guard lock(mu_);
     return peers_;
   }
-  std::vector<std::string> seen(const std::string& what) const {  // "authorization", "cookie", "idempotency-key", "body:/api/login"
+  std::vector<std::string> seen(const std::string& what)
+      const {  // "authorization", "cookie", "idempotency-key", "body:/api/login"
     std::lock_guard lock(mu_);
     auto it = seen_.find(what);
     return it == seen_.end() ? std::vector<std::string>{} : it->second;
@@ -95,7 +97,8 @@ class LoadTarget {
  private:
   struct Worker {
     boost::asio::io_context ioc{1};
-    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{ioc.get_executor()};
+    std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work{
+        ioc.get_executor()};
   };
 
   struct Request {
@@ -159,7 +162,8 @@ class LoadTarget {
       std::size_t header_end;
       while ((header_end = buf.find("\r\n\r\n")) == std::string::npos) {
         char tmp[8192];
-        const auto n = co_await s.async_read_some(net::buffer(tmp), net::redirect_error(net::use_awaitable, ec));
+        const auto n = co_await s.async_read_some(net::buffer(tmp),
+                                                  net::redirect_error(net::use_awaitable, ec));
         if (ec) {
           co_return;
         }
@@ -214,7 +218,8 @@ class LoadTarget {
       }
       while (buf.size() < header_end + 4 + length) {
         char tmp[8192];
-        const auto n = co_await s.async_read_some(net::buffer(tmp), net::redirect_error(net::use_awaitable, ec));
+        const auto n = co_await s.async_read_some(net::buffer(tmp),
+                                                  net::redirect_error(net::use_awaitable, ec));
         if (ec) {
           co_return;
         }
@@ -236,7 +241,8 @@ class LoadTarget {
         timer.expires_after(std::chrono::milliseconds(ms));
         co_await timer.async_wait(net::redirect_error(net::use_awaitable, ec));
       }
-      co_await net::async_write(s, net::buffer(response), net::redirect_error(net::use_awaitable, ec));
+      co_await net::async_write(s, net::buffer(response),
+                                net::redirect_error(net::use_awaitable, ec));
       if (ec || close) {
         s.shutdown(net::ip::tcp::socket::shutdown_send, ec);
         co_return;
@@ -288,12 +294,14 @@ class LoadTarget {
       const auto start = at + 9;
       const auto email = req.body.substr(start, req.body.find('"', start) - start);
       const auto n = ++sessions_;
-      return reply(200, "OK", "{\"token\":\"tok-" + email + "\",\"user\":{\"email\":\"" + email + "\"}}",
+      return reply(200, "OK",
+                   "{\"token\":\"tok-" + email + "\",\"user\":{\"email\":\"" + email + "\"}}",
                    "Set-Cookie: session=s" + std::to_string(n) + "; Path=/; HttpOnly\r\n");
     }
     if (path == "/api/products" && req.method == "GET") {
       return reply(200, "OK",
-                   "{\"page\":1,\"items\":[{\"id\":101,\"name\":\"Mug\",\"price\":900},{\"id\":102,\"name\":\"Tee\","
+                   "{\"page\":1,\"items\":[{\"id\":101,\"name\":\"Mug\",\"price\":900},{\"id\":102,"
+                   "\"name\":\"Tee\","
                    "\"price\":1900},{\"id\":103,\"name\":\"Cap\",\"price\":1500}]}");
     }
     if (path.rfind("/api/products/", 0) == 0) {

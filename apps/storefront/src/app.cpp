@@ -198,7 +198,8 @@ int serve(const CommandLine& cli, const Config& config) {
   options.idle_timeout = config.get_duration("http.idle_timeout");
   options.drain_grace = config.get_duration("http.drain_grace");
   options.service_name = all ? "storefront" : role;
-  http::Server server(options, std::move(router), http::standard_middleware(logger, registry), registry);
+  http::Server server(options, std::move(router), http::standard_middleware(logger, registry),
+                      registry);
   if (const auto listening = server.listen(); !listening.ok()) {
     logger.error(listening.error().message);
     return 1;
@@ -223,12 +224,19 @@ std::vector<ConfigOption> config_schema() {
   using T = ConfigType;
   std::vector<ConfigOption> schema = {
       {"http.address", T::string, "127.0.0.1", "address to listen on"},
-      {"http.port", T::integer, "8080", "port to listen on (0: any free port); default per role: all 8080, users 8081, catalog 8082, cart 8083, orders 8084, worker 8085"},
-      {"http.event_loops", T::integer, "0", "event loops serving connections (0: one per CPU of the cgroup quota)"},
-      {"http.threads", T::integer, "8", "threads of the pool for handlers that block (database calls, Argon2)"},
-      {"http.max_connections", T::integer, "10000", "open connections at most; beyond, new ones are closed at once"},
-      {"http.header_timeout", T::duration, "10s", "time from a request's first byte to its complete header"},
-      {"http.drain_delay", T::duration, "5s", "on SIGTERM, time /readyz answers 503 while still serving"},
+      {"http.port", T::integer, "8080",
+       "port to listen on (0: any free port); default per role: all 8080, users 8081, catalog "
+       "8082, cart 8083, orders 8084, worker 8085"},
+      {"http.event_loops", T::integer, "0",
+       "event loops serving connections (0: one per CPU of the cgroup quota)"},
+      {"http.threads", T::integer, "8",
+       "threads of the pool for handlers that block (database calls, Argon2)"},
+      {"http.max_connections", T::integer, "10000",
+       "open connections at most; beyond, new ones are closed at once"},
+      {"http.header_timeout", T::duration, "10s",
+       "time from a request's first byte to its complete header"},
+      {"http.drain_delay", T::duration, "5s",
+       "on SIGTERM, time /readyz answers 503 while still serving"},
       {"http.body_limit", T::integer, "1048576", "largest request body in bytes (413 above)"},
       {"http.read_timeout", T::duration, "30s", "time allowed to receive a request"},
       {"http.idle_timeout", T::duration, "60s", "keep-alive connections idle this long are closed"},

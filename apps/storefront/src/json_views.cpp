@@ -16,7 +16,9 @@ std::string iso8601(store::WallTime time) {
 }
 
 nlohmann::json to_json(const store::User& user) {
-  return {{"id", user.id}, {"email", user.email}, {"name", user.name},
+  return {{"id", user.id},
+          {"email", user.email},
+          {"name", user.name},
           {"created_at", iso8601(user.created_at)}};
 }
 

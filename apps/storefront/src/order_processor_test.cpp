@@ -31,7 +31,8 @@ TEST(OrderProcessor, StockNeverGoesNegative) {
   for (int i = 0; i < 8; ++i) orders.push_back(t.place_order(i + 1, product, 1, "k"));
   std::vector<std::future<ProcessOutcome>> results;
   for (auto id : orders) {
-    results.push_back(std::async(std::launch::async, [&processor, id] { return processor.process(id, kNoop); }));
+    results.push_back(
+        std::async(std::launch::async, [&processor, id] { return processor.process(id, kNoop); }));
   }
   int confirmed = 0;
   int failed = 0;

@@ -10,20 +10,23 @@
 namespace crest::storefront {
 namespace {
 
-constexpr std::array kCategories = {"Electronics", "Books", "Home", "Garden", "Toys", "Sports",
-                                    "Fashion", "Beauty", "Grocery", "Music", "Outdoor", "Office"};
-constexpr std::array kAdjectives = {"Classic", "Compact", "Deluxe", "Eco", "Smart", "Vintage",
-                                    "Ultra", "Portable", "Premium", "Handmade", "Wireless", "Cosy"};
-constexpr std::array kNouns = {"Lamp", "Kettle", "Backpack", "Headphones", "Novel", "Chair",
-                               "Sneakers", "Blender", "Puzzle", "Jacket", "Mug", "Speaker",
-                               "Notebook", "Tent", "Watch", "Scarf"};
+constexpr std::array kCategories = {"Electronics", "Books",  "Home",    "Garden",
+                                    "Toys",        "Sports", "Fashion", "Beauty",
+                                    "Grocery",     "Music",  "Outdoor", "Office"};
+constexpr std::array kAdjectives = {"Classic", "Compact",  "Deluxe",   "Eco",
+                                    "Smart",   "Vintage",  "Ultra",    "Portable",
+                                    "Premium", "Handmade", "Wireless", "Cosy"};
+constexpr std::array kNouns = {"Lamp",     "Kettle",  "Backpack", "Headphones", "Novel", "Chair",
+                               "Sneakers", "Blender", "Puzzle",   "Jacket",     "Mug",   "Speaker",
+                               "Notebook", "Tent",    "Watch",    "Scarf"};
 
 }  // namespace
 
 Result<SeedSummary> seed_shop(const ShopStores& stores, const PasswordHasher& hasher,
                               const SeedPlan& plan) {
   if (plan.categories < 1 || plan.products < 0 || plan.users < 0) {
-    return Error{ErrorKind::invalid_argument, "seed needs at least one category and no negative counts"};
+    return Error{ErrorKind::invalid_argument,
+                 "seed needs at least one category and no negative counts"};
   }
   std::mt19937 random(plan.seed);
   SeedSummary summary;
@@ -39,7 +42,8 @@ Result<SeedSummary> seed_shop(const ShopStores& stores, const PasswordHasher& ha
     auto id = stores.catalog->insert_category(category);
     if (!id.ok()) {
       if (id.error().kind == ErrorKind::conflict) {
-        return Error{ErrorKind::conflict, "the store is seeded already (category '" + category.slug + "' exists)"};
+        return Error{ErrorKind::conflict,
+                     "the store is seeded already (category '" + category.slug + "' exists)"};
       }
       return id.error();
     }
@@ -55,7 +59,8 @@ Result<SeedSummary> seed_shop(const ShopStores& stores, const PasswordHasher& ha
     product.name = fmt::format("{} {} {}", adjective, noun, i + 1);
     product.description = fmt::format("A {} {} for every season. Item {} of the peak catalogue.",
                                       adjective, noun, i + 1);
-    product.description[2] = static_cast<char>(std::tolower(static_cast<unsigned char>(product.description[2])));
+    product.description[2] =
+        static_cast<char>(std::tolower(static_cast<unsigned char>(product.description[2])));
     product.price_cents = 199 + static_cast<std::int64_t>(random() % 49800);
     product.stock = 50 + static_cast<std::int64_t>(random() % 451);
     auto id = stores.catalog->insert_product(product);
@@ -70,7 +75,8 @@ Result<SeedSummary> seed_shop(const ShopStores& stores, const PasswordHasher& ha
   for (int i = 1; i <= plan.users; ++i) {
     users.push_back({fmt::format("shopper{}@example.test", i),
                      fmt::format("Peak-{:05}-{:04x}", i, random() % 0x10000),
-                     fmt::format("Shopper {}", i), {}});
+                     fmt::format("Shopper {}", i),
+                     {}});
   }
   // Argon2id is deliberately slow: hash on two threads.
   auto hash_range = [&](std::size_t from, std::size_t step) {

@@ -25,6 +25,7 @@ struct SeedSummary {
 };
 
 // Fails with `conflict` if the store already holds seeded data.
-Result<SeedSummary> seed_shop(const ShopStores& stores, const PasswordHasher& hasher, const SeedPlan& plan);
+Result<SeedSummary> seed_shop(const ShopStores& stores, const PasswordHasher& hasher,
+                              const SeedPlan& plan);
 
 }  // namespace crest::storefront

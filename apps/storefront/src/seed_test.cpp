@@ -39,7 +39,8 @@ TEST(Seed, IsDeterministicAndWritesLoginsThatWork) {
   EXPECT_EQ(line, "email,password,name");
   std::getline(rows, line);
   const auto email = line.substr(0, line.find(','));
-  const auto password = line.substr(email.size() + 1, line.find(',', email.size() + 1) - email.size() - 1);
+  const auto password =
+      line.substr(email.size() + 1, line.find(',', email.size() + 1) - email.size() - 1);
   const auto user = a.stores.users->user_by_email(email).value();
   EXPECT_TRUE(hasher.verify(user.password_hash, password));
 

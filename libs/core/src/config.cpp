@@ -18,11 +18,16 @@ namespace {
 
 const char* type_name(ConfigType type) {
   switch (type) {
-    case ConfigType::string: return "string";
-    case ConfigType::integer: return "integer";
-    case ConfigType::number: return "number";
-    case ConfigType::boolean: return "boolean";
-    case ConfigType::duration: return "duration";
+    case ConfigType::string:
+      return "string";
+    case ConfigType::integer:
+      return "integer";
+    case ConfigType::number:
+      return "number";
+    case ConfigType::boolean:
+      return "boolean";
+    case ConfigType::duration:
+      return "duration";
   }
   return "string";
 }
@@ -81,7 +86,8 @@ std::chrono::milliseconds Config::parse_duration(const std::string& text) {
   }
   double amount = 0;
   if (!parse_double(text.substr(0, unit_at), amount) || amount < 0) {
-    throw ConfigError(fmt::format("'{}' is not a duration (examples: 250ms, 2s, 1.5s, 3m, 1h)", text));
+    throw ConfigError(
+        fmt::format("'{}' is not a duration (examples: 250ms, 2s, 1.5s, 3m, 1h)", text));
   }
   const std::string unit = text.substr(unit_at);
   double millis = 0;
@@ -94,7 +100,8 @@ std::chrono::milliseconds Config::parse_duration(const std::string& text) {
   } else if (unit == "h") {
     millis = amount * 3600e3;
   } else {
-    throw ConfigError(fmt::format("'{}' has an unknown duration unit '{}' (use ms, s, m or h)", text, unit));
+    throw ConfigError(
+        fmt::format("'{}' has an unknown duration unit '{}' (use ms, s, m or h)", text, unit));
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::llround(millis)));
 }
@@ -110,10 +117,17 @@ void Config::set(const std::string& key, const std::string& value, const std::st
   double d = 0;
   bool b = false;
   switch (e.option.type) {
-    case ConfigType::string: break;
-    case ConfigType::integer: valid = parse_int(value, i); break;
-    case ConfigType::number: valid = parse_double(value, d); break;
-    case ConfigType::boolean: valid = parse_bool(value, b); break;
+    case ConfigType::string:
+      break;
+    case ConfigType::integer:
+      valid = parse_int(value, i);
+      break;
+    case ConfigType::number:
+      valid = parse_double(value, d);
+      break;
+    case ConfigType::boolean:
+      valid = parse_bool(value, b);
+      break;
     case ConfigType::duration:
       try {
         parse_duration(value);
@@ -184,7 +198,8 @@ void Config::load_yaml(const std::string& text, const std::string& source_name) 
 std::string Config::env_name(const std::string& prefix, const std::string& key) {
   std::string name = prefix;
   for (char c : key) {
-    name += (c == '.' || c == '-') ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    name += (c == '.' || c == '-') ? '_'
+                                   : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   }
   return name;
 }
@@ -221,8 +236,8 @@ const Config::Entry& Config::entry(const std::string& key, ConfigType expected) 
   auto it = entries_.find(key);
   if (it == entries_.end() || it->second.option.type != expected) {
     // A programming error: the code asked for a key its own schema does not declare so.
-    throw std::logic_error(fmt::format("configuration key '{}' is not declared as a {}", key,
-                                       type_name(expected)));
+    throw std::logic_error(
+        fmt::format("configuration key '{}' is not declared as a {}", key, type_name(expected)));
   }
   return it->second;
 }
@@ -261,7 +276,8 @@ std::string Config::get_choice(const std::string& key,
     if (value == option) return value;
     list += (list.empty() ? "" : ", ") + std::string(option);
   }
-  throw ConfigError(fmt::format("{}: '{}' must be one of {}, got '{}'", source_of(key), key, list, value));
+  throw ConfigError(
+      fmt::format("{}: '{}' must be one of {}, got '{}'", source_of(key), key, list, value));
 }
 
 std::string Config::source_of(const std::string& key) const {

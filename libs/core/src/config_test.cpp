@@ -27,7 +27,8 @@ TEST(Config, DefaultsApply) {
 
 TEST(Config, NestedYamlFlattensToDottedKeys) {
   Config c = make_config();
-  c.load_yaml("http:\n  port: 9000\n  drain_grace: 250ms\npayment:\n  failure_rate: 0.25\n", "a.yaml");
+  c.load_yaml("http:\n  port: 9000\n  drain_grace: 250ms\npayment:\n  failure_rate: 0.25\n",
+              "a.yaml");
   EXPECT_EQ(c.get_int("http.port"), 9000);
   EXPECT_EQ(c.get_duration("http.drain_grace"), std::chrono::milliseconds(250));
   EXPECT_DOUBLE_EQ(c.get_double("payment.failure_rate"), 0.25);

@@ -7,16 +7,17 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
 
 namespace crest::log {
 namespace {
 
 struct Output {
   std::mutex mutex;
-  std::shared_ptr<spdlog::sinks::sink> sink = plain(std::make_shared<spdlog::sinks::stdout_sink_mt>());
+  std::shared_ptr<spdlog::sinks::sink> sink =
+      plain(std::make_shared<spdlog::sinks::stdout_sink_mt>());
   std::atomic<Level> level{Level::info};
 
   // Lines are complete JSON objects already; the sink must add nothing.
@@ -33,20 +34,28 @@ Output& output() {
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::debug: return "debug";
-    case Level::info: return "info";
-    case Level::warn: return "warn";
-    case Level::error: return "error";
+    case Level::debug:
+      return "debug";
+    case Level::info:
+      return "info";
+    case Level::warn:
+      return "warn";
+    case Level::error:
+      return "error";
   }
   return "info";
 }
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -54,12 +63,12 @@ spdlog::level::level_enum to_spdlog(Level level) {
 std::string utc_timestamp() {
   const auto now = std::chrono::system_clock::now();
   const auto seconds = std::chrono::system_clock::to_time_t(now);
-  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          now.time_since_epoch()).count() % 1000;
+  const auto millis =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   std::tm tm{};
   gmtime_r(&seconds, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
 }
 
 }  // namespace
@@ -69,10 +78,13 @@ Level parse_level(std::string_view name) {
   if (name == "info") return Level::info;
   if (name == "warn" || name == "warning") return Level::warn;
   if (name == "error") return Level::error;
-  throw std::invalid_argument(fmt::format("unknown log level '{}' (expected debug, info, warn or error)", name));
+  throw std::invalid_argument(
+      fmt::format("unknown log level '{}' (expected debug, info, warn or error)", name));
 }
 
-void set_level(Level level) { output().level = level; }
+void set_level(Level level) {
+  output().level = level;
+}
 
 void set_sink(std::shared_ptr<spdlog::sinks::sink> sink) {
   std::lock_guard lock(output().mutex);
@@ -91,7 +103,9 @@ Logger Logger::with(const nlohmann::json& fields) const {
   return child;
 }
 
-bool Logger::enabled(Level level) const { return level >= output().level.load(); }
+bool Logger::enabled(Level level) const {
+  return level >= output().level.load();
+}
 
 void Logger::write(Level level, std::string_view msg, const nlohmann::json* fields) const {
   if (!enabled(level)) {
@@ -119,13 +133,29 @@ void Logger::write(Level level, std::string_view msg, const nlohmann::json* fiel
   sink->log(record);
 }
 
-void Logger::debug(std::string_view msg) const { write(Level::debug, msg, nullptr); }
-void Logger::info(std::string_view msg) const { write(Level::info, msg, nullptr); }
-void Logger::warn(std::string_view msg) const { write(Level::warn, msg, nullptr); }
-void Logger::error(std::string_view msg) const { write(Level::error, msg, nullptr); }
-void Logger::debug(std::string_view msg, const nlohmann::json& f) const { write(Level::debug, msg, &f); }
-void Logger::info(std::string_view msg, const nlohmann::json& f) const { write(Level::info, msg, &f); }
-void Logger::warn(std::string_view msg, const nlohmann::json& f) const { write(Level::warn, msg, &f); }
-void Logger::error(std::string_view msg, const nlohmann::json& f) const { write(Level::error, msg, &f); }
+void Logger::debug(std::string_view msg) const {
+  write(Level::debug, msg, nullptr);
+}
+void Logger::info(std::string_view msg) const {
+  write(Level::info, msg, nullptr);
+}
+void Logger::warn(std::string_view msg) const {
+  write(Level::warn, msg, nullptr);
+}
+void Logger::error(std::string_view msg) const {
+  write(Level::error, msg, nullptr);
+}
+void Logger::debug(std::string_view msg, const nlohmann::json& f) const {
+  write(Level::debug, msg, &f);
+}
+void Logger::info(std::string_view msg, const nlohmann::json& f) const {
+  write(Level::info, msg, &f);
+}
+void Logger::warn(std::string_view msg, const nlohmann::json& f) const {
+  write(Level::warn, msg, &f);
+}
+void Logger::error(std::string_view msg, const nlohmann::json& f) const {
+  write(Level::error, msg, &f);
+}
 
 }  // namespace crest::log

@@ -3,8 +3,8 @@
 #include <mutex>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <spdlog/sinks/ostream_sink.h>
+#include <nlohmann/json.hpp>
 
 namespace crest::log {
 namespace {

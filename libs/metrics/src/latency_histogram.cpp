@@ -29,7 +29,9 @@ constexpr std::size_t kSlots = (kBucketCount + 1) * kSubBucketHalf;
 
 }  // namespace
 
-std::size_t LatencyHistogram::bucket_slots() noexcept { return kSlots; }
+std::size_t LatencyHistogram::bucket_slots() noexcept {
+  return kSlots;
+}
 
 std::size_t LatencyHistogram::index_of(std::uint64_t v) noexcept {
   const int pow2ceiling = 64 - std::countl_zero(v | kSubBucketMask);
@@ -163,15 +165,15 @@ std::uint64_t LatencyHistogram::count_at_or_below_us(std::uint64_t v) const noex
 }
 
 bool LatencyHistogram::operator==(const LatencyHistogram& other) const noexcept {
-  return total_ == other.total_ && min_ == other.min_ && max_ == other.max_ &&
-         sum_ == other.sum_ && clamped_ == other.clamped_ &&
+  return total_ == other.total_ && min_ == other.min_ && max_ == other.max_ && sum_ == other.sum_ &&
+         clamped_ == other.clamped_ &&
          std::memcmp(counts_.get(), other.counts_.get(), kSlots * sizeof(std::uint64_t)) == 0;
 }
 
 std::string LatencyHistogram::serialise() const {
-  std::string out = "lh1 " + std::to_string(total_) + ' ' + std::to_string(min_ == UINT64_MAX ? 0 : min_) +
-                    ' ' + std::to_string(max_) + ' ' + std::to_string(sum_) + ' ' +
-                    std::to_string(clamped_);
+  std::string out = "lh1 " + std::to_string(total_) + ' ' +
+                    std::to_string(min_ == UINT64_MAX ? 0 : min_) + ' ' + std::to_string(max_) +
+                    ' ' + std::to_string(sum_) + ' ' + std::to_string(clamped_);
   for (std::size_t i = 0; i < kSlots; ++i) {
     if (counts_[i] != 0) {
       out += ' ';

@@ -19,12 +19,14 @@ std::uint64_t exact_percentile(std::vector<std::uint64_t> values, double p) {
 
 void expect_close(std::uint64_t got, std::uint64_t exact) {
   EXPECT_GE(got, exact);
-  EXPECT_LE(static_cast<double>(got), static_cast<double>(exact) * 1.001 + 1.0) << "exact " << exact;
+  EXPECT_LE(static_cast<double>(got), static_cast<double>(exact) * 1.001 + 1.0)
+      << "exact " << exact;
 }
 
 TEST(LatencyHistogram, FixedSizeCoversOneMicrosecondToOneHour) {
   EXPECT_EQ(LatencyHistogram::bucket_slots(), 23u * 1024u);
-  EXPECT_LT(LatencyHistogram::index_of(LatencyHistogram::kHighestUs), LatencyHistogram::bucket_slots());
+  EXPECT_LT(LatencyHistogram::index_of(LatencyHistogram::kHighestUs),
+            LatencyHistogram::bucket_slots());
   // Below 2048 µs every value has its own slot.
   for (std::uint64_t v = 0; v < 2048; ++v) {
     EXPECT_EQ(LatencyHistogram::lowest_equivalent(v), v);
@@ -142,7 +144,7 @@ TEST(LatencyHistogram, SerialiseRoundTripsExactly) {
 TEST(LatencyHistogram, DeserialiseRejectsGarbage) {
   EXPECT_FALSE(LatencyHistogram::deserialise("").has_value());
   EXPECT_FALSE(LatencyHistogram::deserialise("lh2 0 0 0 0 0").has_value());
-  EXPECT_FALSE(LatencyHistogram::deserialise("lh1 1 5 5 5 0").has_value());           // count mismatch
+  EXPECT_FALSE(LatencyHistogram::deserialise("lh1 1 5 5 5 0").has_value());  // count mismatch
   EXPECT_FALSE(LatencyHistogram::deserialise("lh1 1 5 5 5 0 999999:1").has_value());  // bad index
   EXPECT_FALSE(LatencyHistogram::deserialise("lh1 1 5 5 5 0 5:x").has_value());
   EXPECT_FALSE(LatencyHistogram::deserialise("lh1 1 5 5 5 0 5").has_value());

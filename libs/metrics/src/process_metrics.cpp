@@ -97,8 +97,8 @@ std::optional<ProcessStats> read_process_stats() {
   const auto boot = boot_time_seconds();
   const long ticks_per_second = sysconf(_SC_CLK_TCK);
   const long page_size = sysconf(_SC_PAGESIZE);
-  if (!utime || !stime || !threads || !start_ticks || !virtual_pages || !resident_pages ||
-      !boot || ticks_per_second <= 0 || page_size <= 0) {
+  if (!utime || !stime || !threads || !start_ticks || !virtual_pages || !resident_pages || !boot ||
+      ticks_per_second <= 0 || page_size <= 0) {
     return std::nullopt;
   }
   const auto ticks = static_cast<double>(ticks_per_second);
@@ -162,15 +162,14 @@ void register_process_metrics(Registry& registry) {
                           [start_time]() -> std::optional<double> { return start_time; });
   registry.callback_gauge("process_open_fds", "Number of open file descriptors.",
                           [] { return count_open_fds(); });
-  registry.callback_gauge("process_max_fds", "Maximum number of open file descriptors.",
-                          []() -> std::optional<double> {
-                            rlimit limit{};
-                            if (getrlimit(RLIMIT_NOFILE, &limit) != 0 ||
-                                limit.rlim_cur == RLIM_INFINITY) {
-                              return std::nullopt;
-                            }
-                            return static_cast<double>(limit.rlim_cur);
-                          });
+  registry.callback_gauge(
+      "process_max_fds", "Maximum number of open file descriptors.", []() -> std::optional<double> {
+        rlimit limit{};
+        if (getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) {
+          return std::nullopt;
+        }
+        return static_cast<double>(limit.rlim_cur);
+      });
 }
 
 }  // namespace crest::metrics

@@ -17,8 +17,7 @@ namespace {
 using ::testing::HasSubstr;
 
 double now_seconds() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 TEST(ProcessMetricsTest, StatsArePlausible) {

@@ -70,14 +70,14 @@ class PromtoolTest : public ::testing::Test {
 TEST_F(PromtoolTest, AcceptsEveryMetricType) {
   Registry registry;
   register_process_metrics(registry);
-  auto& accepted = registry.counter_family("crest_orders_accepted_total",
-                                           "Orders accepted, by \"service\".\nSecond line \\.",
-                                           {"service"});
+  auto& accepted =
+      registry.counter_family("crest_orders_accepted_total",
+                              "Orders accepted, by \"service\".\nSecond line \\.", {"service"});
   accepted.with({"orders"}).inc(3);
   accepted.with({"odd \"value\"\\ with\nnewline"}).inc(0.5);
   registry.counter("crest_relay_published_total", "Outbox rows published.").inc();
-  auto& depth = registry.gauge_family("crest_queue_depth", "Messages in the queue.",
-                                      {"queue", "state"});
+  auto& depth =
+      registry.gauge_family("crest_queue_depth", "Messages in the queue.", {"queue", "state"});
   depth.with({"orders", "visible"}).set(3);
   depth.with({"orders", "in_flight"}).set(-1.5e-7);
   registry.gauge("crest_nan_value", "A gauge holding NaN.")

@@ -432,8 +432,8 @@ F& Registry::add_family(std::string_view name, std::string_view help, MetricType
                      (it->second->type() == type ? " read by a callback" : ""));
     }
     if (existing->label_names() != label_names) {
-      fail(name, "already registered with labels " + join(existing->label_names()) +
-                     ", not " + join(label_names));
+      fail(name, "already registered with labels " + join(existing->label_names()) + ", not " +
+                     join(label_names));
     }
     if (existing->buckets() != buckets) {
       fail(name, "already registered with different buckets");
@@ -458,8 +458,7 @@ GaugeFamily& Registry::gauge_family(std::string_view name, std::string_view help
 }
 
 HistogramFamily& Registry::histogram_family(std::string_view name, std::string_view help,
-                                            std::vector<std::string> label_names,
-                                            Buckets buckets) {
+                                            std::vector<std::string> label_names, Buckets buckets) {
   return add_family<HistogramFamily>(name, help, MetricType::histogram, std::move(label_names),
                                      std::move(buckets));
 }
@@ -486,9 +485,9 @@ void Registry::add_callback(std::string_view name, std::string_view help, Metric
   if (families_.contains(name)) {
     fail(name, "already registered (a callback metric cannot be registered twice)");
   }
-  families_.emplace(std::string(name), std::make_unique<CallbackFamily>(
-                                           std::string(name), std::string(help), type,
-                                           std::move(callback)));
+  families_.emplace(std::string(name),
+                    std::make_unique<CallbackFamily>(std::string(name), std::string(help), type,
+                                                     std::move(callback)));
 }
 
 void Registry::callback_gauge(std::string_view name, std::string_view help,

@@ -14,12 +14,12 @@ namespace {
 using ::testing::HasSubstr;
 
 // Expects `statement` to throw std::invalid_argument whose message contains `text`.
-#define EXPECT_INVALID(statement, text)                                  \
-  try {                                                                  \
-    statement;                                                           \
+#define EXPECT_INVALID(statement, text)                                 \
+  try {                                                                 \
+    statement;                                                          \
     ADD_FAILURE() << "expected std::invalid_argument from " #statement; \
-  } catch (const std::invalid_argument& e) {                             \
-    EXPECT_THAT(e.what(), HasSubstr(text));                              \
+  } catch (const std::invalid_argument& e) {                            \
+    EXPECT_THAT(e.what(), HasSubstr(text));                             \
   }
 
 TEST(RegistryRenderTest, CounterWithLabels) {
@@ -38,8 +38,8 @@ TEST(RegistryRenderTest, CounterWithLabels) {
 
 TEST(RegistryRenderTest, GaugeSetIncDec) {
   Registry registry;
-  auto& depth = registry.gauge_family("crest_queue_depth", "Messages in the queue.",
-                                      {"queue", "state"});
+  auto& depth =
+      registry.gauge_family("crest_queue_depth", "Messages in the queue.", {"queue", "state"});
   Gauge& visible = depth.with({"orders", "visible"});
   visible.set(3);
   visible.inc();
@@ -103,8 +103,7 @@ TEST(RegistryRenderTest, UnlabelledMetricsHaveNoBraces) {
 
 TEST(RegistryRenderTest, EscapesLabelValuesAndHelp) {
   Registry registry;
-  registry
-      .counter_family("crest_errors_total", "Errors by \"kind\",\nwith a \\ in help.", {"msg"})
+  registry.counter_family("crest_errors_total", "Errors by \"kind\",\nwith a \\ in help.", {"msg"})
       .with({"path \"C:\\tmp\"\nline 2"})
       .inc();
   EXPECT_EQ(registry.render(),
@@ -124,9 +123,8 @@ TEST(RegistryRenderTest, CallbacksAreReadAtScrapeTime) {
   double value = 1;
   registry.callback_gauge("crest_cache_entries", "Entries.", [&value] { return value; });
   registry.callback_counter("crest_evictions_total", "Evictions.", [] { return 12.0; });
-  registry.callback_gauge("crest_missing", "Absent.", []() -> std::optional<double> {
-    return std::nullopt;
-  });
+  registry.callback_gauge("crest_missing", "Absent.",
+                          []() -> std::optional<double> { return std::nullopt; });
   registry.callback_gauge("crest_broken", "Throws.", []() -> std::optional<double> {
     throw std::runtime_error("probe failed");
   });
@@ -282,8 +280,8 @@ TEST(RegistryValidationTest, RejectsBadBuckets) {
   EXPECT_INVALID(registry.histogram("crest_h4", "h", {std::numeric_limits<double>::quiet_NaN()}),
                  "finite");
   // A spelled-out +Inf is the implicit one.
-  auto& with_inf = registry.histogram_family("crest_h5", "h", {},
-                                             {1, std::numeric_limits<double>::infinity()});
+  auto& with_inf =
+      registry.histogram_family("crest_h5", "h", {}, {1, std::numeric_limits<double>::infinity()});
   EXPECT_EQ(with_inf.buckets(), (Buckets{1}));
 }
 

@@ -16,8 +16,8 @@ void append_double(std::string& out, double value) {
     return;
   }
   std::array<char, 64> buf{};
-  const auto sci = std::to_chars(buf.data(), buf.data() + buf.size(), value,
-                                 std::chars_format::scientific);
+  const auto sci =
+      std::to_chars(buf.data(), buf.data() + buf.size(), value, std::chars_format::scientific);
   const std::string_view text(buf.data(), static_cast<std::size_t>(sci.ptr - buf.data()));
   // Shortest round-trip form is "d[.ddd]e[+-]XX"; its exponent decides the notation, so
   // 0.005 stays readable as an le label (as the Go client writes it) and 1e-07 stays short.

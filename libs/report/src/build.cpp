@@ -14,9 +14,9 @@ Result<Report> build_report(const std::vector<PhaseInputs>& inputs, Slo slo, std
   Report report;
   report.title = std::move(title);
   report.slo = slo;
-  report.generated_at =
-      fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", fmt::gmtime(std::chrono::system_clock::to_time_t(
-                                               std::chrono::system_clock::now())));
+  report.generated_at = fmt::format(
+      "{:%Y-%m-%dT%H:%M:%SZ}",
+      fmt::gmtime(std::chrono::system_clock::to_time_t(std::chrono::system_clock::now())));
   for (const auto& in : inputs) {
     auto phase = phase_from_load_json(in.name, in.load_json);
     if (!phase) {
@@ -42,7 +42,8 @@ Result<Report> build_report(const std::vector<PhaseInputs>& inputs, Slo slo, std
         return added.error();
       }
       if (!timed) {
-        phase->notes.push_back(in.fault_events + ": not placed (the load run's JSON has no start_unix_ms)");
+        phase->notes.push_back(in.fault_events +
+                               ": not placed (the load run's JSON has no start_unix_ms)");
       }
     }
     if (!in.diagnosis.empty()) {

@@ -18,9 +18,9 @@ Error bad(const std::string& where, const std::string& why) {
 }
 
 std::optional<Family> family_from(std::string_view name) {
-  for (auto f : {Family::latency, Family::errors, Family::throughput, Family::load,
-                 Family::resources, Family::database, Family::cache, Family::queue,
-                 Family::scaling}) {
+  for (auto f :
+       {Family::latency, Family::errors, Family::throughput, Family::load, Family::resources,
+        Family::database, Family::cache, Family::queue, Family::scaling}) {
     if (name == to_string(f)) {
       return f;
     }
@@ -243,7 +243,8 @@ Result<void> add_fault_events(Phase& phase, const std::string& path) {
   for (const auto& r : *records) {
     const double start = seconds_of(r.start) - phase.started_at;
     const double end = r.end ? seconds_of(*r.end) - phase.started_at : phase.summary.duration_s;
-    phase.faults.push_back({start, end, r.target.empty() ? r.fault : r.fault + " (" + r.target + ")"});
+    phase.faults.push_back(
+        {start, end, r.target.empty() ? r.fault : r.fault + " (" + r.target + ")"});
   }
   return {};
 }

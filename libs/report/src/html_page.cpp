@@ -26,11 +26,20 @@ std::string escape_html(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -44,7 +53,8 @@ std::string render_html(const Report& report) {
   page.reserve(data.size() + 80'000);
   page += "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>";
   page += escape_html(report.title);
-  page += "</title>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<style>";
+  page +=
+      "</title>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<style>";
   page += assets::kUplotCss;
   page += "</style>\n<style>";
   page += assets::kReportCss;

@@ -15,7 +15,9 @@ Error unreadable(const std::string& path, const std::string& why) {
   return Error{ErrorKind::invalid_argument, path + ": " + why};
 }
 
-double ms(std::uint64_t micros) { return static_cast<double>(micros) / 1000.0; }
+double ms(std::uint64_t micros) {
+  return static_cast<double>(micros) / 1000.0;
+}
 
 double number_or_nan(const json& j, const char* key) {
   auto it = j.find(key);

@@ -8,7 +8,9 @@ namespace {
 
 using nlohmann::json;
 
-json number(double v) { return std::isnan(v) ? json(nullptr) : json(v); }
+json number(double v) {
+  return std::isnan(v) ? json(nullptr) : json(v);
+}
 
 json series_json(const Series& s) {
   json y = json::array();
@@ -26,15 +28,24 @@ std::string cell(double v, const char* format = "{:.1f}") {
 
 const char* to_string(Family family) {
   switch (family) {
-    case Family::latency: return "latency";
-    case Family::errors: return "errors";
-    case Family::throughput: return "throughput";
-    case Family::load: return "load";
-    case Family::resources: return "resources";
-    case Family::database: return "database";
-    case Family::cache: return "cache";
-    case Family::queue: return "queue";
-    case Family::scaling: return "scaling";
+    case Family::latency:
+      return "latency";
+    case Family::errors:
+      return "errors";
+    case Family::throughput:
+      return "throughput";
+    case Family::load:
+      return "load";
+    case Family::resources:
+      return "resources";
+    case Family::database:
+      return "database";
+    case Family::cache:
+      return "cache";
+    case Family::queue:
+      return "queue";
+    case Family::scaling:
+      return "scaling";
   }
   return "unknown";
 }
@@ -51,7 +62,8 @@ bool Chart::has_data() const {
 }
 
 bool PhaseSummary::slo_held(const Slo& slo) const {
-  return requests > 0 && !std::isnan(p99_ms) && p99_ms < slo.p99_ms && error_rate() < slo.error_rate;
+  return requests > 0 && !std::isnan(p99_ms) && p99_ms < slo.p99_ms &&
+         error_rate() < slo.error_rate;
 }
 
 Chart* Phase::chart(const std::string& id) {
@@ -72,8 +84,11 @@ json to_json(const Report& report) {
       for (const auto& s : c.series) {
         series.push_back(series_json(s));
       }
-      charts.push_back({{"id", c.id}, {"title", c.title}, {"unit", c.unit},
-                        {"family", to_string(c.family)}, {"series", series}});
+      charts.push_back({{"id", c.id},
+                        {"title", c.title},
+                        {"unit", c.unit},
+                        {"family", to_string(c.family)},
+                        {"series", series}});
     }
     json faults = json::array();
     for (const auto& f : p.faults) {
@@ -85,7 +100,9 @@ json to_json(const Report& report) {
     }
     json responses = json::array();
     for (const auto& r : p.scale_responses) {
-      responses.push_back({{"service", r.service}, {"from", r.from}, {"to", r.to},
+      responses.push_back({{"service", r.service},
+                           {"from", r.from},
+                           {"to", r.to},
                            {"decision_t", r.decision_t},
                            {"breach_t", r.breach_t ? json(*r.breach_t) : json(nullptr)},
                            {"serving_t", r.serving_t ? json(*r.serving_t) : json(nullptr)}});
@@ -118,9 +135,9 @@ json to_json(const Report& report) {
 }
 
 std::string render_markdown(const Report& report) {
-  std::string out = fmt::format("# {}\n\nGenerated {}. SLO: p99 < {} ms and errors < {:.2f} %.\n\n",
-                                report.title, report.generated_at, report.slo.p99_ms,
-                                100 * report.slo.error_rate);
+  std::string out =
+      fmt::format("# {}\n\nGenerated {}. SLO: p99 < {} ms and errors < {:.2f} %.\n\n", report.title,
+                  report.generated_at, report.slo.p99_ms, 100 * report.slo.error_rate);
   out += "| phase | requests | req/s | errors | p50 ms | p95 ms | p99 ms | SLO |\n";
   out += "|---|---:|---:|---:|---:|---:|---:|---|\n";
   for (const auto& p : report.phases) {
@@ -132,7 +149,9 @@ std::string render_markdown(const Report& report) {
   for (const auto& p : report.phases) {
     if (!p.scale_responses.empty()) {
       out += fmt::format("\n**{}: scaling responses**\n\n", p.name);
-      out += "| service | replicas | breach → decision s | decision → serving s |\n|---|---|---:|---:|\n";
+      out +=
+          "| service | replicas | breach → decision s | decision → serving s "
+          "|\n|---|---|---:|---:|\n";
       for (const auto& r : p.scale_responses) {
         out += fmt::format("| {} | {} → {} | {} | {} |\n", r.service, r.from, r.to,
                            r.breach_t ? cell(r.decision_t - *r.breach_t) : "–",

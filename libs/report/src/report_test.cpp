@@ -43,16 +43,21 @@ class ReportTest : public ::testing::Test {
         h.record_us(static_cast<std::uint64_t>(i + 1) * 1000);
       }
       h.record_us(50'000);
-      timeline.push_back({{"t", i + 1.0},
-                          {"vus", 10},
-                          {"requests", 101},
-                          {"failures", i == 0 ? 101 : 0},
-                          {"p50_ms", 1.0},
-                          {"p99_ms", 2.0},
-                          {"steps", {{"home", {{"requests", 101}, {"histogram", h.serialise()}}}}}});
+      timeline.push_back(
+          {{"t", i + 1.0},
+           {"vus", 10},
+           {"requests", 101},
+           {"failures", i == 0 ? 101 : 0},
+           {"p50_ms", 1.0},
+           {"p99_ms", 2.0},
+           {"steps", {{"home", {{"requests", 101}, {"histogram", h.serialise()}}}}}});
     }
-    json run = {{"plan", "p.yaml"}, {"elapsed_s", seconds}, {"http_reqs", 101 * seconds},
-                {"http_req_failed", 101}, {"start_unix_ms", started_at * 1000}, {"timeline", timeline}};
+    json run = {{"plan", "p.yaml"},
+                {"elapsed_s", seconds},
+                {"http_reqs", 101 * seconds},
+                {"http_req_failed", 101},
+                {"start_unix_ms", started_at * 1000},
+                {"timeline", timeline}};
     return run.dump();
   }
 
@@ -95,7 +100,8 @@ TEST_F(ReportTest, UnreadableInputsAreErrorsNamingTheFile) {
 
   auto phase = phase_from_load_json("x", write("run.json", load_json(2)));
   ASSERT_TRUE(phase.ok());
-  const auto events = write("events.jsonl", "{\"ts\":\"2023-11-14T22:13:21Z\",\"kind\":\"decision\"}\n{oops\n");
+  const auto events =
+      write("events.jsonl", "{\"ts\":\"2023-11-14T22:13:21Z\",\"kind\":\"decision\"}\n{oops\n");
   auto d = add_autoscaler_events(*phase, events);
   ASSERT_FALSE(d.ok());
   EXPECT_THAT(d.error().message, HasSubstr(events + ":2"));
@@ -138,7 +144,9 @@ TEST_F(ReportTest, AutoscalerLogGivesBreachDecisionServingAndReplicaSeries) {
   // started_at 2023-11-14T22:13:20Z
   auto phase = phase_from_load_json("scaled", write("run.json", load_json(60, 1'700'000'000)));
   ASSERT_TRUE(phase.ok());
-  const auto log = write("autoscaler.jsonl", R"({"ts":"2023-11-14T22:13:30.000Z","kind":"decision","service":"catalog","current":1,"desired":1,"metrics":[{"metric":"cpu","target":0.6,"value":0.4}]}
+  const auto log = write(
+      "autoscaler.jsonl",
+      R"({"ts":"2023-11-14T22:13:30.000Z","kind":"decision","service":"catalog","current":1,"desired":1,"metrics":[{"metric":"cpu","target":0.6,"value":0.4}]}
 {"ts":"2023-11-14T22:13:35.000Z","kind":"decision","service":"catalog","current":1,"desired":1,"metrics":[{"metric":"cpu","target":0.6,"value":0.65}]}
 {"ts":"2023-11-14T22:13:40.500Z","kind":"decision","service":"catalog","current":1,"desired":3,"metrics":[{"metric":"cpu","target":0.6,"value":1.8}],"reason":"cpu 300% of target"}
 {"ts":"2023-11-14T22:13:44.000Z","kind":"pod","service":"catalog","instance":"catalog-2","transition":"serving"}
@@ -159,7 +167,9 @@ TEST_F(ReportTest, AutoscalerLogGivesBreachDecisionServingAndReplicaSeries) {
   ASSERT_NE(replicas, nullptr);
   EXPECT_EQ(replicas->series.size(), 2u);
 
-  const auto faults = write("chaos.jsonl", R"({"ts":"2023-11-14T22:13:50.000Z","event":"start","id":"f1","fault":"redis-stop","target":"redis","parameters":{},"undo":{}}
+  const auto faults = write(
+      "chaos.jsonl",
+      R"({"ts":"2023-11-14T22:13:50.000Z","event":"start","id":"f1","fault":"redis-stop","target":"redis","parameters":{},"undo":{}}
 {"ts":"2023-11-14T22:14:05.000Z","event":"end","id":"f1","fault":"redis-stop","target":"redis","how":"stopped"}
 )");
   ASSERT_TRUE(add_fault_events(*phase, faults).ok());

@@ -48,8 +48,10 @@ Result<std::string> find_program(const std::string& name) {
     }
     start = end + 1;
   }
-  return Error{ErrorKind::not_found, fmt::format("program '{}' not found (is its package installed? "
-                                                 "scripts/install-deps installs every server)", name)};
+  return Error{ErrorKind::not_found,
+               fmt::format("program '{}' not found (is its package installed? "
+                           "scripts/install-deps installs every server)",
+                           name)};
 }
 
 Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
@@ -77,7 +79,8 @@ Result<ChildProcess> ChildProcess::spawn(const ProcessSpec& spec) {
   const std::string log = spec.log_path.empty() ? "/dev/null" : spec.log_path;
   const int log_fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) {
-    return Error{ErrorKind::invalid_argument, fmt::format("cannot open log {}: {}", log, std::strerror(errno))};
+    return Error{ErrorKind::invalid_argument,
+                 fmt::format("cannot open log {}: {}", log, std::strerror(errno))};
   }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
@@ -119,7 +122,9 @@ ChildProcess& ChildProcess::operator=(ChildProcess&& other) noexcept {
   return *this;
 }
 
-ChildProcess::~ChildProcess() { stop(); }
+ChildProcess::~ChildProcess() {
+  stop();
+}
 
 bool ChildProcess::reap(bool block) {
   if (pid_ <= 0 || status_) return true;
@@ -136,7 +141,9 @@ bool ChildProcess::reap(bool block) {
   return false;
 }
 
-bool ChildProcess::running() { return pid_ > 0 && !reap(false); }
+bool ChildProcess::running() {
+  return pid_ > 0 && !reap(false);
+}
 
 void ChildProcess::signal(int signal) const {
   if (pid_ > 0 && !status_) ::kill(pid_, signal);
@@ -193,8 +200,8 @@ Result<std::uint16_t> wait_for_port_file(const std::string& path, ChildProcess& 
                    fmt::format("{} exited before writing its port to {}", process.name(), path)};
     }
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Error{ErrorKind::timeout, fmt::format("{} wrote no port to {} within {} ms", process.name(),
-                                                   path, timeout.count())};
+      return Error{ErrorKind::timeout, fmt::format("{} wrote no port to {} within {} ms",
+                                                   process.name(), path, timeout.count())};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -247,8 +254,8 @@ Result<void> wait_for_tcp(std::uint16_t port, std::chrono::milliseconds timeout)
     ::close(fd);
     if (connected) return {};
     if (std::chrono::steady_clock::now() >= deadline) {
-      return Error{ErrorKind::timeout, fmt::format("nothing listens on 127.0.0.1:{} after {} ms", port,
-                                                   timeout.count())};
+      return Error{ErrorKind::timeout, fmt::format("nothing listens on 127.0.0.1:{} after {} ms",
+                                                   port, timeout.count())};
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }

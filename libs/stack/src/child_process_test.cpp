@@ -67,7 +67,8 @@ TEST(ChildProcess, MissingProgramIsANamedError) {
 TEST(Ports, PortFileIsReadOnceWrittenAndAnExitIsAnError) {
   const auto file = std::filesystem::temp_directory_path() / "crest_port_file_test";
   std::filesystem::remove(file);
-  auto writer = ChildProcess::spawn(spec_of("sh", {"-c", "sleep 0.1; echo 4321 > " + file.string() + "; sleep 30"}));
+  auto writer = ChildProcess::spawn(
+      spec_of("sh", {"-c", "sleep 0.1; echo 4321 > " + file.string() + "; sleep 30"}));
   ASSERT_TRUE(writer.ok());
   auto port = wait_for_port_file(file.string(), *writer, 5s);
   ASSERT_TRUE(port.ok()) << port.error().message;

@@ -13,7 +13,8 @@ using soci_shared::kProductColumns;
 using soci_shared::ProductRow;
 
 // LOCATE and ORDER BY name follow the columns' _ci collation: case-insensitive as they are.
-constexpr soci_shared::SqlCatalogDialect kDialect{"LOCATE(:t2, name) > 0", "LOCATE(:t3, description) > 0",
+constexpr soci_shared::SqlCatalogDialect kDialect{"LOCATE(:t2, name) > 0",
+                                                  "LOCATE(:t3, description) > 0",
                                                   "(LOCATE(:rt, name) > 0)", "name ASC", false};
 
 // `ids` are integers, so they are formatted into the statement rather than bound one by one.
@@ -42,18 +43,20 @@ MysqlCatalogStore::MysqlCatalogStore(MysqlDatabasePtr db, Clock& clock)
     : db_(std::move(db)), clock_(clock) {}
 
 Result<std::vector<Category>> MysqlCatalogStore::categories() {
-  return db_->impl().read(Consistency::eventual, {}, [](soci::session& sql) -> Result<std::vector<Category>> {
-    return soci_shared::select_categories(sql);
-  });
+  return db_->impl().read(Consistency::eventual, {},
+                          [](soci::session& sql) -> Result<std::vector<Category>> {
+                            return soci_shared::select_categories(sql);
+                          });
 }
 
 Result<ProductPage> MysqlCatalogStore::list_products(const ProductQuery& query) {
   if (auto checked = soci_shared::check_query(query); !checked.ok()) {
     return checked.error();
   }
-  return db_->impl().read(Consistency::eventual, {}, [&](soci::session& sql) -> Result<ProductPage> {
-    return soci_shared::select_products(sql, query, kDialect);
-  });
+  return db_->impl().read(Consistency::eventual, {},
+                          [&](soci::session& sql) -> Result<ProductPage> {
+                            return soci_shared::select_products(sql, query, kDialect);
+                          });
 }
 
 Result<Product> MysqlCatalogStore::product(std::int64_t id, Consistency consistency) {

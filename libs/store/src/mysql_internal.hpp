@@ -29,11 +29,16 @@ class Histogram;
 namespace crest::store {
 namespace mysql_detail {
 
-
 // The keys of the ReplicaRouter's read-your-writes window: what a write touched.
-inline std::string user_key(std::int64_t id) { return "user:" + std::to_string(id); }
-inline std::string order_key(std::int64_t id) { return "order:" + std::to_string(id); }
-inline std::string email_key(const std::string& email) { return "email:" + email; }
+inline std::string user_key(std::int64_t id) {
+  return "user:" + std::to_string(id);
+}
+inline std::string order_key(std::int64_t id) {
+  return "order:" + std::to_string(id);
+}
+inline std::string email_key(const std::string& email) {
+  return "email:" + email;
+}
 
 // What kind of failure an exception was, beyond the Error it maps to.
 enum class Failure : std::uint8_t {

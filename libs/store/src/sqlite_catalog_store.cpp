@@ -12,8 +12,9 @@ using soci_shared::kProductColumns;
 using soci_shared::ProductRow;
 
 constexpr soci_shared::SqlCatalogDialect kDialect{
-    "instr(lower(name), :t2) > 0", "instr(lower(description), :t3) > 0", "(instr(lower(name), :rt) > 0)",
-    "name COLLATE NOCASE ASC", true};  // lower() and a lower-cased text: ASCII case-insensitive
+    "instr(lower(name), :t2) > 0", "instr(lower(description), :t3) > 0",
+    "(instr(lower(name), :rt) > 0)", "name COLLATE NOCASE ASC",
+    true};  // lower() and a lower-cased text: ASCII case-insensitive
 
 std::optional<Product> load_product(soci::session& sql, std::int64_t id) {
   ProductRow row;

@@ -15,13 +15,12 @@
 namespace crest::metrics {
 class Counter;
 class Histogram;
-}
+}  // namespace crest::metrics
 
 namespace crest::store {
 
 // Maps whatever a SOCI/SQLite call threw to the store error convention.
 Error map_sqlite_exception(std::exception_ptr error);
-
 
 class SqliteDatabase::Impl {
  public:

@@ -13,8 +13,8 @@ class Clock {
   using WallTime = std::chrono::system_clock::time_point;
 
   virtual ~Clock() = default;
-  virtual SteadyTime now() const = 0;       // for intervals and deadlines
-  virtual WallTime wall_now() const = 0;    // for timestamps shown to people
+  virtual SteadyTime now() const = 0;     // for intervals and deadlines
+  virtual WallTime wall_now() const = 0;  // for timestamps shown to people
 
   static Clock& system();  // the real clock, shared
 };

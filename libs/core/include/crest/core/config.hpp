@@ -24,7 +24,7 @@ class ConfigError : public std::runtime_error {
 enum class ConfigType { string, integer, number, boolean, duration };
 
 struct ConfigOption {
-  std::string key;            // dotted, e.g. "http.port"
+  std::string key;  // dotted, e.g. "http.port"
   ConfigType type;
   std::string default_value;  // in the same text form a YAML file or flag would use
   std::string help;

@@ -15,10 +15,10 @@ namespace crest {
 enum class ErrorKind : std::uint8_t {
   invalid_argument,  // the caller sent something wrong
   not_found,
-  conflict,          // duplicate, or a precondition on current state failed
-  unavailable,       // a dependency is down, overloaded or throttling; retrying later may work
+  conflict,     // duplicate, or a precondition on current state failed
+  unavailable,  // a dependency is down, overloaded or throttling; retrying later may work
   timeout,
-  internal,          // a bug or an invariant broken
+  internal,  // a bug or an invariant broken
 };
 
 const char* to_string(ErrorKind kind) noexcept;
@@ -32,7 +32,7 @@ struct Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
   Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const noexcept { return state_.index() == 0; }
@@ -60,7 +60,8 @@ template <>
 class [[nodiscard]] Result<void> {
  public:
   Result() = default;
-  Result(Error error) : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
+  Result(Error error)
+      : error_(std::move(error)), ok_(false) {}  // NOLINT(google-explicit-constructor)
   bool ok() const noexcept { return ok_; }
   explicit operator bool() const noexcept { return ok_; }
   const Error& error() const { return error_; }

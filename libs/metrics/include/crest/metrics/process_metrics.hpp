@@ -14,7 +14,7 @@ void register_process_metrics(Registry& registry);
 
 // What the metrics report, for tests and for code that wants the numbers directly.
 struct ProcessStats {
-  double cpu_seconds = 0;       // user + system
+  double cpu_seconds = 0;  // user + system
   double resident_bytes = 0;
   double virtual_bytes = 0;
   double threads = 0;

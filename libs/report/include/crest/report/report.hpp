@@ -48,9 +48,9 @@ struct ScaleResponse {
   std::string service;
   int from = 0;
   int to = 0;
-  double decision_t = 0;                // phase seconds
-  std::optional<double> breach_t;       // when the metric first crossed its target
-  std::optional<double> serving_t;      // when the last new instance took traffic
+  double decision_t = 0;            // phase seconds
+  std::optional<double> breach_t;   // when the metric first crossed its target
+  std::optional<double> serving_t;  // when the last new instance took traffic
 };
 
 struct Slo {
@@ -79,7 +79,7 @@ struct Phase {
   std::vector<Band> faults;
   std::vector<Marker> events;
   std::vector<ScaleResponse> scale_responses;
-  nlohmann::json diagnosis;  // the diagnosis JSON as given, or null
+  nlohmann::json diagnosis;        // the diagnosis JSON as given, or null
   std::vector<std::string> notes;  // inputs that were missing or partly unreadable
 
   Chart* chart(const std::string& id);

@@ -15,13 +15,13 @@
 namespace crest::metrics {
 class Registry;
 class Counter;
-}
+}  // namespace crest::metrics
 
 namespace crest::store {
 
 struct LruCacheOptions {
-  std::size_t capacity = 10000;  // entries; at least 1
-  std::string name = "local";    // the `cache` label
+  std::size_t capacity = 10000;          // entries; at least 1
+  std::string name = "local";            // the `cache` label
   metrics::Registry* metrics = nullptr;  // crest_cache_requests_total{cache,result}
 };
 
