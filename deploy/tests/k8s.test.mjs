@@ -20,6 +20,7 @@ const KUSTOMIZATIONS = [
   path.join(K8S, "jobs/crest-run"),
   path.join(DEPLOY, "logging/fluent-bit"),
   path.join(DEPLOY, "grafana"),
+  path.join(K8S, "addons"),
 ];
 const LABELS = ["app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/component"];
 const noKustomize = kustomizeCommand() ? false : "no kustomize here (kubectl kustomize or kustomize); per-file checks still run";
@@ -27,13 +28,20 @@ const noKustomize = kustomizeCommand() ? false : "no kustomize here (kubectl kus
 const kustomization = (dir) => YAML.parse(read(path.join(dir, "kustomization.yaml")));
 const isDir = (p) => fs.existsSync(p) && fs.statSync(p).isDirectory();
 
-// Resource files of a kustomization, recursively through directory resources (bases).
-function resourceFiles(dir) {
+// Resource files of a kustomization, recursively through directory resources (bases) and, unless
+// told not to, its components (pinned add-on manifests, labelled by their component at build).
+function resourceFiles(dir, { components = true } = {}) {
   const out = [];
   for (const r of kustomization(dir).resources || []) {
     const p = path.resolve(dir, r);
-    if (isDir(p)) out.push(...resourceFiles(p));
+    if (isDir(p)) out.push(...resourceFiles(p, { components }));
     else out.push(p);
+  }
+  if (components) {
+    for (const c of kustomization(dir).components || []) {
+      const p = path.resolve(dir, c);
+      out.push(...resourceFiles(p));
+    }
   }
   return out;
 }
@@ -76,6 +84,7 @@ test("every YAML file under deploy/k8s and deploy/logging is referenced by a kus
   for (const dir of KUSTOMIZATIONS) {
     for (const p of kustomization(dir).patches || []) used.add(path.resolve(dir, p.path));
     used.add(path.join(dir, "kustomization.yaml"));
+    for (const c of kustomization(dir).components || []) used.add(path.resolve(dir, c, "kustomization.yaml"));
   }
   const configs = new Set(["deploy/k8s/monitoring/prometheus-adapter-values.yaml", "deploy/k8s/monitoring/prometheus-scrape-config.yaml"]);
   const all = [K8S, path.join(DEPLOY, "logging")].flatMap((d) =>
@@ -123,7 +132,7 @@ test("every object and pod template carries the app.kubernetes.io name, part-of 
       if (tpl) for (const l of LABELS) assert.ok(tpl.labels?.[l], `${where} ${o.kind}/${o.metadata.name} pod template lacks ${l}`);
     }
   };
-  for (const f of new Set(KUSTOMIZATIONS.flatMap(resourceFiles))) check(rel(f), yamlDocs(f));
+  for (const f of new Set(KUSTOMIZATIONS.flatMap((d) => resourceFiles(d, { components: false })))) check(rel(f), yamlDocs(f));
   for (const [dir, objs] of Object.entries(builds)) check(dir, objs);
 });
 

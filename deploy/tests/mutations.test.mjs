@@ -26,6 +26,10 @@ const MUTATIONS = [
   { what: "bad ALB annotation value (scheme)", file: "k8s/base/ingress.yaml", from: "scheme: internet-facing", to: "scheme: public", check: "k8s.test.mjs" },
   { what: "bad ALB annotation value (target group attribute)", file: "k8s/base/ingress.yaml", from: "stickiness.type=lb_cookie", to: "stickiness.type=cookie", check: "k8s.test.mjs" },
   { what: "misspelt ALB annotation", file: "k8s/base/ingress.yaml", from: "alb.ingress.kubernetes.io/ssl-policy", to: "alb.ingress.kubernetes.io/ssl-polcy", check: "k8s.test.mjs" },
+  // Caught by the binary itself (storefront-config.test.mjs): keys against `storefront --help-config`,
+  // values by starting every role with the overlays' ConfigMaps.
+  { what: "invalid storefront setting (misspelt key)", file: "k8s/base/storefront.env", from: "CREST_LOG_LEVEL=", to: "CREST_LOG_LEVL=", check: "storefront-config.test.mjs", pattern: "storefront setting" },
+  { what: "invalid storefront setting (value the binary rejects)", file: "k8s/base/storefront.env", from: "CREST_CACHE=redis", to: "CREST_CACHE=elasticache", check: "storefront-config.test.mjs" },
   { what: "broken PromQL in a dashboard", file: "grafana/dashboards/red.json", from: "sum by (service) (rate(", to: "sum by (service) (rate((", check: "promql.test.mjs" },
   { what: "broken PromQL in the Prometheus Adapter rules", file: "k8s/monitoring/prometheus-adapter-values.yaml", from: "[2m]", to: "[2 m]", check: "promql.test.mjs" },
 ];
@@ -40,6 +44,7 @@ function scratchCopy() {
   fs.mkdirSync(path.join(dir, "scripts"));
   fs.copyFileSync(path.join(ROOT, "scripts/install-deps"), path.join(dir, "scripts/install-deps"));
   fs.copyFileSync(path.join(ROOT, "package.json"), path.join(dir, "package.json"));
+  fs.copyFileSync(path.join(ROOT, "scripts/fauxqs-server.mjs"), path.join(dir, "scripts/fauxqs-server.mjs")); // the SQS stand-in
   copyTree(path.join(ROOT, "libs/store/src"), path.join(dir, "libs/store/src")); // the adapters' AWS calls
   fs.symlinkSync(fs.realpathSync(path.join(ROOT, "node_modules")), path.join(dir, "node_modules"));
   return dir;
@@ -66,7 +71,11 @@ test("every seeded mistake is caught by the checks", { timeout: 30 * 60 * 1000 }
   try {
     let tfReady = false;
     for (const m of MUTATIONS) {
-      await t.test(m.what, { skip: needsTerraform(m) && cli.skip ? cli.skip : m.check === "promql.test.mjs" && !which("promtool") ? "promtool is not installed here" : false }, () => {
+      const skip =
+        needsTerraform(m) && cli.skip ? cli.skip :
+        m.check === "promql.test.mjs" && !which("promtool") ? "promtool is not installed here" :
+        m.check === "storefront-config.test.mjs" && !process.env.CREST_STOREFRONT_BINARY ? "CREST_STOREFRONT_BINARY is not set" : false;
+      await t.test(m.what, { skip }, () => {
         if (needsTerraform(m) && !tfReady) {
           const init = cli.init(tfDir);
           assert.equal(init.status, 0, `terraform init in the scratch copy:\n${init.stdout}${init.stderr}`);
