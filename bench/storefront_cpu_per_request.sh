@@ -19,8 +19,13 @@ hot=${4:-100}
 pages=5
 
 preset=${CREST_BENCH_PRESET:-release}  # ci builds -O2 -DNDEBUG too, with warnings as errors
-cmake --preset "$preset" >/dev/null
-cmake --build --preset "$preset" --target storefront http_hello_server >/dev/null
+# CREST_BENCH_BINARIES=DIR: run DIR/apps/storefront/storefront and DIR/bench/http_hello_server
+# as they are (e.g. copies of an earlier build, for a before/after in one session).
+bin=${CREST_BENCH_BINARIES:-build/$preset}
+if [[ -z ${CREST_BENCH_BINARIES:-} ]]; then
+  cmake --preset "$preset" >/dev/null
+  cmake --build --preset "$preset" --target storefront http_hello_server >/dev/null
+fi
 work=$(mktemp -d /tmp/crest-bench.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true' EXIT
@@ -29,10 +34,10 @@ wait_port() { for _ in $(seq 400); do [[ -s $1 ]] && return 0; sleep 0.05; done;
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-"build/$preset/apps/storefront/storefront" all --seed --products 1000 --users 0 --port 0 \
+"$bin/apps/storefront/storefront" all --seed --products 1000 --users 0 --port 0 \
   --port-file "$work/storefront.port" >"$work/storefront.log" 2>&1 &
 pids+=($!); storefront_pid=$!
-"build/$preset/bench/http_hello_server" 0 "$work/hello.port" >"$work/hello.log" 2>&1 &
+"$bin/bench/http_hello_server" 0 "$work/hello.port" >"$work/hello.log" 2>&1 &
 pids+=($!); hello_pid=$!
 wait_port "$work/storefront.port"; wait_port "$work/hello.port"
 sf_port=$(cat "$work/storefront.port"); hello_port=$(cat "$work/hello.port")

@@ -1,5 +1,7 @@
 #include "crest/http/message.hpp"
 
+#include <algorithm>
+
 namespace crest::http {
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
@@ -18,8 +20,27 @@ void Headers::add(std::string name, std::string value) {
   items_.emplace_back(std::move(name), std::move(value));
 }
 
+void RequestContext::write_outgoing_traceparent(std::array<char, 55>& out) const {
+  // version "00", 32-hex trace id, 16-hex span id, flags "01" (sampled); ids missing (a request
+  // that bypassed the middleware) are zeros, which receivers treat as invalid.
+  out.fill('0');
+  out[2] = out[35] = out[52] = '-';
+  out[54] = '1';
+  const auto trace = trace_id().substr(0, 32);
+  const auto span = span_id().substr(0, 16);
+  std::copy(trace.begin(), trace.end(), out.begin() + 3);
+  std::copy(span.begin(), span.end(), out.begin() + 36);
+}
+
 std::string RequestContext::outgoing_traceparent() const {
-  return "00-" + trace_id + "-" + span_id + "-01";
+  std::array<char, 55> text{};
+  write_outgoing_traceparent(text);
+  return std::string(text.data(), text.size());
+}
+
+const log::Logger& RequestContext::default_logger() {
+  static const log::Logger logger("http");
+  return logger;
 }
 
 std::string_view Request::path_param(std::string_view name) const {

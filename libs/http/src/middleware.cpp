@@ -1,7 +1,13 @@
 #include "crest/http/middleware.hpp"
 
+#include <array>
+#include <atomic>
 #include <chrono>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <shared_mutex>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
@@ -11,18 +17,18 @@
 namespace crest::http {
 namespace {
 
-// Ids for correlation, not secrets: a fast per-thread generator is enough.
-std::string random_hex(std::size_t digits) {
+// Ids for correlation, not secrets: a fast per-thread generator is enough. Written in place.
+template <std::size_t Capacity>
+void random_hex(log::InlineText<Capacity>& id, std::size_t digits) {
   thread_local std::mt19937_64 engine{std::random_device{}()};
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(digits, '0');
+  char* out = id.resize(digits);
   std::uint64_t bits = 0;
   for (std::size_t i = 0; i < digits; ++i) {
     if (i % 16 == 0) bits = engine();
     out[i] = kHex[bits & 0xF];
     bits >>= 4;
   }
-  return out;
 }
 
 bool is_hex(std::string_view text, std::size_t length) {
@@ -61,13 +67,20 @@ Handler compose(std::vector<Middleware> chain, Handler inner) {
   return handler;
 }
 
+// The ids are written into the request logger's fixed buffers (log::CorrelationIds): no string
+// is built per request, and the logger shares the service's bound fields instead of copying them.
 Middleware request_id() {
   return [](Request& request, const Handler& next) {
+    log::CorrelationIds ids = request.context.logger.ids();
     const auto given = request.headers.get("X-Request-Id");
-    request.context.request_id =
-        given && is_sane_request_id(*given) ? std::string(*given) : random_hex(16);
+    if (given && is_sane_request_id(*given)) {
+      ids.request_id.assign(*given);
+    } else {
+      random_hex(ids.request_id, 16);
+    }
+    request.context.logger = request.context.logger.with_ids(ids);
     Response response = next(request);
-    response.headers.set("X-Request-Id", request.context.request_id);
+    response.headers.set("X-Request-Id", std::string(request.context.request_id()));
     return response;
   };
 }
@@ -75,67 +88,130 @@ Middleware request_id() {
 Middleware trace_context(const log::Logger& logger) {
   return [logger](Request& request, const Handler& next) {
     // traceparent: version "00", 32-hex trace id, 16-hex parent id, 2-hex flags.
+    log::CorrelationIds ids = request.context.logger.ids();
     const auto header = request.headers.get("traceparent");
-    std::string parent;
     if (header && header->size() == 55 && header->substr(0, 3) == "00-" && (*header)[35] == '-' &&
         (*header)[52] == '-' && is_hex(header->substr(3, 32), 32) &&
         is_hex(header->substr(36, 16), 16)) {
-      request.context.trace_id = std::string(header->substr(3, 32));
-      parent = std::string(header->substr(36, 16));
+      ids.trace_id.assign(header->substr(3, 32));
+      ids.parent_span_id.assign(header->substr(36, 16));
     } else {
-      request.context.trace_id = random_hex(32);
+      random_hex(ids.trace_id, 32);
+      ids.parent_span_id.assign({});
     }
-    request.context.span_id = random_hex(16);
-    nlohmann::json fields{{"request_id", request.context.request_id},
-                          {"trace_id", request.context.trace_id},
-                          {"span_id", request.context.span_id}};
-    if (!parent.empty()) fields["parent_span_id"] = parent;
-    request.context.logger = logger.with(fields);
+    random_hex(ids.span_id, 16);
+    request.context.logger = logger.with_ids(ids);
     Response response = next(request);
-    response.headers.set("traceparent", request.context.outgoing_traceparent());
+    std::array<char, 55> traceparent{};
+    request.context.write_outgoing_traceparent(traceparent);
+    response.headers.set("traceparent", std::string(traceparent.data(), traceparent.size()));
     return response;
   };
 }
 
+// The line is written from plain fields (log::Field), no JSON object; nothing is built when the
+// level is off.
 Middleware access_log() {
   return [](Request& request, const Handler& next) {
     const auto start = std::chrono::steady_clock::now();
     Response response = next(request);
-    const double seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     const auto level = is_probe(request)        ? log::Level::debug
                        : response.status >= 500 ? log::Level::error
                                                 : log::Level::info;
     if (request.context.logger.enabled(level)) {
-      const nlohmann::json fields{{"http_request_method", request.method},
-                                  {"url_path", request.path.substr(0, 256)},
-                                  {"http_route", request.context.route},
-                                  {"http_response_status_code", response.status},
-                                  {"duration_ms", seconds * 1e3},
-                                  {"response_bytes", response.body.size()},
-                                  {"client_address", request.remote_address}};
-      request.context.logger.write(level, "request", &fields);
+      const double seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const log::Field fields[] = {{"http_request_method", std::string_view(request.method)},
+                                   {"url_path", std::string_view(request.path).substr(0, 256)},
+                                   {"http_route", request.context.route},
+                                   {"http_response_status_code", response.status},
+                                   {"duration_ms", seconds * 1e3},
+                                   {"response_bytes", response.body.size()},
+                                   {"client_address", std::string_view(request.remote_address)}};
+      request.context.logger.write(level, "request", fields);
     }
     return response;
   };
 }
 
-Middleware request_metrics(metrics::Registry& registry) {
-  auto& duration = registry.histogram_family(
-      "http_server_request_duration_seconds", "Duration of HTTP server requests.",
-      {"http_route", "http_request_method", "http_response_status_code"});
-  auto& active =
-      registry.gauge_family("http_server_active_requests", "Number of active HTTP server requests.",
-                            {"http_request_method"});
-  return [&duration, &active](Request& request, const Handler& next) {
-    // Unknown methods share one label value so clients cannot grow the series set.
-    static constexpr std::string_view kKnown[] = {"GET",   "POST", "PUT",    "DELETE",
-                                                  "PATCH", "HEAD", "OPTIONS"};
-    std::string_view method = "_OTHER";
-    for (auto known : kKnown) {
-      if (request.method == known) method = known;
+namespace {
+
+// The metric children of the request metrics, resolved once per method and once per (route,
+// method, status) and then found by the route pattern's address (the Router holds the pattern for
+// the server's lifetime), not looked up by label strings per request. Children are created on first
+// use, so /metrics shows only series that were observed, as before.
+class RequestSeries {
+ public:
+  static constexpr std::string_view kMethods[] = {"GET",   "POST", "PUT",     "DELETE",
+                                                  "PATCH", "HEAD", "OPTIONS", "_OTHER"};
+
+  explicit RequestSeries(metrics::Registry& registry)
+      : duration_(registry.histogram_family(
+            "http_server_request_duration_seconds", "Duration of HTTP server requests.",
+            {"http_route", "http_request_method", "http_response_status_code"})),
+        active_(registry.gauge_family("http_server_active_requests",
+                                      "Number of active HTTP server requests.",
+                                      {"http_request_method"})) {}
+
+  // Unknown methods share one label value so clients cannot grow the series set.
+  static std::size_t method_index(std::string_view method) {
+    for (std::size_t i = 0; i + 1 < std::size(kMethods); ++i) {
+      if (method == kMethods[i]) return i;
     }
-    auto& in_flight = active.with({method});
+    return std::size(kMethods) - 1;
+  }
+
+  metrics::Gauge& active(std::size_t method) {
+    metrics::Gauge* gauge = active_children_[method].load(std::memory_order_acquire);
+    if (gauge == nullptr) {
+      gauge = &active_.with({kMethods[method]});  // the same child whichever thread comes first
+      active_children_[method].store(gauge, std::memory_order_release);
+    }
+    return *gauge;
+  }
+
+  metrics::Histogram& duration(std::string_view route, std::size_t method, int status) {
+    const Key key{route.data(), route.size(), method, status};
+    {
+      std::shared_lock lock(mutex_);
+      if (const auto it = durations_.find(key); it != durations_.end()) return *it->second;
+    }
+    const std::string status_text = std::to_string(status);
+    metrics::Histogram& child = duration_.with({route, kMethods[method], status_text});
+    std::unique_lock lock(mutex_);
+    durations_.emplace(key, &child);
+    return child;
+  }
+
+ private:
+  struct Key {
+    const char* route;  // the pattern's address in the Router
+    std::size_t route_size;
+    std::size_t method;
+    int status;
+    bool operator==(const Key&) const = default;
+  };
+  struct KeyHash {
+    std::size_t operator()(const Key& key) const noexcept {
+      return std::hash<const void*>{}(key.route) ^ (key.route_size * 31U) ^ (key.method << 20U) ^
+             (static_cast<std::size_t>(key.status) << 8U);
+    }
+  };
+
+  metrics::Family<metrics::Histogram>& duration_;
+  metrics::Family<metrics::Gauge>& active_;
+  std::array<std::atomic<metrics::Gauge*>, std::size(kMethods)> active_children_{};
+  std::shared_mutex mutex_;
+  std::unordered_map<Key, metrics::Histogram*, KeyHash> durations_;
+};
+
+}  // namespace
+
+Middleware request_metrics(metrics::Registry& registry) {
+  auto series = std::make_shared<RequestSeries>(registry);
+  return [series](Request& request, const Handler& next) {
+    const std::size_t method = RequestSeries::method_index(request.method);
+    auto& in_flight = series->active(method);
     in_flight.inc();
     const auto start = std::chrono::steady_clock::now();
     Response response = next(request);
@@ -143,10 +219,10 @@ Middleware request_metrics(metrics::Registry& registry) {
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     // Unmatched paths all count under one route, for the same reason.
+    static constexpr std::string_view kUnmatched = "_unmatched";
     const std::string_view route =
-        request.context.route.empty() ? std::string_view("_unmatched") : request.context.route;
-    const std::string status = std::to_string(response.status);
-    duration.with({route, method, status}).observe(seconds);
+        request.context.route.empty() ? kUnmatched : request.context.route;
+    series->duration(route, method, response.status).observe(seconds);
     return response;
   };
 }
@@ -163,9 +239,9 @@ Middleware error_mapping() {
       return Response::error(e.status(), e.code(), e.what());
     } catch (const std::exception& e) {
       request.context.logger.error("unhandled exception", {{"error", e.what()}});
-      return Response::error(
-          500, "internal",
-          "internal error; see the server log for request " + request.context.request_id);
+      return Response::error(500, "internal",
+                             "internal error; see the server log for request " +
+                                 std::string(request.context.request_id()));
     }
   };
 }

@@ -1,6 +1,7 @@
 #pragma once
 // HTTP messages as plain values. Beast stays inside server.cpp and client.cpp so that handler code
 // compiles fast and never depends on the wire library.
+#include <array>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,15 +30,23 @@ class Headers {
 
 // What the middleware chain learns about a request as it passes through.
 struct RequestContext {
-  std::string request_id;
-  std::string trace_id;  // 32 hex digits (W3C trace-context)
-  std::string span_id;   // this server's span, 16 hex digits
-  std::string route;     // the matched route pattern, e.g. "/api/products/{id}"; "" if none
+  // The request's logger; it carries the request id, trace id and span id (fixed buffers, set by
+  // the request_id and trace_context middleware) and adds them to every line.
+  log::Logger logger = default_logger();
+  std::string_view route;               // the matched route pattern, held by the Router; "" if none
   std::optional<std::int64_t> user_id;  // set by authentication
-  log::Logger logger{"http"};
+
+  std::string_view request_id() const { return logger.ids().request_id.view(); }
+  std::string_view trace_id() const { return logger.ids().trace_id.view(); }  // 32 hex digits
+  std::string_view span_id() const { return logger.ids().span_id.view(); }    // 16 hex digits
 
   // The traceparent header to send on calls this request makes to other services.
   std::string outgoing_traceparent() const;
+  // The same 55 characters, written into `out` (no allocation).
+  void write_outgoing_traceparent(std::array<char, 55>& out) const;
+
+  // A shared "http" logger, so that a Request costs no allocation to construct.
+  static const log::Logger& default_logger();
 };
 
 struct Request {
