@@ -216,7 +216,10 @@ void PlanParser::json_body(const YAML::Node& node, Template& out) {
         out.append_literal(",");
       }
       first = false;
-      out.append_literal(nlohmann::json(kv.first.as<std::string>()).dump() + ":");
+      // dump() throws on bytes that are not UTF-8: replace them, as the body is sent as JSON.
+      out.append_literal(nlohmann::json(kv.first.as<std::string>())
+                             .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+                         ":");
       json_body(kv.second, out);
     }
     out.append_literal("}");
