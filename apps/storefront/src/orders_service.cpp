@@ -144,7 +144,7 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
         for (const auto& line : lines) ids.push_back(line.product_id);
         const auto products = shop.stores.catalog->products(ids).value_or_throw();
 
-        store::NewOrder order{user_id, key, {}, 0, request.context.trace_id};
+        store::NewOrder order{user_id, key, {}, 0, std::string(request.context.trace_id())};
         for (const auto& line : lines) {
           const auto product = std::find_if(products.begin(), products.end(),
                                             [&](const auto& p) { return p.id == line.product_id; });
@@ -217,7 +217,7 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
         // The baseline: the shopper waits for stock, payment and confirmation.
         if (created.created)
           sync_processor->process(
-              created.order.id, [] {}, request.context.trace_id);
+              created.order.id, [] {}, std::string(request.context.trace_id()));
         return checkout_response(
             shop.stores.orders->order(created.order.id, store::Consistency::strong)
                 .value_or_throw());
