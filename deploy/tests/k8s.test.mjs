@@ -17,6 +17,8 @@ const OVERLAYS = ["staging", "production"];
 const KUSTOMIZATIONS = [
   BASE,
   ...OVERLAYS.map((o) => path.join(K8S, "overlays", o)),
+  // crest up's one-machine overlay: built and checked like the others, never deployed.
+  path.join(K8S, "overlays", "local"),
   path.join(K8S, "jobs/crest-run"),
   path.join(DEPLOY, "logging/fluent-bit"),
   path.join(DEPLOY, "grafana"),

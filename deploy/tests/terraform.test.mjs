@@ -273,10 +273,16 @@ test("IAM: every DynamoDB and SQS operation the storefront's adapters call is al
   // the single action's permission (SendMessageBatch needs sqs:SendMessage).
   const ops = new Set();
   for (const f of files) {
-    for (const m of read(path.join(src, f)).matchAll(/client_?->([a-z_]+)\(/g)) {
-      if (m[1] === "get_queue_url") continue;
+    const text = read(path.join(src, f));
+    for (const m of text.matchAll(/client_?->([a-z_]+)\(/g)) {
+      if (m[1] === "get_queue_url" || m[1] === "client") continue;
       const op = service(m[1]) === "sqs" ? m[1].replace(/_batch$/, "") : m[1];
       ops.add(`${service(m[1])}:${pascal(op)}`);
+    }
+    // Operations called on the raw JSON client: client().call("SendMessageBatch", ...).
+    for (const m of text.matchAll(/\bcall\("([A-Z][A-Za-z]+)"/g)) {
+      const svc = f.startsWith("sqs") ? "sqs" : "dynamodb";
+      ops.add(`${svc}:${svc === "sqs" ? m[1].replace(/Batch$/, "") : m[1]}`);
     }
   }
   const policies = JSON.stringify(root.config.locals.workload_policies);
