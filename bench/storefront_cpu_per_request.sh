@@ -32,6 +32,8 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev
 
 wait_port() { for _ in $(seq 400); do [[ -s $1 ]] && return 0; sleep 0.05; done; echo "no port in $1" >&2; exit 1; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# Context switches (voluntary + involuntary) summed over every thread of a process.
+context_switches() { cat /proc/"$1"/task/*/status | awk '/ctxt_switches/ {n += $2} END {print n}'; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 "$bin/apps/storefront/storefront" all --seed --products 1000 --users 0 --port 0 \
@@ -93,26 +95,27 @@ end
 LUA
 
 tick=$(getconf CLK_TCK)
-# measure PID PORT SCRIPT: prints "requests cpu_seconds"
+# measure PID PORT SCRIPT: prints "requests cpu_seconds context_switches"
 measure() {
-  local before after out requests
-  before=$(cpu_ticks "$1")
+  local before after switches_before switches_after out requests
+  before=$(cpu_ticks "$1"); switches_before=$(context_switches "$1")
   out=$(wrk -t1 -c"$connections" -d"${duration}s" -s "$3" "http://127.0.0.1:$2/")
-  after=$(cpu_ticks "$1")
+  after=$(cpu_ticks "$1"); switches_after=$(context_switches "$1")
   if grep -q "Non-2xx" <<<"$out"; then echo "non-2xx answers: $out" >&2; exit 1; fi
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
-  echo "$requests $(awk -v a="$after" -v b="$before" -v t="$tick" 'BEGIN {printf "%.2f", (a-b)/t}')"
+  echo "$requests $(awk -v a="$after" -v b="$before" -v t="$tick" 'BEGIN {printf "%.2f", (a-b)/t}') $((switches_after - switches_before))"
 }
 
 targets=(nginx_detail hello detail nginx_list list)
 declare -A pid_of=([nginx_detail]=$nginx_pid [hello]=$hello_pid [detail]=$storefront_pid [nginx_list]=$nginx_pid [list]=$storefront_pid)
 declare -A port_of=([nginx_detail]=$nginx_port [hello]=$hello_port [detail]=$sf_port [nginx_list]=$nginx_port [list]=$sf_port)
 declare -A script_of=([nginx_detail]=$work/detail.lua [hello]=$work/detail.lua [detail]=$work/detail.lua [nginx_list]=$work/list_nginx.lua [list]=$work/list_storefront.lua)
-declare -A req cpu
+declare -A req cpu switches
 for round in $(seq "$rounds"); do
   for name in "${targets[@]}"; do
-    read -r r c < <(measure "${pid_of[$name]}" "${port_of[$name]}" "${script_of[$name]}")
+    read -r r c w < <(measure "${pid_of[$name]}" "${port_of[$name]}" "${script_of[$name]}")
     req[$name]=$(( ${req[$name]:-0} + r ))
+    switches[$name]=$(( ${switches[$name]:-0} + w ))
     cpu[$name]=$(awk -v x="${cpu[$name]:-0}" -v y="$c" 'BEGIN {print x + y}')
   done
 done
@@ -121,10 +124,11 @@ printf '%s, %s CPUs available (%s), wrk -t1 -c%s, %s rounds x %ss per target, al
   "$(date -u +%F)" "$(nproc)" "$(lscpu | awk -F: '/Model name/ {gsub(/^ +/, "", $2); print $2}')" \
   "$connections" "$rounds" "$duration" "$hot"
 per_request() { awk -v r="${req[$1]}" -v c="${cpu[$1]}" 'BEGIN {printf "%.1f", c / r * 1e6}'; }
-printf '%-13s %10s %8s %14s %10s\n' target requests cpu_s us_cpu_per_req req_per_s
+printf '%-13s %10s %8s %14s %10s %16s\n' target requests cpu_s us_cpu_per_req req_per_s ctx_switch_per_req
 for name in "${targets[@]}"; do
   awk -v n="$name" -v r="${req[$name]}" -v c="${cpu[$name]}" -v d="$((duration * rounds))" \
-    'BEGIN {printf "%-13s %10d %8.2f %14.1f %10.0f\n", n, r, c, c/r*1e6, r/d}'
+    -v w="${switches[$name]}" \
+    'BEGIN {printf "%-13s %10d %8.2f %14.1f %10.0f %16.3f\n", n, r, c, c/r*1e6, r/d, w/r}'
 done
 ratio() { awk -v a="$(per_request "$1")" -v b="$(per_request "$2")" 'BEGIN {printf "%.2f", a / b}'; }
 echo "detail / nginx: $(ratio detail nginx_detail)x (goal <= 1.5)"
