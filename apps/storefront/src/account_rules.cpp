@@ -6,6 +6,7 @@
 
 #include "crest/core/error.hpp"
 #include "crest/core/text.hpp"
+#include "crest/http/errors.hpp"
 
 namespace crest::storefront {
 
@@ -63,14 +64,14 @@ std::size_t checked_text(const std::string& value, const char* field, std::size_
                          std::size_t max) {
   const auto length = utf8_length(value);
   if (!length)
-    throw ClientError(fmt::format("field '{}' is not valid UTF-8", field), "invalid_field");
+    throw http::ClientError(fmt::format("field '{}' is not valid UTF-8", field), "invalid_field");
   if (has_control_characters(value)) {
-    throw ClientError(fmt::format("field '{}' must not contain control characters", field),
-                      "invalid_field");
+    throw http::ClientError(fmt::format("field '{}' must not contain control characters", field),
+                            "invalid_field");
   }
   if (*length < min || *length > max) {
-    throw ClientError(fmt::format("field '{}' must have {} to {} characters", field, min, max),
-                      "invalid_field");
+    throw http::ClientError(
+        fmt::format("field '{}' must have {} to {} characters", field, min, max), "invalid_field");
   }
   return *length;
 }
@@ -82,7 +83,7 @@ std::string checked_email(const std::string& email) {
   const auto at = email.find('@');
   if (at == std::string::npos || at == 0 || at + 1 >= email.size() ||
       email.find('@', at + 1) != std::string::npos || email.find(' ') != std::string::npos) {
-    throw ClientError("field 'email' is not an e-mail address", "invalid_field");
+    throw http::ClientError("field 'email' is not an e-mail address", "invalid_field");
   }
   return email;
 }
@@ -94,12 +95,12 @@ std::string checked_name(const std::string& name) {
 
 std::string checked_password(const std::string& password) {
   const auto length = utf8_length(password);
-  if (!length) throw ClientError("field 'password' is not valid UTF-8", "invalid_field");
+  if (!length) throw http::ClientError("field 'password' is not valid UTF-8", "invalid_field");
   if (*length < 8 || *length > 128) {
-    throw ClientError("field 'password' must have 8 to 128 characters", "invalid_field");
+    throw http::ClientError("field 'password' must have 8 to 128 characters", "invalid_field");
   }
   if (is_common_password(password)) {
-    throw ClientError(
+    throw http::ClientError(
         "field 'password' is too common; choose one that is not on lists of "
         "frequently used passwords",
         "invalid_field");

@@ -20,7 +20,7 @@ bool has_control_characters(std::string_view utf8);
 // common_passwords.cpp.
 bool is_common_password(std::string_view password);
 
-// Throw ClientError("invalid_field") naming the field and the rule broken; return the value.
+// Throw http::ClientError("invalid_field") naming the field and the rule broken; return the value.
 std::string checked_email(const std::string& email);        // 3..254 characters, one '@'
 std::string checked_name(const std::string& name);          // 1..100 characters
 std::string checked_password(const std::string& password);  // 8..128, not common

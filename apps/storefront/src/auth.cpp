@@ -5,6 +5,7 @@
 #include <stdexcept>
 
 #include "crest/core/error.hpp"
+#include "crest/http/errors.hpp"
 
 namespace crest::storefront {
 
@@ -62,24 +63,25 @@ std::optional<std::string> session_token(const http::Request& request) {
 std::int64_t require_user(store::SessionStore& sessions, http::Request& request) {
   const auto token = session_token(request);
   if (!token || token->empty() || token->size() > 128) {
-    throw Unauthorized("sign in first: send 'Authorization: Bearer <token>' or the session cookie");
+    throw http::Unauthorized(
+        "sign in first: send 'Authorization: Bearer <token>' or the session cookie");
   }
   const bool by_cookie = !request.headers.get("Authorization").has_value();
   if (by_cookie && request.method != "GET" && request.method != "HEAD" &&
       request.method != "OPTIONS") {
     const auto type = request.headers.get("Content-Type").value_or("");
     if (!(type.size() >= 16 && http::iequals(type.substr(0, 16), "application/json"))) {
-      throw HttpError(403, "csrf_rejected",
-                      "a request signed in by cookie that changes something must be sent as "
-                      "'Content-Type: application/json'");
+      throw http::HttpError(403, "csrf_rejected",
+                            "a request signed in by cookie that changes something must be sent as "
+                            "'Content-Type: application/json'");
     }
   }
   auto session = sessions.get(session_key(*token));
   if (!session.ok()) {
     if (session.error().kind == ErrorKind::not_found) {
-      throw Unauthorized("the session is unknown or has expired; sign in again");
+      throw http::Unauthorized("the session is unknown or has expired; sign in again");
     }
-    throw_as_exception(session.error());
+    http::throw_as_exception(session.error());
   }
   request.context.user_id = session->user_id;
   return session->user_id;

@@ -5,6 +5,7 @@
 #include <string>
 #include <string_view>
 
+#include "crest/http/errors.hpp"
 #include "crest/http/message.hpp"
 #include "crest/store/session_store.hpp"
 
@@ -31,8 +32,8 @@ std::string session_key(std::string_view token);
 // The session token of a request: "Authorization: Bearer <token>", else the "session" cookie.
 std::optional<std::string> session_token(const http::Request& request);
 
-// The signed-in user's id; throws Unauthorized (401) without a valid session. A state-changing
-// request (not GET, HEAD or OPTIONS) authenticated by the cookie alone must say
+// The signed-in user's id; throws http::Unauthorized (401) without a valid session. A
+// state-changing request (not GET, HEAD or OPTIONS) authenticated by the cookie alone must say
 // `Content-Type: application/json`, which a cross-site form cannot send without a CORS
 // preflight: 403 `csrf_rejected` otherwise.
 std::int64_t require_user(store::SessionStore& sessions, http::Request& request);

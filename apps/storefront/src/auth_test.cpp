@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "crest/core/error.hpp"
+#include "crest/http/errors.hpp"
 #include "test_shop.hpp"
 
 namespace crest::storefront {
@@ -45,15 +46,15 @@ TEST(RequireUser, AcceptsLiveSessionsOnly) {
   ASSERT_TRUE(t.stores.sessions->put({"raw", 43, now + std::chrono::hours(1)}).ok());
   http::Request raw;
   raw.headers.add("Authorization", "Bearer raw");
-  EXPECT_THROW(require_user(*t.stores.sessions, raw), Unauthorized);
+  EXPECT_THROW(require_user(*t.stores.sessions, raw), http::Unauthorized);
   http::Request request;
   request.headers.add("Authorization", "Bearer tok");
   EXPECT_EQ(require_user(*t.stores.sessions, request), 42);
   EXPECT_EQ(request.context.user_id.value(), 42);
   t.clock.advance(std::chrono::hours(2));
-  EXPECT_THROW(require_user(*t.stores.sessions, request), Unauthorized);
+  EXPECT_THROW(require_user(*t.stores.sessions, request), http::Unauthorized);
   http::Request anonymous;
-  EXPECT_THROW(require_user(*t.stores.sessions, anonymous), Unauthorized);
+  EXPECT_THROW(require_user(*t.stores.sessions, anonymous), http::Unauthorized);
 }
 
 TEST(SessionKey, IsTheSha256OfTheToken) {
@@ -72,7 +73,7 @@ TEST(RequireUser, CookieSignedStateChangesMustBeJson) {
   try {
     require_user(*t.stores.sessions, form);
     ADD_FAILURE() << "a cookie-signed form POST was accepted";
-  } catch (const HttpError& e) {
+  } catch (const http::HttpError& e) {
     EXPECT_EQ(e.status(), 403);
     EXPECT_EQ(e.code(), "csrf_rejected");
   }

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "crest/core/error.hpp"
+#include "crest/http/errors.hpp"
 #include "crest/http/json_body.hpp"
 #include "crest/store/caching_catalog_store.hpp"
 #include "json_views.hpp"
@@ -16,8 +17,8 @@ std::int64_t bounded_query_int(const http::Request& request, std::string_view na
   if (!text || text->empty()) return fallback;
   const auto value = http::parse_id(*text, fmt::format("query parameter '{}'", name));
   if (value > max) {
-    throw ClientError(fmt::format("query parameter '{}' must be at most {}", name, max),
-                      "invalid_query");
+    throw http::ClientError(fmt::format("query parameter '{}' must be at most {}", name, max),
+                            "invalid_query");
   }
   return value;
 }
@@ -28,8 +29,9 @@ store::ProductSort parse_sort(const std::optional<std::string>& text) {
   if (*text == "price_desc") return store::ProductSort::price_desc;
   if (*text == "name") return store::ProductSort::name_asc;
   if (*text == "newest") return store::ProductSort::newest;
-  throw ClientError("query parameter 'sort' must be one of id, price_asc, price_desc, name, newest",
-                    "invalid_query");
+  throw http::ClientError(
+      "query parameter 'sort' must be one of id, price_asc, price_desc, name, newest",
+      "invalid_query");
 }
 
 // A cached view entry ("ETAG\nBODY") as a response; 304 when the client already has it.
@@ -48,7 +50,7 @@ http::Response from_view(const http::Request& request, std::string entry) {
 }
 
 [[noreturn]] void product_not_found(std::int64_t id) {
-  throw ResourceNotFound(fmt::format("product {} does not exist", id));
+  throw http::ResourceNotFound(fmt::format("product {} does not exist", id));
 }
 
 std::string render_product(const store::Product& product) {
@@ -72,7 +74,7 @@ store::ProductQuery parse_product_query(const http::Request& request) {
   }
   query.text = request.query("q").value_or("");
   if (query.text.size() > 100) {
-    throw ClientError("query parameter 'q' must be at most 100 characters", "invalid_query");
+    throw http::ClientError("query parameter 'q' must be at most 100 characters", "invalid_query");
   }
   query.page = static_cast<int>(bounded_query_int(request, "page", 1, 10'000));
   query.page_size = static_cast<int>(
@@ -86,7 +88,7 @@ store::ProductQuery parse_product_query(const http::Request& request) {
 void add_catalog_routes(http::Router& router, Shop& shop) {
   router.add("GET", "/api/categories", [&shop](http::Request&) {
     nlohmann::json items = nlohmann::json::array();
-    for (const auto& category : shop.stores.catalog->categories().value_or_throw()) {
+    for (const auto& category : http::value_or_throw(shop.stores.catalog->categories())) {
       items.push_back(to_json(category));
     }
     return http::Response::json(200, {{"items", std::move(items)}});
@@ -107,9 +109,9 @@ void add_catalog_routes(http::Router& router, Shop& shop) {
       [&shop, caching](http::Request& request) {
         const store::ProductQuery query = parse_product_query(request);
         if (caching != nullptr) {
-          return from_view(request, caching->list_view(query, render_page).value_or_throw());
+          return from_view(request, http::value_or_throw(caching->list_view(query, render_page)));
         }
-        const auto page = shop.stores.catalog->list_products(query).value_or_throw();
+        const auto page = http::value_or_throw(shop.stores.catalog->list_products(query));
         return from_view(request, store::CachingCatalogStore::view_entry(render_page(page)));
       },
       std::move(list));
@@ -133,12 +135,12 @@ void add_catalog_routes(http::Router& router, Shop& shop) {
         if (caching != nullptr) {
           auto entry = caching->product_view(id, render_product);
           if (!entry.ok() && entry.error().kind == ErrorKind::not_found) product_not_found(id);
-          return from_view(request, std::move(entry).value_or_throw());
+          return from_view(request, http::value_or_throw(std::move(entry)));
         }
         auto product = shop.stores.catalog->product(id);
         if (!product.ok() && product.error().kind == ErrorKind::not_found) product_not_found(id);
         return from_view(request, store::CachingCatalogStore::view_entry(
-                                      render_product(std::move(product).value_or_throw())));
+                                      render_product(http::value_or_throw(std::move(product)))));
       },
       std::move(detail));
 }

@@ -8,6 +8,7 @@
 
 #include "auth.hpp"
 #include "crest/core/error.hpp"
+#include "crest/http/errors.hpp"
 #include "crest/http/json_body.hpp"
 #include "json_views.hpp"
 #include "order_processor.hpp"
@@ -19,17 +20,18 @@ namespace {
 std::string idempotency_key(const http::Request& request) {
   const auto key = request.headers.get("Idempotency-Key");
   if (!key || key->empty()) {
-    throw ClientError("checkout needs an Idempotency-Key header (a unique value per order attempt)",
-                      "missing_idempotency_key");
+    throw http::ClientError(
+        "checkout needs an Idempotency-Key header (a unique value per order attempt)",
+        "missing_idempotency_key");
   }
   if (key->size() > 128) {
-    throw ClientError("the Idempotency-Key header must be at most 128 characters",
-                      "invalid_idempotency_key");
+    throw http::ClientError("the Idempotency-Key header must be at most 128 characters",
+                            "invalid_idempotency_key");
   }
   for (char c : *key) {
     if (c < 0x21 || c > 0x7e) {
-      throw ClientError("the Idempotency-Key header must be printable ASCII",
-                        "invalid_idempotency_key");
+      throw http::ClientError("the Idempotency-Key header must be printable ASCII",
+                              "invalid_idempotency_key");
     }
   }
   return std::string(*key);
@@ -63,7 +65,7 @@ bool same_lines(const std::vector<store::CartLine>& cart, const store::Order& or
 // or holds exactly those lines is a retry and gets the order; any other cart is a new purchase
 // under an old key.
 http::Response replay(Shop& shop, std::int64_t user_id, const store::Order& order) {
-  const auto cart = shop.stores.carts->get(user_id).value_or_throw();
+  const auto cart = http::value_or_throw(shop.stores.carts->get(user_id));
   if (!cart.lines.empty() && !same_lines(cart.lines, order)) {
     return http::Response::json(
         422, {{"error",
@@ -80,7 +82,7 @@ std::optional<store::Order> order_for_key(Shop& shop, std::int64_t user_id,
                                           const std::string& key) {
   auto existing = shop.stores.orders->order_by_idempotency_key(user_id, key);
   if (existing.ok()) return *existing;
-  if (existing.error().kind != ErrorKind::not_found) throw_as_exception(existing.error());
+  if (existing.error().kind != ErrorKind::not_found) http::throw_as_exception(existing.error());
   return std::nullopt;
 }
 
@@ -137,12 +139,12 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
         if (resumed) {
           lines = *resumed;
         } else {
-          lines = shop.stores.carts->get(user_id).value_or_throw().lines;
-          if (lines.empty()) throw ClientError("the cart is empty", "empty_cart");
+          lines = http::value_or_throw(shop.stores.carts->get(user_id)).lines;
+          if (lines.empty()) throw http::ClientError("the cart is empty", "empty_cart");
         }
         std::vector<std::int64_t> ids;
         for (const auto& line : lines) ids.push_back(line.product_id);
-        const auto products = shop.stores.catalog->products(ids).value_or_throw();
+        const auto products = http::value_or_throw(shop.stores.catalog->products(ids));
 
         store::NewOrder order{user_id, key, {}, 0, std::string(request.context.trace_id())};
         for (const auto& line : lines) {
@@ -151,7 +153,7 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
           const auto refuse = [&](const std::string& why) {
             // A resumed claim that cannot become an order goes back to the cart.
             if (resumed) (void)shop.stores.carts->return_claim(user_id, key);
-            throw ConflictError(why);
+            throw http::ConflictError(why);
           };
           if (product == products.end()) {
             refuse(fmt::format("product {} is no longer sold; remove it from the cart",
@@ -170,24 +172,25 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
           auto claimed =
               shop.stores.carts->claim_lines(user_id, key, lines, shop.clock->wall_now());
           if (!claimed.ok()) {
-            if (claimed.error().kind != ErrorKind::conflict) throw_as_exception(claimed.error());
+            if (claimed.error().kind != ErrorKind::conflict)
+              http::throw_as_exception(claimed.error());
             // The same key racing itself: the winner's order appears in a moment.
             for (int i = 0; i < 40; ++i) {
               if (const auto existing = order_for_key(shop, user_id, key))
                 return checkout_response(*existing);
               bool own_claim = false;
-              for (const auto& c : shop.stores.carts->claims(user_id).value_or_throw()) {
+              for (const auto& c : http::value_or_throw(shop.stores.carts->claims(user_id))) {
                 own_claim = own_claim || c.idempotency_key == key;
               }
               if (!own_claim) break;
               std::this_thread::sleep_for(std::chrono::milliseconds(50));
             }
-            if (shop.stores.carts->get(user_id).value_or_throw().lines.empty()) {
-              throw ClientError("the cart is empty", "empty_cart");
+            if (http::value_or_throw(shop.stores.carts->get(user_id)).lines.empty()) {
+              throw http::ClientError("the cart is empty", "empty_cart");
             }
-            throw HttpError(409, "cart_changed",
-                            "the cart changed while checking out (another checkout took some "
-                            "of its lines); look at the cart and check out again");
+            throw http::HttpError(409, "cart_changed",
+                                  "the cart changed while checking out (another checkout took some "
+                                  "of its lines); look at the cart and check out again");
           }
         }
         if (shop.settings.crash_after_cart_claim) {
@@ -201,7 +204,7 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
           // The order was not written: the lines go back to the cart (or, if this fails too, the
           // claim does it after the claim timeout).
           (void)shop.stores.carts->return_claim(user_id, key);
-          throw_as_exception(created_result.error());
+          http::throw_as_exception(created_result.error());
         }
         const auto created = std::move(created_result).value();
         if (auto dropped = shop.stores.carts->drop_claim(user_id, key); !dropped.ok()) {
@@ -218,9 +221,8 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
         if (created.created)
           sync_processor->process(
               created.order.id, [] {}, std::string(request.context.trace_id()));
-        return checkout_response(
-            shop.stores.orders->order(created.order.id, store::Consistency::strong)
-                .value_or_throw());
+        return checkout_response(http::value_or_throw(
+            shop.stores.orders->order(created.order.id, store::Consistency::strong)));
       });
 
   router.add("GET", "/api/orders", [&shop](http::Request& request) {
@@ -229,10 +231,11 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
     if (const auto text = request.query("limit"); text && !text->empty()) {
       limit = static_cast<int>(http::parse_id(*text, "query parameter 'limit'"));
       if (limit > 100)
-        throw ClientError("query parameter 'limit' must be at most 100", "invalid_query");
+        throw http::ClientError("query parameter 'limit' must be at most 100", "invalid_query");
     }
     nlohmann::json items = nlohmann::json::array();
-    for (const auto& order : shop.stores.orders->orders_for_user(user_id, limit).value_or_throw()) {
+    for (const auto& order :
+         http::value_or_throw(shop.stores.orders->orders_for_user(user_id, limit))) {
       items.push_back(to_json(order));
     }
     return http::Response::json(200, {{"items", std::move(items)}});
@@ -245,9 +248,9 @@ void add_orders_routes(http::Router& router, Shop& shop, OrderProcessor* sync_pr
     // Someone else's order is reported exactly like a missing one.
     if ((!order.ok() && order.error().kind == ErrorKind::not_found) ||
         (order.ok() && order->user_id != user_id)) {
-      throw ResourceNotFound(fmt::format("order {} does not exist", id));
+      throw http::ResourceNotFound(fmt::format("order {} does not exist", id));
     }
-    return http::Response::json(200, to_json(std::move(order).value_or_throw()));
+    return http::Response::json(200, to_json(http::value_or_throw(std::move(order))));
   });
 }
 

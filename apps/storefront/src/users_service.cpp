@@ -4,6 +4,7 @@
 #include "account_rules.hpp"
 #include "auth.hpp"
 #include "crest/core/error.hpp"
+#include "crest/http/errors.hpp"
 #include "crest/http/json_body.hpp"
 #include "json_views.hpp"
 #include "login_throttle.hpp"
@@ -35,9 +36,9 @@ void add_users_routes(http::Router& router, Shop& shop, const PasswordHasher& ha
         checked_name(http::require_string(body, "name", 100 * kBytesPerCharacter));
     auto user = shop.stores.users->create_user(email, name, hasher.hash(password));
     if (!user.ok() && user.error().kind == ErrorKind::conflict) {
-      throw ConflictError("an account with this e-mail address exists already");
+      throw http::ConflictError("an account with this e-mail address exists already");
     }
-    auto response = http::Response::json(201, to_json(std::move(user).value_or_throw()));
+    auto response = http::Response::json(201, to_json(http::value_or_throw(std::move(user))));
     return response;
   });
 
@@ -70,17 +71,17 @@ void add_users_routes(http::Router& router, Shop& shop, const PasswordHasher& ha
         }
         auto user = shop.stores.users->user_by_email(email, store::Consistency::strong);
         if (!user.ok() && user.error().kind != ErrorKind::not_found)
-          throw_as_exception(user.error());
+          http::throw_as_exception(user.error());
         const bool valid = hasher.verify(user.ok() ? user->password_hash : *dummy_hash, password);
         if (!user.ok() || !valid) {
           throttle->record_failure(account, request.remote_address);
-          throw Unauthorized("wrong e-mail address or password");
+          throw http::Unauthorized("wrong e-mail address or password");
         }
 
         const std::string token = new_session_token();
         store::Session session{session_key(token), user->id,
                                shop.clock->wall_now() + shop.settings.session_ttl};
-        shop.stores.sessions->put(session).value_or_throw();
+        http::value_or_throw(shop.stores.sessions->put(session));
         auto response = http::Response::json(200, {{"token", token},
                                                    {"expires_at", iso8601(session.expires_at)},
                                                    {"user", to_json(*user)}});
@@ -91,7 +92,7 @@ void add_users_routes(http::Router& router, Shop& shop, const PasswordHasher& ha
 
   router.add("POST", "/api/logout", [&shop](http::Request& request) {
     require_user(*shop.stores.sessions, request);
-    shop.stores.sessions->erase(session_key(*session_token(request))).value_or_throw();
+    http::value_or_throw(shop.stores.sessions->erase(session_key(*session_token(request))));
     http::Response response;
     response.status = 204;
     response.headers.add("Set-Cookie",
@@ -101,8 +102,8 @@ void add_users_routes(http::Router& router, Shop& shop, const PasswordHasher& ha
 
   router.add("GET", "/api/me", [&shop](http::Request& request) {
     const auto user_id = require_user(*shop.stores.sessions, request);
-    return http::Response::json(200,
-                                to_json(shop.stores.users->user_by_id(user_id).value_or_throw()));
+    return http::Response::json(
+        200, to_json(http::value_or_throw(shop.stores.users->user_by_id(user_id))));
   });
 }
 

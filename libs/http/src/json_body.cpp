@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "crest/core/error.hpp"
+#include "crest/http/errors.hpp"
 
 namespace crest::http {
 

@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include "crest/core/error.hpp"
+#include "crest/http/errors.hpp"
 
 namespace crest::http {
 namespace {

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "crest/core/error.hpp"
+#include "crest/http/errors.hpp"
 #include "crest/metrics/registry.hpp"
 
 namespace crest::http {

@@ -366,6 +366,17 @@ struct Server::Impl {
                                 net::redirect_error(net::use_awaitable, ec));
   }
 
+  // A request that could not be read: 413 over the body limit, 400 when it is not HTTP; nothing
+  // for a closed, reset or timed-out connection. The connection is closed after it either way.
+  net::awaitable<void> answer_read_error(Connection& connection, const beast::error_code& ec) {
+    if (ec == bhttp::error::body_limit) {
+      co_await write_error(connection, 413, "payload_too_large", body_limit_message());
+    } else if (is_parse_error(ec)) {
+      co_await write_error(connection, 400, "bad_request",
+                           "malformed HTTP request: " + ec.message());
+    }
+  }
+
   net::awaitable<void> serve(std::shared_ptr<Connection> connection) {
     beast::error_code ec;
     beast::flat_buffer buffer;
@@ -398,16 +409,10 @@ struct Server::Impl {
       parser.body_limit(options.body_limit);
       co_await bhttp::async_read_header(connection->stream, buffer, parser,
                                         net::redirect_error(net::use_awaitable, ec));
-      if (ec == bhttp::error::body_limit) {
-        co_await write_error(*connection, 413, "payload_too_large", body_limit_message());
+      if (ec) {
+        co_await answer_read_error(*connection, ec);
         break;
       }
-      if (is_parse_error(ec)) {
-        co_await write_error(*connection, 400, "bad_request",
-                             "malformed HTTP request: " + ec.message());
-        break;
-      }
-      if (ec) break;
       if (!transfer_encoding_supported(parser)) {
         co_await write_error(*connection, 501, "unsupported_transfer_encoding",
                              "only Transfer-Encoding: chunked is supported");
@@ -426,16 +431,10 @@ struct Server::Impl {
         }
         co_await bhttp::async_read(connection->stream, buffer, parser,
                                    net::redirect_error(net::use_awaitable, ec));
-        if (ec == bhttp::error::body_limit) {
-          co_await write_error(*connection, 413, "payload_too_large", body_limit_message());
+        if (ec) {
+          co_await answer_read_error(*connection, ec);
           break;
         }
-        if (is_parse_error(ec)) {
-          co_await write_error(*connection, 400, "bad_request",
-                               "malformed HTTP request: " + ec.message());
-          break;
-        }
-        if (ec) break;
       }
       auto& message = parser.get();
       Request request = to_request(message, remote);

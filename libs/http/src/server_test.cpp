@@ -11,8 +11,8 @@
 
 #include <gtest/gtest.h>
 
-#include "crest/core/error.hpp"
 #include "crest/http/client.hpp"
+#include "crest/http/errors.hpp"
 #include "crest/metrics/registry.hpp"
 
 namespace crest::http {

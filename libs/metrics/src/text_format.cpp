@@ -41,37 +41,28 @@ void append_double(std::string& out, double value) {
   out.append(buf.data(), fixed.ptr);
 }
 
-void append_label_value(std::string& out, std::string_view value) {
-  for (const char c : value) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '"':
-        out += "\\\"";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
+// The exposition format escapes backslash and newline in HELP text, and also the double quote
+// in label values.
+void append_escaped(std::string& out, std::string_view text, bool escape_quote) {
+  for (const char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '"' && escape_quote) {
+      out += "\\\"";
+    } else {
+      out += c;
     }
   }
 }
 
+void append_label_value(std::string& out, std::string_view value) {
+  append_escaped(out, value, true);
+}
+
 void append_help(std::string& out, std::string_view help) {
-  for (const char c : help) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        out += c;
-    }
-  }
+  append_escaped(out, help, false);
 }
 
 }  // namespace crest::metrics::text_format
