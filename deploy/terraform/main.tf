@@ -96,7 +96,7 @@ module "eks" {
   endpoint_public_access       = var.eks_endpoint_public_access
   endpoint_public_access_cidrs = var.eks_endpoint_public_access_cidrs
   admin_role_arns              = var.eks_admin_role_arns
-  external_secret_arns         = [aws_secretsmanager_secret.storefront.arn]
+  storefront_secret_arn        = aws_secretsmanager_secret.storefront.arn
   node_groups                  = var.node_groups
   log_group_arn                = module.observability.application_log_group_arn
   tags                         = local.tags

@@ -53,6 +53,7 @@ test("findSecrets flags literals and ignores references", () => {
     "key = AKIAABCDEFGHIJKLMNOP",
     'client_secret = "abcd1234"',
     'secretsmanager_token: "abcd1234"',
+    "  secret_key: wJalrXUtnFEMIK7MDENG",
   ];
   for (const b of bad) assert.ok(findSecrets(b).length > 0, `should flag: ${b}`);
   const good = [
@@ -66,6 +67,9 @@ test("findSecrets flags literals and ignores references", () => {
     '  secret_id     = aws_secretsmanager_secret.auth.id',
     "# password = \"in a comment\"",
     "mysql://$(DB_USER):$(DB_PASSWORD)@db/crest",
+    "          secretName: aws-load-balancer-tls",
+    "    - secretKey: CREST_DB_PRIMARY_URL",
+    "image: ghcr.io/external-secrets/external-secrets:v2.9.0",
   ];
   for (const g of good) assert.deepEqual(findSecrets(g), [], `should pass: ${g}`);
 });

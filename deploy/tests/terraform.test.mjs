@@ -136,7 +136,7 @@ test("eks: managed node groups with min/max, OIDC provider, Cluster Autoscaler a
   assert.ok(sc.min_size && sc.max_size, "node group scaling_config needs min_size and max_size");
   assert.ok(c.resource.aws_iam_openid_connect_provider, "IRSA needs an OIDC provider");
   const irsa = JSON.stringify(c.locals.irsa_roles);
-  for (const role of ["cluster-autoscaler", "aws-load-balancer-controller", "fluent-bit", "external-secrets"]) assert.ok(irsa.includes(role), `missing IRSA role ${role}`);
+  for (const role of ["cluster-autoscaler", "aws-load-balancer-controller", "fluent-bit", "storefront-secrets"]) assert.ok(irsa.includes(role), `missing IRSA role ${role}`);
   assert.match(mods.eks.text, /autoscaling:SetDesiredCapacity/);
   JSON.parse(read(path.join(mods.eks.dir, "aws-load-balancer-controller-policy.json")));
   for (const env of ENVS) {

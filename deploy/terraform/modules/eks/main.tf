@@ -1,6 +1,6 @@
 # EKS cluster with managed node groups (min/max bounds for the Cluster Autoscaler), an OIDC
 # provider for IRSA, and the IAM roles of the Cluster Autoscaler, the AWS Load Balancer
-# Controller, Fluent Bit and each workload's ServiceAccount.
+# Controller, Fluent Bit, the storefront's SecretStore and each workload's ServiceAccount.
 
 data "aws_partition" "current" {}
 
@@ -147,10 +147,12 @@ locals {
       service_account = "fluent-bit"
       policy_json     = data.aws_iam_policy_document.fluent_bit.json
     }
-    external-secrets = {
-      namespace       = "external-secrets"
-      service_account = "external-secrets"
-      policy_json     = data.aws_iam_policy_document.external_secrets.json
+    # The ServiceAccount the storefront's SecretStore authenticates as (External Secrets requests
+    # its token); the operator itself has no AWS role, so no other namespace can use this one.
+    storefront-secrets = {
+      namespace       = "crest"
+      service_account = "storefront-secrets"
+      policy_json     = data.aws_iam_policy_document.storefront_secrets.json
     }
   }, var.workload_roles)
 }
@@ -274,11 +276,11 @@ resource "aws_eks_addon" "vpc_cni" {
   tags                        = var.tags
 }
 
-# External Secrets reads only the secrets the storefront needs (the application's database
-# credentials and the Redis AUTH token), nothing else in the account.
-data "aws_iam_policy_document" "external_secrets" {
+# The storefront's SecretStore reads exactly one secret (the application's database URLs and the
+# Redis URL with its AUTH token), nothing else in the account.
+data "aws_iam_policy_document" "storefront_secrets" {
   statement {
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = var.external_secret_arns
+    resources = [var.storefront_secret_arn]
   }
 }

@@ -83,7 +83,7 @@ variable "vpc_cni_version" {
   default     = null
 }
 
-variable "external_secret_arns" {
-  description = "Secrets Manager ARNs the External Secrets operator may read."
-  type        = list(string)
+variable "storefront_secret_arn" {
+  description = "ARN of the one Secrets Manager secret the storefront's SecretStore (IRSA role storefront-secrets) may read."
+  type        = string
 }
