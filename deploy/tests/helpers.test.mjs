@@ -103,4 +103,13 @@ test("the Kubernetes schema validator rejects wrong objects", async () => {
     }),
     [],
   );
+  // Custom resources against their pinned CRD, strictly; unknown kinds are errors.
+  const es = (spec, metadata = { name: "e", namespace: "crest" }) => ({ apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata, spec });
+  const good = { secretStoreRef: { kind: "SecretStore", name: "s" }, target: { name: "t" }, data: [{ secretKey: "K", remoteRef: { key: "k", property: "K" } }] };
+  assert.deepEqual(await validate(es(good)), []);
+  assert.match((await validate(es({ ...good, refreshIntervall: "1h" }))).join(), /spec\.refreshIntervall: unknown field/);
+  assert.match((await validate(es({ ...good, data: [{ secretKey: "K", remoteRef: { key: "k", proprety: "K" } }] }))).join(), /remoteRef\.proprety: unknown field/);
+  assert.match((await validate(es({ ...good, secretStoreRef: { kind: "Vault", name: "s" } }))).join(), /allowed values/);
+  assert.match((await validate(es(good, { name: "e", lables: {} }))).join(), /metadata\.lables: unknown field/);
+  assert.match((await validate({ apiVersion: "external-secrets.io/v2", kind: "ExternalSecret", metadata: { name: "e" } })).join(), /no pinned CRD/);
 });

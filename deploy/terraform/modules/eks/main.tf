@@ -136,16 +136,19 @@ locals {
       namespace       = "kube-system"
       service_account = "cluster-autoscaler"
       policy_json     = data.aws_iam_policy_document.cluster_autoscaler.json
+      has_policy      = true
     }
     aws-load-balancer-controller = {
       namespace       = "kube-system"
       service_account = "aws-load-balancer-controller"
       policy_json     = file("${path.module}/aws-load-balancer-controller-policy.json")
+      has_policy      = true
     }
     fluent-bit = {
       namespace       = "logging"
       service_account = "fluent-bit"
       policy_json     = data.aws_iam_policy_document.fluent_bit.json
+      has_policy      = true
     }
     # The ServiceAccount the storefront's SecretStore authenticates as (External Secrets requests
     # its token); the operator itself has no AWS role, so no other namespace can use this one.
@@ -153,6 +156,7 @@ locals {
       namespace       = "crest"
       service_account = "storefront-secrets"
       policy_json     = data.aws_iam_policy_document.storefront_secrets.json
+      has_policy      = true
     }
   }, var.workload_roles)
 }
@@ -187,8 +191,10 @@ resource "aws_iam_role" "irsa" {
   tags               = var.tags
 }
 
+# A role whose workload calls no AWS API (has_policy = false) gets no inline policy: IAM refuses
+# an empty one, and the role then grants nothing.
 resource "aws_iam_role_policy" "irsa" {
-  for_each = local.irsa_roles
+  for_each = { for k, v in local.irsa_roles : k => v if v.has_policy }
 
   name   = each.key
   role   = aws_iam_role.irsa[each.key].id

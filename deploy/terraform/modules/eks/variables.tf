@@ -47,11 +47,12 @@ variable "node_groups" {
 }
 
 variable "workload_roles" {
-  description = "Extra IRSA roles for workloads: name => { namespace, service_account, policy_json }."
+  description = "Extra IRSA roles for workloads: name => { namespace, service_account, policy_json, has_policy }; has_policy = false (a workload that calls no AWS API) creates the role without an inline policy."
   type = map(object({
     namespace       = string
     service_account = string
     policy_json     = string
+    has_policy      = bool
   }))
   default = {}
 }
