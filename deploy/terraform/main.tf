@@ -7,54 +7,75 @@ locals {
   name = "crest-${var.environment}"
   tags = { Project = "crest", Environment = var.environment }
 
-  # Least-privilege access of each storefront ServiceAccount (IRSA), namespace "crest".
+  # Least-privilege access of each storefront ServiceAccount (IRSA), namespace "crest": exactly the
+  # actions each role's code calls, on the resources it calls them on (deploy/tests read both the
+  # C++ sources and this map, and require them to agree, role by role). catalog calls no AWS API:
+  # its role has no permissions.
   workload_policies = {
     users = {
       Version = "2012-10-17"
       Statement = [{
         Effect   = "Allow"
-        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem"]
         Resource = [module.dynamodb.table_arns.sessions]
       }]
     }
     catalog = {
-      Version = "2012-10-17"
-      Statement = [{
-        Effect   = "Allow"
-        Action   = ["dynamodb:GetItem"]
-        Resource = [module.dynamodb.table_arns.sessions]
-      }]
+      Version   = "2012-10-17"
+      Statement = []
     }
     cart = {
       Version = "2012-10-17"
-      Statement = [{
-        Effect   = "Allow"
-        Action   = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Query"]
-        Resource = [module.dynamodb.table_arns.carts, module.dynamodb.table_arns.sessions]
-      }]
+      Statement = [
+        {
+          Effect   = "Allow"
+          Action   = ["dynamodb:GetItem"]
+          Resource = [module.dynamodb.table_arns.carts, module.dynamodb.table_arns.sessions]
+        },
+        {
+          Effect   = "Allow"
+          Action   = ["dynamodb:UpdateItem"]
+          Resource = [module.dynamodb.table_arns.carts]
+        },
+      ]
     }
     orders = {
       Version = "2012-10-17"
       Statement = [
         {
           Effect   = "Allow"
-          Action   = ["dynamodb:GetItem", "dynamodb:DeleteItem"]
+          Action   = ["dynamodb:GetItem"]
           Resource = [module.dynamodb.table_arns.carts, module.dynamodb.table_arns.sessions]
         },
         {
+          # Checkout claims the cart's lines and gives them back or drops them.
           Effect   = "Allow"
-          Action   = ["sqs:SendMessage", "sqs:GetQueueAttributes"]
+          Action   = ["dynamodb:UpdateItem"]
+          Resource = [module.dynamodb.table_arns.carts]
+        },
+        {
+          # The outbox relay (SendMessageBatch is authorised as SendMessage).
+          Effect   = "Allow"
+          Action   = ["sqs:SendMessage"]
           Resource = [module.sqs.queue_arn]
         },
       ]
     }
     worker = {
       Version = "2012-10-17"
-      Statement = [{
-        Effect   = "Allow"
-        Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
-        Resource = [module.sqs.queue_arn, module.sqs.dlq_arn]
-      }]
+      Statement = [
+        {
+          Effect   = "Allow"
+          Action   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
+          Resource = [module.sqs.queue_arn]
+        },
+        {
+          # Depth of the dead-letter queue, for the queue gauges.
+          Effect   = "Allow"
+          Action   = ["sqs:GetQueueAttributes"]
+          Resource = [module.sqs.dlq_arn]
+        },
+      ]
     }
   }
 }
@@ -96,7 +117,7 @@ module "eks" {
   endpoint_public_access       = var.eks_endpoint_public_access
   endpoint_public_access_cidrs = var.eks_endpoint_public_access_cidrs
   admin_role_arns              = var.eks_admin_role_arns
-  external_secret_arns         = [aws_secretsmanager_secret.storefront.arn]
+  storefront_secret_arn        = aws_secretsmanager_secret.storefront.arn
   node_groups                  = var.node_groups
   log_group_arn                = module.observability.application_log_group_arn
   tags                         = local.tags
@@ -106,6 +127,7 @@ module "eks" {
       namespace       = "crest"
       service_account = svc
       policy_json     = jsonencode(policy)
+      has_policy      = length(policy.Statement) > 0
     }
   }
 }

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import { DEPLOY, read } from "./lib/repo.mjs";
-import { dashboardExpressions, metricNames, variableMetricNames } from "./lib/promql.mjs";
+import { adapterExpressions, dashboardExpressions, metricNames, variableMetricNames } from "./lib/promql.mjs";
 import { loadKnown, loadExporterAllowlist, resolve, exposedFamilies, EXPORTER_PREFIXES } from "./lib/metrics.mjs";
 
 const DIR = path.join(DEPLOY, "grafana/dashboards");
@@ -118,7 +118,7 @@ async function stop({ child, tmp }) {
 }
 
 const BINARY = process.env.CREST_STOREFRONT_BINARY;
-test("a live storefront exposes every implemented metric the dashboards use",
+test("a live storefront exposes every implemented metric the dashboards and the Prometheus Adapter use",
   { skip: BINARY ? false : "CREST_STOREFRONT_BINARY is not set: checked against known-metrics.txt only" }, async (t) => {
     assert.ok(fs.existsSync(BINARY), `CREST_STOREFRONT_BINARY=${BINARY} does not exist`);
     const proc = await startStorefront(BINARY);
@@ -135,7 +135,9 @@ test("a live storefront exposes every implemented metric the dashboards use",
     const live = exposedFamilies(text);
     const missing = [];
     const wrongType = [];
-    for (const [name] of usage()) {
+    // The dashboards' names and the Prometheus Adapter's (the HPAs scale on those).
+    const names = new Set([...usage().keys(), ...adapterExpressions().flatMap((e) => [...metricNames(e.expr)])]);
+    for (const name of names) {
       const r = resolve(name, known, exporters);
       if (!r.ok || !r.entry || r.entry.binary !== "storefront" || r.entry.status !== "implemented") continue;
       if (!live.has(r.family)) missing.push(r.family);

@@ -53,6 +53,7 @@ test("findSecrets flags literals and ignores references", () => {
     "key = AKIAABCDEFGHIJKLMNOP",
     'client_secret = "abcd1234"',
     'secretsmanager_token: "abcd1234"',
+    "  secret_key: wJalrXUtnFEMIK7MDENG",
   ];
   for (const b of bad) assert.ok(findSecrets(b).length > 0, `should flag: ${b}`);
   const good = [
@@ -66,6 +67,9 @@ test("findSecrets flags literals and ignores references", () => {
     '  secret_id     = aws_secretsmanager_secret.auth.id',
     "# password = \"in a comment\"",
     "mysql://$(DB_USER):$(DB_PASSWORD)@db/crest",
+    "          secretName: aws-load-balancer-tls",
+    "    - secretKey: CREST_DB_PRIMARY_URL",
+    "image: ghcr.io/external-secrets/external-secrets:v2.9.0",
   ];
   for (const g of good) assert.deepEqual(findSecrets(g), [], `should pass: ${g}`);
 });
@@ -99,4 +103,66 @@ test("the Kubernetes schema validator rejects wrong objects", async () => {
     }),
     [],
   );
+  // Custom resources against their pinned CRD, strictly; unknown kinds are errors.
+  const es = (spec, metadata = { name: "e", namespace: "crest" }) => ({ apiVersion: "external-secrets.io/v1", kind: "ExternalSecret", metadata, spec });
+  const good = { secretStoreRef: { kind: "SecretStore", name: "s" }, target: { name: "t" }, data: [{ secretKey: "K", remoteRef: { key: "k", property: "K" } }] };
+  assert.deepEqual(await validate(es(good)), []);
+  assert.match((await validate(es({ ...good, refreshIntervall: "1h" }))).join(), /spec\.refreshIntervall: unknown field/);
+  assert.match((await validate(es({ ...good, data: [{ secretKey: "K", remoteRef: { key: "k", proprety: "K" } }] }))).join(), /remoteRef\.proprety: unknown field/);
+  assert.match((await validate(es({ ...good, secretStoreRef: { kind: "Vault", name: "s" } }))).join(), /allowed values/);
+  assert.match((await validate(es(good, { name: "e", lables: {} }))).join(), /metadata\.lables: unknown field/);
+  assert.match((await validate({ apiVersion: "external-secrets.io/v2", kind: "ExternalSecret", metadata: { name: "e" } })).join(), /no pinned CRD/);
+});
+
+test("the AWS-call analysis follows each role to the adapter calls it makes, and no further", async () => {
+  const { functionsOf, roleAwsCalls } = await import("./lib/aws-calls.mjs");
+  const fns = functionsOf(`namespace a { namespace {
+int helper(int x) { if (x) { return 1; } return 2; }
+}  // namespace
+Result<void> Foo::bar(const std::string& s) const { auto f = [&] { return helper(1); }; return f(); }
+}`);
+  assert.deepEqual(fns.map((f) => f.qualified), ["helper", "Foo::bar"]);
+  assert.match(fns[1].body, /helper\(1\)/);
+
+  const fs = await import("node:fs");
+  const os = await import("node:os");
+  const path = await import("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "crest-aws-calls-"));
+  try {
+    const app = path.join(dir, "app");
+    const store = path.join(dir, "store");
+    fs.mkdirSync(app);
+    fs.mkdirSync(store);
+    fs.writeFileSync(path.join(app, "app.cpp"), `int serve() {
+  if (all || role == "users") add_users_routes(router, shop);
+  if (all || role == "worker") { worker = std::make_unique<OrderWorker>(shop); }
+}`);
+    fs.writeFileSync(path.join(app, "users_service.cpp"), `void add_users_routes(Router& r, Shop& shop) {
+  r.add([&] { auto id = require_user(*shop.stores.sessions, req); shop.stores.sessions->put(s); start(); });
+}
+std::int64_t require_user(store::SessionStore& sessions, Request& r) { return sessions.get(t).value(); }`);
+    // start() is defined twice: a users route calling start() must not pull in OrderWorker::start.
+    fs.writeFileSync(path.join(app, "background_workers.cpp"), `void OrderWorker::start() { consume(); }
+void OrderWorker::consume() { auto& queue = *shop_.stores.orders_queue; queue.receive(o); }
+void OrderWorker::sample() {
+  const std::pair<const char*, store::Queue*> queues[] = {{"orders", shop_.stores.orders_queue}, {"orders_dlq", shop_.stores.orders_dlq}};
+  for (auto [n, queue] : queues) queue->attributes();
+}
+void OutboxRelay::start() { shop_.stores.orders_queue->send_batch(b); }`);
+    fs.writeFileSync(path.join(store, "dynamodb_session_store.cpp"), `Result<void> DynamoDbSessionStore::put(const Session& s) { return client_->put_item(r); }
+Result<Session> DynamoDbSessionStore::get(std::string_view t) { return client_->get_item(r); }
+Result<void> DynamoDbSessionStore::erase(std::string_view t) { return client_->delete_item(r); }`);
+    fs.writeFileSync(path.join(store, "dynamodb_cart_store.cpp"), "Result<Cart> DynamoDbCartStore::get(int u) { return client_->get_item(r); }");
+    fs.writeFileSync(path.join(store, "queue.cpp"), "Result<void> Queue::send_batch(const std::vector<std::string>& b) { return send_messages(m); }\nResult<void> Queue::send(std::string b) { return send_messages(m); }");
+    fs.writeFileSync(path.join(store, "sqs_queue.cpp"), `Result<void> SqsQueue::send_messages(const M& m) { return client_->client().call("SendMessageBatch", x); }
+Result<R> SqsQueue::receive(const O& o) { return client_->client().call("ReceiveMessage", x); }
+Result<A> SqsQueue::attributes() { auto a = client_->get_queue_attributes(u); inspect(); return a; }
+void SqsQueue::inspect() { inspection_->send(r); }`);
+    const calls = roleAwsCalls({ appDir: app, storeDir: store });
+    const flat = (m) => [...m].map(([a, r]) => `${a}@${[...r].sort().join("|")}`).sort();
+    assert.deepEqual(flat(calls.users), ["dynamodb:GetItem@dynamodb:sessions", "dynamodb:PutItem@dynamodb:sessions"]);
+    assert.deepEqual(flat(calls.worker), ["sqs:GetQueueAttributes@sqs:dlq|sqs:queue", "sqs:ReceiveMessage@sqs:queue"]);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -4,16 +4,21 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
-import { DEPLOY, ROOT, read, rel, yamlDocs, kustomizeCommand, kustomizeBuild, envFile, durationSeconds } from "./lib/repo.mjs";
+import { DEPLOY, ROOT, read, rel, run, which, yamlDocs, kustomizeCommand, kustomizeBuild, envFile, durationSeconds } from "./lib/repo.mjs";
 import { validate } from "./lib/k8s-schema.mjs";
 import { loadKnown } from "./lib/metrics.mjs";
+import { crdFor } from "./lib/k8s-crd.mjs";
+import { loadDir, parseFile } from "./lib/terraform.mjs";
 
 const K8S = path.join(DEPLOY, "k8s");
 const BASE = path.join(K8S, "base");
 const SERVICES = { users: 8081, catalog: 8082, cart: 8083, orders: 8084, worker: 8085 };
 const OVERLAYS = ["staging", "production"];
+const ADDONS = ["metrics-server", "aws-load-balancer-controller", "cluster-autoscaler", "prometheus-adapter", "external-secrets"];
+const COMPONENTS = path.join(K8S, "components");
 const KUSTOMIZATIONS = [
   BASE,
   ...OVERLAYS.map((o) => path.join(K8S, "overlays", o)),
@@ -22,7 +27,6 @@ const KUSTOMIZATIONS = [
   path.join(K8S, "jobs/crest-run"),
   path.join(DEPLOY, "logging/fluent-bit"),
   path.join(DEPLOY, "grafana"),
-  path.join(K8S, "addons"),
 ];
 const LABELS = ["app.kubernetes.io/name", "app.kubernetes.io/part-of", "app.kubernetes.io/component"];
 const noKustomize = kustomizeCommand() ? false : "no kustomize here (kubectl kustomize or kustomize); per-file checks still run";
@@ -30,45 +34,57 @@ const noKustomize = kustomizeCommand() ? false : "no kustomize here (kubectl kus
 const kustomization = (dir) => YAML.parse(read(path.join(dir, "kustomization.yaml")));
 const isDir = (p) => fs.existsSync(p) && fs.statSync(p).isDirectory();
 
-// Resource files of a kustomization, recursively through directory resources (bases) and, unless
-// told not to, its components (pinned add-on manifests, labelled by their component at build).
-function resourceFiles(dir, { components = true } = {}) {
+// Resource files of a kustomization, recursively through directory resources (bases, add-ons)
+// and components. Unless told otherwise this includes the add-ons' rendered upstream manifests
+// (deploy/k8s/components), which get our labels from their kustomization at build.
+function resourceFiles(dir, { rendered = true } = {}) {
   const out = [];
-  for (const r of kustomization(dir).resources || []) {
+  for (const r of [...(kustomization(dir).resources || []), ...(kustomization(dir).components || [])]) {
     const p = path.resolve(dir, r);
-    if (isDir(p)) out.push(...resourceFiles(p, { components }));
-    else out.push(p);
-  }
-  if (components) {
-    for (const c of kustomization(dir).components || []) {
-      const p = path.resolve(dir, c);
-      out.push(...resourceFiles(p));
-    }
+    if (isDir(p)) out.push(...resourceFiles(p, { rendered }));
+    else if (rendered || !p.startsWith(COMPONENTS + path.sep)) out.push(p);
   }
   return out;
 }
 
-// Built once; a failed build is reported by its own test and leaves an empty object list.
-const builds = {};
+// Every kustomization.yaml a kustomization uses, through its directory resources (bases, add-ons).
+function kustomizationFiles(dir) {
+  const out = [path.join(dir, "kustomization.yaml")];
+  for (const r of [...(kustomization(dir).resources || []), ...(kustomization(dir).components || [])]) {
+    const p = path.resolve(dir, r);
+    if (isDir(p)) out.push(...kustomizationFiles(p));
+  }
+  return out;
+}
+
+// Built once, on first use (a run selecting only per-file tests builds nothing); a failed build
+// is reported by its own test and leaves an empty object list.
+let builtAll = null;
 const buildErrors = [];
-if (!noKustomize) {
-  for (const dir of KUSTOMIZATIONS) {
+function allBuilds() {
+  if (builtAll) return builtAll;
+  builtAll = {};
+  for (const dir of noKustomize ? [] : KUSTOMIZATIONS) {
     try {
-      builds[rel(dir)] = kustomizeBuild(dir);
+      builtAll[rel(dir)] = kustomizeBuild(dir);
     } catch (e) {
       buildErrors.push(e.message);
-      builds[rel(dir)] = [];
+      builtAll[rel(dir)] = [];
     }
   }
+  return builtAll;
 }
-const overlayBuild = (o) => builds[`deploy/k8s/overlays/${o}`];
+const builds = new Proxy({}, { get: (_, k) => allBuilds()[k], ownKeys: () => Reflect.ownKeys(allBuilds()), getOwnPropertyDescriptor: (_, k) => Reflect.getOwnPropertyDescriptor(allBuilds(), k) });
+const overlayBuild = (o) => allBuilds()[`deploy/k8s/overlays/${o}`];
+// The storefront's own objects of an overlay (namespace crest), without the cluster add-ons.
+const crestObjects = (o) => overlayBuild(o).filter((x) => x.metadata?.namespace === "crest" || (x.kind === "Namespace" && x.metadata.name === "crest"));
 const byKind = (objs, kind) => objs.filter((o) => o.kind === kind);
 const find = (objs, kind, name) => objs.find((o) => o.kind === kind && o.metadata.name === name);
 // The objects the convention checks run on: built overlays if kustomize exists, else base files.
 const subjects = () =>
   noKustomize
     ? { base: resourceFiles(BASE).flatMap((f) => yamlDocs(f)) }
-    : Object.fromEntries(OVERLAYS.map((o) => [o, overlayBuild(o)]));
+    : Object.fromEntries(OVERLAYS.map((o) => [o, crestObjects(o)]));
 
 test("every resource file validates against the Kubernetes schemas", async () => {
   const files = new Set(KUSTOMIZATIONS.flatMap(resourceFiles));
@@ -85,8 +101,7 @@ test("every YAML file under deploy/k8s and deploy/logging is referenced by a kus
   const used = new Set(KUSTOMIZATIONS.flatMap(resourceFiles));
   for (const dir of KUSTOMIZATIONS) {
     for (const p of kustomization(dir).patches || []) used.add(path.resolve(dir, p.path));
-    used.add(path.join(dir, "kustomization.yaml"));
-    for (const c of kustomization(dir).components || []) used.add(path.resolve(dir, c, "kustomization.yaml"));
+    for (const k of kustomizationFiles(dir)) used.add(k);
   }
   const configs = new Set(["deploy/k8s/monitoring/prometheus-adapter-values.yaml", "deploy/k8s/monitoring/prometheus-scrape-config.yaml"]);
   const all = [K8S, path.join(DEPLOY, "logging")].flatMap((d) =>
@@ -109,6 +124,7 @@ test("overlay patches target objects that exist in their bases", () => {
 });
 
 test("kustomize builds every base and overlay, and every built object validates", { skip: noKustomize }, async () => {
+  allBuilds();
   assert.deepEqual(buildErrors, []);
   for (const [dir, objs] of Object.entries(builds)) {
     assert.ok(objs.length > 0, `${dir} built nothing`);
@@ -118,7 +134,7 @@ test("kustomize builds every base and overlay, and every built object validates"
     }
   }
   for (const o of OVERLAYS) {
-    const kinds = overlayBuild(o).map((x) => x.kind);
+    const kinds = crestObjects(o).map((x) => x.kind).concat(overlayBuild(o).filter((x) => x.kind === "DaemonSet").map((x) => x.kind));
     for (const k of ["Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "ConfigMap", "ServiceAccount", "Ingress", "DaemonSet"]) {
       assert.ok(kinds.includes(k), `${o} has no ${k}`);
     }
@@ -134,7 +150,7 @@ test("every object and pod template carries the app.kubernetes.io name, part-of 
       if (tpl) for (const l of LABELS) assert.ok(tpl.labels?.[l], `${where} ${o.kind}/${o.metadata.name} pod template lacks ${l}`);
     }
   };
-  for (const f of new Set(KUSTOMIZATIONS.flatMap((d) => resourceFiles(d, { components: false })))) check(rel(f), yamlDocs(f));
+  for (const f of new Set(KUSTOMIZATIONS.flatMap((d) => resourceFiles(d, { rendered: false })))) check(rel(f), yamlDocs(f));
   for (const [dir, objs] of Object.entries(builds)) check(dir, objs);
 });
 
@@ -296,20 +312,36 @@ test("Ingress: ALB, every route prefix to its service, cookie stickiness, /ready
   }
 });
 
-test("ServiceAccounts carry the environment's IRSA role, named as Terraform names it", { skip: noKustomize }, () => {
+test("ServiceAccounts carry exactly the IRSA roles Terraform creates, named and scoped as it names them", { skip: noKustomize }, async () => {
+  // Terraform's IRSA roles: the eks module's irsa_roles (controllers, the storefront's secret
+  // reader) plus one workload role per key of the root's workload_policies (namespace crest).
+  const eks = await loadDir(path.join(DEPLOY, "terraform/modules/eks"));
+  const root = await loadDir(path.join(DEPLOY, "terraform"));
+  const roles = new Map();
+  // irsa_roles is a merge(...) expression: its literal entries read from the HCL text.
+  for (const m of eks.config.locals.irsa_roles.matchAll(/([\w-]+) = \{\s*namespace\s*=\s*"([^"]+)"\s*service_account\s*=\s*"([^"]+)"/g)) {
+    roles.set(`${m[2]}/${m[3]}`, m[1]);
+  }
+  for (const svc of Object.keys(root.config.locals.workload_policies)) roles.set(`crest/${svc}`, svc);
+  assert.ok(roles.size >= 9, `only ${roles.size} IRSA roles found in Terraform`);
   for (const o of OVERLAYS) {
-    const sas = byKind(overlayBuild(o), "ServiceAccount");
-    assert.deepEqual(sas.map((s) => s.metadata.name).sort(), [...Object.keys(SERVICES), "fluent-bit"].sort());
-    for (const sa of sas) {
+    const tfvars = await parseFile(path.join(DEPLOY, "terraform/envs", `${o}.tfvars`));
+    const annotated = new Map();
+    for (const sa of byKind(overlayBuild(o), "ServiceAccount")) {
       const arn = sa.metadata.annotations?.["eks.amazonaws.com/role-arn"];
-      assert.match(arn, new RegExp(`^arn:aws:iam::\\d{12}:role/crest-${o}-${sa.metadata.name}$`), `${o} ${sa.metadata.name}`);
+      if (arn) annotated.set(`${sa.metadata.namespace}/${sa.metadata.name}`, arn);
     }
+    for (const [sa, key] of roles) {
+      assert.ok(annotated.has(sa), `${o}: no ServiceAccount ${sa} with the IRSA role crest-${o}-${key}`);
+      assert.match(annotated.get(sa), new RegExp(`^arn:aws:iam::\\d{12}:role/crest-${tfvars.environment}-${key}$`), `${o}: ServiceAccount ${sa}`);
+    }
+    for (const sa of annotated.keys()) assert.ok(roles.has(sa), `${o}: ServiceAccount ${sa} names an IRSA role Terraform does not create for it`);
   }
 });
 
 test("overlays set their environment's AWS names and generated config", { skip: noKustomize }, () => {
   for (const o of OVERLAYS) {
-    const cms = byKind(overlayBuild(o), "ConfigMap");
+    const cms = byKind(overlayBuild(o), "ConfigMap"); // fluent-bit-env lives in namespace logging
     const sf = cms.find((c) => c.metadata.name.startsWith("storefront-config-"));
     assert.ok(sf, `${o}: storefront-config not generated with a hash suffix`);
     assert.equal(sf.data.CREST_DYNAMODB_CARTS_TABLE, `crest-${o}-carts`);
@@ -318,9 +350,10 @@ test("overlays set their environment's AWS names and generated config", { skip: 
     const fb = cms.find((c) => c.metadata.name.startsWith("fluent-bit-env-"));
     assert.equal(fb.metadata.namespace, "logging");
     assert.equal(fb.data.LOG_GROUP_NAME, `/crest/crest-${o}/application`, `${o}: log group must match Terraform's observability module`);
-    const img = byKind(overlayBuild(o), "Deployment")[0].spec.template.spec.containers[0].image;
+    const img = byKind(crestObjects(o), "Deployment")[0].spec.template.spec.containers[0].image;
     assert.match(img, /\.dkr\.ecr\.[a-z0-9-]+\.amazonaws\.com\/crest\/storefront:/, `${o}: image ${img}`);
-    for (const d of byKind(overlayBuild(o), "Deployment")) assert.equal(d.metadata.namespace, "crest");
+    const storefront = byKind(overlayBuild(o), "Deployment").filter((d) => d.spec.template.spec.containers.some((c) => c.image.includes("/crest/storefront:")));
+    assert.deepEqual(storefront.map((d) => d.metadata.namespace), Object.keys(SERVICES).map(() => "crest"));
   }
 });
 
@@ -393,5 +426,184 @@ test("NetworkPolicies: deny by default, then each role only its port in and its 
       const outbound = mine.flatMap((p) => (p.spec.egress || []).flatMap((r) => (r.ports || []).map((x) => `${x.protocol}/${x.port}`)));
       for (const need of ["UDP/53", "TCP/443", "TCP/3306", "TCP/6379"]) assert.ok(outbound.includes(need), `${o}: ${name} cannot reach ${need}`);
     }
+  }
+});
+
+// ---- Cluster add-ons (deploy/k8s/components): pinned, rendered, wired into every overlay ----
+
+const environmentOf = async (o) => parseFile(path.join(DEPLOY, "terraform/envs", `${o}.tfvars`));
+const containersOf = (x) => [...(x.spec?.template?.spec?.initContainers || []), ...(x.spec?.template?.spec?.containers || [])];
+const headerOf = (f) => (read(f).match(/^(#.*\n)+/) || [""])[0];
+
+test("every overlay installs every pinned add-on, and every add-on directory is one", () => {
+  assert.deepEqual(fs.readdirSync(COMPONENTS).sort(), [...ADDONS].sort(), "deploy/k8s/components holds exactly the add-ons");
+  for (const o of OVERLAYS) {
+    const resources = kustomization(path.join(K8S, "overlays", o)).resources.map((r) => path.resolve(K8S, "overlays", o, r));
+    for (const a of ADDONS) assert.ok(resources.includes(path.join(COMPONENTS, a)), `${o} does not install ${a}`);
+  }
+});
+
+test("add-on manifests say which chart or release they render, and pin every image to a version", () => {
+  for (const a of ADDONS) {
+    const dir = path.join(COMPONENTS, a);
+    for (const f of resourceFiles(dir)) {
+      // Ours, not rendered: the namespace Helm's --create-namespace would have made.
+      if (yamlDocs(f).every((d) => d.kind === "Namespace")) continue;
+      const header = headerOf(f);
+      const version = /-v?(\d+\.\d+\.\d+)\.ya?ml$/.exec(path.basename(f))?.[1];
+      assert.ok(version, `${rel(f)}: the file name must carry the chart/release version (name-<version>.yaml)`);
+      assert.ok(header.includes(version), `${rel(f)}: its header comment does not name version ${version}`);
+      assert.match(header, /github\.com\/[\w.-]+\/[\w.-]+/, `${rel(f)}: its header must name the upstream repository it was rendered from`);
+    }
+  }
+  for (const [where, objs] of Object.entries(builds)) {
+    for (const x of objs) {
+      for (const c of containersOf(x)) {
+        if (/(^|\/)crest\/(storefront|crest):/.test(c.image)) continue; // ours: the environment's tag (tested above)
+        const tag = /:([^:/@]+)(@sha256:[0-9a-f]{64})?$/.exec(c.image)?.[1];
+        assert.match(tag ?? "", /^v?\d+\.\d+\.\d+$/, `${where} ${x.kind}/${x.metadata.name} container ${c.name}: image ${c.image} is not pinned to a release version`);
+      }
+    }
+  }
+});
+
+test("add-ons get the environment's cluster name, region and VPC from the overlay", { skip: noKustomize }, async () => {
+  for (const o of OVERLAYS) {
+    const env = await environmentOf(o);
+    const cluster = `crest-${env.environment}`;
+    assert.doesNotMatch(YAML.stringify(overlayBuild(o)), /set-by-overlay/, `${o}: an add-on value the overlay must set is left unset`);
+    const lbc = find(overlayBuild(o), "Deployment", "aws-load-balancer-controller").spec.template.spec.containers[0];
+    assert.ok(lbc.args.includes(`--cluster-name=${cluster}`), `${o}: load balancer controller --cluster-name`);
+    assert.ok(lbc.args.includes(`--aws-region=${env.region}`), `${o}: load balancer controller --aws-region`);
+    assert.ok(lbc.args.includes(`--aws-vpc-tags=Name=${cluster}`), `${o}: load balancer controller VPC (the network module names the VPC after the cluster)`);
+    assert.ok(lbc.args.includes("--ingress-class=alb"));
+    const ca = find(overlayBuild(o), "Deployment", "cluster-autoscaler").spec.template.spec.containers[0];
+    const discovery = ca.command.find((a) => a.startsWith("--node-group-auto-discovery="));
+    assert.equal(discovery, `--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/${cluster}`, `${o}: cluster autoscaler discovery tags`);
+    assert.equal(ca.env.find((e) => e.name === "AWS_REGION")?.value, env.region, `${o}: cluster autoscaler region`);
+    const store = byKind(overlayBuild(o), "SecretStore")[0];
+    assert.equal(store.spec.provider.aws.region, env.region, `${o}: SecretStore region`);
+  }
+});
+
+test("references resolve inside each build: ServiceAccounts, RBAC, Services of webhooks and APIServices, Secrets, CRDs", { skip: noKustomize }, () => {
+  // Objects the API server or EKS provides, and Secrets made outside kustomize.
+  const BUILT_IN_ROLES = new Set(["ClusterRole/system:auth-delegator", "Role/kube-system/extension-apiserver-authentication-reader", "ClusterRole/view", "ClusterRole/edit", "ClusterRole/admin"]);
+  const SYSTEM_ACCOUNTS = new Set(["kube-system/horizontal-pod-autoscaler"]);
+  const tlsScript = read(path.join(COMPONENTS, "aws-load-balancer-controller/webhook-tls.sh"));
+  const scriptSecret = `${/^NAMESPACE=(\S+)/m.exec(tlsScript)[1]}/${/^SECRET_NAME=(\S+)/m.exec(tlsScript)[1]}`;
+  for (const o of OVERLAYS) {
+    const objs = overlayBuild(o);
+    const has = (kind, ns, name) => objs.some((x) => x.kind === kind && x.metadata.name === name && (ns === null || x.metadata.namespace === ns));
+    for (const x of objs.filter((y) => y.spec?.template?.spec)) {
+      const ns = x.metadata.namespace;
+      const pod = x.spec.template.spec;
+      const at = `${o} ${x.kind} ${ns}/${x.metadata.name}`;
+      assert.ok(pod.serviceAccountName && has("ServiceAccount", ns, pod.serviceAccountName), `${at}: ServiceAccount ${pod.serviceAccountName} is not in the build`);
+      const secrets = [
+        ...(pod.volumes || []).filter((v) => v.secret).map((v) => v.secret.secretName),
+        ...containersOf(x).flatMap((c) => (c.envFrom || []).filter((e) => e.secretRef && !e.secretRef.optional).map((e) => e.secretRef.name)),
+      ];
+      for (const s of secrets) {
+        const external = byKind(objs, "ExternalSecret").some((e) => e.metadata.namespace === ns && (e.spec.target?.name ?? e.metadata.name) === s);
+        assert.ok(has("Secret", ns, s) || external || `${ns}/${s}` === scriptSecret, `${at}: Secret ${s} is neither built, nor an ExternalSecret's target, nor made by webhook-tls.sh`);
+      }
+    }
+    for (const b of objs.filter((y) => y.kind === "RoleBinding" || y.kind === "ClusterRoleBinding")) {
+      const at = `${o} ${b.kind} ${b.metadata.name}`;
+      const ref = b.roleRef.kind === "Role" ? `Role/${b.metadata.namespace}/${b.roleRef.name}` : `ClusterRole/${b.roleRef.name}`;
+      assert.ok(BUILT_IN_ROLES.has(ref) || has(b.roleRef.kind, b.roleRef.kind === "Role" ? b.metadata.namespace : null, b.roleRef.name), `${at}: roleRef ${ref} is not in the build`);
+      for (const s of b.subjects.filter((x) => x.kind === "ServiceAccount")) {
+        assert.ok(SYSTEM_ACCOUNTS.has(`${s.namespace}/${s.name}`) || has("ServiceAccount", s.namespace, s.name), `${at}: subject ServiceAccount ${s.namespace}/${s.name} is not in the build`);
+      }
+    }
+    const services = [
+      ...objs.filter((y) => /WebhookConfiguration$/.test(y.kind)).flatMap((w) => w.webhooks.map((h) => ({ at: `${w.kind} ${w.metadata.name} ${h.name}`, ...h.clientConfig.service }))),
+      ...byKind(objs, "APIService").filter((a) => a.spec.service).map((a) => ({ at: `APIService ${a.metadata.name}`, ...a.spec.service })),
+    ];
+    assert.ok(services.length >= 7, `${o}: only ${services.length} webhook/APIService references`);
+    for (const s of services) {
+      const svc = objs.find((y) => y.kind === "Service" && y.metadata.name === s.name && y.metadata.namespace === s.namespace);
+      assert.ok(svc, `${o} ${s.at}: Service ${s.namespace}/${s.name} is not in the build`);
+      assert.ok(svc.spec.ports.some((p) => p.port === (s.port ?? 443)), `${o} ${s.at}: Service ${s.name} has no port ${s.port ?? 443}`);
+    }
+    for (const x of objs) {
+      if (!/\.(io|aws|com)\//.test(x.apiVersion) || /k8s\.io\//.test(x.apiVersion)) continue;
+      const crd = crdFor(x.apiVersion, x.kind);
+      assert.ok(crd && has("CustomResourceDefinition", null, crd.name), `${o} ${x.kind}/${x.metadata.name}: its CRD is not installed by the same build`);
+    }
+  }
+});
+
+test("the Prometheus Adapter serves exactly the rules of prometheus-adapter-values.yaml, and a rule change rolls its pods", { skip: noKustomize }, async () => {
+  const { createHash } = await import("node:crypto");
+  const values = YAML.parse(read(path.join(K8S, "monitoring/prometheus-adapter-values.yaml")));
+  for (const o of OVERLAYS) {
+    const cm = find(overlayBuild(o), "ConfigMap", "prometheus-adapter");
+    const config = YAML.parse(cm.data["config.yaml"], { uniqueKeys: true });
+    assert.deepEqual(Object.keys(config).sort(), ["externalRules", "rules"], `${o}: adapter config keys`);
+    assert.deepEqual(config.rules, values.rules.custom, `${o}: the adapter's rules differ from prometheus-adapter-values.yaml rules.custom`);
+    assert.deepEqual(config.externalRules, values.rules.external, `${o}: the adapter's externalRules differ from prometheus-adapter-values.yaml rules.external`);
+    const dep = find(overlayBuild(o), "Deployment", "prometheus-adapter");
+    const sum = createHash("sha256").update(cm.data["config.yaml"]).digest("hex");
+    assert.equal(dep.spec.template.metadata.annotations["checksum/config"], sum, `${o}: checksum/config is not the SHA-256 of config.yaml`);
+    assert.ok(dep.spec.template.spec.containers[0].args.includes("--config=/etc/adapter/config.yaml"));
+    assert.equal(dep.spec.template.spec.volumes.find((v) => v.name === "config").configMap.name, cm.metadata.name);
+    for (const g of ["custom", "external"]) assert.ok(find(overlayBuild(o), "APIService", `v1beta1.${g}.metrics.k8s.io`), `${o}: no ${g} metrics APIService`);
+  }
+});
+
+test("the storefront's Secret comes from Terraform's secret through an ExternalSecret, with its own IRSA ServiceAccount", { skip: noKustomize }, async () => {
+  const main = read(path.join(DEPLOY, "terraform/main.tf"));
+  const secretName = /resource "aws_secretsmanager_secret" "storefront" \{[^}]*?name\s*=\s*"([^"]+)"/s.exec(main)[1];
+  for (const o of OVERLAYS) {
+    const env = await environmentOf(o);
+    const objs = overlayBuild(o);
+    const consumed = new Set(byKind(crestObjects(o), "Deployment").flatMap((d) => containersOf(d).flatMap((c) => (c.envFrom || []).filter((e) => e.secretRef).map((e) => e.secretRef.name))));
+    assert.deepEqual([...consumed], ["storefront-secrets"], `${o}: Secrets the storefront reads`);
+    const es = byKind(objs, "ExternalSecret");
+    assert.equal(es.length, 1, `${o}: one ExternalSecret`);
+    const e = es[0];
+    assert.equal(e.metadata.namespace, "crest");
+    assert.equal(e.spec.target.name, "storefront-secrets");
+    const remote = secretName.replace("${local.name}", `crest-${env.environment}`);
+    for (const d of e.spec.data) {
+      assert.equal(d.remoteRef.key, remote, `${o}: ${d.secretKey} is read from ${d.remoteRef.key}, Terraform's secret is ${remote}`);
+      assert.equal(d.remoteRef.property, d.secretKey, `${o}: ${d.secretKey} must be the JSON property of the same name`);
+      assert.match(d.secretKey, /^CREST_[A-Z0-9_]+$/);
+    }
+    assert.deepEqual(e.spec.data.map((d) => d.secretKey).sort(), ["CREST_DB_PRIMARY_URL", "CREST_DB_REPLICA_URLS", "CREST_REDIS_URL"], `${o}: the keys deploy/README.md documents`);
+    const store = objs.find((x) => x.kind === e.spec.secretStoreRef.kind && x.metadata.name === e.spec.secretStoreRef.name && x.metadata.namespace === "crest");
+    assert.ok(store, `${o}: SecretStore ${e.spec.secretStoreRef.name} is not in namespace crest`);
+    const saName = store.spec.provider.aws.auth.jwt.serviceAccountRef.name;
+    const sa = objs.find((x) => x.kind === "ServiceAccount" && x.metadata.name === saName && x.metadata.namespace === "crest");
+    assert.ok(sa?.metadata.annotations?.["eks.amazonaws.com/role-arn"], `${o}: the SecretStore's ServiceAccount ${saName} has no IRSA role`);
+    assert.equal(sa.automountServiceAccountToken, false, `${o}: no pod should run as ${saName}`);
+    const podsAsIt = objs.filter((x) => x.spec?.template?.spec?.serviceAccountName === saName && x.metadata.namespace === "crest");
+    assert.deepEqual(podsAsIt, [], `${o}: pods run as the secret reader`);
+  }
+});
+
+test("webhook-tls.sh issues a certificate for the webhook Service and the Secret the controller mounts", { skip: which("openssl") ? false : "openssl is not installed here" }, () => {
+  const dir = path.join(COMPONENTS, "aws-load-balancer-controller");
+  const r = run("bash", [path.join(dir, "webhook-tls.sh"), "--dry-run"]);
+  assert.equal(r.status, 0, r.stderr);
+  const secret = yamlDocs(r.stdout, { isText: true })[0];
+  const objs = resourceFiles(dir).flatMap((f) => yamlDocs(f));
+  const dep = find(objs, "Deployment", "aws-load-balancer-controller");
+  assert.equal(secret.metadata.namespace, dep.metadata.namespace);
+  assert.equal(secret.metadata.name, dep.spec.template.spec.volumes.find((v) => v.name === "cert").secret.secretName);
+  for (const k of ["ca.crt", "tls.crt", "tls.key"]) assert.ok(secret.data[k], `no ${k}`);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "crest-webhook-tls-"));
+  try {
+    for (const k of ["ca.crt", "tls.crt"]) fs.writeFileSync(path.join(tmp, k), Buffer.from(secret.data[k], "base64"));
+    const verify = run("openssl", ["verify", "-CAfile", path.join(tmp, "ca.crt"), path.join(tmp, "tls.crt")]);
+    assert.equal(verify.status, 0, `the serving certificate does not chain to the CA: ${verify.stdout}${verify.stderr}`);
+    const san = run("openssl", ["x509", "-in", path.join(tmp, "tls.crt"), "-noout", "-ext", "subjectAltName"]).stdout;
+    const services = new Set(objs.filter((x) => /WebhookConfiguration$/.test(x.kind)).flatMap((w) => w.webhooks.map((h) => `${h.clientConfig.service.name}.${h.clientConfig.service.namespace}.svc`)));
+    assert.ok(services.size >= 1);
+    for (const s of services) assert.ok(san.includes(`DNS:${s}`), `the certificate does not name ${s}: ${san}`);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
   }
 });

@@ -9,34 +9,17 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import YAML from "yaml";
-import { DEPLOY, read, rel, run, which } from "./lib/repo.mjs";
-import { dashboardExpressions, metricNames } from "./lib/promql.mjs";
+import { DEPLOY, read, run, which } from "./lib/repo.mjs";
+import { adapterExpressions, dashboardExpressions, metricNames } from "./lib/promql.mjs";
 import { loadKnown, loadExporterAllowlist, resolve } from "./lib/metrics.mjs";
 
 const DASHBOARDS = path.join(DEPLOY, "grafana/dashboards");
-const ADAPTER = path.join(DEPLOY, "k8s/monitoring/prometheus-adapter-values.yaml");
-
 // Grafana's variables and macros replaced by values of the right kind.
 function fromGrafana(expr) {
   return String(expr)
     .replace(/\$__(rate_)?interval|\$__range/g, "5m")
     .replace(/\[\$\{?\w+\}?\]/g, "[5m]")
     .replace(/\$\{(\w+)(:\w+)?\}|\$(\w+)/g, "x");
-}
-
-function adapterExpressions() {
-  const values = YAML.parse(read(ADAPTER));
-  const out = [];
-  for (const kind of ["custom", "external", "resource"]) {
-    for (const [i, r] of (values.rules?.[kind] || []).entries()) {
-      const where = `${rel(ADAPTER)} rules.${kind}[${i}]`;
-      const series = (r.name?.matches || "").replace(/^\^|\$$/g, "") || "up";
-      const fill = (q) => q.replaceAll("<<.Series>>", series).replaceAll("<<.LabelMatchers>>", 'namespace="crest"').replaceAll("<<.GroupBy>>", "pod");
-      if (r.seriesQuery) out.push({ where: `${where}.seriesQuery`, expr: r.seriesQuery });
-      if (r.metricsQuery) out.push({ where: `${where}.metricsQuery`, expr: fill(r.metricsQuery) });
-    }
-  }
-  return out;
 }
 
 export function allExpressions() {

@@ -51,7 +51,9 @@ test("every CREST_* key of the overlays' ConfigMaps and Deployments is a storefr
     for (const obj of objects) {
       const vars =
         obj.kind === "ConfigMap" ? Object.keys(obj.data || {}).filter((k) => k.startsWith("CREST_")).map((k) => [k, `ConfigMap ${obj.metadata.name}`]) :
-        obj.kind === "Deployment" ? (obj.spec.template.spec.containers || []).flatMap((c) => (c.env || []).map((e) => [e.name, `Deployment ${obj.metadata.name} env`])).filter(([k]) => k.startsWith("CREST_")) : [];
+        obj.kind === "Deployment" ? (obj.spec.template.spec.containers || []).flatMap((c) => (c.env || []).map((e) => [e.name, `Deployment ${obj.metadata.name} env`])).filter(([k]) => k.startsWith("CREST_")) :
+        // The keys External Secrets writes into the Secret the Deployments load.
+        obj.kind === "ExternalSecret" ? (obj.spec.data || []).map((d) => [d.secretKey, `ExternalSecret ${obj.metadata.name}`]) : [];
       for (const [k, where] of vars) if (!names.has(k)) problems.push(`${o}: ${where}: ${k} names no storefront setting (see storefront --help-config)`);
     }
   }

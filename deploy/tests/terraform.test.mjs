@@ -10,6 +10,7 @@ import YAML from "yaml";
 import { DEPLOY, read, rel, run, which } from "./lib/repo.mjs";
 import { loadDir, parseFile, resources, references, first } from "./lib/terraform.mjs";
 import { terraformCli } from "./lib/terraform-cli.mjs";
+import { roleAwsCalls } from "./lib/aws-calls.mjs";
 
 const TF = path.join(DEPLOY, "terraform");
 const MODULES = ["network", "eks", "rds", "dynamodb", "elasticache", "sqs", "observability", "asg"];
@@ -136,7 +137,7 @@ test("eks: managed node groups with min/max, OIDC provider, Cluster Autoscaler a
   assert.ok(sc.min_size && sc.max_size, "node group scaling_config needs min_size and max_size");
   assert.ok(c.resource.aws_iam_openid_connect_provider, "IRSA needs an OIDC provider");
   const irsa = JSON.stringify(c.locals.irsa_roles);
-  for (const role of ["cluster-autoscaler", "aws-load-balancer-controller", "fluent-bit", "external-secrets"]) assert.ok(irsa.includes(role), `missing IRSA role ${role}`);
+  for (const role of ["cluster-autoscaler", "aws-load-balancer-controller", "fluent-bit", "storefront-secrets"]) assert.ok(irsa.includes(role), `missing IRSA role ${role}`);
   assert.match(mods.eks.text, /autoscaling:SetDesiredCapacity/);
   JSON.parse(read(path.join(mods.eks.dir, "aws-load-balancer-controller-policy.json")));
   for (const env of ENVS) {
@@ -261,33 +262,51 @@ test("every .tf file under deploy/terraform parses", async () => {
   for (const f of files) await assert.doesNotReject(parseFile(f), rel(f));
 });
 
-test("IAM: every DynamoDB and SQS operation the storefront's adapters call is allowed to some workload", () => {
-  // The adapters (libs/store) call the AWS clients as client->get_item(...), ->send_message(...).
-  const src = path.join(DEPLOY, "../libs/store/src");
-  const files = fs.readdirSync(src).filter((f) => /^(dynamodb_.*_store|sqs_queue)\.cpp$/.test(f));
-  assert.ok(files.length >= 3, "adapter sources not found");
-  const service = (op) => (/message|queue/.test(op) ? "sqs" : "dynamodb");
-  const pascal = (op) => op.split("_").map((w) => w[0].toUpperCase() + w.slice(1)).join("");
-  // Calls made once at start-up with the queue URL given (get_queue_url) need no permission when
-  // sqs.orders_queue_url is set, which every overlay does. SQS authorises its *Batch actions by
-  // the single action's permission (SendMessageBatch needs sqs:SendMessage).
-  const ops = new Set();
-  for (const f of files) {
-    const text = read(path.join(src, f));
-    for (const m of text.matchAll(/client_?->([a-z_]+)\(/g)) {
-      if (m[1] === "get_queue_url" || m[1] === "client") continue;
-      const op = service(m[1]) === "sqs" ? m[1].replace(/_batch$/, "") : m[1];
-      ops.add(`${service(m[1])}:${pascal(op)}`);
-    }
-    // Operations called on the raw JSON client: client().call("SendMessageBatch", ...).
-    for (const m of text.matchAll(/\bcall\("([A-Z][A-Za-z]+)"/g)) {
-      const svc = f.startsWith("sqs") ? "sqs" : "dynamodb";
-      ops.add(`${svc}:${svc === "sqs" ? m[1].replace(/Batch$/, "") : m[1]}`);
+// The resource each workload-policy ARN expression names, in lib/aws-calls.mjs's vocabulary.
+const POLICY_RESOURCES = {
+  "${module.dynamodb.table_arns.sessions}": "dynamodb:sessions",
+  "${module.dynamodb.table_arns.carts}": "dynamodb:carts",
+  "${module.sqs.queue_arn}": "sqs:queue",
+  "${module.sqs.dlq_arn}": "sqs:dlq",
+};
+
+// "action on resource" pairs a workload policy allows.
+function allowedPairs(policy, where) {
+  const pairs = new Set();
+  for (const st of policy.Statement) {
+    assert.equal(st.Effect, "Allow", `${where}: only Allow statements`);
+    for (const r of [].concat(st.Resource)) {
+      const resource = POLICY_RESOURCES[r];
+      assert.ok(resource, `${where}: resource ${r} is not one of ${Object.keys(POLICY_RESOURCES).join(", ")}`);
+      for (const a of [].concat(st.Action)) {
+        assert.doesNotMatch(a, /\*/, `${where}: wildcard action ${a}`);
+        pairs.add(`${a} on ${resource}`);
+      }
     }
   }
-  const policies = JSON.stringify(root.config.locals.workload_policies);
-  const allowed = new Set([...policies.matchAll(/"((?:dynamodb|sqs):[A-Za-z]+)"/g)].map((m) => m[1]));
-  for (const op of ops) assert.ok(allowed.has(op), `no workload policy allows ${op}, which the storefront calls`);
+  return pairs;
+}
+
+test("IAM: each storefront role's policy allows exactly the AWS actions its code calls, on the resources it calls them on", () => {
+  const calls = roleAwsCalls();
+  const policies = root.config.locals.workload_policies;
+  assert.deepEqual(Object.keys(policies).sort(), Object.keys(calls).sort(), "one workload policy per storefront role that app.cpp runs");
+  // The analysis must see the storefront's real traffic, or an empty result would pass.
+  assert.ok(calls.worker.has("sqs:ReceiveMessage") && calls.users.has("dynamodb:PutItem") && calls.orders.has("sqs:SendMessage"), "the AWS-call analysis of the C++ sources found too little");
+  const problems = [];
+  for (const [role, used] of Object.entries(calls)) {
+    const needed = new Set([...used].flatMap(([a, resources]) => [...resources].map((r) => `${a} on ${r}`)));
+    const allowed = allowedPairs(policies[role], `workload_policies.${role}`);
+    for (const n of needed) if (!allowed.has(n)) problems.push(`${role}: calls ${n}, which its policy does not allow`);
+    for (const a of allowed) if (!needed.has(a)) problems.push(`${role}: its policy allows ${a}, which its code never calls`);
+  }
+  assert.deepEqual(problems, []);
+});
+
+test("IAM: a role without AWS calls gets an IRSA role without a policy, every other role its policy", () => {
+  const call = first(root.config.module.eks).workload_roles;
+  assert.match(call, /has_policy\s*=\s*length\(policy\.Statement\)\s*>\s*0/, "workload roles must say whether they carry a policy");
+  assert.match(mods.eks.text, /for_each = \{ for k, v in local\.irsa_roles : k => v if v\.has_policy \}/, "the inline policy must be skipped for roles without statements");
 });
 
 test("the overlays' images come from the ECR repositories Terraform creates, with the environment's tag", () => {

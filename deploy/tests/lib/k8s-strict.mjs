@@ -101,3 +101,13 @@ export function unknownFields(obj) {
   checkObject(obj, file, `${obj.kind}/${obj.metadata?.name ?? "?"}`, errors);
   return errors;
 }
+
+// Errors for every field of an ObjectMeta (metadata of a custom resource) that ObjectMeta does
+// not declare.
+export function unknownMetadataFields(metadata, where) {
+  const file = path.join(NODE_MODULES, "@kubernetes-models/apimachinery/apis/meta/v1/ObjectMeta.d.ts");
+  if (!load(file)) return [`no type declaration for ObjectMeta (${file})`];
+  const errors = [];
+  checkObject(metadata, file, `${where}.metadata`, errors);
+  return errors;
+}

@@ -1,6 +1,13 @@
 // Metric names used by a PromQL expression (as Grafana stores it). Not a full parser: it strips
 // what cannot be a metric name (strings, label matchers, ranges, grouping clauses, numbers,
 // Grafana variables) and keeps identifiers that are not function calls or keywords.
+import fs from "node:fs";
+import path from "node:path";
+import YAML from "yaml";
+import { DEPLOY, read, rel, yamlDocs } from "./repo.mjs";
+
+const ADAPTER = path.join(DEPLOY, "k8s/monitoring/prometheus-adapter-values.yaml");
+
 const KEYWORDS = new Set([
   "and", "or", "unless", "bool", "offset", "by", "without", "on", "ignoring",
   "group_left", "group_right", "inf", "nan", "start", "end", "atan2",
@@ -58,3 +65,41 @@ export function dashboardExpressions(dash) {
   }
   return out;
 }
+
+// The rendered Prometheus Adapter add-on: its ConfigMap's config.yaml is what the cluster runs.
+const ADAPTER_MANIFESTS = path.join(DEPLOY, "k8s/components/prometheus-adapter");
+
+// Rule lists by where they come from: the values file (rules.custom/external/resource) and the
+// rendered adapter's config.yaml (rules/externalRules/resourceRules).
+function adapterRuleLists() {
+  const values = YAML.parse(read(ADAPTER));
+  const lists = ["custom", "external", "resource"].map((k) => ({ where: `${rel(ADAPTER)} rules.${k}`, rules: values.rules?.[k] || [] }));
+  for (const f of fs.readdirSync(ADAPTER_MANIFESTS).filter((x) => /\.ya?ml$/.test(x) && x !== "kustomization.yaml")) {
+    const file = path.join(ADAPTER_MANIFESTS, f);
+    for (const doc of yamlDocs(file)) {
+      if (doc.kind !== "ConfigMap" || !doc.data?.["config.yaml"]) continue;
+      const config = YAML.parse(doc.data["config.yaml"], { uniqueKeys: true });
+      for (const k of ["rules", "externalRules", "resourceRules"]) {
+        if (config?.[k]) lists.push({ where: `${rel(file)} ConfigMap/${doc.metadata.name} config.yaml ${k}`, rules: Array.isArray(config[k]) ? config[k] : [] });
+      }
+    }
+  }
+  return lists;
+}
+
+// The Prometheus Adapter's seriesQuery/metricsQuery templates with <<.Series>>, <<.LabelMatchers>>
+// and <<.GroupBy>> filled in as the adapter does, from the values file and the rendered add-on.
+export function adapterExpressions() {
+  const out = [];
+  for (const list of adapterRuleLists()) {
+    for (const [i, r] of list.rules.entries()) {
+      const where = `${list.where}[${i}]`;
+      const series = (r.name?.matches || "").replace(/^\^|\$$/g, "") || "up";
+      const fill = (q) => q.replaceAll("<<.Series>>", series).replaceAll("<<.LabelMatchers>>", 'namespace="crest"').replaceAll("<<.GroupBy>>", "pod");
+      if (r.seriesQuery) out.push({ where: `${where}.seriesQuery`, expr: r.seriesQuery });
+      if (r.metricsQuery) out.push({ where: `${where}.metricsQuery`, expr: fill(r.metricsQuery) });
+    }
+  }
+  return out;
+}
+

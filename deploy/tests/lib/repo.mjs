@@ -26,8 +26,21 @@ export function walk(dir, pred = () => true) {
 }
 
 // Every non-empty document of a YAML file (or string), parsed strictly: duplicate keys fail.
+// Files are parsed once per process (the add-ons' CRDs are large) and handed out as copies.
+const parsedFiles = new Map();
 export function yamlDocs(fileOrText, { isText = false } = {}) {
-  const text = isText ? fileOrText : read(fileOrText);
+  if (!isText) {
+    const st = fs.statSync(fileOrText);
+    const hit = parsedFiles.get(fileOrText);
+    if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return structuredClone(hit.docs);
+    const docs = parseDocs(read(fileOrText), fileOrText, false);
+    parsedFiles.set(fileOrText, { mtimeMs: st.mtimeMs, size: st.size, docs });
+    return structuredClone(docs);
+  }
+  return parseDocs(fileOrText, fileOrText, true);
+}
+
+function parseDocs(text, fileOrText, isText) {
   const docs = YAML.parseAllDocuments(text, { uniqueKeys: true });
   const out = [];
   for (const d of docs) {

@@ -12,7 +12,11 @@ const NOT_A_VALUE = [
   /^[A-Za-z]+:[A-Za-z]+:[A-Za-z]*\*?$/, // IAM actions like secretsmanager:GetSecretValue
   /^(arn:aws:|alias\/)/, // ARNs and KMS aliases identify, they do not authenticate
   /^\/[A-Za-z0-9_/.{}$-]*$/, // paths
+  /^v?\d+(\.\d+)+$/, // versions (image tags: .../external-secrets:v2.9.0)
 ];
+// Keys whose value names a Secret or a key in one (secretName, secretKey, SECRET_NAME), not a
+// credential.
+const NAMES_A_SECRET = /^(secretName|secretKey|secret_name|[A-Z_]*SECRET_NAME)$/;
 
 function unquote(v) {
   return v.replace(/^["']|["']$/g, "");
@@ -33,6 +37,7 @@ export function findSecrets(text, file = "<text>") {
     for (const m of code.matchAll(ASSIGN)) {
       // An IAM action in a list ("secretsmanager:GetSecretValue") is not a key: value pair.
       if (/^["'][a-z0-9-]+:[A-Z][A-Za-z]*\*?["']?$/.test(m[0].trim())) continue;
+      if (NAMES_A_SECRET.test(unquote(m.groups.key))) continue;
       const value = unquote(m.groups.value.trim());
       if (value === "" || value.length < 4) continue;
       if (NOT_A_VALUE.some((re) => re.test(value))) continue;

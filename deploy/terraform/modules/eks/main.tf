@@ -1,6 +1,6 @@
 # EKS cluster with managed node groups (min/max bounds for the Cluster Autoscaler), an OIDC
 # provider for IRSA, and the IAM roles of the Cluster Autoscaler, the AWS Load Balancer
-# Controller, Fluent Bit and each workload's ServiceAccount.
+# Controller, Fluent Bit, the storefront's SecretStore and each workload's ServiceAccount.
 
 data "aws_partition" "current" {}
 
@@ -136,21 +136,27 @@ locals {
       namespace       = "kube-system"
       service_account = "cluster-autoscaler"
       policy_json     = data.aws_iam_policy_document.cluster_autoscaler.json
+      has_policy      = true
     }
     aws-load-balancer-controller = {
       namespace       = "kube-system"
       service_account = "aws-load-balancer-controller"
       policy_json     = file("${path.module}/aws-load-balancer-controller-policy.json")
+      has_policy      = true
     }
     fluent-bit = {
       namespace       = "logging"
       service_account = "fluent-bit"
       policy_json     = data.aws_iam_policy_document.fluent_bit.json
+      has_policy      = true
     }
-    external-secrets = {
-      namespace       = "external-secrets"
-      service_account = "external-secrets"
-      policy_json     = data.aws_iam_policy_document.external_secrets.json
+    # The ServiceAccount the storefront's SecretStore authenticates as (External Secrets requests
+    # its token); the operator itself has no AWS role, so no other namespace can use this one.
+    storefront-secrets = {
+      namespace       = "crest"
+      service_account = "storefront-secrets"
+      policy_json     = data.aws_iam_policy_document.storefront_secrets.json
+      has_policy      = true
     }
   }, var.workload_roles)
 }
@@ -185,8 +191,10 @@ resource "aws_iam_role" "irsa" {
   tags               = var.tags
 }
 
+# A role whose workload calls no AWS API (has_policy = false) gets no inline policy: IAM refuses
+# an empty one, and the role then grants nothing.
 resource "aws_iam_role_policy" "irsa" {
-  for_each = local.irsa_roles
+  for_each = { for k, v in local.irsa_roles : k => v if v.has_policy }
 
   name   = each.key
   role   = aws_iam_role.irsa[each.key].id
@@ -274,11 +282,11 @@ resource "aws_eks_addon" "vpc_cni" {
   tags                        = var.tags
 }
 
-# External Secrets reads only the secrets the storefront needs (the application's database
-# credentials and the Redis AUTH token), nothing else in the account.
-data "aws_iam_policy_document" "external_secrets" {
+# The storefront's SecretStore reads exactly one secret (the application's database URLs and the
+# Redis URL with its AUTH token), nothing else in the account.
+data "aws_iam_policy_document" "storefront_secrets" {
   statement {
     actions   = ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"]
-    resources = var.external_secret_arns
+    resources = [var.storefront_secret_arn]
   }
 }

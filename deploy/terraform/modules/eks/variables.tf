@@ -47,11 +47,12 @@ variable "node_groups" {
 }
 
 variable "workload_roles" {
-  description = "Extra IRSA roles for workloads: name => { namespace, service_account, policy_json }."
+  description = "Extra IRSA roles for workloads: name => { namespace, service_account, policy_json, has_policy }; has_policy = false (a workload that calls no AWS API) creates the role without an inline policy."
   type = map(object({
     namespace       = string
     service_account = string
     policy_json     = string
+    has_policy      = bool
   }))
   default = {}
 }
@@ -83,7 +84,7 @@ variable "vpc_cni_version" {
   default     = null
 }
 
-variable "external_secret_arns" {
-  description = "Secrets Manager ARNs the External Secrets operator may read."
-  type        = list(string)
+variable "storefront_secret_arn" {
+  description = "ARN of the one Secrets Manager secret the storefront's SecretStore (IRSA role storefront-secrets) may read."
+  type        = string
 }
