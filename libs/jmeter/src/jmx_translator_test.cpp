@@ -121,7 +121,8 @@ TEST(JmxTranslator, StorefrontExampleTranslatesEveryElement) {
   const auto browse = guarded[0]["steps"];
   ASSERT_EQ(browse.size(), 2u);
   EXPECT_EQ(browse[0]["request"]["query"]["page"].as<std::string>(), "{{ randint(1, 5) }}");
-  EXPECT_EQ(browse[0]["capture"][0]["regex"].as<std::string>(), R"("items":\[\{"id":([\s\S]*?),)");
+  EXPECT_EQ(browse[0]["capture"][0]["regex"].as<std::string>(), R"("id":([\s\S]*?),)");
+  EXPECT_EQ(browse[0]["capture"][0]["default"].as<std::string>(), "0");  // the extractor's
   EXPECT_EQ(browse[0]["check"]["body_contains"].as<std::string>(), R"("items")");
   EXPECT_EQ(browse[0]["think"]["uniform"][0].as<std::string>(), "500ms");
   EXPECT_EQ(browse[0]["think"]["uniform"][1].as<std::string>(), "1500ms");
