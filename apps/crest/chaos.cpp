@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include <CLI/CLI.hpp>
 
 #include "crest/autoscale/event_log.hpp"
+#include "crest/chaos/fault_proxy.hpp"
 #include "crest/chaos/scenario.hpp"
 #include "crest/chaos/stack_faults.hpp"
 #include "crest/core/config.hpp"
@@ -58,6 +60,31 @@ int show_active(const std::string& dir) {
   }
   return 0;
 }
+// Pass-through until a fault is set on its control socket; ends on SIGTERM or SIGINT.
+int serve_proxy(const std::string& dir, const std::string& name, std::uint16_t upstream,
+                std::uint16_t port) {
+  chaos::ProxyOptions options;
+  options.upstream_port = upstream;
+  options.listen_port = port;
+  options.control_socket = chaos::proxy_control_socket(dir, name);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(dir) / "chaos", ec);
+  std::filesystem::remove(options.control_socket, ec);  // left by a killed predecessor
+  ::signal(SIGINT, on_signal);
+  ::signal(SIGTERM, on_signal);
+  auto started = chaos::FaultProxy::start(options);
+  if (!started.ok()) {
+    std::cerr << "crest chaos proxy: " << started.error().message << "\n";
+    return 1;
+  }
+  std::cout << fmt::format("127.0.0.1:{} -> 127.0.0.1:{}, control {}\n", (*started)->port(),
+                           upstream, options.control_socket)
+            << std::flush;
+  while (!interrupted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  (*started)->stop();
+  std::filesystem::remove(options.control_socket, ec);
+  return 0;
+}
 }  // namespace
 
 int chaos(int argc, char** argv) {
@@ -97,6 +124,19 @@ int chaos(int argc, char** argv) {
   scenario->add_option("file", scenario_file, "scenario YAML")->required();
   scenario->add_option("--dir", dir, "run directory of `crest up`");
 
+  auto* proxy = app.add_subcommand(
+      "proxy", "the fault proxy `crest up` puts in front of a dependency (chaos.proxy)");
+  std::string proxy_name;
+  int upstream_port = 0, listen_port = 0;
+  proxy->add_option("--name", proxy_name, "the dependency (dynalite)")->required();
+  proxy->add_option("--upstream-port", upstream_port, "its port on 127.0.0.1")
+      ->required()
+      ->check(CLI::Range(1, 65535));
+  proxy->add_option("--listen-port", listen_port, "the proxy's port on 127.0.0.1")
+      ->required()
+      ->check(CLI::Range(1, 65535));
+  proxy->add_option("--dir", dir, "run directory (the control socket is under it)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -104,6 +144,10 @@ int chaos(int argc, char** argv) {
   }
 
   if (list->parsed()) return list_faults();
+  if (proxy->parsed()) {
+    return serve_proxy(dir, proxy_name, static_cast<std::uint16_t>(upstream_port),
+                       static_cast<std::uint16_t>(listen_port));
+  }
   if (status->parsed()) return show_active(dir);
   if (stop->parsed()) {
     if (stop_all || stop_id.empty()) {
