@@ -38,8 +38,10 @@ while [ $# -gt 0 ]; do
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
-crest="$build/apps/crest/crest"
 mkdir -p "$out/cases"
+# A copy, so rebuilding crest during a long run does not pull the binary from under it.
+cp "$build/apps/crest/crest" "$out/crest"
+crest="$out/crest"
 
 # fault -> expected component (a regular expression over `components[].component`) and the
 # mechanisms that name it (any of them counts at cause level).
@@ -96,6 +98,11 @@ run_case() {
   chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl" 2>/dev/null || echo 0)
   "$crest" chaos run "$f" --for "${fault_s}s" --dir "$run_dir" >"$dir/chaos.out" 2>&1 || true
   wait "$load" || true
+  # The run's start inside the file, so the saved case replays aligned without --load-start.
+  if [ -s "$dir/load-run.json" ]; then
+    jq -c --argjson s "$((start * 1000))" '. + {start_unix_ms: $s}' "$dir/load-run.json" \
+      >"$dir/load-run.tmp" && mv "$dir/load-run.tmp" "$dir/load-run.json"
+  fi
   sleep "$post"
   end=$(date +%s)
   # The case's chaos log lines: for scoring only, never an input to the diagnosis.
@@ -117,10 +124,11 @@ run_case() {
     --json >"$dir/diagnosis-nsigma.json" 2>>"$dir/diagnose.err" || true
   t2=$(now_ms)
   local r_s r_c n_s n_c
-  r_s=$(rank "$dir/diagnosis.json" "${component[$f]}" 2>/dev/null || echo 0)
-  r_c=$(rank_cause "$dir/diagnosis.json" "${mechanisms[$f]}" 2>/dev/null || echo 0)
-  n_s=$(rank "$dir/diagnosis-nsigma.json" "${component[$f]}" 2>/dev/null || echo 0)
-  n_c=$(rank_cause "$dir/diagnosis-nsigma.json" "${mechanisms[$f]}" 2>/dev/null || echo 0)
+  # A diagnosis that failed (empty output) ranks nothing: 0.
+  r_s=$(rank "$dir/diagnosis.json" "${component[$f]}" 2>/dev/null) || r_s=0
+  r_c=$(rank_cause "$dir/diagnosis.json" "${mechanisms[$f]}" 2>/dev/null) || r_c=0
+  n_s=$(rank "$dir/diagnosis-nsigma.json" "${component[$f]}" 2>/dev/null) || n_s=0
+  n_c=$(rank_cause "$dir/diagnosis-nsigma.json" "${mechanisms[$f]}" 2>/dev/null) || n_c=0
   jq -n --arg fault "$f" --argjson rep "$rep" --argjson rs "$r_s" --argjson rc "$r_c" \
     --argjson ns "$n_s" --argjson nc "$n_c" --argjson ms $((t1 - t0)) --argjson nms $((t2 - t1)) \
     --argjson case_s $((end - start)) \
