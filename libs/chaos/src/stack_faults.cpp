@@ -4,6 +4,8 @@
 
 #include <fstream>
 #include <functional>
+#include <memory>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -155,15 +157,25 @@ Result<void> undo_record(const FaultRecord& record) {
   return {};
 }
 
-ReversibleFaultRegistry registry_for(const fs::path& run_dir, const Clock& clock) {
-  ReversibleFaultRegistry registry(fault_log_path(run_dir).string(), clock);
-  for (const auto& k : kinds()) registry.register_fault(k.kind.name, undo_record);
-  return registry;
-}
-
 const Clock& system_clock() {
   static const SystemClock clock;
   return clock;
+}
+
+// One registry per fault log in this process, so fault ids (time, pid, sequence) stay unique when
+// two faults start in the same millisecond (a scenario, crest demo); calls are serialised.
+template <typename Fn>
+auto with_registry(const fs::path& run_dir, Fn&& fn) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<ReversibleFaultRegistry>> registries;
+  std::lock_guard lock(mutex);
+  const std::string log = fault_log_path(run_dir).string();
+  auto& registry = registries[log];
+  if (!registry) {
+    registry = std::make_unique<ReversibleFaultRegistry>(log, system_clock());
+    for (const auto& k : kinds()) registry->register_fault(k.kind.name, undo_record);
+  }
+  return fn(*registry);
 }
 
 }  // namespace
@@ -238,24 +250,25 @@ Result<FaultRecord> start_fault(const fs::path& run_dir, const FaultSpec& spec) 
   std::error_code ec;
   fs::create_directories(run_dir / "chaos", ec);
   if (spec.duration.count() > 0) applied->parameters["for_seconds"] = spec.duration.count();
-  auto registry = registry_for(run_dir, system_clock());
-  return registry.start(spec.fault, applied->target, applied->parameters, applied->undo,
-                        applied->apply);
+  return with_registry(run_dir, [&](ReversibleFaultRegistry& registry) {
+    return registry.start(spec.fault, applied->target, applied->parameters, applied->undo,
+                          applied->apply);
+  });
 }
 
 Result<void> stop_fault(const fs::path& run_dir, const std::string& id, const std::string& how) {
-  auto registry = registry_for(run_dir, system_clock());
-  return registry.stop(id, how);
+  return with_registry(run_dir,
+                       [&](ReversibleFaultRegistry& registry) { return registry.stop(id, how); });
 }
 
 Result<std::vector<std::string>> stop_all_faults(const fs::path& run_dir) {
-  auto registry = registry_for(run_dir, system_clock());
-  return registry.stop_all();
+  return with_registry(run_dir,
+                       [](ReversibleFaultRegistry& registry) { return registry.stop_all(); });
 }
 
 Result<std::vector<FaultRecord>> active_faults(const fs::path& run_dir) {
-  auto registry = registry_for(run_dir, system_clock());
-  return registry.active();
+  return with_registry(run_dir,
+                       [](const ReversibleFaultRegistry& registry) { return registry.active(); });
 }
 
 }  // namespace crest::chaos

@@ -112,6 +112,23 @@ TEST_F(StackFaults, FreezesRedisAndResumesItFromTheLogAlone) {
   EXPECT_THAT(lines[1], HasSubstr(R"("how":"stopped")"));
 }
 
+TEST_F(StackFaults, FaultsStartedInTheSameMillisecondGetTheirOwnIds) {
+  const pid_t redis = start_sleeper();
+  const pid_t sqs = start_sleeper();
+  write_state({{"redis", {{"redis", redis}}}, {"sqs", {{"sqs", sqs}}}});
+  auto one = start_fault(dir_, {"redis-stop", "", {}, {}});
+  auto two = start_fault(dir_, {"sqs-stop", "", {}, {}});
+  ASSERT_TRUE(one.ok() && two.ok());
+  EXPECT_NE(one->id, two->id);
+  ASSERT_TRUE(stop_fault(dir_, two->id).ok());
+  auto active = active_faults(dir_);
+  ASSERT_TRUE(active.ok());
+  ASSERT_EQ(active->size(), 1u);
+  EXPECT_EQ(active->front().id, one->id);
+  EXPECT_EQ(wait_for_state(redis, 'T'), 'T');
+  EXPECT_EQ(wait_for_state(sqs, 'S'), 'S');
+}
+
 TEST_F(StackFaults, KillsOneInstanceOfAServiceAndRecordsWhichOne) {
   const pid_t one = start_sleeper();
   const pid_t two = start_sleeper();
