@@ -196,7 +196,10 @@ Result<std::vector<std::string>> ReversibleFaultRegistry::stop_all() {
   }
   std::vector<std::string> undone;
   std::string failures;
-  for (const auto& record : *faults) {
+  // Newest first: a later fault may depend on an earlier one (an index restored under a table
+  // lock waits for the lock's release).
+  for (auto it = faults->rbegin(); it != faults->rend(); ++it) {
+    const auto& record = *it;
     auto stopped = stop(record.id, "stopped");
     if (stopped) {
       undone.push_back(record.id);

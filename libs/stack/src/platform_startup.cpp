@@ -121,6 +121,20 @@ Result<void> LocalPlatform::start_support_servers() {
       !r.ok()) {
     return r;
   }
+  if (profile.chaos_proxy) {  // crest chaos's fault proxy; the services reach DynamoDB through it
+    const auto proxy_port = port(free_loopback_port());
+    if (auto r = start_server(
+            "dynalite-proxy",
+            command(fs::read_symlink("/proc/self/exe").string(),
+                    {"chaos", "proxy", "--name", "dynalite", "--dir", options_.run_dir.string(),
+                     "--upstream-port", std::to_string(dynalite_port), "--listen-port",
+                     std::to_string(proxy_port)},
+                    options_.repo_root),
+            CgroupLimits{}, proxy_port);
+        !r.ok()) {
+      return r;
+    }
+  }
   const std::string script =
       (fs::path(options_.repo_root) / "scripts" / "fauxqs-server.mjs").string();
   sqs_port_ = port(free_loopback_port());
@@ -180,6 +194,9 @@ Result<void> LocalPlatform::seed() {
   for (const auto& p : processes_) {
     if (p->component == "redis") redis_port = p->port;
     if (p->component == "dynalite") dynalite_port = p->port;
+  }
+  for (const auto& p : processes_) {
+    if (p->component == "dynalite-proxy") dynalite_port = p->port;  // chaos.proxy
   }
   const auto& db = mariadb_->options();
   std::vector<std::string> settings = {

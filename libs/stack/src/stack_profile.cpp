@@ -66,6 +66,8 @@ std::vector<ConfigOption> stack_profile_schema() {
       {"redis.memory", T::string, "128Mi", "Redis memory limit"},
       {"dynalite.cpu", T::string, "500m", "dynalite (DynamoDB) CPU limit"},
       {"dynalite.memory", T::string, "512Mi", "dynalite memory limit"},
+      {"chaos.proxy", T::boolean, "false",
+       "put crest chaos's fault proxy (pass-through until a fault is set) in front of dynalite"},
       {"sqs.cpu", T::string, "250m", "SQS server CPU limit"},
       {"sqs.memory", T::string, "512Mi", "SQS server memory limit"},
       {"prometheus.cpu", T::string, "250m", "Prometheus CPU limit"},
@@ -127,6 +129,7 @@ StackProfile load_stack_profile(const std::string& file,
   }
   p.mariadb_limits = limits(config, "mariadb");
   p.redis = config.get_bool("redis.enabled");
+  p.chaos_proxy = config.get_bool("chaos.proxy");
   p.redis_limits = limits(config, "redis");
   p.dynalite_limits = limits(config, "dynalite");
   p.sqs_limits = limits(config, "sqs");

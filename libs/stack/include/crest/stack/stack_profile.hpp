@@ -42,6 +42,8 @@ struct StackProfile {
   bool redis = true;
   CgroupLimits redis_limits;
   CgroupLimits dynalite_limits;
+  bool chaos_proxy =
+      false;  // a fault proxy (`crest chaos proxy`) between the services and dynalite
   CgroupLimits sqs_limits;
   CgroupLimits haproxy_limits;
   CgroupLimits prometheus_limits;

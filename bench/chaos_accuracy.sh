@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# The diagnosis accuracy benchmark of issue #11: every fault of `crest chaos` REPS times on the
+# local stack under a steady journey load (examples/chaos/steady-journeys.yaml). For each case:
+# PRE seconds of normal load, the fault for FAULT seconds, POST seconds after; then `crest
+# diagnose` on what an SRE would have (Prometheus, the load run, the autoscaler's events), never
+# the chaos log, which only scores it afterwards. The same saved inputs are ranked again with the
+# NSigma baseline (--baseline nsigma).
+#
+# Scores, per fault type and overall, at service level (which component: the rank of the expected
+# component in `components[]`) and at cause level (which mechanism: the rank of the first cause
+# with an accepted mechanism in `causes[]`): AC@1, AC@3, Avg@5 (mean of AC@1..AC@5), and the
+# diagnosis time per case.
+#
+# Resumable: each case is saved under OUT/cases/<fault>-<rep>/ as it completes (its inputs as a
+# fixture in libs/diagnose/fixtures' layout, expected.json, both diagnoses, result.json); a case
+# with a result.json is not run again. Summary: OUT/summary.md.
+#
+#   bench/chaos_accuracy.sh [--reps 3] [--faults "cpu-hog redis-stop"] [--out bench/results/chaos]
+#                           [--dir RUNDIR] [--build build/ci] [--pre 40] [--fault 30] [--post 10]
+#   bench/chaos_accuracy.sh --summary-only --out DIR
+# Starts `crest up --profile scaled --set chaos.proxy=true` in RUNDIR if no stack runs there (and
+# stops it at the end); an existing stack must have chaos.proxy for the dynamodb-* faults.
+set -euo pipefail
+here=$(cd "$(dirname "$0")/.." && pwd)
+build=build/ci reps=3 out=bench/results/chaos run_dir=/tmp/crest-chaos-bench pre=40 fault_s=30 post=10
+faults="" summary_only=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --reps) reps=$2; shift 2 ;;
+    --faults) faults=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    --dir) run_dir=$2; shift 2 ;;
+    --build) build=$2; shift 2 ;;
+    --pre) pre=$2; shift 2 ;;
+    --fault) fault_s=$2; shift 2 ;;
+    --post) post=$2; shift 2 ;;
+    --summary-only) summary_only=1; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+mkdir -p "$out/cases"
+# A copy, so rebuilding crest during a long run does not pull the binary from under it.
+cp "$build/apps/crest/crest" "$out/crest"
+crest="$out/crest"
+
+# fault -> expected component (a regular expression over `components[].component`) and the
+# mechanisms that name it (any of them counts at cause level).
+declare -A component mechanisms
+component[instance-kill]='^catalog$';          mechanisms[instance-kill]='instance_down failing'
+component[cpu-hog]='^catalog$';                mechanisms[cpu-hog]='cpu_saturation'
+component[memory-pressure]='^catalog$';        mechanisms[memory-pressure]='memory_pressure oom_killed instance_down'
+component[replica-stop]='^db:.*replica1$';     mechanisms[replica-stop]='replica_down'
+component[replica-lag]='^db:.*replica1$';      mechanisms[replica-lag]='replica_lag'
+component[primary-slow-queries]='^db:.*primary$'; mechanisms[primary-slow-queries]='db_saturation missing_index'
+component[primary-table-lock]='^db:.*primary$';   mechanisms[primary-table-lock]='db_saturation db_locks'
+component[missing-index]='^db:.*primary$';     mechanisms[missing-index]='missing_index'
+component[redis-stop]='^cache$';               mechanisms[redis-stop]='cache_unavailable'
+component[redis-slow]='^cache$';               mechanisms[redis-slow]='cache_degraded cache_unavailable'
+component[sqs-stop]='^queue:';                 mechanisms[sqs-stop]='queue_unreachable'
+component[worker-stop]='^(queue:|worker$)';    mechanisms[worker-stop]='worker_down queue_backlog'
+component[poison-messages]='^queue:';          mechanisms[poison-messages]='poison_messages'
+component[dynamodb-throttle]='^dynamodb$';     mechanisms[dynamodb-throttle]='dynamodb_throttling'
+component[dynamodb-latency]='^dynamodb$';      mechanisms[dynamodb-latency]='dynamodb_latency'
+component[autoscaler-cap]='^catalog$';         mechanisms[autoscaler-cap]='cpu_saturation at_max_replicas'
+component[autoscaler-off]='^catalog$';         mechanisms[autoscaler-off]='cpu_saturation autoscaling_off'
+all_faults="instance-kill cpu-hog memory-pressure replica-stop replica-lag primary-slow-queries
+  primary-table-lock missing-index redis-stop redis-slow sqs-stop worker-stop poison-messages
+  dynamodb-throttle dynamodb-latency autoscaler-cap autoscaler-off"
+faults=${faults:-$all_faults}
+
+# rank FILE REGEX (service level) / rank_cause FILE "m1 m2" (cause level): 1-based, 0 if absent.
+rank() {
+  jq --arg re "$2" '[.components[].component] | (map(test($re)) | index(true)) as $i
+    | if $i == null then 0 else $i + 1 end' "$1"
+}
+rank_cause() {
+  jq --arg ms "$2" '($ms | split(" ")) as $m | [.causes[].mechanism]
+    | (map(. as $x | $m | index($x) != null) | index(true)) as $i
+    | if $i == null then 0 else $i + 1 end' "$1"
+}
+now_ms() { date +%s%3N; }
+iso() { date -u -d "@$1" +%Y-%m-%dT%H:%M:%S.000Z; }
+
+run_case() {
+  local f=$1 rep=$2 dir="$out/cases/$1-$2"
+  [ -f "$dir/result.json" ] && { echo "$f-$rep: done before, kept"; return; }
+  rm -rf "$dir"; mkdir -p "$dir"
+  local shop prom start end
+  shop=$(jq -r .shop_url "$run_dir/state.json")
+  prom=$(jq -r .prometheus_url "$run_dir/state.json")
+  local total=$((pre + fault_s + post))
+  start=$(date +%s)
+  "$crest" run "$here/examples/chaos/steady-journeys.yaml" --target "$shop" --duration "${total}s" \
+    --out "json=$dir/load-run.json" >"$dir/load.out" 2>&1 &
+  local load=$!
+  sleep "$pre"
+  local chaos_lines
+  chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl" 2>/dev/null || echo 0)
+  "$crest" chaos run "$f" --for "${fault_s}s" --dir "$run_dir" >"$dir/chaos.out" 2>&1 || true
+  wait "$load" || true
+  # The run's start inside the file, so the saved case replays aligned without --load-start.
+  if [ -s "$dir/load-run.json" ]; then
+    jq -c --argjson s "$((start * 1000))" '. + {start_unix_ms: $s}' "$dir/load-run.json" \
+      >"$dir/load-run.tmp" && mv "$dir/load-run.tmp" "$dir/load-run.json"
+  fi
+  sleep "$post"
+  end=$(date +%s)
+  # The case's chaos log lines: for scoring only, never an input to the diagnosis.
+  tail -n +"$((chaos_lines + 1))" "$run_dir/chaos/faults.jsonl" >"$dir/chaos.jsonl" 2>/dev/null || true
+  jq -c --arg from "$(iso "$start")" --arg to "$(iso "$end")" \
+    'select(.ts >= $from and .ts <= $to and (.kind == "decision" or .kind == "pod" or .kind == "node"))' \
+    "$run_dir/events.jsonl" >"$dir/autoscaler.jsonl" 2>/dev/null || true
+  jq -n --arg c "${component[$f]}" --arg m "${mechanisms[$f]}" --arg fault "$f" \
+    '{fault: $fault, component: $c, mechanisms: ($m | split(" "))}' >"$dir/case.json"
+  local inputs=(--load-run "$dir/load-run.json" --load-start "$start")
+  [ -s "$dir/autoscaler.jsonl" ] && inputs+=(--autoscaler-log "$dir/autoscaler.jsonl")
+  local t0 t1 t2
+  t0=$(now_ms)
+  "$crest" diagnose --prometheus "$prom" --from "$start" --to "$end" \
+    --save-prometheus "$dir/prometheus.json" "${inputs[@]}" --json >"$dir/diagnosis.json" \
+    2>"$dir/diagnose.err" || true
+  t1=$(now_ms)
+  "$crest" diagnose --prometheus-file "$dir/prometheus.json" "${inputs[@]}" --baseline nsigma \
+    --json >"$dir/diagnosis-nsigma.json" 2>>"$dir/diagnose.err" || true
+  t2=$(now_ms)
+  local r_s r_c n_s n_c
+  # A diagnosis that failed (empty output) ranks nothing: 0.
+  r_s=$(rank "$dir/diagnosis.json" "${component[$f]}" 2>/dev/null) || r_s=0
+  r_c=$(rank_cause "$dir/diagnosis.json" "${mechanisms[$f]}" 2>/dev/null) || r_c=0
+  n_s=$(rank "$dir/diagnosis-nsigma.json" "${component[$f]}" 2>/dev/null) || n_s=0
+  n_c=$(rank_cause "$dir/diagnosis-nsigma.json" "${mechanisms[$f]}" 2>/dev/null) || n_c=0
+  jq -n --arg fault "$f" --argjson rep "$rep" --argjson rs "$r_s" --argjson rc "$r_c" \
+    --argjson ns "$n_s" --argjson nc "$n_c" --argjson ms $((t1 - t0)) --argjson nms $((t2 - t1)) \
+    --argjson case_s $((end - start)) \
+    --arg top "$(jq -r '[.components[:3][].component] | join(",")' "$dir/diagnosis.json" 2>/dev/null)" \
+    --arg cause "$(jq -r '.causes[0].mechanism // "none"' "$dir/diagnosis.json" 2>/dev/null)" \
+    '{fault: $fault, rep: $rep, robust: {service_rank: $rs, cause_rank: $rc, diagnose_ms: $ms},
+      nsigma: {service_rank: $ns, cause_rank: $nc, diagnose_ms: $nms}, case_seconds: $case_s,
+      top3: $top, top_cause: $cause}' >"$dir/result.json"
+  echo "$f-$rep: robust service #$r_s cause #$r_c, nsigma service #$n_s cause #$n_c (top: $(jq -r .top3 "$dir/result.json"); first cause $(jq -r .top_cause "$dir/result.json"))"
+}
+
+summary() {
+  local files=("$out"/cases/*/result.json)
+  [ -e "${files[0]}" ] || { echo "no case yet"; return; }
+  jq -s -r '
+    def ac($k; $r): ($r | map(select(. > 0 and . <= $k)) | length) / ($r | length);
+    def avg5($r): ([range(1; 6)] | map(ac(.; $r)) | add) / 5;
+    def row(name; rs):
+      [name, (rs | length),
+       ac(1; rs | map(.robust.service_rank)), ac(3; rs | map(.robust.service_rank)),
+       avg5(rs | map(.robust.service_rank)),
+       ac(1; rs | map(.robust.cause_rank)), ac(3; rs | map(.robust.cause_rank)),
+       avg5(rs | map(.robust.cause_rank)),
+       ac(1; rs | map(.nsigma.service_rank)), avg5(rs | map(.nsigma.service_rank)),
+       ac(1; rs | map(.nsigma.cause_rank)),
+       ((rs | map(.robust.diagnose_ms) | add) / (rs | length) | floor)]
+      | map(if type == "number" and . < 1.0001 and . != (. | floor) then (. * 100 | round / 100) else . end)
+      | "| " + (map(tostring) | join(" | ")) + " |";
+    "| fault | cases | svc AC@1 | svc AC@3 | svc Avg@5 | cause AC@1 | cause AC@3 | cause Avg@5 | NSigma svc AC@1 | NSigma svc Avg@5 | NSigma cause AC@1 | diagnose ms |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    (group_by(.fault)[] | row(.[0].fault; .)),
+    row("**all**"; .)' "${files[@]}" | tee "$out/summary.md"
+}
+
+if [ "$summary_only" = 1 ]; then summary; exit 0; fi
+started_stack=0
+if ! "$crest" status --dir "$run_dir" >/dev/null 2>&1; then
+  "$crest" up --profile scaled --set chaos.proxy=true --dir "$run_dir" >"$out/up.log" 2>&1
+  started_stack=1
+fi
+trap '"$crest" chaos stop --all --dir "$run_dir" >/dev/null 2>&1 || true;
+      [ $started_stack = 1 ] && "$crest" down --dir "$run_dir" >/dev/null 2>&1 || true' EXIT
+for rep in $(seq 1 "$reps"); do
+  for f in $faults; do
+    run_case "$f" "$rep"
+    sleep 5 # the supervisor restarts what a fault killed; the next case starts from normal
+  done
+done
+summary

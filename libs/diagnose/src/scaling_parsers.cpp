@@ -1,0 +1,115 @@
+// The autoscaler's event log and the replica-count series built from it.
+#include "crest/diagnose/parsers.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "parser_support.hpp"
+
+namespace crest::diagnose {
+
+using namespace detail;
+
+Result<std::vector<ScalingEvent>> parse_autoscaler_log(std::string_view text,
+                                                       const std::string& source) {
+  std::vector<ScalingEvent> out;
+  auto r = for_each_line(text, [&](std::string_view line, int number, bool last) -> Result<void> {
+    if (blank(line)) {
+      return {};
+    }
+    auto j = parse_json_line(line, source, number, last);
+    if (!j.ok()) {
+      return j.error();
+    }
+    ScalingEvent e;
+    auto t = j->contains("ts") ? time_of((*j)["ts"]) : std::nullopt;
+    if (!t) {
+      return bad(source, number, "field 'ts' is missing or not an RFC 3339 time");
+    }
+    e.t = *t;
+    e.kind = string_field(*j, "kind");
+    if (e.kind != "decision" && e.kind != "pod" && e.kind != "node") {
+      return bad(source, number,
+                 fmt::format("field 'kind' must be decision, pod or node, not '{}'", e.kind));
+    }
+    e.service = string_field(*j, "service");
+    if (e.service.empty() && e.kind != "node") {
+      return bad(source, number, "field 'service' is missing");
+    }
+    for (auto [key, into] : {std::pair{"current", &e.current}, std::pair{"desired", &e.desired},
+                             std::pair{"max", &e.max}}) {
+      auto it = j->find(key);
+      if (it != j->end() && !it->is_null()) {
+        auto v = number_of(*it);
+        if (!v || !std::isfinite(*v)) {
+          return bad(source, number, fmt::format("field '{}' is not a number", key));
+        }
+        *into = *v;
+      }
+    }
+    if (e.kind == "decision" && (!e.current || !e.desired)) {
+      return bad(source, number, "a decision needs 'current' and 'desired'");
+    }
+    e.reason = string_field(*j, "reason");
+    e.line = number;
+    e.source = source;
+    out.push_back(std::move(e));
+    return {};
+  });
+  if (!r.ok()) {
+    return r.error();
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.t < b.t; });
+  return out;
+}
+
+std::vector<Series> scaling_series(const std::vector<ScalingEvent>& events) {
+  std::map<std::string, std::vector<const ScalingEvent*>> per_service;
+  for (const auto& e : events) {
+    if (e.kind == "decision") {
+      per_service[e.service].push_back(&e);
+    }
+  }
+  std::vector<Series> out;
+  for (const auto& [service, list] : per_service) {
+    Buckets b(list.front()->t, list.back()->t);
+    Series desired =
+        b.make("crest_autoscaler_desired_replicas", {{"service", service}}, list.front()->source);
+    Series current =
+        b.make("crest_autoscaler_current_replicas", {{"service", service}}, list.front()->source);
+    Series max =
+        b.make("crest_autoscaler_max_replicas", {{"service", service}}, list.front()->source);
+    bool has_max = false;
+    std::size_t k = 0;
+    double d = *list.front()->desired, c = *list.front()->current,
+           m = list.front()->max.value_or(0);
+    for (std::size_t i = 0; i < b.n; ++i) {
+      while (k < list.size() && b.index(list[k]->t) <= i) {
+        d = *list[k]->desired;
+        c = *list[k]->current;
+        if (list[k]->max) {
+          m = *list[k]->max;
+          has_max = true;
+        }
+        ++k;
+      }
+      desired.v[i] = d;
+      current.v[i] = c;
+      max.v[i] = m;
+    }
+    out.push_back(std::move(desired));
+    out.push_back(std::move(current));
+    if (has_max) {
+      out.push_back(std::move(max));
+    }
+  }
+  return out;
+}
+
+}  // namespace crest::diagnose
