@@ -2,10 +2,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <nlohmann/json.hpp>
 
 #include "crest/autoscale/controller.hpp"
+#include "crest/core/rfc3339.hpp"
 
 namespace crest::autoscale {
 
@@ -40,19 +40,7 @@ const char* to_string(NodeTransition transition) noexcept {
 }
 
 std::string format_rfc3339_ms(Clock::WallTime time) {
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch());
-  auto seconds = static_cast<std::time_t>(ms.count() / 1000);
-  long millis = static_cast<long>(ms.count() % 1000);
-  if (millis < 0) {
-    millis += 1000;
-    --seconds;
-  }
-  std::tm tm{};
-  gmtime_r(&seconds, &tm);
-  char buffer[64];
-  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis);
-  return buffer;
+  return crest::format_rfc3339_ms(std::chrono::duration<double>(time.time_since_epoch()).count());
 }
 
 AutoscaleEventLog::AutoscaleEventLog(std::ostream& out, const Clock& clock)

@@ -1,9 +1,9 @@
 #include "crest/autoscale/response_time.hpp"
 
-#include <cstdio>
-#include <ctime>
 #include <map>
 #include <nlohmann/json.hpp>
+
+#include "crest/core/rfc3339.hpp"
 
 namespace crest::autoscale {
 
@@ -27,39 +27,10 @@ std::optional<milliseconds> ScaleUpResponse::breach_to_serving() const {
 }
 
 std::optional<Clock::WallTime> parse_rfc3339(const std::string& text) {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  int consumed = 0;
-  if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &year, &month, &day, &hour, &minute,
-                  &second, &consumed) != 6) {
-    return std::nullopt;
-  }
-  std::string rest = text.substr(static_cast<std::size_t>(consumed));
-  long millis = 0;
-  if (!rest.empty() && rest[0] == '.') {
-    std::size_t i = 1;
-    long scale = 100;
-    while (i < rest.size() && std::isdigit(static_cast<unsigned char>(rest[i]))) {
-      millis += (rest[i] - '0') * scale;
-      scale /= 10;
-      ++i;
-    }
-    if (i == 1) {
-      return std::nullopt;
-    }
-    rest = rest.substr(i);
-  }
-  if (rest != "Z") {
-    return std::nullopt;
-  }
-  std::tm tm{};
-  tm.tm_year = year - 1900;
-  tm.tm_mon = month - 1;
-  tm.tm_mday = day;
-  tm.tm_hour = hour;
-  tm.tm_min = minute;
-  tm.tm_sec = second;
-  const std::time_t seconds = timegm(&tm);
-  return Clock::WallTime{} + std::chrono::seconds(seconds) + milliseconds(millis);
+  const auto seconds = crest::parse_rfc3339(text);
+  if (!seconds) return std::nullopt;
+  return Clock::WallTime(std::chrono::duration_cast<Clock::WallTime::duration>(
+      std::chrono::duration<double>(*seconds)));
 }
 
 namespace {
