@@ -18,6 +18,7 @@ using namespace std::chrono_literals;
 using namespace detail;
 
 Result<void> LocalPlatform::start_monitoring() {
+  const auto began = Clock::now();
   const auto& profile = options_.profile;
   const fs::path dir = options_.run_dir / "prometheus";
   fs::create_directories(dir / "targets");
@@ -171,6 +172,7 @@ scrape_configs:
                                            (options_.run_dir / "logs").string() + ")"};
     std::this_thread::sleep_for(20ms);
   }
+  startup_timings_.emplace_back("exporters+prometheus", seconds_since(began));
   progress("prometheus",
            fmt::format("{} (scrape every {}s; {} exporters; {} rule files{})", prometheus_url(),
                        interval, targets.size(), rule_files,

@@ -106,10 +106,12 @@ class LocalPlatform {
   struct Node;
   explicit LocalPlatform(PlatformOptions options);
   Result<void> start_all();
-  Result<void> start_databases();
+  Result<void> launch_databases();
+  Result<void> finish_databases();
   Result<void> start_support_servers();
   Result<void> create_queues();
-  Result<void> seed();
+  Result<void> launch_seed();
+  Result<void> finish_seed();
   Result<void> start_haproxy();
   Result<void> start_monitoring();
   Result<void> start_storefront();
@@ -117,6 +119,9 @@ class LocalPlatform {
                        CgroupLimits limits, std::uint16_t port);
   Process& add_instance(const std::string& service);
   Result<void> launch(Process& p);
+  // Waits until every one of `starting` is ready (serving it as it is), or names the first that
+  // exited or was not ready in time.
+  Result<void> await_ready(const std::vector<Process*>& starting, std::chrono::seconds timeout);
   bool probe_ready(Process& p);
   void on_exit(Process& p, int status);
   void serve(Process& p);
@@ -147,6 +152,11 @@ class LocalPlatform {
   std::string last_targets_;
   std::chrono::system_clock::time_point started_wall_;
   std::chrono::milliseconds startup_time_{0};
+  // Seconds each start-up step took (from its launch until ready), for the progress output.
+  std::vector<std::pair<std::string, double>> startup_timings_;
+  std::chrono::steady_clock::time_point startup_began_, databases_began_, seed_began_;
+  std::optional<ChildProcess> seeding_;
+  bool startup_done_ = false;
   bool stopping_ = false;
 };
 
