@@ -58,8 +58,10 @@ int supervise(stack::PlatformOptions options,
   };
   const auto began = std::chrono::steady_clock::now();
   // `kubectl kustomize` runs beside the platform's start-up, not after it.
-  auto manifests = std::async(std::launch::async, stack::read_autoscaler_manifests, options.profile,
-                              repo_root());
+  auto manifests =
+      std::async(std::launch::async, stack::read_autoscaler_manifests, options.profile, repo_root())
+          .share();
+  options.workload_manifests = manifests;  // their requests and limits, before instances start
   auto platform = stack::LocalPlatform::start(std::move(options));
   if (!platform.ok()) {
     report("FAILED " + platform.error().message);

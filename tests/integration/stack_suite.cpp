@@ -14,14 +14,19 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
+#include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "crest/autoscale/response_time.hpp"
 #include "crest/http/client.hpp"
+#include "crest/stack/dynalite_server.hpp"
 #include "crest/stack/local_platform.hpp"
 
 namespace crest {
@@ -293,6 +298,84 @@ TEST_F(Stack, EveryComponentAnswers) {
   }
 }
 
+// The dashboards in deploy/grafana work against the local Prometheus unchanged: every
+// kube-state-metrics selector they use (namespace, pod, horizontalpodautoscaler labels) returns
+// series, and the recording and alert rules of deploy/prometheus/rules are loaded.
+TEST_F(Stack, DashboardsKubeSeriesAndRulesAreLoaded) {
+  const fs::path dashboards = fs::path(stack::default_repo_root()) / "deploy/grafana/dashboards";
+  std::set<std::string> selectors;
+  const std::regex selector(R"(kube_[a-z_]+(\{[^}]*\})?)");
+  for (const auto& entry : fs::directory_iterator(dashboards)) {
+    std::ifstream in(entry.path());
+    const std::string text((std::istreambuf_iterator<char>(in)), {});
+    const auto dashboard = json::parse(text, nullptr, false);
+    std::function<void(const json&)> walk = [&](const json& node) {
+      if (node.is_object()) {
+        for (const auto& [key, value] : node.items()) {
+          if ((key == "expr" || key == "query") && value.is_string()) {
+            const std::string expr = value.get<std::string>();
+            for (std::sregex_iterator m(expr.begin(), expr.end(), selector), end; m != end; ++m)
+              selectors.insert(std::regex_replace(m->str(), std::regex(R"(\$\w+)"), ".+"));
+          } else {
+            walk(value);
+          }
+        }
+      } else if (node.is_array()) {
+        for (const auto& item : node) walk(item);
+      }
+    };
+    walk(dashboard);
+  }
+  ASSERT_GE(selectors.size(), 5u);
+  auto url_encode = [](const std::string& text) {
+    std::string out;
+    for (const unsigned char c : text) {
+      if (std::isalnum(c) != 0 || c == '_' || c == '.' || c == '-') {
+        out += static_cast<char>(c);
+      } else {
+        char hex[4];
+        std::snprintf(hex, sizeof(hex), "%%%02X", c);
+        out += hex;
+      }
+    }
+    return out;
+  };
+  // The autoscaler's gauges appear after its first sync (5 s), scraped within a second.
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::set<std::string> missing = selectors;
+  while (!missing.empty() && std::chrono::steady_clock::now() < deadline) {
+    for (auto it = missing.begin(); it != missing.end();) {
+      const auto answer = json::parse(
+          get(prometheus_port_, "/api/v1/query?query=" + url_encode(*it)).body, nullptr, false);
+      const bool found = answer.is_object() && !answer["data"]["result"].empty();
+      it = found ? missing.erase(it) : std::next(it);
+    }
+    if (!missing.empty()) std::this_thread::sleep_for(500ms);
+  }
+  for (const auto& m : missing) ADD_FAILURE() << "no series for the dashboards' " << m;
+  const auto rules = json::parse(get(prometheus_port_, "/api/v1/rules").body, nullptr, false);
+  std::set<std::string> groups;
+  int alerts = 0;
+  for (const auto& g : rules["data"]["groups"]) {
+    groups.insert(g.value("name", ""));
+    for (const auto& r : g["rules"]) alerts += r.value("type", "") == "alerting" ? 1 : 0;
+  }
+  EXPECT_TRUE(groups.contains("crest.slo.recording")) << rules.dump();
+  EXPECT_TRUE(groups.contains("crest.alerts")) << rules.dump();
+  EXPECT_GE(alerts, 6);
+  // The recording rules evaluate over the stack's own series (once a rate has two samples).
+  const std::string recorded =
+      "/api/v1/query?query=" +
+      url_encode("pod:container_cpu_usage_seconds:rate1m{pod=\"catalog-1\"}");
+  json cpu;
+  for (int attempt = 0; attempt < 30; ++attempt) {
+    cpu = json::parse(get(prometheus_port_, recorded).body, nullptr, false);
+    if (cpu.is_object() && cpu["data"]["result"].size() == 1) break;
+    std::this_thread::sleep_for(500ms);
+  }
+  EXPECT_EQ(cpu["data"]["result"].size(), 1u) << cpu.dump();
+}
+
 TEST_F(Stack, StickinessKeepsAClientOnOneInstance) {
   const auto first = get(shop_port_, "/api/products");
   const std::string cookie = set_cookie(first.headers, "crest_catalog");
@@ -459,6 +542,19 @@ TEST_F(Stack, AutoscalerScalesOutUnderLoadAndBackInWithoutFailures) {
   }
   EXPECT_GE(ups, 1);
   EXPECT_GE(downs, 1);
+  // The autoscaling response time of the step (docs/benchmarks.md), as libs/autoscale reads it.
+  std::ifstream log(dir_ / "events.jsonl");
+  const auto responses = autoscale::autoscaling_response_times(log, "events.jsonl");
+  ASSERT_TRUE(responses.ok()) << responses.error().message;
+  for (const auto& r : *responses) {
+    if (r.service != "catalog") continue;
+    std::cout << "scale-up " << r.from_replicas << " -> " << r.to_replicas
+              << ": breach -> decision " << r.breach_to_decision().count()
+              << " ms, decision -> serving "
+              << (r.decision_to_serving() ? std::to_string(r.decision_to_serving()->count()) + " ms"
+                                          : "never")
+              << (r.node_provisioned ? " (with a node provision)" : "") << "\n";
+  }
 }
 
 TEST_F(Stack, SecondUpOnTheSameDirectoryIsRefused) {

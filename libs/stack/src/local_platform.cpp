@@ -49,6 +49,7 @@ std::string read_file(const fs::path& path) {
 
 std::string tail(const fs::path& path, std::size_t lines) {
   const std::string text = read_file(path);
+  if (text.empty()) return "(empty)";
   std::size_t pos = text.size();
   for (std::size_t n = 0; n <= lines && pos > 0; ++n) {
     pos = text.rfind('\n', pos - 1);

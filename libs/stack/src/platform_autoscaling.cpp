@@ -42,9 +42,11 @@ void PlatformScaleTarget::scale_to(int replicas) {
 
 Result<autoscale::HpaManifests> read_autoscaler_manifests(const StackProfile& profile,
                                                           const std::string& repo_root) {
-  if (!profile.autoscaler) return autoscale::HpaManifests{};
   const fs::path overlay = fs::path(repo_root) / "deploy/k8s/overlays" / profile.autoscaler_overlay;
-  return autoscale::read_kustomize_overlay(overlay.string());
+  auto manifests = autoscale::read_kustomize_overlay(overlay.string());
+  // Without an autoscaler the overlay only supplies requests and limits: not fatal.
+  if (!manifests.ok() && !profile.autoscaler) return autoscale::HpaManifests{};
+  return manifests;
 }
 
 Result<std::unique_ptr<PlatformAutoscaler>> PlatformAutoscaler::create(

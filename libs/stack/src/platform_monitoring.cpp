@@ -295,6 +295,13 @@ void LocalPlatform::write_metrics() {
     out += fmt::format("kube_deployment_spec_replicas{{namespace=\"{}\",deployment=\"{}\"}} {}\n",
                        kNamespace, sp.name, desired(sp.name));
   }
+  family("kube_deployment_status_replicas", "gauge", "Instances started (any phase but pending).");
+  for (const auto& sp : options_.profile.services) {
+    int started = 0;
+    for (const auto& v : instances(sp.name)) started += v.phase != InstancePhase::pending ? 1 : 0;
+    out += fmt::format("kube_deployment_status_replicas{{namespace=\"{}\",deployment=\"{}\"}} {}\n",
+                       kNamespace, sp.name, started);
+  }
   family("kube_deployment_status_replicas_available", "gauge", "Instances serving.");
   for (const auto& sp : options_.profile.services) {
     int ready = 0;

@@ -166,7 +166,7 @@ Result<void> LocalPlatform::start_support_servers() {
       !r.ok()) {
     return r;
   }
-  if (auto ready = await_ready(starting, 20s); !ready.ok()) return ready;
+  if (auto ready = await_ready(starting, 60s); !ready.ok()) return ready;
   // The SQS server keeps queues in memory: a restart needs them again.
   for (auto& p : processes_) {
     // In-memory servers: a restarted one needs its queues and tables again.
@@ -351,6 +351,16 @@ Result<void> LocalPlatform::start_haproxy() {
 }
 
 Result<void> LocalPlatform::start_storefront() {
+  if (options_.workload_manifests.valid()) {
+    const auto& manifests = options_.workload_manifests.get();
+    if (manifests.ok()) {
+      for (const auto& line : apply_workload_resources(options_.profile, manifests->workloads))
+        progress("resources", line);
+    } else {
+      progress("resources", "the overlay's Deployments were not read (" +
+                                manifests.error().message + "); the profile's values apply");
+    }
+  }
   const auto began = Clock::now();
   for (const auto& sp : options_.profile.services) {
     for (int i = 0; i < sp.instances; ++i) add_instance(sp.name);

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crest/autoscale/hpa_manifest.hpp"
 #include "crest/core/error.hpp"
 #include "crest/stack/cgroup.hpp"
 #include "crest/stack/child_process.hpp"
@@ -34,6 +36,10 @@ struct PlatformOptions {
   std::string repo_root;          // node_modules/, scripts/, deploy/
   std::string storefront_binary;  // the storefront program
   std::function<void(const std::string& component, const std::string& message)> progress;
+  // The overlay's manifests (read_autoscaler_manifests, usually still being read while the
+  // servers start): their Deployments' requests and limits fill what the profile leaves unset
+  // before the first instance starts. Not valid(): the profile's values alone.
+  std::shared_future<Result<autoscale::HpaManifests>> workload_manifests;
 };
 
 enum class InstancePhase { pending, starting, ready, draining, stopping, backoff, stopped };

@@ -36,7 +36,8 @@ class PlatformScaleTarget final : public autoscale::ScaleTarget {
 };
 
 // The HPAs and Deployments of the profile's overlay (`kubectl kustomize`, a second or two, so
-// `crest up` reads them while the platform starts); empty when the profile has no autoscaler.
+// `crest up` reads them while the platform starts). Without an autoscaler in the profile a
+// failure to read it gives empty manifests (the profile's requests and limits apply).
 Result<autoscale::HpaManifests> read_autoscaler_manifests(const StackProfile& profile,
                                                           const std::string& repo_root);
 
