@@ -57,16 +57,19 @@ capacity() {  # label: step the rate until p99 >= 500 ms or errors >= 1 %
   echo "capacity_$1 $best"
 }
 
-"$CREST" scale catalog --replicas 1 --dir "$DIR/run" >/dev/null
-sleep 5
-capacity one_catalog
-"$CREST" scale catalog --replicas 3 --dir "$DIR/run" >/dev/null
-sleep 8
-capacity three_catalogs
+if [ "${CAPACITY:-1}" != 0 ]; then
+  "$CREST" scale catalog --replicas 1 --dir "$DIR/run" >/dev/null
+  sleep 5
+  capacity one_catalog
+  "$CREST" scale catalog --replicas 3 --dir "$DIR/run" >/dev/null
+  sleep 8
+  capacity three_catalogs
+fi
 
 # Step loads with the autoscaler back on (uncached searches, about 2.5x the catalogue's CPU target
-# at ~0.6 ms of CPU per search): first with room on the two nodes, then with them filled by three
-# users instances so that the scale-out needs a node (provision delay 10 s, the profile's).
+# at ~0.6 ms of CPU per search): first with room on the two nodes, then with them filled by four
+# users instances (8 pods of 125m on 2 x 500m) so that the scale-out needs a node (provision
+# delay 10 s, the profile's). CAPACITY=0 RUNS=0 ROOM=0: only the step with a node provision.
 step() {  # label
   "$CREST" scale catalog --on --min 1 --max 4 --dir "$DIR/run" >/dev/null
   sleep 45  # back to one catalogue instance (30 s scale-down window), metrics windows emptied
@@ -97,12 +100,16 @@ if breach and up:
                  and ts(up) <= ts(e) <= ts(done)]
         print(f"{label}: decision_to_serving_s {ts(done) - ts(up):.1f}"
               f"{' (a node was provisioned)' if nodes else ' (no node provisioned)'}")
+    for later in (e for e in dec if e["desired"] > e["current"] and ts(e) > ts(up)):
+        print(f"{label}: then {later['current']} -> {later['desired']} at +{ts(later) - ts(up):.1f} s")
+    nodes = [(e["transition"], round(ts(e) - ts(up), 1)) for e in ev if e.get("kind") == "node"]
+    if nodes: print(f"{label}: node events (s after the first decision): {nodes}")
     down = next((e for e in dec if e["desired"] < e["current"] and ts(e) > ts(up)), None)
     if down: print(f"{label}: scale_in_decision_after_scale_out_s {ts(down) - ts(up):.1f}")
 else:
     print(f"{label}: no scale-up decision for catalog")
 PY
 }
-step room_on_nodes
-"$CREST" scale users --replicas 3 --dir "$DIR/run" >/dev/null
+if [ "${ROOM:-1}" != 0 ]; then step room_on_nodes; fi
+"$CREST" scale users --replicas 4 --dir "$DIR/run" >/dev/null
 step node_provision
