@@ -173,10 +173,11 @@ class Stack : public ::testing::Test {
   // `crest run`; the totals of its per-second CSV (requests, failures).
   static std::pair<long, long> load(double rate, const std::string& duration,
                                     const std::string& name,
-                                    const std::string& steps = kCatalogReads) {
+                                    const std::string& steps = kCatalogReads,
+                                    const std::string& request_timeout = "5s") {
     const fs::path plan = dir_ / (name + ".yaml");
     std::ofstream(plan) << "target: {base_url: http://127.0.0.1:" << shop_port_
-                        << ", timeouts: {connect: 2s, request: 5s}}\n"
+                        << ", timeouts: {connect: 2s, request: " << request_timeout << "}}\n"
                         << "journeys:\n  - steps:\n"
                         << steps << "load: {executor: constant-arrival-rate, rate: " << rate
                         << ", time_unit: 1s, duration: " << duration
@@ -285,9 +286,15 @@ TEST_F(Stack, EveryComponentAnswers) {
           .body,
       nullptr, false);
   EXPECT_EQ(series["data"]["result"].size(), 1u) << series.dump();
-  const auto lag = json::parse(
-      get(prometheus_port_, "/api/v1/query?query=mysql_slave_status_seconds_behind_master").body,
-      nullptr, false);
+  // Both replicas' lag (a scrape can miss its 0.9 s timeout on a starved machine: retried).
+  json lag;
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    lag = json::parse(
+        get(prometheus_port_, "/api/v1/query?query=mysql_slave_status_seconds_behind_master").body,
+        nullptr, false);
+    if (lag.is_object() && lag["data"]["result"].size() == 2) break;
+    std::this_thread::sleep_for(500ms);
+  }
   EXPECT_EQ(lag["data"]["result"].size(), 2u) << lag.dump();
   if (state_.value("cgroups", "") == "enabled") {
     // The catalogue instance runs inside its cgroup, under its node's.
@@ -487,8 +494,9 @@ TEST_F(Stack, ScaleOutAndInUnderLoadFailNoRequest) {
 // The autoscaler (the local overlay's HPA: cpu 60 % of a 125m request, scale-down window 30 s):
 // a step load scales catalog out; a light load goes on while it scales back in; no request fails.
 // The step is sized from the catalogue's measured CPU per request (a short calibration run at a
-// fixed count), so it still crosses the target when requests get cheaper or the machine slower;
-// if the first step does not scale out, a second one 1.6 times higher follows.
+// fixed count) to twice the HPA's target, so it still crosses the target when requests get
+// cheaper or the machine slower; if the first step does not scale out, one 1.6 times higher
+// follows.
 TEST_F(Stack, AutoscalerScalesOutUnderLoadAndBackInWithoutFailures) {
   ASSERT_EQ(run(crest() + " scale catalog --replicas 2 --dir " + dir_.string()).status, 0);
   ASSERT_TRUE(wait_ready("catalog", 2, 30s));
@@ -498,10 +506,11 @@ TEST_F(Stack, AutoscalerScalesOutUnderLoadAndBackInWithoutFailures) {
       (cpu_seconds("catalog") - cpu_before) / static_cast<double>(calibration.first);
   ASSERT_GT(cpu_per_request, 0.0);
   ASSERT_EQ(calibration.second, 0);
-  // 2.5 times the CPU the HPA targets over two instances: 0.6 x 125m x 2, above its tolerance
-  // even while the 20 s rate window still holds idle seconds.
+  // Twice the CPU the HPA targets over two instances (0.6 x 125m x 2): above its tolerance once
+  // the 20 s rate window holds 7 s of the step, and not so far above that the two instances
+  // (500m nodes, a starved machine) queue for seconds before the scale-out.
   const double target_cores = 0.60 * 0.125 * 2;
-  double rate = std::clamp(2.5 * target_cores / cpu_per_request, 100.0, 900.0);
+  double rate = std::clamp(2.0 * target_cores / cpu_per_request, 100.0, 900.0);
   ASSERT_EQ(run(crest() + " scale catalog --on --dir " + dir_.string()).status, 0);
 
   std::atomic<bool> loading{true};
@@ -515,8 +524,10 @@ TEST_F(Stack, AutoscalerScalesOutUnderLoadAndBackInWithoutFailures) {
   std::string steps;
   long heavy_requests = 0, heavy_failures = 0;
   for (int step = 0; step < 2 && peak <= 2; ++step, rate = std::min(rate * 1.6, 1400.0)) {
+    // A 10 s request timeout: the bar is no request lost to scaling out or in; on a machine
+    // starved by other work, two saturated instances can queue a request past 5 s first.
     const auto heavy =
-        load(rate, "25s", "autoscale-heavy-" + std::to_string(step), kUncachedSearches);
+        load(rate, "25s", "autoscale-heavy-" + std::to_string(step), kUncachedSearches, "10s");
     heavy_requests += heavy.first;
     heavy_failures += heavy.second;
     steps += (steps.empty() ? "" : ", ") + std::to_string(std::lround(rate)) + "/s";
