@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <iostream>
 #include <thread>
 
@@ -56,6 +57,11 @@ int supervise(stack::PlatformOptions options,
     report(fmt::format("{:<18} {}", component, message));
   };
   const auto began = std::chrono::steady_clock::now();
+  // `kubectl kustomize` runs beside the platform's start-up, not after it.
+  auto manifests =
+      std::async(std::launch::async, stack::read_autoscaler_manifests, options.profile, repo_root())
+          .share();
+  options.workload_manifests = manifests;  // their requests and limits, before instances start
   auto platform = stack::LocalPlatform::start(std::move(options));
   if (!platform.ok()) {
     report("FAILED " + platform.error().message);
@@ -63,7 +69,7 @@ int supervise(stack::PlatformOptions options,
   }
   auto& p = **platform;
   std::vector<std::string> warnings;
-  auto autoscaler = stack::PlatformAutoscaler::create(p, repo_root(), warnings);
+  auto autoscaler = stack::PlatformAutoscaler::create(p, repo_root(), warnings, manifests.get());
   if (!autoscaler.ok()) {
     report("FAILED autoscaler: " + autoscaler.error().message);
     p.shutdown();

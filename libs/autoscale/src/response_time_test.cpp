@@ -16,7 +16,8 @@ TEST(ResponseTime, BreachDecisionServingFromTheLog) {
 {"ts":"2026-11-30T09:00:05.000Z","kind":"decision","service":"catalog","current":2,"desired":2,"reason":"ScaleUpStabilized","metrics":[{"metric":"cpu","value":95,"target":60}]}
 {"ts":"2026-11-30T09:00:10.250Z","kind":"decision","service":"catalog","current":2,"desired":4,"reason":"ScaleUpLimit","metrics":[{"metric":"cpu","value":120,"target":60}]}
 {"ts":"2026-11-30T09:00:10.300Z","kind":"pod","service":"catalog","instance":"catalog-3","transition":"pending"}
-{"ts":"2026-11-30T09:00:10.400Z","kind":"node","service":"general","node":"general-2","transition":"requested"}
+{"ts":"2026-11-30T09:00:10.400Z","kind":"node","node":"node-3","transition":"requested"}
+{"ts":"2026-11-30T09:00:10.500Z","kind":"stack","state":"ready","startup_seconds":12.5}
 {"ts":"2026-11-30T09:00:12.000Z","kind":"pod","service":"catalog","instance":"catalog-4","transition":"serving"}
 {"ts":"2026-11-30T09:00:15.000Z","kind":"decision","service":"catalog","current":4,"desired":4,"reason":"DesiredWithinRange","metrics":[{"metric":"cpu","value":58,"target":60}]}
 {"ts":"2026-11-30T09:00:40.750Z","kind":"pod","service":"catalog","instance":"catalog-3","transition":"serving"}

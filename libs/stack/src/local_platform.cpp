@@ -49,6 +49,7 @@ std::string read_file(const fs::path& path) {
 
 std::string tail(const fs::path& path, std::size_t lines) {
   const std::string text = read_file(path);
+  if (text.empty()) return "(empty)";
   std::size_t pos = text.size();
   for (std::size_t n = 0; n <= lines && pos > 0; ++n) {
     pos = text.rfind('\n', pos - 1);
@@ -149,6 +150,7 @@ void LocalPlatform::event(nlohmann::json fields) {
 Result<std::unique_ptr<LocalPlatform>> LocalPlatform::start(PlatformOptions options) {
   std::unique_ptr<LocalPlatform> platform(new LocalPlatform(std::move(options)));
   const auto began = Clock::now();
+  platform->startup_began_ = began;
   platform->started_wall_ = std::chrono::system_clock::now();
   if (auto started = platform->start_all(); !started.ok()) {
     platform->shutdown();
@@ -185,13 +187,23 @@ Result<void> LocalPlatform::start_all() {
            cgroups_.available()
                ? fmt::format("per-component limits under {}", cgroups_.cpu_path().string())
                : "unavailable, every component runs without limits: " + cgroups_.reason());
+  // Independent servers start side by side: MariaDB boots while Redis, dynalite, the SQS server
+  // and HAProxy start; the seed runs while the exporters and Prometheus start. (One thread:
+  // children get PR_SET_PDEATHSIG, which fires when the thread that spawned them ends.)
   using Step = Result<void> (LocalPlatform::*)();
-  for (const Step step :
-       {&LocalPlatform::start_databases, &LocalPlatform::start_support_servers,
-        &LocalPlatform::create_queues, &LocalPlatform::seed, &LocalPlatform::start_haproxy,
-        &LocalPlatform::start_storefront, &LocalPlatform::start_monitoring}) {
+  for (const Step step : {&LocalPlatform::launch_databases, &LocalPlatform::start_support_servers,
+                          &LocalPlatform::create_queues, &LocalPlatform::start_haproxy,
+                          &LocalPlatform::finish_databases, &LocalPlatform::launch_seed,
+                          &LocalPlatform::start_monitoring, &LocalPlatform::finish_seed,
+                          &LocalPlatform::start_storefront}) {
     if (auto done = (this->*step)(); !done.ok()) return done;
   }
+  std::string timings;
+  for (const auto& [step, seconds] : startup_timings_)
+    timings += fmt::format("{}{} {:.1f}", timings.empty() ? "" : ", ", step, seconds);
+  progress("start-up", fmt::format("seconds per step: {} (total {:.1f})", timings,
+                                   seconds_since(startup_began_)));
+  startup_done_ = true;
   return {};
 }
 
@@ -405,6 +417,7 @@ void LocalPlatform::tick() {
 void LocalPlatform::shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  seeding_.reset();  // a seed still running when start-up failed
   write_state();
   // Instances first (HAProxy stops sending them requests), then the load balancer and
   // monitoring, then the servers they use.

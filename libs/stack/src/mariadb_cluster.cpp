@@ -148,7 +148,7 @@ Result<std::string> MariaDbCluster::execute(int server, const std::string& sql) 
              out, 60s);
 }
 
-Result<void> MariaDbCluster::launch(std::size_t index) {
+Result<void> MariaDbCluster::launch_server(std::size_t index) {
   const MariaDbServer& s = servers_[index];
   std::vector<std::string> args{
       "--no-defaults",
@@ -227,6 +227,18 @@ Result<void> MariaDbCluster::configure_replica(std::size_t index) {
 
 Result<std::unique_ptr<MariaDbCluster>> MariaDbCluster::start(const fs::path& dir,
                                                               MariaDbClusterOptions options) {
+  auto cluster = launch(dir, std::move(options));
+  if (!cluster.ok()) {
+    return cluster.error();
+  }
+  if (auto started = (*cluster)->finish_start(); !started.ok()) {
+    return started.error();
+  }
+  return cluster;
+}
+
+Result<std::unique_ptr<MariaDbCluster>> MariaDbCluster::launch(const fs::path& dir,
+                                                               MariaDbClusterOptions options) {
   if (options.replicas < 0) {
     return Error{ErrorKind::invalid_argument, "replicas must not be negative"};
   }
@@ -282,35 +294,37 @@ Result<std::unique_ptr<MariaDbCluster>> MariaDbCluster::start(const fs::path& di
     }
   }
   for (std::size_t i = 0; i < count; ++i) {
-    if (auto launched = cluster->launch(i); !launched.ok()) {
+    if (auto launched = cluster->launch_server(i); !launched.ok()) {
       return launched.error();
     }
   }
+  return cluster;
+}
+
+Result<void> MariaDbCluster::finish_start() {
+  const std::size_t count = servers_.size();
   for (std::size_t i = 0; i < count; ++i) {
-    if (auto ready = cluster->wait_ready(i, options.ready_timeout); !ready.ok()) {
+    if (auto ready = wait_ready(i, options_.ready_timeout); !ready.ok()) {
       return ready.error();
     }
   }
-  const std::string user = sql_quote(options.user) + "@'127.0.0.1'";
-  auto setup = cluster->execute(
-      0, fmt::format("CREATE USER IF NOT EXISTS 'crest_repl'@'127.0.0.1' IDENTIFIED BY {0};"
-                     "GRANT REPLICATION SLAVE ON *.* TO 'crest_repl'@'127.0.0.1';"
-                     "CREATE USER IF NOT EXISTS {1} IDENTIFIED BY {2};"
-                     "GRANT REPLICA MONITOR ON *.* TO {1};",
-                     sql_quote(cluster->replication_password_), user, sql_quote(options.password)));
+  const std::string user = sql_quote(options_.user) + "@'127.0.0.1'";
+  auto setup =
+      execute(0, fmt::format("CREATE USER IF NOT EXISTS 'crest_repl'@'127.0.0.1' IDENTIFIED BY {0};"
+                             "GRANT REPLICATION SLAVE ON *.* TO 'crest_repl'@'127.0.0.1';"
+                             "CREATE USER IF NOT EXISTS {1} IDENTIFIED BY {2};"
+                             "GRANT REPLICA MONITOR ON *.* TO {1};",
+                             sql_quote(replication_password_), user, sql_quote(options_.password)));
   if (!setup.ok()) {
     return Error{setup.error().kind, "setting up the primary: " + setup.error().message};
   }
   for (std::size_t i = 1; i < count; ++i) {
-    if (auto configured = cluster->configure_replica(i); !configured.ok()) {
+    if (auto configured = configure_replica(i); !configured.ok()) {
       return Error{configured.error().kind,
-                   "setting up " + cluster->servers_[i].name + ": " + configured.error().message};
+                   "setting up " + servers_[i].name + ": " + configured.error().message};
     }
   }
-  if (auto created = cluster->create_database(options.database); !created.ok()) {
-    return created.error();
-  }
-  return cluster;
+  return create_database(options_.database);
 }
 
 Result<void> MariaDbCluster::create_database(const std::string& name) {
@@ -380,7 +394,7 @@ Result<void> MariaDbCluster::restart_server(int server) {
     return Error{ErrorKind::invalid_argument, fmt::format("no server {}", server)};
   if (processes_[index] && processes_[index]->running()) return {};
   processes_[index].reset();
-  if (auto launched = launch(index); !launched.ok()) return launched.error();
+  if (auto launched = launch_server(index); !launched.ok()) return launched.error();
   return wait_ready(index, options_.ready_timeout);
 }
 
@@ -392,7 +406,7 @@ Result<void> MariaDbCluster::start_replica(int i) {
   if (processes_[index] && processes_[index]->running()) {
     return {};
   }
-  if (auto launched = launch(index); !launched.ok()) {
+  if (auto launched = launch_server(index); !launched.ok()) {
     return launched.error();
   }
   return wait_ready(index, options_.ready_timeout);

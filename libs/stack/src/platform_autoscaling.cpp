@@ -40,8 +40,24 @@ void PlatformScaleTarget::scale_to(int replicas) {
   (void)platform_.scale(service_, replicas, "autoscaler");
 }
 
+Result<autoscale::HpaManifests> read_autoscaler_manifests(const StackProfile& profile,
+                                                          const std::string& repo_root) {
+  const fs::path overlay = fs::path(repo_root) / "deploy/k8s/overlays" / profile.autoscaler_overlay;
+  auto manifests = autoscale::read_kustomize_overlay(overlay.string());
+  // Without an autoscaler the overlay only supplies requests and limits: not fatal.
+  if (!manifests.ok() && !profile.autoscaler) return autoscale::HpaManifests{};
+  return manifests;
+}
+
 Result<std::unique_ptr<PlatformAutoscaler>> PlatformAutoscaler::create(
     LocalPlatform& platform, const std::string& repo_root, std::vector<std::string>& warnings) {
+  return create(platform, repo_root, warnings,
+                read_autoscaler_manifests(platform.profile(), repo_root));
+}
+
+Result<std::unique_ptr<PlatformAutoscaler>> PlatformAutoscaler::create(
+    LocalPlatform& platform, const std::string& repo_root, std::vector<std::string>& warnings,
+    Result<autoscale::HpaManifests> manifests) {
   std::unique_ptr<PlatformAutoscaler> a(new PlatformAutoscaler(platform));
   const auto& profile = platform.profile();
   if (!profile.autoscaler) {
@@ -49,7 +65,6 @@ Result<std::unique_ptr<PlatformAutoscaler>> PlatformAutoscaler::create(
     return a;
   }
   const fs::path overlay = fs::path(repo_root) / "deploy/k8s/overlays" / profile.autoscaler_overlay;
-  auto manifests = autoscale::read_kustomize_overlay(overlay.string());
   if (!manifests.ok()) {
     return Error{manifests.error().kind,
                  "reading the HPAs of " + overlay.string() + ": " + manifests.error().message};

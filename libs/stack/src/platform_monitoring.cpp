@@ -18,6 +18,7 @@ using namespace std::chrono_literals;
 using namespace detail;
 
 Result<void> LocalPlatform::start_monitoring() {
+  const auto began = Clock::now();
   const auto& profile = options_.profile;
   const fs::path dir = options_.run_dir / "prometheus";
   fs::create_directories(dir / "targets");
@@ -171,6 +172,7 @@ scrape_configs:
                                            (options_.run_dir / "logs").string() + ")"};
     std::this_thread::sleep_for(20ms);
   }
+  startup_timings_.emplace_back("exporters+prometheus", seconds_since(began));
   progress("prometheus",
            fmt::format("{} (scrape every {}s; {} exporters; {} rule files{})", prometheus_url(),
                        interval, targets.size(), rule_files,
@@ -292,6 +294,13 @@ void LocalPlatform::write_metrics() {
   for (const auto& sp : options_.profile.services) {
     out += fmt::format("kube_deployment_spec_replicas{{namespace=\"{}\",deployment=\"{}\"}} {}\n",
                        kNamespace, sp.name, desired(sp.name));
+  }
+  family("kube_deployment_status_replicas", "gauge", "Instances started (any phase but pending).");
+  for (const auto& sp : options_.profile.services) {
+    int started = 0;
+    for (const auto& v : instances(sp.name)) started += v.phase != InstancePhase::pending ? 1 : 0;
+    out += fmt::format("kube_deployment_status_replicas{{namespace=\"{}\",deployment=\"{}\"}} {}\n",
+                       kNamespace, sp.name, started);
   }
   family("kube_deployment_status_replicas_available", "gauge", "Instances serving.");
   for (const auto& sp : options_.profile.services) {

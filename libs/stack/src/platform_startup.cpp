@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <thread>
@@ -25,7 +26,9 @@ using namespace detail;
 
 // ---- start-up steps ----
 
-Result<void> LocalPlatform::start_databases() {
+// MariaDB boots for seconds (InnoDB recovery, performance_schema): its servers are launched
+// first and awaited after the other servers have started beside them.
+Result<void> LocalPlatform::launch_databases() {
   const auto& profile = options_.profile;
   progress("mariadb",
            fmt::format("starting a primary and {} replicas (GTID)", profile.mariadb_replicas));
@@ -40,10 +43,17 @@ Result<void> LocalPlatform::start_databases() {
   options.cgroup_procs = [this](const std::string& server) {
     return cgroups_.procs_files("mariadb-" + server);
   };
-  const auto began = Clock::now();
-  auto cluster = MariaDbCluster::start(options_.run_dir / "mariadb", options);
+  databases_began_ = Clock::now();
+  auto cluster = MariaDbCluster::launch(options_.run_dir / "mariadb", options);
   if (!cluster.ok()) return Error{cluster.error().kind, "MariaDB: " + cluster.error().message};
   mariadb_ = std::move(cluster).value();
+  return {};
+}
+
+Result<void> LocalPlatform::finish_databases() {
+  const auto& profile = options_.profile;
+  if (auto started = mariadb_->finish_start(); !started.ok())
+    return Error{started.error().kind, "MariaDB: " + started.error().message};
   // The exporters' user: reads status and statement digests, nothing else.
   auto exporter =
       mariadb_->execute(0,
@@ -51,6 +61,7 @@ Result<void> LocalPlatform::start_databases() {
                         "GRANT PROCESS, REPLICA MONITOR, SELECT ON *.* TO 'exporter'@'127.0.0.1';");
   if (!exporter.ok())
     return Error{exporter.error().kind, "MariaDB exporter user: " + exporter.error().message};
+  const auto first = static_cast<std::ptrdiff_t>(processes_.size());
   for (int i = 0; i < mariadb_->server_count(); ++i) {
     const auto& server = mariadb_->server(i);
     Process& p = add_process("mariadb", "mariadb-" + server.name, ProcessSpec{},
@@ -61,35 +72,59 @@ Result<void> LocalPlatform::start_databases() {
     p.spec.log_path = server.error_log.string();
     (void)cgroups_.set_limits(p.group, p.limits);
   }
-  progress("mariadb",
-           fmt::format("ready in {:.1f} s: primary 127.0.0.1:{}, replicas {}", seconds_since(began),
-                       mariadb_->primary().port, mariadb_->replica_count()));
+  // First in `crest status`, as the servers everything else depends on.
+  std::rotate(processes_.begin(), processes_.begin() + first, processes_.end());
+  const double took = seconds_since(databases_began_);
+  startup_timings_.emplace_back("mariadb", took);
+  progress("mariadb", fmt::format("ready in {:.1f} s: primary 127.0.0.1:{}, replicas {}", took,
+                                  mariadb_->primary().port, mariadb_->replica_count()));
+  return {};
+}
+
+Result<void> LocalPlatform::await_ready(const std::vector<Process*>& starting,
+                                        std::chrono::seconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::vector<Process*> waiting = starting;
+  while (!waiting.empty()) {
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      Process& p = **it;
+      if (probe_ready(p)) {
+        serve(p);
+        startup_timings_.emplace_back(p.name, seconds_since(p.started));
+        progress(p.name, fmt::format("ready on 127.0.0.1:{} in {:.1f} s", p.port,
+                                     seconds_since(p.started)));
+        it = waiting.erase(it);
+        continue;
+      }
+      if (const auto status = p.child->wait_for_exit(0ms)) {
+        return Error{ErrorKind::unavailable,
+                     fmt::format("{} {} during start-up; its log {}:\n{}", p.name,
+                                 describe_status(*status), p.spec.log_path, tail(p.spec.log_path))};
+      }
+      ++it;
+    }
+    if (waiting.empty()) break;
+    if (Clock::now() >= deadline) {
+      const Process& p = *waiting.front();
+      return Error{ErrorKind::timeout,
+                   fmt::format("{} not ready on 127.0.0.1:{} after {} s; its log {}:\n{}", p.name,
+                               p.port, timeout.count(), p.spec.log_path, tail(p.spec.log_path))};
+    }
+    std::this_thread::sleep_for(20ms);
+  }
   return {};
 }
 
 Result<void> LocalPlatform::start_support_servers() {
   const auto& profile = options_.profile;
+  // Launched one after another, awaited together: none depends on another.
+  std::vector<Process*> starting;
   auto start_server = [&](const std::string& component, ProcessSpec spec, CgroupLimits limits,
                           std::uint16_t port) -> Result<void> {
     Process& p = add_process(component, component, std::move(spec), limits, port);
     if (auto launched = launch(p); !launched.ok())
       return Error{launched.error().kind, component + ": " + launched.error().message};
-    const auto deadline = Clock::now() + 20s;
-    while (!probe_ready(p)) {
-      if (const auto status = p.child->wait_for_exit(0ms)) {
-        return Error{ErrorKind::unavailable,
-                     fmt::format("{} {} during start-up; its log {}:\n{}", component,
-                                 describe_status(*status), p.spec.log_path, tail(p.spec.log_path))};
-      }
-      if (Clock::now() >= deadline) {
-        return Error{ErrorKind::timeout,
-                     fmt::format("{} not ready on 127.0.0.1:{} after 20 s; its log {}:\n{}",
-                                 component, port, p.spec.log_path, tail(p.spec.log_path))};
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    serve(p);
-    progress(component, fmt::format("ready on 127.0.0.1:{}", port));
+    starting.push_back(&p);
     return {};
   };
   auto port = [](Result<std::uint16_t> r) { return r.ok() ? *r : std::uint16_t{0}; };
@@ -145,6 +180,7 @@ Result<void> LocalPlatform::start_support_servers() {
       !r.ok()) {
     return r;
   }
+  if (auto ready = await_ready(starting, 60s); !ready.ok()) return ready;
   // The SQS server keeps queues in memory: a restart needs them again.
   for (auto& p : processes_) {
     // In-memory servers: a restarted one needs its queues and tables again.
@@ -156,6 +192,7 @@ Result<void> LocalPlatform::start_support_servers() {
 }
 
 Result<void> LocalPlatform::create_queues() {
+  const auto began = Clock::now();
   aws::SqsOptions options;
   options.endpoint = fmt::format("http://127.0.0.1:{}", sqs_port_);
   auto client = aws::SqsClient::create(options);
@@ -185,10 +222,12 @@ Result<void> LocalPlatform::create_queues() {
            fmt::format("tables {} (from {})", names, store::dynamodb_table_definitions_source()));
   progress("sqs", fmt::format("queue {} with dead-letter queue {} (maxReceiveCount {})", setup.name,
                               setup.dead_letter_name, setup.max_receive_count));
+  if (!startup_done_) startup_timings_.emplace_back("queues+tables", seconds_since(began));
   return {};
 }
 
-Result<void> LocalPlatform::seed() {
+// `storefront seed` runs while the exporters and Prometheus start (finish_seed waits for it).
+Result<void> LocalPlatform::launch_seed() {
   const auto& profile = options_.profile;
   std::uint16_t redis_port = 0, dynalite_port = 0;
   for (const auto& p : processes_) {
@@ -230,7 +269,7 @@ Result<void> LocalPlatform::seed() {
   // One run of `storefront seed`: applies the schema, creates the DynamoDB tables, writes the data.
   progress("seed", fmt::format("schema, tables and {} products, {} users", profile.seed_products,
                                profile.seed_users));
-  const auto began = Clock::now();
+  seed_began_ = Clock::now();
   ProcessSpec spec;
   spec.program = options_.storefront_binary;
   spec.args = {"seed",
@@ -248,16 +287,26 @@ Result<void> LocalPlatform::seed() {
   spec.log_path = (options_.run_dir / "logs" / "seed.log").string();
   auto child = ChildProcess::spawn(spec);
   if (!child.ok()) return child.error();
-  const auto status = child->wait_for_exit(120s);
+  seeding_.emplace(std::move(child).value());
+  return {};
+}
+
+Result<void> LocalPlatform::finish_seed() {
+  const std::string log = (options_.run_dir / "logs" / "seed.log").string();
+  const auto status = seeding_->wait_for_exit(120s);
   if (status.value_or(-1) != 0) {
-    child->stop(1s, SIGKILL);
-    return Error{ErrorKind::internal, fmt::format("seeding failed ({}); its log {}:\n{}",
-                                                  status ? describe_status(*status) : "timed out",
-                                                  spec.log_path, tail(spec.log_path))};
+    seeding_->stop(1s, SIGKILL);
+    seeding_.reset();
+    return Error{ErrorKind::internal,
+                 fmt::format("seeding failed ({}); its log {}:\n{}",
+                             status ? describe_status(*status) : "timed out", log, tail(log))};
   }
+  seeding_.reset();
   if (auto replicated = mariadb_->wait_for_replicas(30s); !replicated.ok())
     return replicated.error();
-  progress("seed", fmt::format("done in {:.1f} s (users in {})", seconds_since(began),
+  const double took = seconds_since(seed_began_);
+  startup_timings_.emplace_back("seed", took);
+  progress("seed", fmt::format("done in {:.1f} s (users in {})", took,
                                (options_.run_dir / "users.csv").string()));
   return {};
 }
@@ -306,6 +355,7 @@ Result<void> LocalPlatform::start_haproxy() {
     std::this_thread::sleep_for(20ms);
   }
   serve(p);
+  startup_timings_.emplace_back("haproxy", seconds_since(p.started));
   haproxy_.emplace(config.socket_path);
   // The exporter's port, remembered for the scrape configuration.
   Process& metrics = add_process("haproxy-metrics", "haproxy-metrics", ProcessSpec{},
@@ -318,6 +368,16 @@ Result<void> LocalPlatform::start_haproxy() {
 }
 
 Result<void> LocalPlatform::start_storefront() {
+  if (options_.workload_manifests.valid()) {
+    const auto& manifests = options_.workload_manifests.get();
+    if (manifests.ok()) {
+      for (const auto& line : apply_workload_resources(options_.profile, manifests->workloads))
+        progress("resources", line);
+    } else {
+      progress("resources", "the overlay's Deployments were not read (" +
+                                manifests.error().message + "); the profile's values apply");
+    }
+  }
   const auto began = Clock::now();
   for (const auto& sp : options_.profile.services) {
     for (int i = 0; i < sp.instances; ++i) add_instance(sp.name);
@@ -358,6 +418,7 @@ Result<void> LocalPlatform::start_storefront() {
     manage_nodes();
     std::this_thread::sleep_for(20ms);
   }
+  startup_timings_.emplace_back("storefront", seconds_since(began));
   progress("storefront",
            fmt::format("{} instances ready in {:.1f} s", wanted, seconds_since(began)));
   return {};

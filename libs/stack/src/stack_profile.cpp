@@ -1,6 +1,7 @@
 #include "crest/stack/stack_profile.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <filesystem>
 
@@ -182,6 +183,8 @@ StackProfile load_stack_profile(const std::string& file,
     }
     s.memory_request_bytes = *memory_request;
     s.limits = limits(config, prefix);
+    auto set = [&](const char* key) { return config.source_of(prefix + "." + key) != "default"; };
+    s.set_by_profile = {set("cpu_request"), set("memory_request"), set("cpu"), set("memory")};
     p.services.push_back(s);
   }
   p.autoscaler = config.get_bool("autoscaler.enabled");
@@ -213,6 +216,48 @@ Result<std::string> find_profile(const std::string& repo_root, const std::string
   return Error{ErrorKind::not_found,
                fmt::format("no profile '{}' in {} (known: {}); or pass --config FILE", name,
                            dir.string(), known.empty() ? "none" : known)};
+}
+
+std::vector<std::string> apply_workload_resources(
+    StackProfile& profile, const std::map<std::string, autoscale::WorkloadResources>& workloads) {
+  std::vector<std::string> lines;
+  auto cpu = [](double cores) { return fmt::format("{:.0f}m", cores * 1000); };
+  auto mib = [](double bytes) { return fmt::format("{:.0f}Mi", bytes / (1 << 20)); };
+  for (auto& s : profile.services) {
+    const auto it = workloads.find(s.name);
+    std::vector<std::string> from_manifest, from_profile;
+    auto take = [&](bool set_by_profile, double manifest_value, const char* what, auto apply) {
+      if (set_by_profile) {
+        from_profile.push_back(what);
+      } else if (manifest_value > 0) {
+        apply(manifest_value);
+        from_manifest.push_back(what);
+      }
+    };
+    if (it != workloads.end()) {
+      const auto& w = it->second;
+      take(s.set_by_profile.cpu_request, w.cpu_request_cores, "cpu request",
+           [&](double v) { s.cpu_request = v; });
+      take(s.set_by_profile.memory_request, w.memory_request_bytes, "memory request",
+           [&](double v) { s.memory_request_bytes = static_cast<std::int64_t>(v); });
+      take(s.set_by_profile.cpu, w.cpu_limit_cores, "cpu limit",
+           [&](double v) { s.limits.cpu_cores = v; });
+      take(s.set_by_profile.memory, w.memory_limit_bytes, "memory limit",
+           [&](double v) { s.limits.memory_bytes = static_cast<std::int64_t>(v); });
+    }
+    std::string line =
+        fmt::format("{}: requests {} cpu, {}; limits {} cpu, {}", s.name, cpu(s.cpu_request),
+                    mib(static_cast<double>(s.memory_request_bytes)), cpu(s.limits.cpu_cores),
+                    mib(static_cast<double>(s.limits.memory_bytes)));
+    std::vector<std::string> origins;
+    if (!from_manifest.empty())
+      origins.push_back(fmt::format("from the Deployment: {}", fmt::join(from_manifest, ", ")));
+    if (!from_profile.empty())
+      origins.push_back(fmt::format("from the profile: {}", fmt::join(from_profile, ", ")));
+    if (!origins.empty()) line += fmt::format(" ({})", fmt::join(origins, "; "));
+    lines.push_back(std::move(line));
+  }
+  return lines;
 }
 
 }  // namespace crest::stack

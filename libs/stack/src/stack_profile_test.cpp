@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "crest/stack/dynalite_server.hpp"
+#include "crest/stack/local_platform.hpp"
 
 namespace crest::stack {
 namespace {
@@ -87,6 +88,55 @@ TEST(StackProfile, UnknownProfileNameListsTheKnownOnes) {
   const auto found = find_profile(default_repo_root(), "nonesuch");
   ASSERT_FALSE(found.ok());
   EXPECT_NE(found.error().message.find("baseline"), std::string::npos) << found.error().message;
+}
+
+// Which wins: a key the profile sets (file or --set) over the Deployment's resources, and those
+// over the schema's defaults.
+TEST(StackProfile, ManifestResourcesFillWhatTheProfileLeavesUnset) {
+  auto profile =
+      load_stack_profile(write_profile("resources", "services:\n  catalog: {cpu: 250m}\n"),
+                         {"services.cart.memory=1Gi"});
+  std::map<std::string, autoscale::WorkloadResources> workloads;
+  workloads["catalog"] = {0.5, 256.0 * (1 << 20), 2.0, 512.0 * (1 << 20), 3};
+  workloads["cart"] = {0.25, 0, 1.0, 512.0 * (1 << 20), 1};  // no memory request in the manifest
+  const double default_memory_request =
+      static_cast<double>(profile.service("cart")->memory_request_bytes);
+  const auto lines = apply_workload_resources(profile, workloads);
+  const auto* catalog = profile.service("catalog");
+  EXPECT_DOUBLE_EQ(catalog->limits.cpu_cores, 0.25);     // the profile's
+  EXPECT_EQ(catalog->limits.memory_bytes, 512LL << 20);  // the manifest's
+  EXPECT_DOUBLE_EQ(catalog->cpu_request, 0.5);
+  EXPECT_EQ(catalog->memory_request_bytes, 256LL << 20);
+  const auto* cart = profile.service("cart");
+  EXPECT_EQ(cart->limits.memory_bytes, 1LL << 30);  // --set
+  EXPECT_DOUBLE_EQ(cart->limits.cpu_cores, 1.0);
+  EXPECT_DOUBLE_EQ(static_cast<double>(cart->memory_request_bytes), default_memory_request);
+  const auto* users = profile.service("users");  // no Deployment given: the defaults
+  EXPECT_DOUBLE_EQ(users->limits.cpu_cores, 0.5);
+  ASSERT_EQ(lines.size(), storefront_services().size());
+  EXPECT_NE(lines[1].find("catalog: requests 500m cpu, 256Mi; limits 250m cpu, 512Mi"),
+            std::string::npos)
+      << lines[1];
+  EXPECT_NE(lines[1].find("; from the profile: cpu limit)"), std::string::npos) << lines[1];
+}
+
+// The shipped profiles take their shapes from the local overlay, the same for both.
+TEST(StackProfile, LocalOverlayGivesTheShippedProfilesTheirShapes) {
+  if (!require_program("kubectl").ok()) GTEST_SKIP() << "kubectl missing";
+  auto manifests = autoscale::read_kustomize_overlay(
+      (std::filesystem::path(default_repo_root()) / "deploy/k8s/overlays/local").string());
+  ASSERT_TRUE(manifests.ok()) << manifests.error().message;
+  for (const char* name : {"baseline", "scaled"}) {
+    auto profile = load_stack_profile(*find_profile(default_repo_root(), name), {});
+    (void)apply_workload_resources(profile, manifests->workloads);
+    for (const auto& service : storefront_services()) {
+      const auto* s = profile.service(service);
+      EXPECT_DOUBLE_EQ(s->cpu_request, 0.125) << name << " " << service;
+      EXPECT_DOUBLE_EQ(s->limits.cpu_cores, 0.5) << name << " " << service;
+      EXPECT_EQ(s->limits.memory_bytes, 256LL << 20) << name << " " << service;
+      EXPECT_EQ(s->memory_request_bytes, 128LL << 20) << name << " " << service;
+    }
+  }
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <map>
 #include <memory>
 #include <optional>
@@ -19,6 +20,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crest/autoscale/hpa_manifest.hpp"
 #include "crest/core/error.hpp"
 #include "crest/stack/cgroup.hpp"
 #include "crest/stack/child_process.hpp"
@@ -34,6 +36,10 @@ struct PlatformOptions {
   std::string repo_root;          // node_modules/, scripts/, deploy/
   std::string storefront_binary;  // the storefront program
   std::function<void(const std::string& component, const std::string& message)> progress;
+  // The overlay's manifests (read_autoscaler_manifests, usually still being read while the
+  // servers start): their Deployments' requests and limits fill what the profile leaves unset
+  // before the first instance starts. Not valid(): the profile's values alone.
+  std::shared_future<Result<autoscale::HpaManifests>> workload_manifests;
 };
 
 enum class InstancePhase { pending, starting, ready, draining, stopping, backoff, stopped };
@@ -106,10 +112,12 @@ class LocalPlatform {
   struct Node;
   explicit LocalPlatform(PlatformOptions options);
   Result<void> start_all();
-  Result<void> start_databases();
+  Result<void> launch_databases();
+  Result<void> finish_databases();
   Result<void> start_support_servers();
   Result<void> create_queues();
-  Result<void> seed();
+  Result<void> launch_seed();
+  Result<void> finish_seed();
   Result<void> start_haproxy();
   Result<void> start_monitoring();
   Result<void> start_storefront();
@@ -117,6 +125,9 @@ class LocalPlatform {
                        CgroupLimits limits, std::uint16_t port);
   Process& add_instance(const std::string& service);
   Result<void> launch(Process& p);
+  // Waits until every one of `starting` is ready (serving it as it is), or names the first that
+  // exited or was not ready in time.
+  Result<void> await_ready(const std::vector<Process*>& starting, std::chrono::seconds timeout);
   bool probe_ready(Process& p);
   void on_exit(Process& p, int status);
   void serve(Process& p);
@@ -147,6 +158,11 @@ class LocalPlatform {
   std::string last_targets_;
   std::chrono::system_clock::time_point started_wall_;
   std::chrono::milliseconds startup_time_{0};
+  // Seconds each start-up step took (from its launch until ready), for the progress output.
+  std::vector<std::pair<std::string, double>> startup_timings_;
+  std::chrono::steady_clock::time_point startup_began_, databases_began_, seed_began_;
+  std::optional<ChildProcess> seeding_;
+  bool startup_done_ = false;
   bool stopping_ = false;
 };
 

@@ -52,6 +52,12 @@ class MariaDbCluster {
     options.replicas = replicas;
     return start(dir, std::move(options));
   }
+  // start() in two halves, so a caller can start other servers while MariaDB boots: launch()
+  // copies the data directories and starts the servers without waiting; finish_start() waits
+  // until they answer, then sets up replication, the users and the database.
+  static Result<std::unique_ptr<MariaDbCluster>> launch(const std::filesystem::path& dir,
+                                                        MariaDbClusterOptions options = {});
+  Result<void> finish_start();
 
   MariaDbCluster(const MariaDbCluster&) = delete;
   MariaDbCluster& operator=(const MariaDbCluster&) = delete;
@@ -94,7 +100,7 @@ class MariaDbCluster {
  private:
   MariaDbCluster(std::filesystem::path dir, MariaDbClusterOptions options)
       : dir_(std::move(dir)), options_(std::move(options)) {}
-  Result<void> launch(std::size_t index);
+  Result<void> launch_server(std::size_t index);
   Result<void> wait_ready(std::size_t index, std::chrono::milliseconds timeout);
   Result<void> configure_replica(std::size_t index);
 

@@ -12,6 +12,7 @@
 #include "crest/autoscale/autoscaler_metrics.hpp"
 #include "crest/autoscale/controller.hpp"
 #include "crest/autoscale/event_log.hpp"
+#include "crest/autoscale/hpa_manifest.hpp"
 #include "crest/autoscale/prometheus_reader.hpp"
 #include "crest/metrics/registry.hpp"
 #include "crest/stack/local_platform.hpp"
@@ -34,6 +35,12 @@ class PlatformScaleTarget final : public autoscale::ScaleTarget {
   double memory_request_bytes_;
 };
 
+// The HPAs and Deployments of the profile's overlay (`kubectl kustomize`, a second or two, so
+// `crest up` reads them while the platform starts). Without an autoscaler in the profile a
+// failure to read it gives empty manifests (the profile's requests and limits apply).
+Result<autoscale::HpaManifests> read_autoscaler_manifests(const StackProfile& profile,
+                                                          const std::string& repo_root);
+
 class PlatformAutoscaler {
  public:
   // Reads `kubectl kustomize deploy/k8s/overlays/<profile's overlay>` and the adapter rules;
@@ -42,6 +49,10 @@ class PlatformAutoscaler {
   static Result<std::unique_ptr<PlatformAutoscaler>> create(LocalPlatform& platform,
                                                             const std::string& repo_root,
                                                             std::vector<std::string>& warnings);
+  // The same with the overlay already read (read_autoscaler_manifests, run beside start-up).
+  static Result<std::unique_ptr<PlatformAutoscaler>> create(
+      LocalPlatform& platform, const std::string& repo_root, std::vector<std::string>& warnings,
+      Result<autoscale::HpaManifests> manifests);
   // Syncs once the sync period has passed; passes `crest scale` overrides on first.
   void tick();
   std::string describe() const;

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "crest/autoscale/hpa_manifest.hpp"
 #include "crest/core/config.hpp"
 #include "crest/stack/cgroup.hpp"
 
@@ -30,6 +31,11 @@ struct ServiceProfile {
   double cpu_request = 0.1;  // cores: what the node pool and the CPU utilisation metric use
   std::int64_t memory_request_bytes = 128LL << 20;  // the memory utilisation metric's base
   CgroupLimits limits;
+  // Which of cpu_request, memory_request, cpu (limit), memory (limit) the profile set itself (its
+  // file, --set or the environment); the others may come from the overlay's Deployment.
+  struct {
+    bool cpu_request = false, memory_request = false, cpu = false, memory = false;
+  } set_by_profile;
 };
 
 struct StackProfile {
@@ -72,5 +78,12 @@ StackProfile load_stack_profile(const std::string& file,
                                 const std::vector<std::string>& assignments);
 // examples/profiles/<name>.yaml under the repository root, or an error naming the ones there.
 Result<std::string> find_profile(const std::string& repo_root, const std::string& name);
+
+// Fills each service's requests and limits that the profile left at their defaults from the
+// Deployment of the same name (`resources.requests` / `resources.limits` as kustomize built them
+// for the profile's overlay). A key the profile sets wins; a resource the manifest leaves out
+// keeps the default. Returns one line per service saying where its values came from.
+std::vector<std::string> apply_workload_resources(
+    StackProfile& profile, const std::map<std::string, autoscale::WorkloadResources>& workloads);
 
 }  // namespace crest::stack
