@@ -28,7 +28,6 @@ class ResponseParser {
     return buffer.substr(reason_.off, reason_.len);
   }
   bool keep_alive() const { return keep_alive_; }
-  bool headers_done() const { return state_ > State::headers; }
   std::size_t header_count() const { return headers_.size(); }
   std::string_view header_name(std::string_view buffer, std::size_t i) const {
     return buffer.substr(headers_[i].name.off, headers_[i].name.len);
