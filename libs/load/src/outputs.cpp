@@ -105,10 +105,21 @@ std::string format_summary(const Plan& plan, const RunResult& run,
   line(fmt::format("  plan........: {}", plan.file));
   line(fmt::format(
       "  executor....: {}, {}, {} event loop(s){}{}", to_string(l.executor), model, run.threads,
-      run.processes > 1 ? fmt::format(" on {} processes", run.processes) : "",
+      run.workers > 0     ? fmt::format(" on {} worker(s)", run.workers)
+      : run.processes > 1 ? fmt::format(" on {} processes", run.processes)
+                          : "",
       run.source_addresses > 1 ? fmt::format(", {} source addresses", run.source_addresses) : ""));
   line(fmt::format("  elapsed.....: {:.1f}s{}", run.elapsed_s, run.aborted ? " (aborted)" : ""));
   line(fmt::format("  seed........: {} (--seed {} reproduces it)", run.seed, run.seed));
+  if (!run.lost_workers.empty()) {
+    line(
+        fmt::format("  PARTIAL.....: {} of {} worker(s) lost; the figures cover what the others "
+                    "ran and what the lost ones reported before",
+                    run.lost_workers.size(), run.workers));
+    for (const auto& lost : run.lost_workers) {
+      line("                " + lost);
+    }
+  }
   if (run.stop_reason != "completed") {
     line(fmt::format("  stopped.....: {}{}", run.stop_reason,
                      run.stop_detail.empty() ? "" : " (" + run.stop_detail + ")"));
@@ -263,6 +274,11 @@ std::string format_json(const Plan& plan, const RunResult& run,
   j["threads"] = run.threads;
   j["processes"] = run.processes;
   j["process_max_rss_kib"] = run.max_rss_kib;  // peak RSS summed over the run's processes
+  if (run.workers > 0) {                       // crest run --coordinator
+    j["workers"] = run.workers;
+    j["partial"] = !run.lost_workers.empty();
+    j["lost_workers"] = run.lost_workers;
+  }
   j["aborted"] = run.aborted;
   j["seed"] = run.seed;
   j["start_unix_ms"] = run.start_unix_ms;
