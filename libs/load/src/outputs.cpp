@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crest/report/inputs.hpp"
+
 namespace crest::load {
 namespace {
 
@@ -409,6 +411,13 @@ std::string format_csv(const Plan& plan, const RunResult& run) {
     out += '\n';
   }
   return out;
+}
+
+std::string format_html(const Plan& plan, const RunResult& run,
+                        const std::vector<ThresholdResult>& thresholds) {
+  const auto doc = nlohmann::json::parse(format_json(plan, run, thresholds));
+  auto page = report::render_load_run_html(doc, "crest run: " + plan.file);
+  return page.ok() ? std::move(*page) : std::string();
 }
 
 std::string format_prometheus(const Plan& plan, const MetricSet& t, int active_vus) {

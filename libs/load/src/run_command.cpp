@@ -114,7 +114,7 @@ int run_command(int argc, char** argv) {
   app.add_option("--target", target, "base URL, overriding target.base_url");
   app.add_option("--threads", threads, "event loops (default: one per core)");
   app.add_option("-e,--env", vars, "variable KEY=VALUE, visible as {{ KEY }}");
-  app.add_option("--out", outs, "json=FILE, csv=FILE or jtl=FILE (repeatable)");
+  app.add_option("--out", outs, "json=FILE, csv=FILE, jtl=FILE or html=FILE (repeatable)");
   app.add_option("--metrics-addr", metrics_addr,
                  "serve Prometheus /metrics on HOST:PORT during the run");
   app.add_flag("-q,--quiet", quiet, "no progress line (on a terminal, or every 10 s otherwise)");
@@ -194,16 +194,21 @@ int run_command(int argc, char** argv) {
   }
   std::string json_path;
   std::string csv_path;
+  std::string html_path;
   RunOptions options;
   for (const auto& o : outs) {
     const auto eq = o.find('=');
     const auto kind = o.substr(0, eq);
     const auto path = eq == std::string::npos ? "" : o.substr(eq + 1);
-    if (path.empty() || (kind != "json" && kind != "csv" && kind != "jtl")) {
-      std::cerr << "crest run: --out expects json=FILE, csv=FILE or jtl=FILE, got '" << o << "'\n";
+    if (path.empty() || (kind != "json" && kind != "csv" && kind != "jtl" && kind != "html")) {
+      std::cerr << "crest run: --out expects json=FILE, csv=FILE, jtl=FILE or html=FILE, got '" << o
+                << "'\n";
       return 2;
     }
-    (kind == "json" ? json_path : kind == "csv" ? csv_path : options.jtl_path) = path;
+    (kind == "json"   ? json_path
+     : kind == "csv"  ? csv_path
+     : kind == "html" ? html_path
+                      : options.jtl_path) = path;
   }
   auto plan = load_plan(plan_path, overrides);
   if (!plan.ok()) {
@@ -268,7 +273,7 @@ int run_command(int argc, char** argv) {
   // More processes than virtual users would leave some with nothing to do.
   const int process_count =
       std::min(std::max(1, plan->load.processes), std::max(1, plan->load.peak_vus()));
-  for (const auto* path : {&json_path, &csv_path, &options.jtl_path}) {
+  for (const auto* path : {&json_path, &csv_path, &options.jtl_path, &html_path}) {
     std::string error;
     if (!path->empty() && !check_writable(*path, error)) {
       std::cerr << "crest run: " << error << " (nothing was sent)\n";
@@ -385,6 +390,13 @@ int run_command(int argc, char** argv) {
   if (!csv_path.empty() && !write_file(csv_path, format_csv(p, result))) {
     std::cerr << "crest run: cannot write " << csv_path << "\n";
     return 1;
+  }
+  if (!html_path.empty()) {
+    const auto page = format_html(p, result, thresholds);
+    if (page.empty() || !write_file(html_path, page)) {
+      std::cerr << "crest run: cannot write " << html_path << "\n";
+      return 1;
+    }
   }
   if (!metrics_addr.empty() && linger->count() > 0) {
     // The last scrape must not be lost: serve the final values a little longer (a second
