@@ -366,6 +366,7 @@ std::string format_json(const Plan& plan, const RunResult& run,
     }
     timeline.push_back({{"t", p.t},
                         {"vus", p.active_vus},
+                        {"vus_allocated", p.allocated_vus},
                         {"requests", p.requests},
                         {"failures", p.failures},
                         {"dropped", p.dropped},
@@ -382,7 +383,8 @@ std::string format_json(const Plan& plan, const RunResult& run,
 
 std::string format_csv(const Plan& plan, const RunResult& run) {
   std::string out =
-      "t_s,vus,requests,failures,dropped,bytes_received,bytes_sent,p50_ms,p90_ms,p99_ms,max_ms";
+      "t_s,vus_busy,vus_allocated,requests,failures,dropped,bytes_received,bytes_sent,p50_ms,"
+      "p90_ms,p99_ms,max_ms";
   for (const auto& name : plan.step_names) {
     std::string n = name;
     for (auto& c : n) {
@@ -393,11 +395,14 @@ std::string format_csv(const Plan& plan, const RunResult& run) {
     out += fmt::format(",{0} requests,{0} failures,{0} p99_ms", n);
   }
   out += '\n';
+  // t_s: the run's second (1, 2, ...: each row is one second; the last may be shorter).
+  std::size_t second = 0;
   for (const auto& p : run.timeline) {
-    out += fmt::format("{:.3f},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}", p.t, p.active_vus,
-                       p.requests, p.failures, p.dropped, p.bytes_received, p.bytes_sent,
-                       ms(p.duration.percentile_us(50)), ms(p.duration.percentile_us(90)),
-                       ms(p.duration.percentile_us(99)), ms(p.duration.max_us()));
+    out += fmt::format("{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}", ++second,
+                       p.active_vus, p.allocated_vus, p.requests, p.failures, p.dropped,
+                       p.bytes_received, p.bytes_sent, ms(p.duration.percentile_us(50)),
+                       ms(p.duration.percentile_us(90)), ms(p.duration.percentile_us(99)),
+                       ms(p.duration.max_us()));
     for (std::size_t i = 0; i < plan.step_names.size(); ++i) {
       double p99 = 0;
       if (i < p.step_histograms.size()) {

@@ -20,6 +20,7 @@ bool shaped_like_plan(const TimelinePoint& p, const Plan& plan) {
 bool merge_point(TimelinePoint& into, const TimelinePoint& p) {
   into.t = std::max(into.t, p.t);
   into.active_vus += p.active_vus;
+  into.allocated_vus += p.allocated_vus;
   into.requests += p.requests;
   into.failures += p.failures;
   into.dropped += p.dropped;

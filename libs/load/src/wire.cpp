@@ -239,9 +239,9 @@ std::optional<MetricSet> deserialise_metric_set(std::string_view text) {
 }
 
 std::string serialise(const TimelinePoint& p) {
-  std::string out = "tp1";
-  append_fields(out, p.t, p.active_vus, p.requests, p.failures, p.dropped, p.bytes_received,
-                p.bytes_sent, p.step_requests.size(), p.step_failures.size(),
+  std::string out = "tp2";
+  append_fields(out, p.t, p.active_vus, p.allocated_vus, p.requests, p.failures, p.dropped,
+                p.bytes_received, p.bytes_sent, p.step_requests.size(), p.step_failures.size(),
                 p.step_histograms.size());
   out += p.duration.serialise();
   out += '\n';
@@ -265,11 +265,11 @@ std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text) {
     return std::nullopt;
   }
   FieldReader head(line);
-  if (!head.tag("tp1") || !head.number(p.t) || !head.number(p.active_vus) ||
-      !head.number(p.requests) || !head.number(p.failures) || !head.number(p.dropped) ||
-      !head.number(p.bytes_received) || !head.number(p.bytes_sent) || !head.number(n_requests) ||
-      !head.number(n_failures) || !head.number(n_histograms) || !head.end() ||
-      !std::isfinite(p.t)) {
+  if (!head.tag("tp2") || !head.number(p.t) || !head.number(p.active_vus) ||
+      !head.number(p.allocated_vus) || !head.number(p.requests) || !head.number(p.failures) ||
+      !head.number(p.dropped) || !head.number(p.bytes_received) || !head.number(p.bytes_sent) ||
+      !head.number(n_requests) || !head.number(n_failures) || !head.number(n_histograms) ||
+      !head.end() || !std::isfinite(p.t)) {
     return std::nullopt;
   }
   if (!plausible(n_requests, 2, in) || !plausible(n_failures, 2, in) ||

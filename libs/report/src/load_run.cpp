@@ -151,6 +151,7 @@ Result<Phase> phase_from_load_run(std::string name, const json& run, const std::
   Chart throughput{"throughput", "Throughput", "req/s", Family::throughput, {{"requests", {}, {}}}};
   Chart errors{"errors", "Error rate", "%", Family::errors, {{"failed requests", {}, {}}}};
   Chart vus{"vus", "Active virtual users", "VUs", Family::load, {{"VUs", {}, {}}}};
+  Series allocated{"allocated", {}, {}};  // crest run's timeline has busy and allocated VUs
   Chart dropped{"dropped", "Dropped iterations", "per s", Family::load, {{"dropped", {}, {}}}};
 
   metrics::LatencyHistogram total;
@@ -203,10 +204,18 @@ Result<Phase> phase_from_load_run(std::string name, const json& run, const std::
     errors.series[0].y.push_back(requests == 0 ? NAN : 100.0 * failures / requests);
     vus.series[0].t.push_back(t);
     vus.series[0].y.push_back(number_or_nan(point, "vus"));
+    if (point.contains("vus_allocated")) {
+      allocated.t.push_back(t);
+      allocated.y.push_back(number_or_nan(point, "vus_allocated"));
+    }
     dropped.series[0].t.push_back(t);
     dropped.series[0].y.push_back(number_or_nan(point, "dropped") / width);
   }
   latency.series = {std::move(p50), std::move(p95), std::move(p99)};
+  if (!allocated.t.empty()) {
+    vus.series[0].label = "busy";
+    vus.series.push_back(std::move(allocated));
+  }
   if (total.count() > 0) {
     sum.p50_ms = ms(total.percentile_us(50));
     sum.p95_ms = ms(total.percentile_us(95));
