@@ -1,6 +1,8 @@
 #include "crest/load/capture.hpp"
 
+#include <charconv>
 #include <nlohmann/json.hpp>
+#include <random>
 
 #include "crest/core/text.hpp"
 #include "sample.hpp"
@@ -8,27 +10,76 @@
 namespace crest::load {
 namespace {
 
-const nlohmann::json* walk(const nlohmann::json& root, const JsonPath& path) {
-  const nlohmann::json* node = &root;
-  for (const auto& part : path.parts) {
+// Calls visit(node) for every value the path selects ("[*]" fans out), in document order, until
+// visit returns false.
+template <typename Visit>
+bool walk_all(const nlohmann::json& node, const JsonPath& path, std::size_t from, Visit& visit) {
+  const nlohmann::json* at = &node;
+  for (std::size_t i = from; i < path.parts.size(); ++i) {
+    const auto& part = path.parts[i];
     if (const auto* key = std::get_if<std::string>(&part)) {
-      if (!node->is_object()) {
-        return nullptr;
+      if (!at->is_object()) {
+        return true;
       }
-      auto it = node->find(*key);
-      if (it == node->end()) {
-        return nullptr;
+      auto it = at->find(*key);
+      if (it == at->end()) {
+        return true;
       }
-      node = &*it;
-    } else {
-      const auto index = std::get<std::size_t>(part);
-      if (!node->is_array() || index >= node->size()) {
-        return nullptr;
-      }
-      node = &(*node)[index];
+      at = &*it;
+      continue;
     }
+    const auto index = std::get<std::size_t>(part);
+    if (!at->is_array()) {
+      return true;
+    }
+    if (index == JsonPath::kEveryIndex) {
+      for (const auto& element : *at) {
+        if (!walk_all(element, path, i + 1, visit)) {
+          return false;
+        }
+      }
+      return true;
+    }
+    if (index >= at->size()) {
+      return true;
+    }
+    at = &(*at)[index];
   }
-  return node;
+  return visit(*at);
+}
+
+// The match-th (1-based) value the path selects, or one at random when match is 0; null values
+// do not count. nullptr when there is none.
+const nlohmann::json* select(const nlohmann::json& root, const JsonPath& path, int match,
+                             Rng* rng) {
+  std::size_t count = 0;
+  auto counter = [&count](const nlohmann::json& v) {
+    count += v.is_null() ? 0 : 1;
+    return true;
+  };
+  std::size_t wanted = static_cast<std::size_t>(match);
+  if (match == 0) {
+    walk_all(root, path, 0, counter);
+    if (count == 0) {
+      return nullptr;
+    }
+    wanted = rng == nullptr ? 1 : std::uniform_int_distribution<std::size_t>(1, count)(*rng);
+  }
+  const nlohmann::json* found = nullptr;
+  std::size_t seen = 0;
+  auto finder = [&](const nlohmann::json& v) {
+    if (!v.is_null() && ++seen == wanted) {
+      found = &v;
+      return false;
+    }
+    return true;
+  };
+  walk_all(root, path, 0, finder);
+  return found;
+}
+
+const nlohmann::json* walk(const nlohmann::json& root, const JsonPath& path) {
+  return select(root, path, 1, nullptr);
 }
 
 // The body parsed once per response, only when a capture or check needs it.
@@ -49,7 +100,7 @@ struct LazyJson {
 }  // namespace
 
 bool apply_captures(const Step& step, const ResponseView& r, std::vector<std::string>& vars,
-                    std::string* missing) {
+                    std::string* missing, Rng* rng) {
   LazyJson json(r.body);
   bool all = true;
   for (const auto& c : step.captures) {
@@ -61,19 +112,32 @@ bool apply_captures(const Step& step, const ResponseView& r, std::vector<std::st
         if (root.is_discarded()) {
           break;
         }
-        if (const auto* node = walk(root, c.path); node != nullptr && !node->is_null()) {
+        if (const auto* node = select(root, c.path, c.match, rng); node != nullptr) {
           out = node->is_string() ? node->get<std::string>() : node->dump();
           found = true;
         }
         break;
       }
       case Capture::Kind::regex: {
-        std::match_results<std::string_view::const_iterator> m;
-        if (std::regex_search(r.body.begin(), r.body.end(), m, c.pattern) &&
-            m[static_cast<std::size_t>(c.group)].matched) {
-          out.assign(m[static_cast<std::size_t>(c.group)].first,
-                     m[static_cast<std::size_t>(c.group)].second);
-          found = true;
+        using Matches = std::regex_iterator<std::string_view::const_iterator>;
+        const auto group = static_cast<std::size_t>(c.group);
+        std::size_t wanted = static_cast<std::size_t>(c.match);
+        if (c.match == 0) {
+          std::size_t count = 0;
+          for (Matches it(r.body.begin(), r.body.end(), c.pattern), end; it != end; ++it) {
+            count += (*it)[group].matched ? 1 : 0;
+          }
+          wanted = count == 0 || rng == nullptr
+                       ? 1
+                       : std::uniform_int_distribution<std::size_t>(1, count)(*rng);
+        }
+        std::size_t seen = 0;
+        for (Matches it(r.body.begin(), r.body.end(), c.pattern), end; it != end; ++it) {
+          if ((*it)[group].matched && ++seen == wanted) {
+            out.assign((*it)[group].first, (*it)[group].second);
+            found = true;
+            break;
+          }
         }
         break;
       }
@@ -94,6 +158,10 @@ bool apply_captures(const Step& step, const ResponseView& r, std::vector<std::st
         break;
       }
     }
+    if (!found && c.has_default) {
+      out = c.default_value;  // a default makes the capture optional
+      found = true;
+    }
     if (!found && all) {
       all = false;
       if (missing != nullptr) {
@@ -103,6 +171,54 @@ bool apply_captures(const Step& step, const ResponseView& r, std::vector<std::st
   }
   return all;
 }
+
+namespace {
+
+bool json_check(const Check& c, const nlohmann::json* node) {
+  if (c.op == Check::Op::exists || c.op == Check::Op::not_exists) {
+    return (node != nullptr) == (c.op == Check::Op::exists);
+  }
+  if (node == nullptr) {
+    return c.op == Check::Op::ne;
+  }
+  const auto expected = nlohmann::json::parse(c.expected_json, nullptr, false);
+  switch (c.op) {
+    case Check::Op::eq:
+      return *node == expected;
+    case Check::Op::ne:
+      return *node != expected;
+    default:
+      break;
+  }
+  // Ordered comparisons are numeric; a number sent as a string ("12.50") counts as its number.
+  double value = 0;
+  if (node->is_number()) {
+    value = node->get<double>();
+  } else if (node->is_string()) {
+    const auto& text = node->get_ref<const std::string&>();
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || ptr != text.data() + text.size()) {
+      return false;
+    }
+  } else {
+    return false;
+  }
+  const double limit = expected.is_number() ? expected.get<double>() : 0;
+  switch (c.op) {
+    case Check::Op::lt:
+      return value < limit;
+    case Check::Op::le:
+      return value <= limit;
+    case Check::Op::gt:
+      return value > limit;
+    case Check::Op::ge:
+      return value >= limit;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
 
 bool evaluate_checks(const Step& step, const ResponseView& r, std::vector<bool>& passed) {
   LazyJson json(r.body);
@@ -118,11 +234,21 @@ bool evaluate_checks(const Step& step, const ResponseView& r, std::vector<bool>&
       case Check::Kind::body_contains:
         ok = r.body.find(c.text) != std::string_view::npos;
         break;
-      case Check::Kind::json_equals: {
+      case Check::Kind::body_matches:
+        ok = std::regex_search(r.body.begin(), r.body.end(), c.pattern);
+        break;
+      case Check::Kind::header_equals:
+      case Check::Kind::header_matches: {
+        const auto v = r.header ? r.header(c.text) : std::string_view{};
+        ok = c.kind == Check::Kind::header_equals
+                 ? v == c.expected
+                 : std::regex_search(v.begin(), v.end(), c.pattern);
+        break;
+      }
+      case Check::Kind::json: {
         const auto& root = json.get();
         if (!root.is_discarded()) {
-          const auto* node = walk(root, c.path);
-          ok = node != nullptr && *node == nlohmann::json::parse(c.expected_json);
+          ok = json_check(c, walk(root, c.path));
         }
         break;
       }
@@ -180,8 +306,8 @@ void judge_response(const ResponseContext& context, std::vector<bool>& check_pas
     }
   }
   // Captures run even when a check failed: later steps may still need the values.
-  if (!step.captures.empty() && !apply_captures(step, view, context.vars, missing_capture) &&
-      replaceable()) {
+  if (!step.captures.empty() &&
+      !apply_captures(step, view, context.vars, missing_capture, context.rng) && replaceable()) {
     sample.failure = FailureKind::capture_failed;
   }
 }

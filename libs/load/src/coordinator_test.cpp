@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -63,6 +64,9 @@ int free_port() {
 class Crest {
  public:
   Crest(const std::string& args, const std::string& name) : out_(dir() + "/" + name) {
+    // A previous run's output must not answer err_says() before this process writes its own.
+    std::remove((out_ + ".out").c_str());
+    std::remove((out_ + ".err").c_str());
     const std::string cmd = std::string("exec ") + CREST_BINARY + " " + args + " > " + out_ +
                             ".out 2> " + out_ + ".err";
     pid_ = ::fork();
@@ -284,6 +288,36 @@ load: {executor: constant-vus, vus: 6, duration: 1500ms}
     EXPECT_GT(target.count(std::string("/api/products/") + id), 0u) << id;
   }
   EXPECT_THAT(coordinator.out(), HasSubstr("on 3 worker(s)"));
+}
+
+// shared-iterations: the workers share one total, so the merged count is exact, not approximate.
+TEST(CoordinatedRun, SharedIterationsAreExactAcrossWorkers) {
+  LoadTarget target({});
+  const auto plan = write_file("dist_shared.yaml", "target: " + target.url() + R"(
+journeys: [{steps: [{name: hello, request: {path: /hello}, check: {status: 200}}]}]
+load: {executor: shared-iterations, vus: 6, iterations: 301, max_duration: 30s}
+)");
+  const int port = free_port();
+  Crest coordinator(coordinator_args(plan, port, 3, "--out json=" + dir() + "/dist_shared.json"),
+                    "dist_shared_c");
+  std::vector<std::unique_ptr<Crest>> workers;
+  for (int i = 0; i < 3; ++i) {
+    const auto name = "shared-w" + std::to_string(i);
+    workers.push_back(std::make_unique<Crest>(
+        worker_args(port, name) + " --out json=" + dir() + "/" + name + ".json", name));
+  }
+  ASSERT_EQ(coordinator.wait(30), 0) << coordinator.err();
+  std::uint64_t sum = 0;
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(workers[static_cast<std::size_t>(i)]->wait(10), 0);
+    sum += read_json(dir() + "/shared-w" + std::to_string(i) + ".json")["http_reqs"]
+               .get<std::uint64_t>();
+  }
+  const auto merged = read_json(dir() + "/dist_shared.json");
+  EXPECT_EQ(merged["http_reqs"].get<std::uint64_t>(), 301u);
+  EXPECT_EQ(merged["iterations"].get<std::uint64_t>(), 301u);
+  EXPECT_EQ(sum, 301u);
+  EXPECT_EQ(target.requests(), 301u);
 }
 
 // 40 arrivals over two workers: 20 each passes "count < 30" on its own; the run as a whole fails.

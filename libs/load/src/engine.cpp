@@ -2,6 +2,8 @@
 // loop's control coroutine (closed model) or by the arrival schedule (open model); iterations of
 // a journey's steps, think time and pacing; the per-loop timeout sweep.
 #include <algorithm>
+#include <charconv>
+#include <cstdio>
 #include <random>
 
 #include "engine_state.hpp"
@@ -42,8 +44,12 @@ void Engine::record(EventLoop& loop, VirtualUser& vu, const Journey& journey, co
 
 void Engine::note_once(const Step& step, FailureKind kind,
                        const std::function<std::string()>& text) {
+  note_once(std::to_string(step.metric) + "/" + to_string(kind), text);
+}
+
+void Engine::note_once(const std::string& key, const std::function<std::string()>& text) {
   std::lock_guard lock(notes_mutex);
-  if (noted.emplace(step.metric, kind).second) {
+  if (noted.insert(key).second) {
     notes.push_back(text());
   }
 }
@@ -68,14 +74,40 @@ void Engine::note_capture_failure(const VirtualUser& vu, const Step& step,
 }
 
 const Journey& Engine::pick_journey(VirtualUser& vu) {
-  if (plan.journeys.size() == 1) {
-    return plan.journeys.front();
+  if (forced_journey >= 0) {
+    return plan.journeys[static_cast<std::size_t>(forced_journey)];
+  }
+  if (pickable.size() == 1) {
+    return plan.journeys[pickable.front()];
   }
   std::uniform_real_distribution<double> dist(0, cumulative_weights.back());
   const double r = dist(vu.rng);
   const auto it = std::upper_bound(cumulative_weights.begin(), cumulative_weights.end(), r);
-  return plan.journeys[std::min<std::size_t>(
-      static_cast<std::size_t>(it - cumulative_weights.begin()), plan.journeys.size() - 1)];
+  return plan.journeys[pickable[std::min<std::size_t>(
+      static_cast<std::size_t>(it - cumulative_weights.begin()), pickable.size() - 1)]];
+}
+
+bool Engine::claim_iteration(VirtualUser& vu) {
+  switch (plan.load.executor) {
+    case Executor::per_vu_iterations:
+      return vu.iteration < static_cast<std::uint64_t>(plan.load.iterations);
+    case Executor::shared_iterations:
+      return iterations_claimed.fetch_add(1, std::memory_order_relaxed) < shared_budget;
+    default:
+      return true;
+  }
+}
+
+void Engine::close_group(EventLoop& loop, VirtualUser& vu, const Journey& journey, TimePoint now) {
+  auto& open = vu.groups.back();
+  loop.metrics.recording.groups[static_cast<std::size_t>(open.group)].record(now - open.start +
+                                                                             vu.lag);
+  if (jtl.is_open() && open.transaction.samples > 0) {
+    append_jtl_transaction_row(
+        loop.jtl_rows, plan.groups[static_cast<std::size_t>(open.group)].name, open.transaction,
+        journey, vu.index + 1, active_vus.load(std::memory_order_relaxed), now - open.start);
+  }
+  vu.groups.pop_back();
 }
 
 SteadyClock::duration Engine::think_time(VirtualUser& vu, const ThinkTime& think) {
@@ -113,31 +145,84 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
     vu.dead = true;
     co_return;
   }
+  vu.debugging =
+      options.http_debug != HttpDebug::off &&
+      debugged_iterations.fetch_add(1, std::memory_order_relaxed) < options.http_debug_iterations;
   bool failed = false;
-  int group = -1;
-  TimePoint group_start{};
-  JtlTransaction transaction;  // the open group's JTL row
-  auto close_group = [&](TimePoint now) {
-    if (group >= 0) {
-      metrics.groups[static_cast<std::size_t>(group)].record(now - group_start + vu.lag);
-      if (jtl.is_open() && transaction.samples > 0) {
-        append_jtl_transaction_row(loop.jtl_rows, plan.groups[static_cast<std::size_t>(group)].name,
-                                   transaction, journey, vu.index + 1,
-                                   active_vus.load(std::memory_order_relaxed), now - group_start);
-      }
-    }
-    transaction = {};
+  vu.groups.clear();
+  vu.loops.clear();
+  const RenderContext context{vu.vars, vu.rng, vu.index + 1, vu.iteration};
+  const auto holds = [&](int condition) {
+    return journey.conditions[static_cast<std::size_t>(condition)].evaluate(
+        context, vu.scratch_left, vu.scratch_right);
   };
-  for (const auto& step : journey.steps) {
+  const auto& program = journey.program;
+  std::size_t pc = 0;
+  while (pc < program.size()) {
+    const auto& op = program[pc];
+    switch (op.kind) {
+      case Instruction::Kind::jump_unless:
+        pc = holds(op.condition) ? pc + 1 : static_cast<std::size_t>(op.target);
+        continue;
+      case Instruction::Kind::jump:
+        pc = static_cast<std::size_t>(op.target);
+        continue;
+      case Instruction::Kind::group_begin: {
+        auto& open = vu.groups.emplace_back();
+        open.group = op.group;
+        open.start = SteadyClock::now();
+        open.transaction = {};
+        ++pc;
+        continue;
+      }
+      case Instruction::Kind::group_end:
+        close_group(loop, vu, journey, SteadyClock::now());
+        ++pc;
+        continue;
+      case Instruction::Kind::loop_begin: {
+        std::int64_t limit = op.bound;
+        if (op.condition < 0) {
+          vu.scratch_left.clear();
+          op.count.render(context, vu.scratch_left);
+          const auto& text = vu.scratch_left;
+          auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), limit);
+          if (ec != std::errc() || ptr != text.data() + text.size() || limit < 0) {
+            note_once(journey.name + "/loop/" + std::to_string(pc), [&] {
+              return "journey '" + journey.name + "': a loop count rendered to '" + text +
+                     "', not a count >= 0; the iteration ended there (counted as failed)";
+            });
+            failed = true;
+            pc = program.size();
+            continue;
+          }
+        }
+        if (limit == 0 || (op.condition >= 0 && !holds(op.condition))) {
+          pc = static_cast<std::size_t>(op.target);
+          continue;
+        }
+        vu.loops.push_back({0, limit});
+        ++pc;
+        continue;
+      }
+      case Instruction::Kind::loop_next: {
+        auto& open = vu.loops.back();
+        ++open.done;
+        if (open.done < open.limit && (op.condition < 0 || holds(op.condition))) {
+          pc = static_cast<std::size_t>(op.target);
+        } else {
+          vu.loops.pop_back();
+          ++pc;
+        }
+        continue;
+      }
+      case Instruction::Kind::request:
+        break;
+    }
+    const auto& step = journey.steps[static_cast<std::size_t>(op.step)];
+    ++pc;
     if (loop.aborted) {
       ++metrics.interrupted;
       co_return;
-    }
-    if (step.group != group) {
-      const auto now = SteadyClock::now();
-      close_group(now);
-      group = step.group;
-      group_start = now;
     }
     Sample sample;
     co_await exchange(loop, vu, step, sample);
@@ -146,21 +231,27 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
       co_return;
     }
     if (sample.got_response) {
-      judge_response(ResponseContext{plan, step, vu.parser, vu.response, vu.jar, vu.vars, vu.lag},
-                     loop.check_passed, sample, &loop.missing_capture);
+      judge_response(
+          ResponseContext{plan, step, vu.parser, vu.response, vu.jar, vu.vars, vu.lag, &vu.rng},
+          loop.check_passed, sample, &loop.missing_capture);
       if (sample.failure == FailureKind::capture_failed) {
         note_capture_failure(vu, step, loop.missing_capture);
       }
     }
     record(loop, vu, journey, step, sample);
-    if (group >= 0 && jtl.is_open()) {
-      transaction.add(sample);
+    if (vu.debugging) {
+      print_exchange(vu, step, sample);
+    }
+    if (jtl.is_open()) {
+      for (auto& open : vu.groups) {
+        open.transaction.add(sample);
+      }
     }
     if (sample.failure != FailureKind::none) {
       failed = true;
       if (sample.failure != FailureKind::http_status &&
           sample.failure != FailureKind::check_failed) {
-        break;  // transport errors and missing captures end the iteration
+        break;  // transport errors and missing captures end the iteration, blocks included
       }
     }
     const auto think = think_time(vu, step.think);
@@ -169,11 +260,49 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
     }
   }
   const auto now = SteadyClock::now();
-  close_group(now);
+  while (!vu.groups.empty()) {
+    close_group(loop, vu, journey, now);  // an iteration that ended inside its transactions
+  }
   auto& journey_stats = metrics.journeys[journey_index];
   ++journey_stats.iterations;
   journey_stats.failed += failed ? 1 : 0;
   journey_stats.iteration.record(now - started + vu.lag);
+  if (forced_journey >= 0) {
+    std::lock_guard lock(notes_mutex);
+    final_vars = vu.vars;
+  }
+}
+
+void Engine::print_exchange(const VirtualUser& vu, const Step& step, const Sample& sample) {
+  // Headers, and bodies with --http-debug=full (else their size), as the wire carried them.
+  const bool full = options.http_debug == HttpDebug::full;
+  const auto part = [full](std::string_view message) {
+    const auto head_end = message.find("\r\n\r\n");
+    if (head_end == std::string_view::npos) {
+      return std::string(message);
+    }
+    const auto body = message.substr(head_end + 4);
+    std::string out(message.substr(0, head_end + 2));
+    if (!body.empty()) {
+      out += full ? "\r\n" + std::string(body)
+                  : "\r\n[body: " + std::to_string(body.size()) +
+                        " bytes; --http-debug=full shows it]";
+    }
+    return out;
+  };
+  std::string text = "--- vu " + std::to_string(vu.index + 1) + " iteration " +
+                     std::to_string(vu.iteration) + " step '" + step.name + "'\n>>> request\n" +
+                     part(vu.request) + "\n";
+  if (sample.got_response) {
+    text += "<<< response (" +
+            std::to_string(
+                std::chrono::duration_cast<std::chrono::microseconds>(sample.service).count()) +
+            " us)\n" + part(std::string_view(vu.response)) + "\n";
+  } else {
+    text += "<<< no response: " + std::string(to_string(sample.failure)) + "\n";
+  }
+  std::lock_guard lock(debug_mutex);
+  std::fwrite(text.data(), 1, text.size(), stderr);
 }
 
 io::Task<void> Engine::vu_loop(EventLoop& loop, VirtualUser& vu) {
@@ -182,6 +311,10 @@ io::Task<void> Engine::vu_loop(EventLoop& loop, VirtualUser& vu) {
   vu.intended = SteadyClock::now();
   while (!loop.stopping && !loop.aborted && !vu.dead &&
          vu.index < static_cast<std::uint64_t>(loop.target)) {
+    if (!claim_iteration(vu)) {
+      vu.exhausted = true;
+      break;
+    }
     const auto suspensions = loop.io.suspensions();
     co_await iteration(loop, vu);
     if (loop.io.suspensions() == suspensions) {
@@ -308,10 +441,16 @@ io::Task<void> Engine::control(EventLoop& loop) {
       loop.io.stop();  // something did not unwind: give up on it
       break;
     }
+    if (plan.load.is_iteration_based() && !loop.stopping && loop.running == 0 &&
+        std::all_of(loop.vus.begin(), loop.vus.end(),
+                    [](const auto& vu) { return vu->exhausted || vu->dead; })) {
+      break;  // every iteration has run: this loop is done before max_duration
+    }
     if (!open_model && !loop.stopping) {
       loop.target = vu_schedule.target_at(now - start);
       for (auto& vu : loop.vus) {
-        if (!vu->running && !vu->dead && vu->index < static_cast<std::uint64_t>(loop.target)) {
+        if (!vu->running && !vu->dead && !vu->exhausted &&
+            vu->index < static_cast<std::uint64_t>(loop.target)) {
           vu->running = true;
           loop.io.spawn(vu_loop(loop, *vu));
         }

@@ -54,9 +54,25 @@ struct VirtualUser {
   Connection* deadline_connection = nullptr;
   bool timed_out = false;
   bool running = false;
-  bool dead = false;  // its data feed ran out: it stops
+  bool dead = false;       // its data feed ran out: it stops
+  bool exhausted = false;  // an iteration-based executor has no more iterations for it
   bool pacing_wait = false;
+  bool debugging = false;  // --http-debug prints this iteration's exchanges
   std::uint64_t iteration = 0;
+  // The interpreter's state within an iteration (reused, so no allocation once grown).
+  struct OpenGroup {
+    int group = -1;
+    TimePoint start{};
+    JtlTransaction transaction;
+  };
+  struct OpenLoop {
+    std::int64_t done = 0;
+    std::int64_t limit = 0;
+  };
+  std::vector<OpenGroup> groups;
+  std::vector<OpenLoop> loops;
+  std::string scratch_left;  // rendered condition operands, loop counts
+  std::string scratch_right;
   TimePoint intended{};
   SteadyClock::duration lag{};
 };
@@ -128,7 +144,14 @@ struct Engine {
   TimePoint hard_deadline{};
   int loop_count = 1;  // event loops in the whole run, across processes
   int source_addresses = 1;
-  std::vector<double> cumulative_weights;
+  std::vector<double> cumulative_weights;  // over `pickable`
+  std::vector<std::size_t> pickable;       // journeys chosen by weight (not setup/teardown)
+  int forced_journey = -1;                 // setup/teardown runs: every iteration is this journey
+  std::atomic<std::int64_t> iterations_claimed{0};  // shared-iterations
+  std::int64_t shared_budget = 0;           // this process's share of a shared-iterations total
+  std::atomic<int> debugged_iterations{0};  // --http-debug
+  std::mutex debug_mutex;                   // one exchange's lines together on stderr
+  void print_exchange(const VirtualUser& vu, const Step& step, const Sample& sample);
   FeedDealer feeds;
   std::atomic<int> active_vus{0};
   std::atomic<int> allocated_vus{0};  // VUs created (new_vu), busy or idle
@@ -140,10 +163,12 @@ struct Engine {
   JtlFile jtl;
   std::mutex notes_mutex;  // only on failure paths, once per step and kind
   std::vector<std::string> notes;
-  std::set<std::pair<int, FailureKind>> noted;
+  std::set<std::string> noted;
+  std::vector<std::string> final_vars;  // the variables of the last finished iteration (setup)
 
   // The first failure of a kind on a step, explained once (RunResult::notes).
   void note_once(const Step& step, FailureKind kind, const std::function<std::string()>& text);
+  void note_once(const std::string& key, const std::function<std::string()>& text);
 
   // engine.cpp: the VU lifecycle.
   VirtualUser& new_vu(EventLoop& loop, std::uint64_t global_index);
@@ -154,6 +179,8 @@ struct Engine {
   const Journey& pick_journey(VirtualUser& vu);
   SteadyClock::duration think_time(VirtualUser& vu, const ThinkTime& think);
   io::Task<void> iteration(EventLoop& loop, VirtualUser& vu);
+  bool claim_iteration(VirtualUser& vu);
+  void close_group(EventLoop& loop, VirtualUser& vu, const Journey& journey, TimePoint now);
   io::Task<void> vu_loop(EventLoop& loop, VirtualUser& vu);
   io::Task<void> arrival_iteration(EventLoop& loop, VirtualUser& vu);
   io::Task<void> arrival_loop(EventLoop& loop);

@@ -98,7 +98,8 @@ io::Task<void> Engine::exchange(EventLoop& loop, VirtualUser& vu, const Step& st
       }
     }
     vu.timed_out = false;
-    arm(vu, connection, reused ? start_t : SteadyClock::now(), plan.request_timeout);
+    arm(vu, connection, reused ? start_t : SteadyClock::now(),
+        step.timeout.count() > 0 ? step.timeout : plan.request_timeout);
     // The request almost always goes out in one non-blocking write: no coroutine frame for it.
     // Partial writes take the general path.
     int err = 0;

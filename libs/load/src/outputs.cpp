@@ -102,6 +102,11 @@ std::string format_summary(const Plan& plan, const RunResult& run,
       model =
           fmt::format("ramping arrivals over {} stages (max {} VUs)", l.stages.size(), l.max_vus);
       break;
+    case Executor::per_vu_iterations:
+    case Executor::shared_iterations:
+      model = fmt::format("{} VUs, {} iterations{}", l.vus, l.iterations,
+                          l.executor == Executor::per_vu_iterations ? " each" : " shared");
+      break;
   }
   line("");
   line(fmt::format("  plan........: {}", plan.file));

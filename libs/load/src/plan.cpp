@@ -25,6 +25,10 @@ const char* to_string(Executor e) {
       return "constant-arrival-rate";
     case Executor::ramping_arrival_rate:
       return "ramping-arrival-rate";
+    case Executor::per_vu_iterations:
+      return "per-vu-iterations";
+    case Executor::shared_iterations:
+      return "shared-iterations";
   }
   return "?";
 }
@@ -43,7 +47,10 @@ Duration LoadSpec::total_duration() const {
 int LoadSpec::peak_vus() const {
   switch (executor) {
     case Executor::constant_vus:
+    case Executor::per_vu_iterations:
       return vus;
+    case Executor::shared_iterations:
+      return static_cast<int>(std::min<std::int64_t>(vus, std::max<std::int64_t>(1, iterations)));
     case Executor::ramping_vus: {
       double peak = start_vus;
       for (const auto& s : stages) {
@@ -179,8 +186,10 @@ Result<JsonPath> JsonPath::parse(std::string_view text) {
         return invalid("unclosed '[' in JSON path '" + std::string(text) + "'");
       }
       auto inner = text.substr(i + 1, close - i - 1);
-      if (inner.size() >= 2 && (inner.front() == '\'' || inner.front() == '"') &&
-          inner.back() == inner.front()) {
+      if (inner == "*") {
+        path.parts.emplace_back(kEveryIndex);
+      } else if (inner.size() >= 2 && (inner.front() == '\'' || inner.front() == '"') &&
+                 inner.back() == inner.front()) {
         path.parts.emplace_back(std::string(inner.substr(1, inner.size() - 2)));
       } else {
         std::size_t index = 0;
@@ -212,7 +221,9 @@ Result<Plan> PlanParser::parse(const std::string& text) {
     if (!root.IsMap()) {
       fail(root, "expected the plan to be a mapping with target, journeys and load");
     }
-    expect_map(root, "the plan", {"target", "variables", "data", "journeys", "load", "thresholds"});
+    expect_map(
+        root, "the plan",
+        {"target", "variables", "data", "journeys", "load", "thresholds", "setup", "teardown"});
     // Variables first: -e overrides and plan variables are visible to every template.
     if (root["variables"]) {
       parse_variables(root["variables"]);
@@ -232,7 +243,14 @@ Result<Plan> PlanParser::parse(const std::string& text) {
     if (!root["journeys"]) {
       fail(root, "missing 'journeys' (expected a list of journeys, each with steps)");
     }
+    // setup first: what it captures is visible to every journey's templates.
+    if (root["setup"]) {
+      plan_.setup = once_journey(root["setup"], "setup", plan_.setup_timeout);
+    }
     parse_journeys(root["journeys"]);
+    if (root["teardown"]) {
+      plan_.teardown = once_journey(root["teardown"], "teardown", plan_.teardown_timeout);
+    }
     if (!root["load"]) {
       fail(root,
            "missing 'load' (expected load: {executor: constant-vus, vus: 10, duration: 30s})");
@@ -308,6 +326,29 @@ void PlanParser::parse_target(const YAML::Node& node) {
     plan_.target = *o;
   }
   plan_.origins.push_back(plan_.target);
+}
+
+int PlanParser::once_journey(const YAML::Node& node, const std::string& name, Duration& timeout) {
+  expect_map(node, name, {"steps", "timeout"});
+  if (!node["steps"]) {
+    fail(node, "missing 'steps' in " + name);
+  }
+  Journey journey;
+  journey.name = name;
+  journey.weight = 0;  // never picked by weight: it runs once
+  parse_journey_steps(node["steps"], journey);
+  if (node["timeout"]) {
+    timeout = duration(node["timeout"], name + ".timeout");
+    if (timeout.count() <= 0) {
+      fail(node["timeout"], "expected " + name + ".timeout > 0");
+    }
+  }
+  if (std::any_of(plan_.journeys.begin(), plan_.journeys.end(),
+                  [&](const Journey& j) { return j.name == name; })) {
+    fail(node, "a journey is already named '" + name + "' (setup and teardown use their names)");
+  }
+  plan_.journeys.push_back(std::move(journey));
+  return static_cast<int>(plan_.journeys.size() - 1);
 }
 
 void PlanParser::parse_variables(const YAML::Node& node) {
@@ -391,7 +432,7 @@ void PlanParser::parse_load(const YAML::Node& node) {
   expect_map(node, "load",
              {"executor", "vus", "duration", "start_vus", "stages", "rate", "time_unit",
               "start_rate", "pre_allocated_vus", "max_vus", "pacing", "graceful_stop", "threads",
-              "source_addresses", "processes"});
+              "source_addresses", "processes", "iterations", "max_duration"});
   auto& l = plan_.load;
   const std::string executor =
       node["executor"] ? scalar(node["executor"], "load.executor") : "constant-vus";
@@ -409,10 +450,16 @@ void PlanParser::parse_load(const YAML::Node& node) {
   } else if (executor == "ramping-arrival-rate") {
     l.executor = Executor::ramping_arrival_rate;
     allowed.insert({"start_rate", "time_unit", "stages", "pre_allocated_vus", "max_vus"});
+  } else if (executor == "per-vu-iterations") {
+    l.executor = Executor::per_vu_iterations;
+    allowed.insert({"vus", "iterations", "max_duration"});
+  } else if (executor == "shared-iterations") {
+    l.executor = Executor::shared_iterations;
+    allowed.insert({"vus", "iterations", "max_duration"});
   } else {
     fail(node["executor"], "unknown executor '" + executor +
-                               "' (expected constant-vus, ramping-vus, constant-arrival-rate or "
-                               "ramping-arrival-rate)");
+                               "' (expected constant-vus, ramping-vus, constant-arrival-rate, "
+                               "ramping-arrival-rate, per-vu-iterations or shared-iterations)");
   }
   for (const auto& kv : node) {
     const auto key = kv.first.as<std::string>();
@@ -443,6 +490,13 @@ void PlanParser::parse_load(const YAML::Node& node) {
       l.start_rate = node["start_rate"] ? number(node["start_rate"], "load.start_rate") : 0;
       l.stages = parse_stages(require("stages"));
       break;
+    case Executor::per_vu_iterations:
+    case Executor::shared_iterations:
+      l.vus = node["vus"] ? integer(node["vus"], "load.vus", 1) : 1;
+      l.iterations = node["iterations"] ? integer(node["iterations"], "load.iterations", 1) : 1;
+      l.duration = node["max_duration"] ? duration(node["max_duration"], "load.max_duration")
+                                        : std::chrono::minutes(10);
+      break;
   }
   if (l.is_open_model()) {
     if (node["time_unit"]) {
@@ -460,8 +514,8 @@ void PlanParser::parse_load(const YAML::Node& node) {
     }
   }
   if (node["pacing"]) {
-    if (l.executor != Executor::constant_vus && l.executor != Executor::ramping_vus) {
-      fail(node["pacing"], "pacing applies to closed models (constant-vus, ramping-vus) only");
+    if (l.is_open_model()) {
+      fail(node["pacing"], "pacing applies to closed models (not to arrival-rate executors)");
     }
     l.pacing = duration(node["pacing"], "load.pacing");
   }
@@ -537,6 +591,28 @@ void PlanParser::parse_thresholds(const YAML::Node& node) {
                      [&](const Group& g) { return g.name == t->tag_value; })) {
       fail(kv.first, "threshold names group '" + t->tag_value + "', which the plan does not have");
     }
+    if (t->tag_key != "step" && t->tag_key != "journey" && t->tag_key != "group" &&
+        !t->tag_key.empty()) {
+      if (t->metric == ThresholdMetric::iteration_duration ||
+          t->metric == ThresholdMetric::iterations ||
+          t->metric == ThresholdMetric::dropped_iterations) {
+        fail(kv.first, "threshold tag '" + t->tag_key + "' is a step tag: " + to_string(t->metric) +
+                           " is not measured per step");
+      }
+      const bool tagged =
+          std::any_of(plan_.journeys.begin(), plan_.journeys.end(), [&](const Journey& j) {
+            return std::any_of(j.steps.begin(), j.steps.end(), [&](const Step& s) {
+              return std::any_of(s.tags.begin(), s.tags.end(), [&](const auto& tag) {
+                return tag.first == t->tag_key && tag.second == t->tag_value;
+              });
+            });
+          });
+      if (!tagged) {
+        fail(kv.first, "threshold names tag " + t->tag_key + ":" + t->tag_value +
+                           ", which no step sets (steps set tags with tags: {" + t->tag_key + ": " +
+                           t->tag_value + "})");
+      }
+    }
     plan_.thresholds.push_back(std::move(t.value()));
   }
 }
@@ -551,6 +627,20 @@ void PlanParser::apply_overrides(const YAML::Node& root) {
     } else if (l.executor == Executor::ramping_vus) {
       throw Failure{invalid("--vus does not apply to ramping-vus (its stages set the VUs)")};
     }
+  }
+  if (overrides_.iterations) {
+    // As k6: --iterations turns a constant-vus load into shared-iterations.
+    if (l.executor == Executor::constant_vus) {
+      l.executor = Executor::shared_iterations;
+      if (!overrides_.duration) {
+        l.duration = std::chrono::minutes(10);
+      }
+    }
+    if (!l.is_iteration_based()) {
+      throw Failure{invalid(std::string("--iterations does not apply to ") + to_string(l.executor) +
+                            " (use constant-vus, per-vu-iterations or shared-iterations)")};
+    }
+    l.iterations = *overrides_.iterations;
   }
   if (overrides_.rate) {
     if (l.executor != Executor::constant_arrival_rate) {

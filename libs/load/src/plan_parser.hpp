@@ -4,7 +4,10 @@
 // Failure internally and leaves parse() as a Result whose message is "file:line:column: ...".
 #include <yaml-cpp/yaml.h>
 
+#include <cctype>
 #include <charconv>
+#include <cstdlib>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -97,7 +100,51 @@ class PlanParser {
     }
     return *d;
   }
+  // {{ env.NAME }} anywhere in `text`: a variable holding -e NAME=... or else the process
+  // environment's NAME (empty when unset), declared before the template is compiled.
+  void declare_env(std::string_view text) {
+    for (auto open = text.find("{{"); open != std::string_view::npos;
+         open = text.find("{{", open + 2)) {
+      const auto close = text.find("}}", open);
+      const auto inside =
+          text.substr(open, close == std::string_view::npos ? text.npos : close - open);
+      for (auto at = inside.find("env."); at != std::string_view::npos;
+           at = inside.find("env.", at + 4)) {
+        const char before = at == 0 ? ' ' : inside[at - 1];
+        if (std::isalnum(static_cast<unsigned char>(before)) != 0 || before == '_' ||
+            before == '.') {
+          continue;
+        }
+        std::size_t end = at + 4;
+        while (end < inside.size() &&
+               (std::isalnum(static_cast<unsigned char>(inside[end])) != 0 || inside[end] == '_')) {
+          ++end;
+        }
+        const std::string name(inside.substr(at + 4, end - at - 4));
+        if (name.empty() || plan_.vars.find("env." + name) >= 0) {
+          continue;
+        }
+        const int slot = plan_.vars.add("env." + name);
+        std::string value;
+        bool given = false;
+        for (const auto& [k, v] : overrides_.vars) {
+          if (k == name) {
+            value = v;
+            given = true;
+          }
+        }
+        if (!given) {
+          const char* from_env = std::getenv(name.c_str());
+          value = from_env == nullptr ? "" : from_env;
+        }
+        plan_.initial_values.resize(plan_.vars.size());
+        plan_.initial_values[static_cast<std::size_t>(slot)] = value;
+        plan_.env_slots.emplace_back(slot, name);
+      }
+    }
+  }
   Template tmpl(const YAML::Node& node, const std::string& what, Escape escape = Escape::none) {
+    declare_env(scalar(node, what));
     auto t = Template::compile(scalar(node, what), plan_.vars, escape);
     if (!t.ok()) {
       fail(node, what + ": " + t.error().message);
@@ -114,8 +161,15 @@ class PlanParser {
   void parse_variables(const YAML::Node& node);
   void parse_data(const YAML::Node& node);
   void parse_journeys(const YAML::Node& node);
-  void parse_steps(const YAML::Node& node, Journey& journey, int group);
-  void parse_step(const YAML::Node& node, Journey& journey, int group);
+  void parse_journey_steps(const YAML::Node& node, Journey& journey);
+  int once_journey(const YAML::Node& node, const std::string& name, Duration& timeout);
+  void parse_steps(const YAML::Node& node, Journey& journey, std::vector<int>& groups);
+  void parse_step(const YAML::Node& node, Journey& journey, const std::vector<int>& groups);
+  int condition(const YAML::Node& node, Journey& journey);
+  JsonPath json_path(const YAML::Node& node);
+  std::regex regex(const YAML::Node& node);
+  void parse_check_map(const YAML::Node& node, Step& step, bool one);
+  Check json_check(const YAML::Node& node, Step& step);
   void parse_request(const YAML::Node& node, Step& step);
   void json_body(const YAML::Node& node, Template& out);
   void parse_captures(const YAML::Node& node, Step& step);

@@ -11,6 +11,9 @@ void PlanParser::parse_journeys(const YAML::Node& node) {
     fail(node, "expected journeys to be a non-empty list");
   }
   std::set<std::string> names;
+  for (const auto& existing : plan_.journeys) {
+    names.insert(existing.name);  // setup
+  }
   for (const auto& j : node) {
     expect_map(j, "a journey", {"name", "weight", "steps"});
     Journey journey;
@@ -28,40 +31,156 @@ void PlanParser::parse_journeys(const YAML::Node& node) {
     if (!j["steps"]) {
       fail(j, "missing 'steps' in journey '" + journey.name + "'");
     }
-    parse_steps(j["steps"], journey, -1);
-    if (journey.steps.empty()) {
-      fail(j["steps"], "journey '" + journey.name + "' has no request steps");
-    }
+    parse_journey_steps(j["steps"], journey);
     plan_.journeys.push_back(std::move(journey));
   }
 }
 
-void PlanParser::parse_steps(const YAML::Node& node, Journey& journey, int group) {
-  if (!node.IsSequence()) {
-    fail(node, "expected steps to be a list");
-  }
-  for (const auto& s : node) {
-    if (s.IsMap() && s["group"]) {
-      expect_map(s, "a group", {"group", "steps"});
-      if (group >= 0) {
-        fail(s, "groups cannot be nested");
-      }
-      Group g{scalar(s["group"], "group name")};
-      plan_.groups.push_back(g);
-      if (!s["steps"]) {
-        fail(s, "missing 'steps' in group '" + g.name + "'");
-      }
-      parse_steps(s["steps"], journey, static_cast<int>(plan_.groups.size() - 1));
-      continue;
-    }
-    parse_step(s, journey, group);
+void PlanParser::parse_journey_steps(const YAML::Node& node, Journey& journey) {
+  std::vector<int> groups;
+  parse_steps(node, journey, groups);
+  if (journey.steps.empty()) {
+    fail(node, "journey '" + journey.name + "' has no request steps");
   }
 }
 
-void PlanParser::parse_step(const YAML::Node& node, Journey& journey, int group) {
-  expect_map(node, "a step", {"name", "request", "capture", "check", "think"});
+void PlanParser::parse_steps(const YAML::Node& node, Journey& journey, std::vector<int>& groups) {
+  if (!node.IsSequence()) {
+    fail(node, "expected steps to be a list");
+  }
+  auto& program = journey.program;
+  const auto here = [&program] { return static_cast<int>(program.size()); };
+  for (const auto& s : node) {
+    if (s.IsMap() && (s["group"] || s["transaction"])) {
+      const char* key = s["group"] ? "group" : "transaction";
+      if (s["group"] && s["transaction"]) {
+        fail(s, "a block is either a group or a transaction (the same thing), not both");
+      }
+      expect_map(s, std::string("a ") + key, {key, "steps"});
+      Group g{scalar(s[key], std::string(key) + " name")};
+      if (g.name.empty()) {
+        fail(s[key], std::string("expected a ") + key + " name");
+      }
+      plan_.groups.push_back(g);
+      const int index = static_cast<int>(plan_.groups.size() - 1);
+      if (!s["steps"]) {
+        fail(s, "missing 'steps' in " + std::string(key) + " '" + g.name + "'");
+      }
+      Instruction begin;
+      begin.kind = Instruction::Kind::group_begin;
+      begin.group = index;
+      program.push_back(std::move(begin));
+      groups.push_back(index);
+      parse_steps(s["steps"], journey, groups);
+      groups.pop_back();
+      Instruction end;
+      end.kind = Instruction::Kind::group_end;
+      end.group = index;
+      program.push_back(std::move(end));
+      continue;
+    }
+    if (s.IsMap() && s["if"]) {
+      expect_map(s, "an if block", {"if", "steps", "else"});
+      if (!s["steps"]) {
+        fail(s, "missing 'steps' in if block");
+      }
+      Instruction test;
+      test.kind = Instruction::Kind::jump_unless;
+      test.condition = condition(s["if"], journey);
+      const int test_at = here();
+      program.push_back(std::move(test));
+      parse_steps(s["steps"], journey, groups);
+      if (s["else"]) {
+        Instruction skip;
+        skip.kind = Instruction::Kind::jump;
+        const int skip_at = here();
+        program.push_back(std::move(skip));
+        program[static_cast<std::size_t>(test_at)].target = here();
+        parse_steps(s["else"], journey, groups);
+        program[static_cast<std::size_t>(skip_at)].target = here();
+      } else {
+        program[static_cast<std::size_t>(test_at)].target = here();
+      }
+      continue;
+    }
+    if (s.IsMap() && s["loop"]) {
+      expect_map(s, "a loop block", {"loop", "steps"});
+      if (!s["steps"]) {
+        fail(s, "missing 'steps' in loop block");
+      }
+      Instruction begin;
+      begin.kind = Instruction::Kind::loop_begin;
+      const auto& spec = s["loop"];
+      if (spec.IsMap()) {
+        expect_map(spec, "loop", {"count", "while", "max"});
+        if ((spec["count"] ? 1 : 0) + (spec["while"] ? 1 : 0) != 1) {
+          fail(spec, "a loop has either 'count' or 'while' (with 'max')");
+        }
+        if (spec["count"]) {
+          begin.count = tmpl(spec["count"], "loop.count");
+          if (spec["max"]) {
+            fail(spec["max"], "'max' bounds a while loop; a count loop runs 'count' times");
+          }
+        } else {
+          if (!spec["max"]) {
+            fail(spec, "a while loop needs 'max', the most rounds it may run (a bound)");
+          }
+          begin.bound = integer(spec["max"], "loop.max", 1);
+        }
+      } else {
+        begin.count = tmpl(spec, "loop count");
+      }
+      if (!(spec.IsMap() && spec["while"]) && begin.count.is_constant()) {
+        const auto text = begin.count.segments().empty() ? "" : begin.count.segments()[0].text;
+        int n = 0;
+        auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+        if (ec != std::errc() || ptr != text.data() + text.size() || n < 0) {
+          fail(spec,
+               "expected a loop count >= 0 (or a template rendering to one), got '" + text + "'");
+        }
+      }
+      const int begin_at = here();
+      const bool is_while = spec.IsMap() && spec["while"];
+      program.push_back(std::move(begin));
+      parse_steps(s["steps"], journey, groups);
+      if (is_while) {
+        // After the body: its captures may decide the loop (before the first round they are
+        // empty, or what an earlier step captured).
+        program[static_cast<std::size_t>(begin_at)].condition = condition(spec["while"], journey);
+      }
+      Instruction next;
+      next.kind = Instruction::Kind::loop_next;
+      next.target = begin_at + 1;
+      next.condition = program[static_cast<std::size_t>(begin_at)].condition;
+      program.push_back(std::move(next));
+      program[static_cast<std::size_t>(begin_at)].target = here();
+      continue;
+    }
+    parse_step(s, journey, groups);
+  }
+}
+
+int PlanParser::condition(const YAML::Node& node, Journey& journey) {
+  declare_env(scalar(node, "condition"));
+  auto c = Condition::compile(scalar(node, "condition"), plan_.vars);
+  if (!c.ok()) {
+    fail(node, c.error().message);
+  }
+  journey.conditions.push_back(std::move(c.value()));
+  return static_cast<int>(journey.conditions.size() - 1);
+}
+
+void PlanParser::parse_step(const YAML::Node& node, Journey& journey,
+                            const std::vector<int>& groups) {
+  if (node.IsMap() && !node["request"] && !node["name"] && node.size() == 1) {
+    const auto key = node.begin()->first.as<std::string>();
+    fail(node, "unknown block '" + key +
+                   "' (expected a step with 'request', or a block: if, loop, transaction, group)");
+  }
+  expect_map(node, "a step", {"name", "request", "capture", "check", "think", "timeout", "tags"});
   Step step;
-  step.group = group;
+  step.groups = groups;
+  step.group = groups.empty() ? -1 : groups.back();
   if (!node["request"]) {
     fail(node, "missing 'request' in step (expected request: {method: GET, path: /})");
   }
@@ -71,6 +190,25 @@ void PlanParser::parse_step(const YAML::Node& node, Journey& journey, int group)
   } else {
     const auto& r = node["request"];
     step.name = step.method + " " + (r["path"] ? r["path"].Scalar() : r["url"].Scalar());
+  }
+  if (node["timeout"]) {
+    step.timeout = duration(node["timeout"], "step timeout");
+    if (step.timeout.count() <= 0) {
+      fail(node["timeout"], "expected a step timeout > 0");
+    }
+  }
+  if (const auto t = node["tags"]) {
+    if (!t.IsMap()) {
+      fail(t, "expected tags to be a mapping of name: value");
+    }
+    for (const auto& kv : t) {
+      const auto key = kv.first.as<std::string>();
+      static const std::set<std::string> kReserved = {"step", "journey", "group", "scenario"};
+      if (kReserved.count(key) != 0) {
+        fail(kv.first, "tag '" + key + "' is set by crest and cannot be given");
+      }
+      step.tags.emplace_back(key, scalar(kv.second, "tag value"));
+    }
   }
   if (node["check"]) {
     parse_checks(node["check"], step);
@@ -96,6 +234,10 @@ void PlanParser::parse_step(const YAML::Node& node, Journey& journey, int group)
   } else {
     step.metric = static_cast<int>(it - plan_.step_names.begin());
   }
+  Instruction request;
+  request.kind = Instruction::Kind::request;
+  request.step = static_cast<int>(journey.steps.size());
+  journey.program.push_back(std::move(request));
   journey.steps.push_back(std::move(step));
 }
 
@@ -136,6 +278,7 @@ void PlanParser::parse_request(const YAML::Node& node, Step& step) {
       plan_.origins.push_back(*o);
     }
     step.origin = static_cast<int>(index);
+    declare_env(path);
     auto t = Template::compile(path.empty() ? "/" : path, plan_.vars);
     if (!t.ok()) {
       fail(node["url"], "request.url: " + t.error().message);
@@ -269,7 +412,8 @@ void PlanParser::parse_captures(const YAML::Node& node, Step& step) {
     fail(node, "expected capture to be a list of {name, json|regex|header|cookie}");
   }
   for (const auto& c : node) {
-    expect_map(c, "a capture", {"name", "json", "regex", "group", "header", "cookie"});
+    expect_map(c, "a capture",
+               {"name", "json", "regex", "group", "header", "cookie", "match", "default"});
     Capture cap;
     if (!c["name"]) {
       fail(c, "missing 'name' in capture (the variable to store the value in)");
@@ -283,20 +427,12 @@ void PlanParser::parse_captures(const YAML::Node& node, Step& step) {
     if (c["json"]) {
       cap.kind = Capture::Kind::json;
       cap.source = scalar(c["json"], "capture json path");
-      auto p = JsonPath::parse(cap.source);
-      if (!p.ok()) {
-        fail(c["json"], p.error().message);
-      }
-      cap.path = std::move(p.value());
+      cap.path = json_path(c["json"]);
       step.needs_body = true;
     } else if (c["regex"]) {
       cap.kind = Capture::Kind::regex;
       cap.source = scalar(c["regex"], "capture regex");
-      try {
-        cap.pattern = std::regex(cap.source, std::regex::ECMAScript);
-      } catch (const std::regex_error& e) {
-        fail(c["regex"], "invalid regular expression '" + cap.source + "': " + e.what());
-      }
+      cap.pattern = regex(c["regex"]);
       cap.group = c["group"] ? integer(c["group"], "capture group") : 1;
       if (static_cast<std::size_t>(cap.group) > cap.pattern.mark_count()) {
         fail(c["group"] ? c["group"] : c["regex"],
@@ -314,13 +450,62 @@ void PlanParser::parse_captures(const YAML::Node& node, Step& step) {
     if (c["group"] && cap.kind != Capture::Kind::regex) {
       fail(c["group"], "'group' applies to regex captures only");
     }
+    if (const auto m = c["match"]) {
+      if (cap.kind != Capture::Kind::json && cap.kind != Capture::Kind::regex) {
+        fail(m, "'match' applies to json and regex captures only");
+      }
+      cap.match = m.IsScalar() && m.Scalar() == "random" ? 0 : integer(m, "capture match", 1);
+    }
+    if (c["default"]) {
+      cap.has_default = true;
+      cap.default_value = c["default"].IsNull() ? "" : scalar(c["default"], "capture default");
+    }
     cap.slot = plan_.vars.add(cap.name);
     step.captures.push_back(std::move(cap));
   }
 }
 
+JsonPath PlanParser::json_path(const YAML::Node& node) {
+  auto p = JsonPath::parse(scalar(node, "JSON path"));
+  if (!p.ok()) {
+    fail(node, p.error().message);
+  }
+  return std::move(p.value());
+}
+
+std::regex PlanParser::regex(const YAML::Node& node) {
+  const auto text = scalar(node, "regular expression");
+  try {
+    return std::regex(text, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    fail(node, "invalid regular expression '" + text + "': " + e.what());
+  }
+}
+
 void PlanParser::parse_checks(const YAML::Node& node, Step& step) {
-  expect_map(node, "check", {"status", "body_contains", "json", "latency_below"});
+  // A mapping of checks ({status: 200, body_contains: x}), or a list of them, each of which may
+  // carry its own `name:` (the label in the summary, and what thresholds and notes show).
+  if (node.IsSequence()) {
+    for (const auto& item : node) {
+      parse_check_map(item, step, true);
+    }
+    return;
+  }
+  parse_check_map(node, step, false);
+}
+
+void PlanParser::parse_check_map(const YAML::Node& node, Step& step, bool one) {
+  expect_map(
+      node, one ? "a check" : "check",
+      {"name", "status", "body_contains", "body_matches", "header", "json", "latency_below"});
+  const std::size_t before = step.checks.size();
+  const std::string custom = node["name"] ? scalar(node["name"], "check name") : "";
+  if (node["name"] && !one) {
+    const int kinds = static_cast<int>(node.size()) - 1;
+    if (kinds != 1) {
+      fail(node["name"], "a check 'name' names one check: write check: as a list, one per item");
+    }
+  }
   if (const auto s = node["status"]) {
     Check c;
     c.kind = Check::Kind::status_in;
@@ -347,27 +532,43 @@ void PlanParser::parse_checks(const YAML::Node& node, Step& step) {
     step.checks.push_back(std::move(c));
     step.needs_body = true;
   }
-  if (const auto j = node["json"]) {
-    expect_map(j, "check.json", {"path", "equals"});
-    if (!j["path"] || !j["equals"]) {
-      fail(j, "check.json needs 'path' and 'equals'");
+  if (const auto b = node["body_matches"]) {
+    Check c;
+    c.kind = Check::Kind::body_matches;
+    c.pattern = regex(b);
+    c.name = step.name + ": body matches /" + b.Scalar() + "/";
+    step.checks.push_back(std::move(c));
+    step.needs_body = true;
+  }
+  if (const auto h = node["header"]) {
+    expect_map(h, "check.header", {"name", "equals", "matches"});
+    if (!h["name"] || (h["equals"] ? 1 : 0) + (h["matches"] ? 1 : 0) != 1) {
+      fail(h, "check.header needs 'name' and one of 'equals' or 'matches'");
     }
     Check c;
-    c.kind = Check::Kind::json_equals;
-    auto p = JsonPath::parse(scalar(j["path"], "check.json.path"));
-    if (!p.ok()) {
-      fail(j["path"], p.error().message);
+    c.text = scalar(h["name"], "check.header.name");
+    if (h["equals"]) {
+      c.kind = Check::Kind::header_equals;
+      c.expected = scalar(h["equals"], "check.header.equals");
+      c.name = step.name + ": header " + c.text + " == \"" + c.expected + "\"";
+    } else {
+      c.kind = Check::Kind::header_matches;
+      c.pattern = regex(h["matches"]);
+      c.name = step.name + ": header " + c.text + " matches /" + h["matches"].Scalar() + "/";
     }
-    c.path = std::move(p.value());
-    Template t;
-    json_body(j["equals"], t);
-    if (!t.is_constant()) {
-      fail(j["equals"], "check.json.equals must be a constant");
-    }
-    c.expected_json =
-        nlohmann::json::parse(t.segments().empty() ? "null" : t.segments()[0].text).dump();
-    c.name = step.name + ": " + c.path.text + " == " + c.expected_json;
     step.checks.push_back(std::move(c));
+  }
+  if (const auto j = node["json"]) {
+    if (j.IsSequence()) {
+      if (one) {
+        fail(j, "one check per list item: give each JSON check its own item");
+      }
+      for (const auto& item : j) {
+        step.checks.push_back(json_check(item, step));
+      }
+    } else {
+      step.checks.push_back(json_check(j, step));
+    }
     step.needs_body = true;
   }
   if (const auto l = node["latency_below"]) {
@@ -377,6 +578,82 @@ void PlanParser::parse_checks(const YAML::Node& node, Step& step) {
     c.name = step.name + ": latency < " + l.Scalar();
     step.checks.push_back(std::move(c));
   }
+  if (one && step.checks.size() != before + 1) {
+    fail(node,
+         "a check in a list is exactly one of status, body_contains, body_matches, header, "
+         "json, latency_below");
+  }
+  if (!custom.empty()) {
+    step.checks.back().name = custom;
+  }
+}
+
+Check PlanParser::json_check(const YAML::Node& j, Step& step) {
+  // {path: $.a, equals: 3} (the first form), or {path: $.a, op: '>', value: 3}, or
+  // {path: $.a, op: exists}.
+  expect_map(j, "check.json", {"path", "equals", "op", "value"});
+  if (!j["path"]) {
+    fail(j, "check.json needs 'path'");
+  }
+  Check c;
+  c.kind = Check::Kind::json;
+  c.path = json_path(j["path"]);
+  std::string op_text = "==";
+  YAML::Node value;
+  bool has_value = false;
+  if (j["equals"]) {
+    if (j["op"] || j["value"]) {
+      fail(j, "check.json has either 'equals' or 'op' (with 'value')");
+    }
+    value.reset(j["equals"]);
+    has_value = true;
+  } else {
+    if (!j["op"]) {
+      fail(j,
+           "check.json needs 'equals', or 'op' (== != < <= > >= exists not_exists) and "
+           "'value'");
+    }
+    op_text = scalar(j["op"], "check.json.op");
+    if (j["value"]) {
+      value.reset(j["value"]);
+      has_value = true;
+    }
+  }
+  static const std::vector<std::pair<std::string, Check::Op>> kOps = {
+      {"==", Check::Op::eq},         {"!=", Check::Op::ne},
+      {"<", Check::Op::lt},          {"<=", Check::Op::le},
+      {">", Check::Op::gt},          {">=", Check::Op::ge},
+      {"exists", Check::Op::exists}, {"not_exists", Check::Op::not_exists}};
+  const auto found =
+      std::find_if(kOps.begin(), kOps.end(), [&](const auto& kv) { return kv.first == op_text; });
+  if (found == kOps.end()) {
+    fail(j["op"], "unknown check.json op '" + op_text +
+                      "' (expected ==, !=, <, <=, >, >=, exists or not_exists)");
+  }
+  c.op = found->second;
+  const bool unary = c.op == Check::Op::exists || c.op == Check::Op::not_exists;
+  if (unary && has_value) {
+    fail(j["value"], "op '" + op_text + "' takes no value");
+  }
+  if (!unary) {
+    if (!has_value) {
+      fail(j, "check.json op '" + op_text + "' needs 'value'");
+    }
+    Template t;
+    json_body(value, t);
+    if (!t.is_constant()) {
+      fail(value, "check.json value must be a constant");
+    }
+    c.expected_json =
+        nlohmann::json::parse(t.segments().empty() ? "null" : t.segments()[0].text).dump();
+    const bool ordered = c.op == Check::Op::lt || c.op == Check::Op::le || c.op == Check::Op::gt ||
+                         c.op == Check::Op::ge;
+    if (ordered && !nlohmann::json::parse(c.expected_json).is_number()) {
+      fail(value, "check.json op '" + op_text + "' compares numbers: expected a number value");
+    }
+  }
+  c.name = step.name + ": " + c.path.text + " " + op_text + (unary ? "" : " " + c.expected_json);
+  return c;
 }
 
 ThinkTime PlanParser::parse_think(const YAML::Node& node) {

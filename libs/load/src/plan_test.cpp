@@ -304,14 +304,14 @@ TEST(Plan, BadStatusCheck) {
 }
 TEST(Plan, UnknownCheck) {
   expect_error(
-      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {header: x}}]\n",
-      "plan.yaml:3:42", "unknown key 'header' in check");
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {colour: x}}]\n",
+      "plan.yaml:3:42", "unknown key 'colour' in check");
 }
 TEST(Plan, JsonCheckNeedsPathAndEquals) {
   expect_error(
       "target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {json: {path: "
       "$.a}}}]\n",
-      "plan.yaml:3:48", "needs 'path' and 'equals'");
+      "plan.yaml:3:48", "needs 'equals', or 'op'");
 }
 TEST(Plan, BadThink) {
   expect_error(
@@ -324,24 +324,35 @@ TEST(Plan, ThinkUniformReversed) {
       "1s]}}]\n",
       "plan.yaml:3:51", "high must not be below low");
 }
-TEST(Plan, NestedGroups) {
-  expect_error(R"(target: http://h
+TEST(Plan, NestedTransactionsCompileToAFlatProgram) {
+  const auto plan = parse_ok(R"(target: http://h
 journeys:
   - steps:
       - group: a
         steps:
-          - group: b
-            steps: [{request: {path: /}}]
-)",
-               "plan.yaml:6:13", "groups cannot be nested");
+          - transaction: b
+            steps: [{name: inner, request: {path: /}}]
+load: {executor: constant-vus, vus: 1, duration: 1s}
+)");
+  using K = Instruction::Kind;
+  const auto& program = plan.journeys[0].program;
+  ASSERT_EQ(program.size(), 5u);
+  EXPECT_EQ(program[0].kind, K::group_begin);
+  EXPECT_EQ(program[1].kind, K::group_begin);
+  EXPECT_EQ(program[2].kind, K::request);
+  EXPECT_EQ(program[3].kind, K::group_end);
+  EXPECT_EQ(program[3].group, 1);
+  EXPECT_EQ(program[4].group, 0);
+  EXPECT_EQ(plan.journeys[0].steps[0].groups, (std::vector<int>{0, 1}));
+  EXPECT_EQ(plan.journeys[0].steps[0].group, 1);
 }
 TEST(Plan, MissingLoad) {
   expect_error("target: http://h\njourneys: [{steps: [{request: {path: /}}]}]\n", "plan.yaml:1:1",
                "missing 'load'");
 }
 TEST(Plan, UnknownExecutor) {
-  expect_error(with_load("{executor: shared-iterations}"), "plan.yaml:5:18",
-               "unknown executor 'shared-iterations'");
+  expect_error(with_load("{executor: shared-loops}"), "plan.yaml:5:18",
+               "unknown executor 'shared-loops'");
 }
 TEST(Plan, KeyNotForExecutor) {
   expect_error(with_load("{executor: constant-vus, vus: 1, duration: 1s, rate: 5}"),
@@ -466,3 +477,160 @@ TEST(Examples, EveryExamplePlanParses) {
 }  // namespace
 }  // namespace crest::load
 #endif
+
+namespace crest::load {
+namespace {
+
+std::string journey_with(const std::string& steps) {
+  return "target: http://h\njourneys:\n  - name: j\n    steps:\n" + steps +
+         "load: {executor: constant-vus, vus: 1, duration: 1s}\n";
+}
+
+TEST(PlanControlFlow, IfElseAndLoopsJumpToTheirEnds) {
+  const auto plan = parse_ok(journey_with(R"(      - name: search
+        request: {path: /s}
+        capture: [{name: id, json: $.id, default: ''}]
+      - if: "{{ id }} != ''"
+        steps: [{name: view, request: {path: "/p/{{ id }}"}}]
+        else: [{name: browse, request: {path: /p}}]
+      - loop: 3
+        steps: [{name: page, request: {path: /page}}]
+      - loop: {while: "{{ id }} == 7", max: 5}
+        steps: [{name: poll, request: {path: /poll}}]
+)"));
+  using K = Instruction::Kind;
+  const auto& p = plan.journeys[0].program;
+  ASSERT_EQ(p.size(), 11u);
+  EXPECT_EQ(p[0].kind, K::request);
+  EXPECT_EQ(p[1].kind, K::jump_unless);
+  EXPECT_EQ(p[1].target, 4);  // the else branch
+  EXPECT_EQ(p[3].kind, K::jump);
+  EXPECT_EQ(p[3].target, 5);  // over the else branch
+  EXPECT_EQ(p[5].kind, K::loop_begin);
+  EXPECT_EQ(p[5].target, 8);  // after its loop_next: zero rounds skip it
+  EXPECT_EQ(p[7].kind, K::loop_next);
+  EXPECT_EQ(p[7].target, 6);
+  EXPECT_EQ(p[8].kind, K::loop_begin);
+  EXPECT_EQ(p[8].bound, 5);
+  EXPECT_EQ(p[8].condition, 1);  // compiled after its body
+  EXPECT_EQ(p[10].condition, 1);
+  EXPECT_EQ(plan.journeys[0].conditions[0].op, Condition::Op::ne);
+  EXPECT_TRUE(plan.journeys[0].steps[0].captures[0].has_default);
+}
+
+TEST(PlanControlFlow, ErrorsNameTheLine) {
+  expect_error(
+      journey_with("      - if: \"{{ nope }} == 1\"\n        steps: [{request: {path: /}}]\n"),
+      "plan.yaml:5:13", "unknown variable 'nope'");
+  expect_error(journey_with("      - if: \"1 == 2 == 3\"\n        steps: [{request: {path: /}}]\n"),
+               "plan.yaml:5:13", "more than one operator");
+  expect_error(journey_with("      - loop: many\n        steps: [{request: {path: /}}]\n"),
+               "plan.yaml:5:15", "expected a loop count >= 0");
+  expect_error(
+      journey_with("      - loop: {while: \"1\"}\n        steps: [{request: {path: /}}]\n"),
+      "plan.yaml:5:15", "needs 'max'");
+  expect_error(journey_with("      - if: \"1\"\n"), "plan.yaml:5:9", "missing 'steps' in if block");
+  expect_error(journey_with("      - switch: 1\n"), "plan.yaml:5:9", "unknown block 'switch'");
+}
+
+TEST(PlanChecks, ListFormNamesAndOperators) {
+  const auto plan = parse_ok(journey_with(R"(      - name: s
+        request: {path: /}
+        check:
+          - {status: 200}
+          - {name: has json, header: {name: Content-Type, matches: json}}
+          - {header: {name: X-A, equals: b}}
+          - {body_matches: 'o-\d+'}
+          - {name: positive total, json: {path: $.total, op: '>', value: 0}}
+          - {json: {path: $.token, op: exists}}
+          - {json: {path: $.a, equals: [1, 2]}}
+)"));
+  const auto& checks = plan.journeys[0].steps[0].checks;
+  ASSERT_EQ(checks.size(), 7u);
+  EXPECT_EQ(checks[1].name, "has json");
+  EXPECT_EQ(checks[1].kind, Check::Kind::header_matches);
+  EXPECT_EQ(checks[2].name, "s: header X-A == \"b\"");
+  EXPECT_EQ(checks[3].kind, Check::Kind::body_matches);
+  EXPECT_EQ(checks[4].name, "positive total");
+  EXPECT_EQ(checks[4].op, Check::Op::gt);
+  EXPECT_EQ(checks[5].op, Check::Op::exists);
+  EXPECT_EQ(checks[6].expected_json, "[1,2]");
+  EXPECT_EQ(plan.check_names.size(), 7u);
+  expect_error(journey_with("      - request: {path: /}\n        check: [{json: {path: $.a, op: "
+                            "'<', value: x}}]\n"),
+               "plan.yaml:6:52", "compares numbers");
+  expect_error(journey_with("      - request: {path: /}\n        check: [{status: 200, "
+                            "body_contains: x}]\n"),
+               "plan.yaml:6:17", "exactly one of");
+}
+
+TEST(PlanTemplates, EnvReadsMinusEThenTheProcessEnvironment) {
+  ::setenv("CREST_PLAN_TEST_REGION", "eu-west-1", 1);
+  ::unsetenv("CREST_PLAN_TEST_UNSET");
+  PlanOverrides o;
+  o.vars = {{"CLIENT", "partner"}};
+  const auto plan = parse_ok(journey_with(R"(      - request:
+          path: "/{{ env.CREST_PLAN_TEST_REGION }}/{{ env.CLIENT }}/{{ env.CREST_PLAN_TEST_UNSET }}"
+)"),
+                             o);
+  std::vector<std::string> values = plan.initial_values;
+  Rng rng(1);
+  EXPECT_EQ(plan.journeys[0].steps[0].target.render(RenderContext{values, rng}),
+            "/eu-west-1/partner/");
+}
+
+TEST(PlanTags, ThresholdsFilterOnAStepTag) {
+  auto yaml =
+      journey_with(R"(      - {name: a, request: {path: /a}, tags: {kind: api}, timeout: 250ms}
+)");
+  const auto plan =
+      parse_ok(yaml + "thresholds: {\"http_req_failed{kind:api}\": [\"rate < 0.1\"]}\n");
+  EXPECT_EQ(plan.journeys[0].steps[0].timeout, std::chrono::milliseconds(250));
+  EXPECT_EQ(plan.thresholds[0].tag_key, "kind");
+  expect_error(yaml + "thresholds: {\"http_req_failed{kind:web}\": [\"rate < 0.1\"]}\n",
+               "plan.yaml:7:14", "which no step sets");
+  expect_error(journey_with("      - {request: {path: /a}, tags: {step: x}}\n"), "plan.yaml:5:38",
+               "set by crest");
+}
+
+TEST(PlanSetup, SetupCapturesAreVisibleToJourneys) {
+  const auto plan = parse_ok(R"(target: http://h
+setup:
+  timeout: 5s
+  steps: [{request: {path: /admin}, capture: [{name: admin_token, json: $.token}]}]
+journeys:
+  - steps: [{request: {path: /x, headers: {Authorization: "Bearer {{ admin_token }}"}}}]
+teardown:
+  steps: [{request: {method: DELETE, path: "/data/{{ admin_token }}"}}]
+load: {executor: constant-vus, vus: 1, duration: 1s}
+)");
+  EXPECT_EQ(plan.setup, 0);
+  EXPECT_EQ(plan.teardown, 2);
+  EXPECT_EQ(plan.journeys[0].weight, 0);
+  EXPECT_EQ(plan.setup_timeout, std::chrono::seconds(5));
+}
+
+TEST(PlanExecutors, IterationExecutorsAndTheIterationsFlag) {
+  auto plan = parse_ok(with_load("{executor: shared-iterations, vus: 4, iterations: 10}"));
+  EXPECT_EQ(plan.load.executor, Executor::shared_iterations);
+  EXPECT_EQ(plan.load.total_duration(), std::chrono::minutes(10));
+  EXPECT_EQ(plan.load.peak_vus(), 4);
+  plan =
+      parse_ok(with_load("{executor: per-vu-iterations, vus: 2, iterations: 3, max_duration: 5s}"));
+  EXPECT_EQ(plan.load.iterations, 3);
+  EXPECT_EQ(plan.load.total_duration(), std::chrono::seconds(5));
+  PlanOverrides o;
+  o.iterations = 7;
+  plan = parse_ok(with_load("{executor: constant-vus, vus: 2, duration: 30s}"), o);
+  EXPECT_EQ(plan.load.executor, Executor::shared_iterations);
+  EXPECT_EQ(plan.load.iterations, 7);
+  expect_error(with_load("{executor: shared-iterations, vus: 1, iterations: 1, rate: 3}"),
+               "plan.yaml:5:60", "does not apply to executor shared-iterations");
+  auto bad = parse_plan(with_load("{executor: ramping-vus, stages: [{duration: 1s, target: 1}]}"),
+                        "plan.yaml", o);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr("--iterations does not apply to ramping-vus"));
+}
+
+}  // namespace
+}  // namespace crest::load

@@ -107,7 +107,18 @@ int run_command(int argc, char** argv) {
   int report_fd = -1;
   std::uint64_t seed = 0;
   std::string metrics_linger = "5s";
+  std::int64_t iterations = 0;
+  std::string http_debug;
+  int http_debug_iterations = 1;
   app.add_option("plan", plan_path, "plan file (YAML)")->required();
+  app.add_option("--iterations", iterations,
+                 "iterations (per-vu-iterations: per VU; shared-iterations, and constant-vus "
+                 "which becomes it: in total)");
+  app.add_flag("--http-debug{headers}", http_debug,
+               "print the requests and responses of the first iterations to stderr "
+               "(--http-debug=full: with bodies)");
+  app.add_option("--http-debug-iterations", http_debug_iterations,
+                 "how many iterations --http-debug prints (default 1)");
   app.add_option("--vus", vus, "virtual users (max VUs for arrival-rate plans)");
   app.add_option("--rate", rate, "arrival rate per time unit (constant-arrival-rate)");
   app.add_option("--duration", duration, "run duration, as 30s or 2m");
@@ -152,6 +163,13 @@ int run_command(int argc, char** argv) {
   }
   if (vus > 0) {
     overrides.vus = vus;
+  }
+  if (app.count("--iterations") > 0) {
+    if (iterations < 1) {
+      std::cerr << "crest run: --iterations expects a count >= 1, got " << iterations << "\n";
+      return 2;
+    }
+    overrides.iterations = iterations;
   }
   if (rate >= 0) {
     overrides.rate = rate;
@@ -247,7 +265,8 @@ int run_command(int argc, char** argv) {
          {std::pair<const char*, std::string>{"--vus", vus > 0 ? std::to_string(vus) : ""},
           {"--rate", rate >= 0 ? fmt::format("{}", rate) : ""},
           {"--duration", duration},
-          {"--target", target}}) {
+          {"--target", target},
+          {"--iterations", iterations > 0 ? std::to_string(iterations) : ""}}) {
       if (!value.empty()) {
         coordinated.run_args.insert(coordinated.run_args.end(), {flag, value});
       }
@@ -258,6 +277,14 @@ int run_command(int argc, char** argv) {
     coordinated.log = [](const std::string& line) {
       std::fprintf(stderr, "crest run: %s\n", line.c_str());
     };
+  }
+  if (!http_debug.empty()) {
+    if (http_debug != "headers" && http_debug != "full") {
+      std::cerr << "crest run: --http-debug takes no value or =full, got '" << http_debug << "'\n";
+      return 2;
+    }
+    options.http_debug = http_debug == "full" ? HttpDebug::full : HttpDebug::headers;
+    options.http_debug_iterations = std::max(1, http_debug_iterations);
   }
   auto linger = parse_duration(metrics_linger);
   if (!linger.ok()) {

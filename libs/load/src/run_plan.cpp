@@ -9,7 +9,12 @@
 
 namespace crest::load {
 
-RunResult run_plan(const Plan& plan, const RunOptions& options) {
+namespace {
+
+// One run of the load model; `once` (a setup or teardown journey) runs that journey instead of
+// the weighted ones, and its last variables come back in *final_vars.
+RunResult run_load(const Plan& plan, const RunOptions& options, int once,
+                   std::vector<std::string>* final_vars) {
   RunResult result;
   result.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
@@ -46,10 +51,16 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
   engine.arrivals = ArrivalSchedule::from(load);
   engine.vu_schedule = VuSchedule::from(load);
   double weight = 0;
-  for (const auto& journey : plan.journeys) {
-    weight += journey.weight;
-    engine.cumulative_weights.push_back(weight);
+  for (std::size_t j = 0; j < plan.journeys.size(); ++j) {
+    if (plan.journeys[j].weight > 0) {
+      weight += plan.journeys[j].weight;
+      engine.cumulative_weights.push_back(weight);
+      engine.pickable.push_back(j);
+    }
   }
+  engine.forced_journey = once;
+  // The processes of a --processes run share a shared-iterations total between them.
+  engine.shared_budget = load.iterations / shards + (shard < load.iterations % shards ? 1 : 0);
   if (!options.jtl_path.empty()) {
     if (auto opened = engine.jtl.open(options.jtl_path); !opened.ok()) {
       result.error = opened.error().message;
@@ -91,6 +102,90 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
   result.source_addresses = engine.source_addresses;
   result.seed = options.seed;
   result.notes = std::move(engine.notes);
+  if (final_vars != nullptr) {
+    *final_vars = std::move(engine.final_vars);
+  }
+  return result;
+}
+
+// A setup or teardown run: one VU, one iteration of that journey, within its timeout.
+RunResult run_once(const Plan& plan, const RunOptions& options, int journey, Duration timeout,
+                   std::vector<std::string>* final_vars) {
+  Plan once = plan;
+  once.load = LoadSpec{};
+  once.load.executor = Executor::shared_iterations;
+  once.load.vus = 1;
+  once.load.iterations = 1;
+  once.load.duration = timeout;
+  once.load.graceful_stop = Duration{};
+  once.load.threads = 1;
+  RunOptions run = options;
+  run.threads = 1;
+  run.shard_index = 0;
+  run.shard_count = 1;
+  run.jtl_path.clear();
+  run.on_tick = nullptr;
+  run.should_abort = nullptr;
+  return run_load(once, run, journey, final_vars);
+}
+
+std::uint64_t failed_samples(const MetricSet& totals) {
+  return totals.failures();
+}
+
+}  // namespace
+
+RunResult run_plan(const Plan& plan, const RunOptions& options) {
+  if (plan.setup < 0 && plan.teardown < 0) {
+    return run_load(plan, options, -1, nullptr);
+  }
+  // setup: once, before the load; what it captured starts every VU's variables.
+  Plan main = plan;
+  RunResult setup;
+  if (plan.setup >= 0) {
+    std::vector<std::string> vars;
+    setup = run_once(plan, options, plan.setup, plan.setup_timeout, &vars);
+    if (!setup.error.empty()) {
+      return setup;
+    }
+    const auto& stats = setup.totals.journeys[static_cast<std::size_t>(plan.setup)];
+    if (stats.iterations == 0 || stats.failed > 0 || vars.empty()) {
+      RunResult failed = std::move(setup);
+      failed.error =
+          "setup failed (" + std::to_string(failed_samples(failed.totals)) + " of " +
+          std::to_string(failed.totals.requests()) +
+          " requests failed, or it ran past its timeout of " +
+          format_ms(std::chrono::duration<double, std::milli>(plan.setup_timeout).count()) +
+          "); the load did not start";
+      for (const auto& note : failed.notes) {
+        failed.error += "\n  " + note;
+      }
+      return failed;
+    }
+    // Captured slots only: feeds and {{ vu }} are per VU, and setup's feed rows are its own.
+    for (const auto& step : plan.journeys[static_cast<std::size_t>(plan.setup)].steps) {
+      for (const auto& capture : step.captures) {
+        const auto slot = static_cast<std::size_t>(capture.slot);
+        main.initial_values[slot] = vars[slot];
+      }
+    }
+  }
+  RunResult result = run_load(main, options, -1, nullptr);
+  if (!result.error.empty()) {
+    return result;
+  }
+  result.totals.merge(setup.totals);
+  result.notes.insert(result.notes.end(), setup.notes.begin(), setup.notes.end());
+  // teardown: once, after the load, whatever the load did (unless it was interrupted).
+  if (plan.teardown >= 0 && !(options.stop != nullptr && options.stop->load())) {
+    std::vector<std::string> vars;
+    const auto teardown = run_once(main, options, plan.teardown, plan.teardown_timeout, &vars);
+    result.totals.merge(teardown.totals);
+    result.notes.insert(result.notes.end(), teardown.notes.begin(), teardown.notes.end());
+    if (!teardown.error.empty()) {
+      result.notes.push_back("teardown could not run: " + teardown.error);
+    }
+  }
   return result;
 }
 

@@ -46,6 +46,7 @@ struct ResponseContext {
   CookieJar& jar;
   std::vector<std::string>& vars;
   std::chrono::steady_clock::duration lag;
+  Rng* rng = nullptr;  // captures with `match: random`
 };
 // A capture that found nothing is named in *missing_capture.
 void judge_response(const ResponseContext& context, std::vector<bool>& check_passed, Sample& sample,

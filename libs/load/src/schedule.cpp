@@ -107,7 +107,7 @@ VuSchedule VuSchedule::from(const LoadSpec& spec) {
     s.start_ = spec.start_vus;
     s.stages_ = spec.stages;
   } else {
-    s.constant_ = spec.executor == Executor::constant_vus ? spec.vus : spec.max_vus;
+    s.constant_ = spec.is_open_model() ? spec.max_vus : spec.peak_vus();
   }
   s.total_ = spec.total_duration();
   return s;

@@ -1,5 +1,6 @@
 #include "crest/load/template.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 
@@ -110,9 +111,20 @@ Result<Template::Segment> compile_expression(std::string_view expr, const VarTab
   const auto args = split_args(expr.substr(paren + 1, expr.size() - paren - 2));
   if (name == "randint") {
     seg.kind = Template::Kind::randint;
-    if (args.size() != 2 || !parse_int(args[0], seg.low) || !parse_int(args[1], seg.high) ||
-        seg.low > seg.high) {
-      return error("randint expects two integers low <= high, as randint(1, 10)");
+    // A bound is an integer or a variable holding one (a captured catalogue size, say).
+    const auto bound = [&vars](std::string_view arg, std::int64_t& value, int& slot) {
+      if (parse_int(arg, value)) {
+        return true;
+      }
+      slot = vars.find(arg);
+      return slot >= 0;
+    };
+    if (args.size() != 2 || !bound(args[0], seg.low, seg.low_slot) ||
+        !bound(args[1], seg.high, seg.high_slot) ||
+        (seg.low_slot < 0 && seg.high_slot < 0 && seg.low > seg.high)) {
+      return error(
+          "randint expects two integers (or variables holding integers) low <= high, as "
+          "randint(1, 10) or randint(1, product_count)");
     }
     return seg;
   }
@@ -269,7 +281,18 @@ void Template::render(const RenderContext& ctx, std::string& out) const {
         append_escaped(out, ctx.vars[static_cast<std::size_t>(seg.slot)], seg.escape);
         break;
       case Kind::randint: {
-        std::uniform_int_distribution<std::int64_t> dist(seg.low, seg.high);
+        // A variable bound that is not an integer reads as 0; low > high draws from [high, low].
+        std::int64_t low = seg.low;
+        std::int64_t high = seg.high;
+        if (seg.low_slot >= 0) {
+          low = 0;
+          parse_int(text::trim(ctx.vars[static_cast<std::size_t>(seg.low_slot)]), low);
+        }
+        if (seg.high_slot >= 0) {
+          high = 0;
+          parse_int(text::trim(ctx.vars[static_cast<std::size_t>(seg.high_slot)]), high);
+        }
+        std::uniform_int_distribution<std::int64_t> dist(std::min(low, high), std::max(low, high));
         auto [end, ec] = std::to_chars(num, num + sizeof num, dist(ctx.rng));
         out.append(num, end);
         break;

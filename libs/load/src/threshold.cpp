@@ -70,8 +70,9 @@ Result<Threshold> parse_threshold_key(std::string_view key) {
     }
     t.tag_key = std::string(tag.substr(0, colon));
     t.tag_value = std::string(tag.substr(colon + 1));
-    if (t.tag_key != "step" && t.tag_key != "journey" && t.tag_key != "group") {
-      return invalid("unknown threshold tag '" + t.tag_key + "' (expected step, journey or group)");
+    if (t.tag_key.empty() || t.tag_value.empty()) {
+      return invalid("expected {tag:value} in threshold '" + std::string(key) +
+                     "' (tags: step, journey, group, or one a step sets with tags:)");
     }
   }
   if (t.metric == ThresholdMetric::group_duration && t.tag_key != "group") {
@@ -218,8 +219,16 @@ std::vector<ThresholdResult> evaluate_thresholds(const Plan& plan, const MetricS
           continue;
         }
         if (t.tag_key == "group" &&
-            (step.group < 0 ||
-             plan.groups[static_cast<std::size_t>(step.group)].name != t.tag_value)) {
+            std::none_of(step.groups.begin(), step.groups.end(), [&](int g) {
+              return plan.groups[static_cast<std::size_t>(g)].name == t.tag_value;
+            })) {
+          continue;
+        }
+        if (!t.tag_key.empty() && t.tag_key != "step" && t.tag_key != "journey" &&
+            t.tag_key != "group" &&
+            std::none_of(step.tags.begin(), step.tags.end(), [&](const auto& tag) {
+              return tag.first == t.tag_key && tag.second == t.tag_value;
+            })) {
           continue;
         }
         const auto m = static_cast<std::size_t>(step.metric);

@@ -18,7 +18,8 @@ TEST(Thresholds, ParseConditions) {
   auto k = parse_threshold_key("http_req_duration{journey:shop}");
   ASSERT_TRUE(k.ok());
   EXPECT_EQ(k->tag_key, "journey");
-  EXPECT_FALSE(parse_threshold_key("http_req_duration{colour:red}").ok());
+  EXPECT_TRUE(parse_threshold_key("http_req_duration{kind:api}").ok());  // a step's own tag
+  EXPECT_FALSE(parse_threshold_key("http_req_duration{colour}").ok());
   EXPECT_FALSE(parse_threshold_key("group_duration").ok());
 }
 

@@ -194,6 +194,8 @@ PlanOverrides overrides_of(const std::vector<std::string>& args) {
         }
       } else if (k == "--target") {
         o.target = v;
+      } else if (k == "--iterations") {
+        o.iterations = std::stoll(v);
       } else if (k == "--threads") {
         o.threads = std::stoi(v);
       } else if (k == "-e" && v.find('=') != std::string::npos) {

@@ -18,9 +18,10 @@ struct ResponseView {
   double duration_ms = 0;
 };
 
-// Returns false when a capture found nothing; the name of the missing capture goes to *missing.
+// Returns false when a capture found nothing (and has no default); the name of the missing capture
+// goes to *missing. `rng` draws the match of `match: random` captures (the first without one).
 bool apply_captures(const Step& step, const ResponseView& response, std::vector<std::string>& vars,
-                    std::string* missing);
+                    std::string* missing, Rng* rng = nullptr);
 // Evaluates each check; passed[i] per check. Returns true when all passed.
 bool evaluate_checks(const Step& step, const ResponseView& response, std::vector<bool>& passed);
 

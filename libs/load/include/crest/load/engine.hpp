@@ -25,6 +25,9 @@ struct Progress {
   const TimelinePoint* last = nullptr;
 };
 
+// --http-debug: requests and responses of the first iterations, printed to stderr.
+enum class HttpDebug : std::uint8_t { off, headers, full };
+
 struct RunOptions {
   int threads = 0;  // overrides the plan when > 0
   // One process of a run split over several (crest run --processes N): this process runs the
@@ -33,6 +36,8 @@ struct RunOptions {
   int shard_index = 0;
   int shard_count = 1;
   std::string jtl_path;  // one line per sample, JMeter 5 CSV columns
+  HttpDebug http_debug = HttpDebug::off;
+  int http_debug_iterations = 1;  // how many iterations of the run are printed
   // Every random function of the run (uuid(), randint(), pick(), random feeds, think time, journey
   // choice) draws from streams derived from this seed and the VU's global index: a run is
   // reproduced by its seed, and processes and shards draw distinct streams.

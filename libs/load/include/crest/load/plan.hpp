@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "crest/core/error.hpp"
+#include "crest/load/condition.hpp"
 #include "crest/load/template.hpp"
 #include "crest/load/threshold.hpp"
 
@@ -19,8 +20,9 @@ namespace crest::load {
 
 using Duration = std::chrono::nanoseconds;
 
-// "$.a.b[0].c": object keys and array indices.
+// "$.a.b[0].c": object keys and array indices; "[*]" is every element of an array.
 struct JsonPath {
+  static constexpr std::size_t kEveryIndex = static_cast<std::size_t>(-1);  // "[*]"
   std::string text;
   std::vector<std::variant<std::string, std::size_t>> parts;
   static Result<JsonPath> parse(std::string_view text);
@@ -35,17 +37,34 @@ struct Capture {
   JsonPath path;
   std::regex pattern;
   int group = 1;
+  // Which match when there are several ("[*]" paths, a regex matching more than once): 1-based,
+  // or 0 for one at random (JMeter's match number 0).
+  int match = 1;
+  bool has_default = false;  // nothing found: store default_value, and the sample does not fail
+  std::string default_value;
 };
 
 struct Check {
-  enum class Kind : std::uint8_t { status_in, body_contains, json_equals, latency_below };
+  enum class Kind : std::uint8_t {
+    status_in,
+    body_contains,
+    body_matches,    // a regex searched in the body
+    header_equals,   // header `text` equals `expected`
+    header_matches,  // header `text` matches `pattern`
+    json,            // the value at `path` compared by `op` with `expected_json`
+    latency_below
+  };
+  enum class Op : std::uint8_t { eq, ne, lt, le, gt, ge, exists, not_exists };
   Kind kind = Kind::status_in;
-  std::string name;  // "<step>: status in [200]" and so on: the label in the summary
+  std::string name;  // "<step>: status in [200]", or the check's own `name:`: its summary label
   int id = -1;       // index into Plan::check_names
   std::vector<int> statuses;
-  std::string text;
+  std::string text;      // body_contains text; header name
+  std::string expected;  // header_equals value
+  std::regex pattern;    // body_matches, header_matches
   JsonPath path;
-  std::string expected_json;  // compact JSON of the expected value
+  Op op = Op::eq;
+  std::string expected_json;  // compact JSON of the expected value (json)
   Duration limit{};
 };
 
@@ -64,9 +83,12 @@ struct Origin {
 };
 
 struct Step {
-  std::string name;  // the metric label; defaults to "METHOD path-template"
-  int metric = -1;   // index into Plan::step_names (steps of the same name share a series)
-  int group = -1;    // index into Plan::groups, or -1
+  std::string name;         // the metric label; defaults to "METHOD path-template"
+  int metric = -1;          // index into Plan::step_names (steps of the same name share a series)
+  int group = -1;           // index into Plan::groups of the innermost transaction, or -1
+  std::vector<int> groups;  // every enclosing transaction, outermost first
+  std::vector<std::pair<std::string, std::string>> tags;  // `tags:`; thresholds filter on them
+  Duration timeout{};  // this step's request timeout; zero: the plan's
   std::string method;
   int origin = 0;
   Template target;  // path and query
@@ -81,13 +103,37 @@ struct Step {
   bool checks_status = false;  // a status check decides success; otherwise >= 400 is a failure
 };
 
+// A journey's steps and blocks (if, loop, transaction) as a flat program the engine runs with a
+// program counter: no recursion, no allocation per block.
+struct Instruction {
+  enum class Kind : std::uint8_t {
+    request,      // steps[step]
+    jump_unless,  // to `target` unless conditions[condition] holds (if:)
+    jump,         // to `target` (the end of an if's then-branch, over its else)
+    loop_begin,   // push a loop: `count` times, or while conditions[condition] (bounded by
+                  // `bound`); zero rounds jump to `target` (after the loop's loop_next)
+    loop_next,    // another round: back to `target` (the instruction after loop_begin), or pop
+    group_begin,  // a transaction starts: groups[group]
+    group_end,
+  };
+  Kind kind = Kind::request;
+  int step = -1;
+  int condition = -1;
+  int target = -1;
+  int group = -1;
+  Template count;  // loop_begin with a count (a number or a template rendering to one)
+  int bound = 0;   // loop_begin with `while`: the most rounds
+};
+
 struct Journey {
   std::string name;
   double weight = 1;
-  std::vector<Step> steps;
+  std::vector<Step> steps;  // the requests, in plan order
+  std::vector<Instruction> program;
+  std::vector<Condition> conditions;
 };
 
-struct Group {
+struct Group {  // a transaction (`transaction:` or `group:`)
   std::string name;
 };
 
@@ -110,7 +156,9 @@ enum class Executor : std::uint8_t {
   constant_vus,
   ramping_vus,
   constant_arrival_rate,
-  ramping_arrival_rate
+  ramping_arrival_rate,
+  per_vu_iterations,  // each of `vus` VUs runs `iterations` iterations (within max_duration)
+  shared_iterations,  // `vus` VUs share `iterations` iterations (within max_duration)
 };
 const char* to_string(Executor e);
 
@@ -127,16 +175,20 @@ struct LoadSpec {
   int max_vus = 0;
   Duration pacing{};  // minimum iteration duration (closed models)
   Duration graceful_stop = std::chrono::seconds(30);
-  int threads = 0;           // event loops; 0 = one per core
-  int source_addresses = 0;  // loopback source addresses to spread over; 0 = automatic
-  int processes = 0;         // processes to split the run over (crest run --processes); 0 = one
+  int threads = 0;              // event loops; 0 = one per core
+  int source_addresses = 0;     // loopback source addresses to spread over; 0 = automatic
+  int processes = 0;            // processes to split the run over (crest run --processes); 0 = one
+  std::int64_t iterations = 0;  // per-vu-iterations (per VU), shared-iterations (in total)
 
   // Open model (arrival-rate executors): iterations start on a schedule, whatever the VUs do.
   bool is_open_model() const {
     return executor == Executor::constant_arrival_rate ||
            executor == Executor::ramping_arrival_rate;
   }
-  Duration total_duration() const;  // duration, or the sum of the stages
+  bool is_iteration_based() const {
+    return executor == Executor::per_vu_iterations || executor == Executor::shared_iterations;
+  }
+  Duration total_duration() const;  // duration (max_duration), or the sum of the stages
   int peak_vus() const;             // the most virtual users this model can use
 };
 
@@ -158,6 +210,16 @@ struct Plan {
   std::vector<std::string> check_names;  // by Check::id
   LoadSpec load;
   std::vector<Threshold> thresholds;
+  // setup: and teardown: run once, by one VU, before and after the load (within their timeout);
+  // the values setup captures start every VU's variables. Index into `journeys`, or -1: they are
+  // journeys (their steps have series and checks like any other) with weight 0.
+  int setup = -1;
+  int teardown = -1;
+  Duration setup_timeout = std::chrono::seconds(60);
+  Duration teardown_timeout = std::chrono::seconds(60);
+  // {{ env.NAME }}: its variable slot and NAME (the value, from -e or the environment, is in
+  // initial_values).
+  std::vector<std::pair<int, std::string>> env_slots;
 };
 
 struct PlanOverrides {
@@ -167,6 +229,7 @@ struct PlanOverrides {
   std::optional<std::string> target;
   std::optional<int> threads;
   std::optional<int> processes;
+  std::optional<std::int64_t> iterations;  // --iterations
   std::vector<std::pair<std::string, std::string>> vars;
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // Request templates: "{{ var }}", "{{ feed.column }}", "{{ randint(1, 10) }}", "{{ pick(a, b) }}",
-// "{{ uuid() }}", "{{ timestamp() }}", "{{ vu }}", "{{ iteration }}". Compiled once when the plan
+// "{{ uuid() }}", "{{ timestamp() }}", "{{ vu }}", "{{ iteration }}", "{{ env.NAME }}" (a
+// variable the plan parser fills from -e or the process environment). Compiled once when the plan
 // is loaded (variable names become slot indices), rendered per request into a reused buffer, so
 // rendering neither hashes names nor allocates once the buffer has grown.
 #include <cstdint>
@@ -62,6 +63,8 @@ class Template {
     std::string text;                // literal text
     int slot = -1;                   // var
     std::int64_t low = 0, high = 0;  // randint
+    int low_slot = -1,
+        high_slot = -1;              // randint bounds read from variables ("{{ randint(1, n) }}")
     std::vector<std::string> items;  // pick
   };
 
