@@ -188,8 +188,8 @@ class Stack : public ::testing::Test {
     };
     std::getline(in, line);  // header: the columns by name (docs/load.md, --out csv)
     const auto header = fields(line);
-    const auto column = [&](const char* name) {
-      return static_cast<std::size_t>(std::find(header.begin(), header.end(), name) -
+    const auto column = [&](const char* wanted) {
+      return static_cast<std::size_t>(std::find(header.begin(), header.end(), wanted) -
                                       header.begin());
     };
     const auto req_col = column("requests"), fail_col = column("failures");
