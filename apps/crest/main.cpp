@@ -12,6 +12,8 @@ struct Subcommand {
 constexpr Subcommand kSubcommands[] = {
     {"run", crest::cli::run,
      "run a load plan: crest run plan.yaml|plan.jmx [--vus N] [--duration 30s] [--out json=F]"},
+    {"worker", crest::cli::worker,
+     "run shards of a distributed run: crest worker --coordinator HOST:PORT [--token T]"},
     {"up", crest::cli::up,
      "start the local platform: crest up [--profile baseline|scaled] [--dir D] [--set k=v]"},
     {"status", crest::cli::status, "what runs: crest status [--dir D] [--json]"},

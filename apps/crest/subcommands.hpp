@@ -12,4 +12,5 @@ int down(int argc, char** argv);
 int status(int argc, char** argv);
 int scale(int argc, char** argv);
 int chaos(int argc, char** argv);  // crest chaos list|run|stop|status|scenario
+int worker(int argc, char** argv);  // crest worker: a shard of crest run --coordinator
 }  // namespace crest::cli

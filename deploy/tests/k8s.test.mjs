@@ -24,7 +24,8 @@ const KUSTOMIZATIONS = [
   ...OVERLAYS.map((o) => path.join(K8S, "overlays", o)),
   // crest up's one-machine overlay: built and checked like the others, never deployed.
   path.join(K8S, "overlays", "local"),
-  path.join(K8S, "jobs/crest-run"),
+  // The distributed load test (coordinator Job, workers Indexed Job): built and checked.
+  path.join(K8S, "load"),
   path.join(DEPLOY, "logging/fluent-bit"),
   path.join(DEPLOY, "grafana"),
 ];
@@ -102,6 +103,7 @@ test("every YAML file under deploy/k8s and deploy/logging is referenced by a kus
   for (const dir of KUSTOMIZATIONS) {
     for (const p of kustomization(dir).patches || []) used.add(path.resolve(dir, p.path));
     for (const k of kustomizationFiles(dir)) used.add(k);
+    for (const g of kustomization(dir).configMapGenerator || []) for (const f of g.files || []) used.add(path.resolve(dir, f.split("=").pop()));
   }
   const configs = new Set(["deploy/k8s/monitoring/prometheus-adapter-values.yaml", "deploy/k8s/monitoring/prometheus-scrape-config.yaml"]);
   const all = [K8S, path.join(DEPLOY, "logging")].flatMap((d) =>
@@ -383,22 +385,79 @@ test("Fluent Bit ships the crest namespace's logs to CloudWatch Logs", () => {
   assert.match(c.image, /:\d+\.\d+\.\d+$/, "pin the Fluent Bit image");
 });
 
-test("crest run as an Indexed Job: one shard of the arrival rate per pod", () => {
-  const job = yamlDocs(path.join(K8S, "jobs/crest-run/job.yaml"))[0];
-  assert.equal(job.spec.completionMode, "Indexed");
-  assert.equal(job.spec.parallelism, job.spec.completions);
-  const c = job.spec.template.spec.containers[0];
-  const env = Object.fromEntries(c.env.map((e) => [e.name, e]));
-  assert.equal(Number(env.SHARDS.value), job.spec.completions, "SHARDS must equal completions");
-  assert.match(env.SHARD.valueFrom.fieldRef.fieldPath, /batch\.kubernetes\.io\/job-completion-index/);
-  assert.equal(c.args[0], "run");
-  const args = c.args.join(" ");
-  assert.match(args, /-e SHARD=\$\(SHARD\)/);
-  assert.match(args, /-e SHARDS=\$\(SHARDS\)/);
-  assert.match(args, /--metrics-addr \S+:9464/);
-  assert.equal(job.spec.template.spec.restartPolicy, "Never");
-  assert.equal(job.spec.template.spec.securityContext.runAsNonRoot, true);
-  assert.equal(job.spec.template.metadata.annotations["prometheus.io/port"], "9464");
+test("distributed load test: coordinator Job behind a headless Service, workers as an Indexed Job", { skip: noKustomize }, () => {
+  const objs = builds["deploy/k8s/load"];
+  const coordinator = find(objs, "Job", "crest-load-coordinator");
+  const workers = find(objs, "Job", "crest-load-workers");
+  const service = find(objs, "Service", "crest-load-coordinator");
+  assert.ok(coordinator && workers && service, "coordinator Job, workers Job and Service");
+  const cc = coordinator.spec.template.spec.containers[0];
+  const wc = workers.spec.template.spec.containers[0];
+  const env = (c) => Object.fromEntries((c.env || []).map((e) => [e.name, e]));
+  const argAfter = (c, flag) => c.args[c.args.indexOf(flag) + 1];
+  // N agrees everywhere: the coordinator waits for exactly the pods the Indexed Job runs.
+  assert.equal(workers.spec.completionMode, "Indexed");
+  assert.equal(workers.spec.parallelism, workers.spec.completions);
+  assert.equal(argAfter(cc, "--workers"), "$(WORKERS)");
+  assert.equal(Number(env(cc).WORKERS.value), workers.spec.completions, "WORKERS must equal the workers' completions");
+  assert.deepEqual([cc.args[0], wc.args[0]], ["run", "worker"]);
+  // Workers find the coordinator through the headless Service, on the port it listens on.
+  assert.equal(service.spec.clusterIP, "None");
+  const port = Number(argAfter(cc, "--coordinator").split(":").pop());
+  assert.equal(service.spec.ports[0].port, port);
+  assert.ok(cc.ports.some((p) => p.containerPort === port));
+  assert.equal(argAfter(wc, "--coordinator"), `${service.metadata.name}:${port}`);
+  for (const [k, v] of Object.entries(service.spec.selector)) assert.equal(coordinator.spec.template.metadata.labels[k], v);
+  // One shared token from a Secret created out of band: never an object (or a literal) here.
+  for (const c of [cc, wc]) {
+    assert.equal(env(c).CREST_TOKEN.valueFrom.secretKeyRef.name, "crest-load-token");
+    assert.ok(!c.args.includes("--token"), "the token must not be an argument");
+  }
+  assert.equal(byKind(objs, "Secret").length, 0);
+  // The plan and its data come from the generated ConfigMap, mounted by the coordinator only.
+  const plan = byKind(objs, "ConfigMap").find((m) => m.metadata.name.startsWith("crest-load-plan"));
+  assert.ok(plan && plan.data["plan.yaml"], "plan ConfigMap");
+  const mounted = coordinator.spec.template.spec.volumes.find((v) => v.configMap);
+  assert.equal(mounted.configMap.name, plan.metadata.name);
+  assert.equal(cc.args[1], "/plan/plan.yaml");
+  const planYaml = YAML.parse(plan.data["plan.yaml"]);
+  for (const feed of Object.values(planYaml.data || {})) assert.ok(plan.data[feed.file], `data file ${feed.file} is not in the ConfigMap`);
+  // Spread over nodes, sized, non-root, never retried (a retried worker would be refused).
+  const anti = workers.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution[0].podAffinityTerm;
+  assert.equal(anti.topologyKey, "kubernetes.io/hostname");
+  assert.deepEqual(anti.labelSelector.matchLabels, { "app.kubernetes.io/name": workers.spec.template.metadata.labels["app.kubernetes.io/name"] });
+  for (const job of [coordinator, workers]) {
+    const c = job.spec.template.spec.containers[0];
+    assert.ok(c.resources.requests.cpu && c.resources.requests.memory && c.resources.limits.memory);
+    assert.equal(job.spec.backoffLimit, 0);
+    assert.equal(job.spec.template.spec.restartPolicy, "Never");
+    assert.equal(job.spec.template.spec.securityContext.runAsNonRoot, true);
+    assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  }
+  assert.equal(wc.resources.requests.cpu, wc.resources.limits.cpu, "a throttled worker measures its own stalls");
+  assert.equal(coordinator.spec.template.metadata.annotations["prometheus.io/port"], argAfter(cc, "--metrics-addr").split(":").pop());
+});
+
+test("distributed load test NetworkPolicies: workers reach the coordinator and the target, nothing else comes in", { skip: noKustomize }, () => {
+  const objs = builds["deploy/k8s/load"];
+  const policy = (name) => find(objs, "NetworkPolicy", name);
+  const workers = policy("crest-load-worker");
+  const coordinator = policy("crest-load-coordinator");
+  assert.ok(workers && coordinator);
+  for (const p of [workers, coordinator]) assert.deepEqual([...p.spec.policyTypes].sort(), ["Egress", "Ingress"]);
+  const ports = (rules) => rules.flatMap((r) => (r.ports || []).map((x) => `${x.protocol}/${x.port}`));
+  const toCoordinator = workers.spec.egress.find((r) => r.to.some((t) => t.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "crest-load-coordinator"));
+  assert.deepEqual(ports([toCoordinator]), ["TCP/7700"]);
+  for (const need of ["TCP/443", "UDP/53"]) assert.ok(ports(workers.spec.egress).includes(need), `workers cannot reach ${need}`);
+  assert.equal((workers.spec.ingress || []).length, 0, "nothing connects to a worker");
+  const fromWorkers = coordinator.spec.ingress.find((r) => r.from.some((f) => f.podSelector?.matchLabels?.["app.kubernetes.io/name"] === "crest-load-worker"));
+  assert.deepEqual(ports([fromWorkers]), ["TCP/7700"]);
+  assert.deepEqual(ports(coordinator.spec.egress), ["UDP/53", "TCP/53"], "the coordinator sends nothing out but DNS");
+  // The policies select the pods the Jobs run.
+  const job = (name) => find(objs, "Job", name).spec.template.metadata.labels;
+  for (const [p, j] of [[workers, "crest-load-workers"], [coordinator, "crest-load-coordinator"]]) {
+    for (const [k, v] of Object.entries(p.spec.podSelector.matchLabels)) assert.equal(job(j)[k], v);
+  }
 });
 
 test("Prometheus scrape config labels series by service", () => {

@@ -187,14 +187,24 @@ class Stack : public ::testing::Test {
     long requests = 0, failures = 0;
     std::ifstream in(csv);
     std::string line;
-    std::getline(in, line);  // header
-    while (std::getline(in, line)) {
+    auto fields = [](const std::string& text) {
       std::vector<std::string> f;
-      std::istringstream row(line);
+      std::istringstream row(text);
       for (std::string field; std::getline(row, field, ',');) f.push_back(field);
-      if (f.size() > 3) {
-        requests += std::stol(f[2]);
-        failures += std::stol(f[3]);
+      return f;
+    };
+    std::getline(in, line);  // header: the columns by name (docs/load.md, --out csv)
+    const auto header = fields(line);
+    const auto column = [&](const char* wanted) {
+      return static_cast<std::size_t>(std::find(header.begin(), header.end(), wanted) -
+                                      header.begin());
+    };
+    const auto req_col = column("requests"), fail_col = column("failures");
+    while (std::getline(in, line)) {
+      const auto f = fields(line);
+      if (f.size() > std::max(req_col, fail_col)) {
+        requests += std::stol(f[req_col]);
+        failures += std::stol(f[fail_col]);
       }
     }
     if (requests == 0) ADD_FAILURE() << "crest run produced no requests: " << r.output;

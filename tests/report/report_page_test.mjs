@@ -37,8 +37,10 @@ try {
   const port = readFileSync(portFile, "utf8").trim();
 
   const runJson = join(work, "run.json");
+  const runHtml = join(work, "run.html");  // crest run --out html: the same page code, one run
   const run = spawnSync(crest, ["run", join(repo, "examples/plans/smoke.yaml"), "--target",
-    `http://127.0.0.1:${port}`, "--duration", "4s", "--vus", "4", "-q", "--out", `json=${runJson}`],
+    `http://127.0.0.1:${port}`, "--duration", "4s", "--vus", "4", "-q", "--out", `json=${runJson}`,
+    "--out", `html=${runHtml}`],
     { encoding: "utf8", timeout: 60000 });
   assert.ok(existsSync(runJson), "crest run wrote no JSON: " + run.stderr);
   const startMs = JSON.parse(readFileSync(runJson, "utf8")).start_unix_ms;
@@ -84,7 +86,21 @@ try {
       let n = 0; for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++; return n; })(),
   })));
   await page.screenshot({ path: join(out, "report.png"), fullPage: true });
+  const drawn = () => page.$$eval(".chart", boxes => boxes.map(b => ({
+    title: b.dataset.title, points: Number(b.dataset.points),
+    ink: (() => { const c = b.querySelector("canvas"); if (!c) return 0;
+      const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0; for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++; return n; })(),
+  })));
+  await page.goto("file://" + runHtml);
+  await page.waitForFunction(() => window.reportReady === true, null, { timeout: 10000 });
+  const runCharts = await drawn();
+  const runTables = await page.$$eval("table.data", ts => ts.map(t => t.dataset.title));
   await browser.close();
+  assert.deepEqual(runCharts.map(c => c.title).sort(), ["Active virtual users", "Dropped iterations",
+    "Error rate", "Request latency", "Throughput"], "crest run --out html: its charts");
+  for (const c of runCharts) assert.ok(c.points > 0 && c.ink > 500, `run page chart '${c.title}' drawn: ${JSON.stringify(c)}`);
+  assert.ok(runTables.includes("Steps (latency in ms)") && runTables.includes("Checks"), `run page tables: ${runTables}`);
 
   assert.deepEqual(problems, [], "console errors or network requests");
   assert.ok(charts.length >= 8, `expected side-by-side and per-phase charts, got ${charts.length}`);

@@ -77,6 +77,7 @@ class Aggregator {
     TimelinePoint point;
     point.t = std::chrono::duration<double>(SteadyClock::now() - engine_.start).count();
     point.active_vus = engine_.active_vus.load();
+    point.allocated_vus = engine_.allocated_vus.load();
     point.dropped = interval_.dropped;
     for (const auto& step : interval_.steps) {
       point.requests += step.requests;

@@ -11,6 +11,7 @@
 namespace crest::load {
 
 VirtualUser& Engine::new_vu(EventLoop& loop, std::uint64_t global_index) {
+  allocated_vus.fetch_add(1, std::memory_order_relaxed);
   auto vu = std::make_unique<VirtualUser>(options.seed, global_index);
   vu->vars = plan.initial_values;
   vu->unique_rows.assign(plan.feeds.size(), -1);

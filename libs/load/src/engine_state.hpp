@@ -154,6 +154,7 @@ struct Engine {
   void print_exchange(const VirtualUser& vu, const Step& step, const Sample& sample);
   FeedDealer feeds;
   std::atomic<int> active_vus{0};
+  std::atomic<int> allocated_vus{0};  // VUs created (new_vu), busy or idle
   std::atomic<int> peak_active{0};
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> hard_stop_requested{false};

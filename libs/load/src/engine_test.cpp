@@ -540,7 +540,7 @@ thresholds:
   EXPECT_THAT(json, HasSubstr("\"timeline\""));
   EXPECT_THAT(json, HasSubstr("\"histogram\": \"lh1 "));
   const auto csv = format_csv(plan, r);
-  EXPECT_THAT(csv, HasSubstr("t_s,vus,requests,failures,dropped"));
+  EXPECT_THAT(csv, HasSubstr("t_s,vus_busy,vus_allocated,requests,failures,dropped"));
 }
 
 TEST(Engine, AbortOnFailStopsEarly) {

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "crest/report/inputs.hpp"
+
 namespace crest::load {
 namespace {
 
@@ -110,10 +112,21 @@ std::string format_summary(const Plan& plan, const RunResult& run,
   line(fmt::format("  plan........: {}", plan.file));
   line(fmt::format(
       "  executor....: {}, {}, {} event loop(s){}{}", to_string(l.executor), model, run.threads,
-      run.processes > 1 ? fmt::format(" on {} processes", run.processes) : "",
+      run.workers > 0     ? fmt::format(" on {} worker(s)", run.workers)
+      : run.processes > 1 ? fmt::format(" on {} processes", run.processes)
+                          : "",
       run.source_addresses > 1 ? fmt::format(", {} source addresses", run.source_addresses) : ""));
   line(fmt::format("  elapsed.....: {:.1f}s{}", run.elapsed_s, run.aborted ? " (aborted)" : ""));
   line(fmt::format("  seed........: {} (--seed {} reproduces it)", run.seed, run.seed));
+  if (!run.lost_workers.empty()) {
+    line(
+        fmt::format("  PARTIAL.....: {} of {} worker(s) lost; the figures cover what the others "
+                    "ran and what the lost ones reported before",
+                    run.lost_workers.size(), run.workers));
+    for (const auto& lost : run.lost_workers) {
+      line("                " + lost);
+    }
+  }
   if (run.stop_reason != "completed") {
     line(fmt::format("  stopped.....: {}{}", run.stop_reason,
                      run.stop_detail.empty() ? "" : " (" + run.stop_detail + ")"));
@@ -268,6 +281,11 @@ std::string format_json(const Plan& plan, const RunResult& run,
   j["threads"] = run.threads;
   j["processes"] = run.processes;
   j["process_max_rss_kib"] = run.max_rss_kib;  // peak RSS summed over the run's processes
+  if (run.workers > 0) {                       // crest run --coordinator
+    j["workers"] = run.workers;
+    j["partial"] = !run.lost_workers.empty();
+    j["lost_workers"] = run.lost_workers;
+  }
   j["aborted"] = run.aborted;
   j["seed"] = run.seed;
   j["start_unix_ms"] = run.start_unix_ms;
@@ -353,6 +371,7 @@ std::string format_json(const Plan& plan, const RunResult& run,
     }
     timeline.push_back({{"t", p.t},
                         {"vus", p.active_vus},
+                        {"vus_allocated", p.allocated_vus},
                         {"requests", p.requests},
                         {"failures", p.failures},
                         {"dropped", p.dropped},
@@ -369,7 +388,8 @@ std::string format_json(const Plan& plan, const RunResult& run,
 
 std::string format_csv(const Plan& plan, const RunResult& run) {
   std::string out =
-      "t_s,vus,requests,failures,dropped,bytes_received,bytes_sent,p50_ms,p90_ms,p99_ms,max_ms";
+      "t_s,vus_busy,vus_allocated,requests,failures,dropped,bytes_received,bytes_sent,p50_ms,"
+      "p90_ms,p99_ms,max_ms";
   for (const auto& name : plan.step_names) {
     std::string n = name;
     for (auto& c : n) {
@@ -380,11 +400,14 @@ std::string format_csv(const Plan& plan, const RunResult& run) {
     out += fmt::format(",{0} requests,{0} failures,{0} p99_ms", n);
   }
   out += '\n';
+  // t_s: the run's second (1, 2, ...: each row is one second; the last may be shorter).
+  std::size_t second = 0;
   for (const auto& p : run.timeline) {
-    out += fmt::format("{:.3f},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}", p.t, p.active_vus,
-                       p.requests, p.failures, p.dropped, p.bytes_received, p.bytes_sent,
-                       ms(p.duration.percentile_us(50)), ms(p.duration.percentile_us(90)),
-                       ms(p.duration.percentile_us(99)), ms(p.duration.max_us()));
+    out += fmt::format("{},{},{},{},{},{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}", ++second,
+                       p.active_vus, p.allocated_vus, p.requests, p.failures, p.dropped,
+                       p.bytes_received, p.bytes_sent, ms(p.duration.percentile_us(50)),
+                       ms(p.duration.percentile_us(90)), ms(p.duration.percentile_us(99)),
+                       ms(p.duration.max_us()));
     for (std::size_t i = 0; i < plan.step_names.size(); ++i) {
       double p99 = 0;
       if (i < p.step_histograms.size()) {
@@ -398,6 +421,13 @@ std::string format_csv(const Plan& plan, const RunResult& run) {
     out += '\n';
   }
   return out;
+}
+
+std::string format_html(const Plan& plan, const RunResult& run,
+                        const std::vector<ThresholdResult>& thresholds) {
+  const auto doc = nlohmann::json::parse(format_json(plan, run, thresholds));
+  auto page = report::render_load_run_html(doc, "crest run: " + plan.file);
+  return page.ok() ? std::move(*page) : std::string();
 }
 
 std::string format_prometheus(const Plan& plan, const MetricSet& t, int active_vus) {

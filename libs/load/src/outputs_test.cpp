@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 namespace crest::load {
 namespace {
 
@@ -30,6 +32,37 @@ load: {executor: constant-vus, vus: 1, duration: 1s}
   EXPECT_THAT(summary, Not(HasSubstr("✓ b: body contains")));
   EXPECT_THAT(summary, HasSubstr("seed........: 77"));
   EXPECT_THAT(format_json(*plan, run, {}), HasSubstr("\"stop_reason\": \"completed\""));
+}
+
+TEST(Outputs, CsvHasWholeSecondsAndBusyAndAllocatedVus) {
+  auto plan = parse_plan(R"(target: http://127.0.0.1:1
+journeys: [{steps: [{name: a, request: {path: /a}}]}]
+load: {executor: constant-arrival-rate, rate: 5, duration: 2s, pre_allocated_vus: 10, max_vus: 20}
+)",
+                         "plan.yaml");
+  ASSERT_TRUE(plan.ok());
+  RunResult run;
+  run.totals = MetricSet(1, 1, 0, 0);
+  for (const double t : {1.0213, 2.0402, 2.2}) {  // the aggregator's ticks: late by a few ms
+    TimelinePoint p;
+    p.t = t;
+    p.active_vus = 2;
+    p.allocated_vus = 10;
+    p.requests = 5;
+    p.step_requests = {5};
+    p.step_failures = {0};
+    p.step_histograms = {LatencyHistogram().serialise()};
+    run.timeline.push_back(p);
+  }
+  const auto csv = format_csv(*plan, run);
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  EXPECT_EQ(line.rfind("t_s,vus_busy,vus_allocated,requests,failures,dropped,", 0), 0u) << line;
+  for (const char* second : {"1", "2", "3"}) {
+    ASSERT_TRUE(std::getline(lines, line));
+    EXPECT_EQ(line.rfind(std::string(second) + ",2,10,5,0,", 0), 0u) << line;
+  }
 }
 
 }  // namespace

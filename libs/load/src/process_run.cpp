@@ -1,6 +1,7 @@
 #include "crest/load/process_run.hpp"
 
 #include "crest/load/outputs.hpp"
+#include "shard_merger.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -57,13 +58,9 @@ extern "C" void on_shard_abort(int) {
 struct Child {
   int shard = 0;
   pid_t pid = -1;
-  int fd = -1;                        // read end of its report pipe; -1 after EOF
-  std::string inbox;                  // bytes read and not yet decoded
-  std::deque<TimelinePoint> pending;  // its seconds not yet merged
-  std::optional<MetricSet> totals;    // cumulative, from its latest tick
-  double total_s = 0;
-  bool final_seen = false;
-  std::optional<ShardFrame> result;
+  int fd = -1;                         // read end of its report pipe; -1 after EOF
+  std::string inbox;                   // bytes read and not yet decoded
+  const ShardFrame* result = nullptr;  // its last frame, once the merger has it
   Clock::time_point last_heard;
   Clock::time_point eof_at;
   bool killed_after_eof = false;
@@ -94,42 +91,9 @@ std::string describe_exit(const Child& c, const std::string& executable) {
   return "exited without reporting its result";
 }
 
-bool shaped_like_plan(const MetricSet& m, const Plan& plan) {
-  return m.steps.size() == plan.step_names.size() && m.journeys.size() == plan.journeys.size() &&
-         m.groups.size() == plan.groups.size() && m.checks.size() == plan.check_names.size();
-}
+}  // namespace
 
-bool shaped_like_plan(const TimelinePoint& p, const Plan& plan) {
-  const auto n = plan.step_names.size();
-  return p.step_requests.size() == n && p.step_failures.size() == n &&
-         p.step_histograms.size() == n;
-}
-
-// Adds one process's second into the merged second; false when a step histogram is malformed.
-bool merge_point(TimelinePoint& into, const TimelinePoint& p) {
-  into.t = std::max(into.t, p.t);
-  into.active_vus += p.active_vus;
-  into.requests += p.requests;
-  into.failures += p.failures;
-  into.dropped += p.dropped;
-  into.bytes_received += p.bytes_received;
-  into.bytes_sent += p.bytes_sent;
-  into.duration.merge(p.duration);
-  for (std::size_t i = 0; i < p.step_requests.size(); ++i) {
-    into.step_requests[i] += p.step_requests[i];
-    into.step_failures[i] += p.step_failures[i];
-    auto a = LatencyHistogram::deserialise(into.step_histograms[i]);
-    const auto b = LatencyHistogram::deserialise(p.step_histograms[i]);
-    if (!a || !b) {
-      return false;
-    }
-    a->merge(*b);
-    into.step_histograms[i] = a->serialise();
-  }
-  return true;
-}
-
-pid_t spawn(const std::string& executable, std::vector<std::string>& args, int report_fd) {
+pid_t spawn_shard(const std::string& executable, std::vector<std::string>& args, int report_fd) {
   std::vector<char*> argv;
   argv.reserve(args.size() + 1);
   for (auto& a : args) {
@@ -163,6 +127,8 @@ pid_t spawn(const std::string& executable, std::vector<std::string>& args, int r
   ::execv(path, argv.data());
   ::_exit(127);
 }
+
+namespace {
 
 std::string part_path(const std::string& jtl, int shard) {
   return jtl + ".part-" + std::to_string(shard);
@@ -258,8 +224,6 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
   result.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  result.totals = MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
-                            plan.check_names.size());
   std::vector<Child> children;
   children.reserve(static_cast<std::size_t>(n));
   std::string failure;
@@ -291,7 +255,7 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
     if (!o.jtl_path.empty()) {
       args.insert(args.end(), {"--out", "jtl=" + part_path(o.jtl_path, i)});
     }
-    const pid_t pid = spawn(o.executable, args, fds[1]);
+    const pid_t pid = spawn_shard(o.executable, args, fds[1]);
     const int fork_errno = errno;
     ::close(fds[1]);
     if (pid < 0) {
@@ -314,84 +278,7 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
     o.on_started(pids);
   }
   bool forwarded_stop = false;
-  bool aborting = false;
-  bool final_emitted = false;
-  double total_s = static_cast<double>(plan.load.total_duration().count()) / 1e9;
-
-  // Merges every second that all running shards have reported, in order.
-  auto emit_ready = [&] {
-    for (;;) {
-      bool any = false;
-      for (const auto& c : children) {
-        if (!c.pending.empty()) {
-          any = true;
-        } else if (!c.final_seen) {
-          return;  // this second is still on its way from c
-        }
-      }
-      if (!any) {
-        return;
-      }
-      TimelinePoint merged;
-      merged.step_requests.assign(plan.step_names.size(), 0);
-      merged.step_failures.assign(plan.step_names.size(), 0);
-      merged.step_histograms.assign(plan.step_names.size(), LatencyHistogram().serialise());
-      for (auto& c : children) {
-        if (c.pending.empty()) {
-          continue;
-        }
-        if (!merge_point(merged, c.pending.front())) {
-          fail(c, "sent a malformed report (a step histogram)");
-          return;
-        }
-        c.pending.pop_front();
-      }
-      const bool last = std::all_of(children.begin(), children.end(), [](const Child& c) {
-        return c.final_seen && c.pending.empty();
-      });
-      MetricSet totals(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
-                       plan.check_names.size());
-      for (const auto& c : children) {
-        if (c.totals) {
-          totals.merge(*c.totals);
-        }
-      }
-      result.timeline.push_back(std::move(merged));
-      const auto& point = result.timeline.back();
-      if (o.on_tick) {
-        const Progress p{point.t, total_s, point.active_vus, &totals, &point};
-        o.on_tick(p, last);
-      }
-      final_emitted = final_emitted || last;
-      if (!last && !aborting && o.should_abort && o.should_abort(totals, point.t)) {
-        aborting = true;
-        signal_all(SIGUSR1);
-      }
-    }
-  };
-
-  auto handle = [&](Child& c, ShardFrame&& f) {
-    if (c.result || (c.final_seen && f.kind == ShardFrame::Kind::tick)) {
-      fail(c, "sent a report after its last one");
-      return;
-    }
-    if (f.kind == ShardFrame::Kind::result) {
-      c.result = std::move(f);
-      return;
-    }
-    if (!shaped_like_plan(f.totals, plan) || (f.last && !shaped_like_plan(*f.last, plan))) {
-      fail(c, "sent a report that does not match the plan");
-      return;
-    }
-    c.total_s = f.total_s;
-    total_s = f.total_s;
-    c.totals = std::move(f.totals);
-    if (f.last) {
-      c.pending.push_back(std::move(*f.last));
-    }
-    c.final_seen = f.final;
-  };
-
+  ShardMerger merger(plan, n, o.on_tick, o.should_abort);
   auto read_from = [&](Child& c) {
     char buf[1 << 16];
     for (;;) {
@@ -423,7 +310,13 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
         fail(c, "sent a malformed report");
         break;
       }
-      handle(c, std::move(f));
+      if (auto wrong = merger.take(c.shard, std::move(f)); !wrong.empty()) {
+        fail(c, wrong);
+        break;
+      }
+      if (merger.result(c.shard)) {
+        c.result = &*merger.result(c.shard);
+      }
     }
     c.inbox.erase(0, c.inbox.size() - view.size());
     if (c.fd < 0 && !c.inbox.empty() && failure.empty()) {
@@ -489,7 +382,15 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
     if (!failure.empty()) {
       break;
     }
-    emit_ready();
+    bool abort_now = false;
+    int bad = -1;
+    if (auto wrong = merger.emit_ready(&abort_now, &bad); !wrong.empty()) {
+      fail(children[static_cast<std::size_t>(bad)], wrong);
+      break;
+    }
+    if (abort_now) {
+      signal_all(SIGUSR1);
+    }
     if (std::all_of(children.begin(), children.end(),
                     [](const Child& c) { return c.reaped && c.fd < 0; })) {
       break;
@@ -518,25 +419,9 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
     return result;
   }
 
-  result.peak_vus = 0;
-  result.threads = 0;
+  merger.finish(result);
   for (const auto& c : children) {
-    if (c.totals) {
-      result.totals.merge(*c.totals);
-    }
-    const auto& r = *c.result;
-    result.elapsed_s = std::max(result.elapsed_s, r.elapsed_s);
-    result.threads += r.threads;
-    result.peak_vus += r.peak_vus;
-    result.source_addresses = std::max(result.source_addresses, r.source_addresses);
-    result.aborted = result.aborted || r.aborted;
     result.max_rss_kib += c.max_rss_kib;
-  }
-  result.elapsed_s = std::max(result.elapsed_s, 1e-9);
-  if (!final_emitted && o.on_tick && !result.timeline.empty()) {
-    const Progress p{result.timeline.back().t, total_s, result.timeline.back().active_vus,
-                     &result.totals, &result.timeline.back()};
-    o.on_tick(p, true);
   }
   if (!o.jtl_path.empty()) {
     const bool joined = join_jtl(o.jtl_path, n);

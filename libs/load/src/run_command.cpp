@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -14,6 +15,7 @@
 
 #include "crest/load/run_command.hpp"
 
+#include "crest/load/coordinator.hpp"
 #include "crest/load/metrics_endpoint.hpp"
 #include "crest/load/outputs.hpp"
 #include "crest/load/process_run.hpp"
@@ -123,7 +125,7 @@ int run_command(int argc, char** argv) {
   app.add_option("--target", target, "base URL, overriding target.base_url");
   app.add_option("--threads", threads, "event loops (default: one per core)");
   app.add_option("-e,--env", vars, "variable KEY=VALUE, visible as {{ KEY }}");
-  app.add_option("--out", outs, "json=FILE, csv=FILE or jtl=FILE (repeatable)");
+  app.add_option("--out", outs, "json=FILE, csv=FILE, jtl=FILE or html=FILE (repeatable)");
   app.add_option("--metrics-addr", metrics_addr,
                  "serve Prometheus /metrics on HOST:PORT during the run");
   app.add_flag("-q,--quiet", quiet, "no progress line (on a terminal, or every 10 s otherwise)");
@@ -136,6 +138,20 @@ int run_command(int argc, char** argv) {
   // A child of --processes: run shard I of N and report to the pipe FD (not for people).
   app.add_option("--shard", shard)->group("");
   app.add_option("--report-fd", report_fd)->group("");
+  // A run spread over machines (crest worker): coordinator.hpp.
+  std::string coordinator;
+  int workers = 0;
+  std::string token;
+  bool tolerate_lost_workers = false;
+  std::string wait_workers = "5m";
+  app.add_option("--coordinator", coordinator,
+                 "coordinate a run over --workers N crest workers, listening on HOST:PORT");
+  app.add_option("--workers", workers, "with --coordinator: how many workers run the plan");
+  app.add_option("--token", token, "with --coordinator: the workers' shared token ($CREST_TOKEN)");
+  app.add_flag("--tolerate-lost-workers", tolerate_lost_workers,
+               "with --coordinator: a lost worker marks the result partial instead of failing");
+  app.add_option("--wait-workers", wait_workers,
+                 "with --coordinator: how long to wait for every worker (default 5m)");
   g_stop.store(false);
   g_signals.store(0);
   g_first_signal.store(0);
@@ -196,16 +212,21 @@ int run_command(int argc, char** argv) {
   }
   std::string json_path;
   std::string csv_path;
+  std::string html_path;
   RunOptions options;
   for (const auto& o : outs) {
     const auto eq = o.find('=');
     const auto kind = o.substr(0, eq);
     const auto path = eq == std::string::npos ? "" : o.substr(eq + 1);
-    if (path.empty() || (kind != "json" && kind != "csv" && kind != "jtl")) {
-      std::cerr << "crest run: --out expects json=FILE, csv=FILE or jtl=FILE, got '" << o << "'\n";
+    if (path.empty() || (kind != "json" && kind != "csv" && kind != "jtl" && kind != "html")) {
+      std::cerr << "crest run: --out expects json=FILE, csv=FILE, jtl=FILE or html=FILE, got '" << o
+                << "'\n";
       return 2;
     }
-    (kind == "json" ? json_path : kind == "csv" ? csv_path : options.jtl_path) = path;
+    (kind == "json"   ? json_path
+     : kind == "csv"  ? csv_path
+     : kind == "html" ? html_path
+                      : options.jtl_path) = path;
   }
   auto plan = load_plan(plan_path, overrides);
   if (!plan.ok()) {
@@ -213,6 +234,50 @@ int run_command(int argc, char** argv) {
     return 2;
   }
   options.seed = app.count("--seed") > 0 ? seed : random_seed();
+  CoordinatorOptions coordinated;
+  if (!coordinator.empty()) {
+    if (token.empty() && std::getenv("CREST_TOKEN") != nullptr) {
+      token = std::getenv("CREST_TOKEN");
+    }
+    auto wait = parse_duration(wait_workers);
+    std::string wrong = workers < 1 || workers > 4096 ? "--workers N (1 to 4096) is required"
+                        : token.size() < 16 ? "a token of 16 characters or more is required "
+                                              "(--token or CREST_TOKEN)"
+                        : processes > 0 || plan->load.processes > 1
+                            ? "--processes does not combine with it (each worker is one process)"
+                        : !options.jtl_path.empty()
+                            ? "--out jtl does not combine with it (the rows stay on the workers)"
+                        : !wait.ok() ? "--wait-workers: " + wait.error().message
+                                     : "";
+    if (!wrong.empty()) {
+      std::cerr << "crest run: --coordinator: " << wrong << "\n";
+      return 2;
+    }
+    coordinated.listen = coordinator;
+    coordinated.workers = workers;
+    coordinated.token = token;
+    coordinated.tolerate_lost_workers = tolerate_lost_workers;
+    coordinated.wait_for_workers_s = std::chrono::duration<double>(*wait).count();
+    coordinated.plan_path = plan_path;
+    coordinated.threads = threads > 0 ? threads : plan->load.threads;
+    coordinated.run_args = {"--seed", std::to_string(options.seed)};
+    for (const auto& [flag, value] :
+         {std::pair<const char*, std::string>{"--vus", vus > 0 ? std::to_string(vus) : ""},
+          {"--rate", rate >= 0 ? fmt::format("{}", rate) : ""},
+          {"--duration", duration},
+          {"--target", target},
+          {"--iterations", iterations > 0 ? std::to_string(iterations) : ""}}) {
+      if (!value.empty()) {
+        coordinated.run_args.insert(coordinated.run_args.end(), {flag, value});
+      }
+    }
+    for (const auto& kv : vars) {
+      coordinated.run_args.insert(coordinated.run_args.end(), {"-e", kv});
+    }
+    coordinated.log = [](const std::string& line) {
+      std::fprintf(stderr, "crest run: %s\n", line.c_str());
+    };
+  }
   if (!http_debug.empty()) {
     if (http_debug != "headers" && http_debug != "full") {
       std::cerr << "crest run: --http-debug takes no value or =full, got '" << http_debug << "'\n";
@@ -235,7 +300,7 @@ int run_command(int argc, char** argv) {
   // More processes than virtual users would leave some with nothing to do.
   const int process_count =
       std::min(std::max(1, plan->load.processes), std::max(1, plan->load.peak_vus()));
-  for (const auto* path : {&json_path, &csv_path, &options.jtl_path}) {
+  for (const auto* path : {&json_path, &csv_path, &options.jtl_path, &html_path}) {
     std::string error;
     if (!path->empty() && !check_writable(*path, error)) {
       std::cerr << "crest run: " << error << " (nothing was sent)\n";
@@ -288,7 +353,12 @@ int run_command(int argc, char** argv) {
     };
   }
   RunResult result;
-  if (process_count > 1) {
+  if (!coordinator.empty()) {
+    coordinated.on_tick = options.on_tick;
+    coordinated.stop = options.stop;
+    coordinated.should_abort = options.should_abort;
+    result = run_coordinator(p, coordinated);
+  } else if (process_count > 1) {
     ProcessRunOptions po;
     po.processes = process_count;
     // Every process gets the run's seed; each draws its VUs' streams from their global indexes.
@@ -347,6 +417,13 @@ int run_command(int argc, char** argv) {
   if (!csv_path.empty() && !write_file(csv_path, format_csv(p, result))) {
     std::cerr << "crest run: cannot write " << csv_path << "\n";
     return 1;
+  }
+  if (!html_path.empty()) {
+    const auto page = format_html(p, result, thresholds);
+    if (page.empty() || !write_file(html_path, page)) {
+      std::cerr << "crest run: cannot write " << html_path << "\n";
+      return 1;
+    }
   }
   if (!metrics_addr.empty() && linger->count() > 0) {
     // The last scrape must not be lost: serve the final values a little longer (a second

@@ -1,6 +1,9 @@
 #include "crest/load/wire.hpp"
 
 #include <fmt/format.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include <charconv>
 #include <vector>
@@ -236,9 +239,9 @@ std::optional<MetricSet> deserialise_metric_set(std::string_view text) {
 }
 
 std::string serialise(const TimelinePoint& p) {
-  std::string out = "tp1";
-  append_fields(out, p.t, p.active_vus, p.requests, p.failures, p.dropped, p.bytes_received,
-                p.bytes_sent, p.step_requests.size(), p.step_failures.size(),
+  std::string out = "tp2";
+  append_fields(out, p.t, p.active_vus, p.allocated_vus, p.requests, p.failures, p.dropped,
+                p.bytes_received, p.bytes_sent, p.step_requests.size(), p.step_failures.size(),
                 p.step_histograms.size());
   out += p.duration.serialise();
   out += '\n';
@@ -262,11 +265,11 @@ std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text) {
     return std::nullopt;
   }
   FieldReader head(line);
-  if (!head.tag("tp1") || !head.number(p.t) || !head.number(p.active_vus) ||
-      !head.number(p.requests) || !head.number(p.failures) || !head.number(p.dropped) ||
-      !head.number(p.bytes_received) || !head.number(p.bytes_sent) || !head.number(n_requests) ||
-      !head.number(n_failures) || !head.number(n_histograms) || !head.end() ||
-      !std::isfinite(p.t)) {
+  if (!head.tag("tp2") || !head.number(p.t) || !head.number(p.active_vus) ||
+      !head.number(p.allocated_vus) || !head.number(p.requests) || !head.number(p.failures) ||
+      !head.number(p.dropped) || !head.number(p.bytes_received) || !head.number(p.bytes_sent) ||
+      !head.number(n_requests) || !head.number(n_failures) || !head.number(n_histograms) ||
+      !head.end() || !std::isfinite(p.t)) {
     return std::nullopt;
   }
   if (!plausible(n_requests, 2, in) || !plausible(n_failures, 2, in) ||
@@ -430,6 +433,156 @@ FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out) {
   out = std::move(f);
   bytes.remove_prefix(4 + len);
   return FrameStatus::complete;
+}
+
+}  // namespace crest::load
+
+namespace crest::load {
+namespace {
+
+void append_blob(std::string& out, std::string_view blob) {
+  out += std::to_string(blob.size());
+  out += ':';
+  out += blob;
+}
+
+// Takes "<bytes>:<bytes of text>" off the front of `body`.
+bool take_blob(std::string_view& body, std::string& out) {
+  const auto colon = body.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 12) {
+    return false;
+  }
+  std::size_t n = 0;
+  const auto [ptr, ec] = std::from_chars(body.data(), body.data() + colon, n);
+  if (ec != std::errc() || ptr != body.data() + colon || n > body.size() - colon - 1) {
+    return false;
+  }
+  out.assign(body.substr(colon + 1, n));
+  body.remove_prefix(colon + 1 + n);
+  return true;
+}
+
+bool is_hex(std::string_view s) {
+  return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
+}
+
+}  // namespace
+
+std::string encode_control_frame(const ControlFrame& f) {
+  std::string payload;
+  switch (f.kind) {
+    case ControlFrame::Kind::challenge:
+      payload = "challenge " + f.nonce + "\n";
+      break;
+    case ControlFrame::Kind::hello:
+      payload = fmt::format("hello {} {}\n", f.cores, f.mac);
+      append_blob(payload, f.worker);
+      break;
+    case ControlFrame::Kind::shard:
+      payload = fmt::format("shard {} {} {} {} {}\n", f.shard_index, f.shard_count, f.start_unix_ms,
+                            f.args.size(), f.files.size());
+      append_blob(payload, f.plan_name);
+      append_blob(payload, f.plan_text);
+      for (const auto& a : f.args) {
+        append_blob(payload, a);
+      }
+      for (const auto& [path, contents] : f.files) {
+        append_blob(payload, path);
+        append_blob(payload, contents);
+      }
+      break;
+    case ControlFrame::Kind::stop:
+      payload = "stop\n";
+      break;
+    case ControlFrame::Kind::abort:
+      payload = "abort\n";
+      break;
+    case ControlFrame::Kind::refuse:
+      payload = "refuse\n";
+      append_blob(payload, f.reason);
+      break;
+  }
+  return frame(payload);
+}
+
+FrameStatus decode_control_frame(std::string_view& bytes, ControlFrame& out) {
+  if (bytes.size() < 4) {
+    return FrameStatus::incomplete;
+  }
+  const std::size_t len = get_u32_le(bytes);
+  if (len > kMaxControlFrameBytes) {
+    return FrameStatus::malformed;
+  }
+  if (bytes.size() - 4 < len) {
+    return FrameStatus::incomplete;
+  }
+  const auto payload = bytes.substr(4, len);
+  const auto nl = payload.find('\n');
+  if (nl == std::string_view::npos) {
+    return FrameStatus::malformed;
+  }
+  const Fields fields(payload.substr(0, nl));
+  auto body = payload.substr(nl + 1);
+  ControlFrame f;
+  const auto kind = fields.size() > 0 ? fields[0] : std::string_view();
+  bool ok = false;
+  if (kind == "challenge" && fields.size() == 2 && is_hex(fields[1]) && body.empty()) {
+    f.kind = ControlFrame::Kind::challenge;
+    f.nonce.assign(fields[1]);
+    ok = true;
+  } else if (kind == "hello" && fields.size() == 3) {
+    f.kind = ControlFrame::Kind::hello;
+    ok = fields.get(1, f.cores) && f.cores > 0 && is_hex(fields[2]) && take_blob(body, f.worker) &&
+         body.empty();
+    f.mac.assign(fields[2]);
+  } else if (kind == "shard" && fields.size() == 6) {
+    f.kind = ControlFrame::Kind::shard;
+    std::size_t n_args = 0;
+    std::size_t n_files = 0;
+    ok = fields.get(1, f.shard_index) && fields.get(2, f.shard_count) &&
+         fields.get(3, f.start_unix_ms) && fields.get(4, n_args) && fields.get(5, n_files) &&
+         f.shard_index >= 0 && f.shard_index < f.shard_count && n_args <= body.size() / 2 &&
+         n_files <= body.size() / 4 && take_blob(body, f.plan_name) && take_blob(body, f.plan_text);
+    for (std::size_t i = 0; ok && i < n_args; ++i) {
+      ok = take_blob(body, f.args.emplace_back());
+    }
+    for (std::size_t i = 0; ok && i < n_files; ++i) {
+      auto& [path, contents] = f.files.emplace_back();
+      ok = take_blob(body, path) && take_blob(body, contents);
+    }
+    ok = ok && body.empty();
+  } else if ((kind == "stop" || kind == "abort") && fields.size() == 1 && body.empty()) {
+    f.kind = kind == "stop" ? ControlFrame::Kind::stop : ControlFrame::Kind::abort;
+    ok = true;
+  } else if (kind == "refuse" && fields.size() == 1) {
+    f.kind = ControlFrame::Kind::refuse;
+    ok = take_blob(body, f.reason) && body.empty();
+  }
+  if (!ok) {
+    return FrameStatus::malformed;
+  }
+  out = std::move(f);
+  bytes.remove_prefix(4 + len);
+  return FrameStatus::complete;
+}
+
+std::string worker_mac(std::string_view token, std::string_view nonce, std::string_view worker) {
+  std::string message(nonce);
+  message += ' ';
+  message += worker;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_len = 0;
+  HMAC(EVP_sha256(), token.data(), static_cast<int>(token.size()),
+       reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest, &digest_len);
+  std::string hex;
+  for (unsigned int i = 0; i < digest_len; ++i) {
+    hex += fmt::format("{:02x}", digest[i]);
+  }
+  return hex;
+}
+
+bool same_mac(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 }  // namespace crest::load

@@ -84,6 +84,7 @@ TimelinePoint sample_point() {
   TimelinePoint p;
   p.t = 3.0000123456789;
   p.active_vus = 12345;
+  p.allocated_vus = 23456;
   p.requests = 999;
   p.failures = 7;
   p.dropped = 2;
@@ -132,10 +133,10 @@ TEST(StatsSerialisation, GarbageIsRejected) {
   EXPECT_FALSE(deserialise_metric_set("ms1 4000000000 0 0 0 0 0\nck\n").has_value());
   EXPECT_FALSE(deserialise_metric_set("ms1 18446744073709551615 1 1 1 0 0\n").has_value());
   EXPECT_FALSE(deserialise_metric_set("ms1 -1 0 0 0 0 0\nck\n").has_value());
-  EXPECT_FALSE(
-      deserialise_timeline_point("tp1 nan 0 0 0 0 0 0 0 0 0\nlh1 0 0 0 0 0\nsr\nsf\n").has_value());
+  EXPECT_FALSE(deserialise_timeline_point("tp2 nan 0 0 0 0 0 0 0 0 0 0\nlh1 0 0 0 0 0\nsr\nsf\n")
+                   .has_value());
   EXPECT_TRUE(
-      deserialise_timeline_point("tp1 1 0 0 0 0 0 0 0 0 0\nlh1 0 0 0 0 0\nsr\nsf\n").has_value());
+      deserialise_timeline_point("tp2 1 0 0 0 0 0 0 0 0 0 0\nlh1 0 0 0 0 0\nsr\nsf\n").has_value());
   // Flipping bytes anywhere: either still well formed, or rejected; never a crash.
   std::mt19937 rng(7);
   for (int i = 0; i < 2000; ++i) {

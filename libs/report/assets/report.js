@@ -76,18 +76,33 @@
     new uPlot(opts, align(series), box);
   }
 
+  const showSlo = report.show_slo !== false;  // false on one run's own page (crest run --out html)
+
   function summaryTable(phases) {
+    const heads = ["phase", "requests", "req/s", "errors", "p50 ms", "p95 ms", "p99 ms"];
     const table = el("table", {},
-      el("tr", {}, ...["phase", "requests", "req/s", "errors", "p50 ms", "p95 ms", "p99 ms", "SLO"]
-        .map(h => el("th", {}, h))));
+      el("tr", {}, ...heads.concat(showSlo ? ["SLO"] : []).map(h => el("th", {}, h))));
     for (const p of phases) {
       const s = p.summary;
-      table.append(el("tr", {}, el("td", {}, p.name), el("td", {}, s.requests),
+      const row = el("tr", {}, el("td", {}, p.name), el("td", {}, s.requests),
         el("td", {}, fmt(s.throughput_rps)), el("td", {}, fmt(100 * s.error_rate, 2) + " %"),
-        el("td", {}, fmt(s.p50_ms)), el("td", {}, fmt(s.p95_ms)), el("td", {}, fmt(s.p99_ms)),
-        el("td", { class: s.slo_held ? "held" : "broken" }, s.slo_held ? "held" : "broken")));
+        el("td", {}, fmt(s.p50_ms)), el("td", {}, fmt(s.p95_ms)), el("td", {}, fmt(s.p99_ms)));
+      if (showSlo) row.append(el("td", { class: s.slo_held ? "held" : "broken" }, s.slo_held ? "held" : "broken"));
+      table.append(row);
     }
     return table;
+  }
+
+  // A phase's own tables (thresholds, steps, checks, ...): text cells as given.
+  function dataTable(parent, t) {
+    const table = el("table", { class: "data", "data-title": t.title },
+      el("tr", {}, ...t.columns.map(h => el("th", {}, h))));
+    for (const r of t.rows) {
+      const row = el("tr", {}, ...r.map(c => el("td", {}, c)));
+      if (r.includes("FAILED")) row.setAttribute("class", "broken");
+      table.append(row);
+    }
+    parent.append(el("h3", {}, t.title), table);
   }
 
   function diagnosis(parent, d) {
@@ -116,8 +131,10 @@
     }
   }
 
-  root.append(el("p", { class: "muted" }, "SLO: p99 < " + report.slo.p99_ms + " ms and errors < " +
-    fmt(100 * report.slo.error_rate, 2) + " %."));
+  if (showSlo) {
+    root.append(el("p", { class: "muted" }, "SLO: p99 < " + report.slo.p99_ms + " ms and errors < " +
+      fmt(100 * report.slo.error_rate, 2) + " %."));
+  }
   root.append(el("h2", {}, "Summary"), summaryTable(report.phases));
 
   if (report.phases.length > 1) {
@@ -147,6 +164,7 @@
     const grid = el("div", { class: "grid" });
     root.append(grid);
     for (const c of p.charts) chart(grid, c.title, c.unit, c.series, p.faults, p.events);
+    for (const t of (p.tables || [])) dataTable(root, t);
     diagnosis(root, p.diagnosis);
     for (const n of p.notes) root.append(el("p", { class: "muted" }, n));
   }

@@ -108,6 +108,10 @@ json to_json(const Report& report) {
                            {"serving_t", r.serving_t ? json(*r.serving_t) : json(nullptr)}});
     }
     const auto& s = p.summary;
+    json tables = json::array();
+    for (const auto& t : p.tables) {
+      tables.push_back({{"title", t.title}, {"columns", t.columns}, {"rows", t.rows}});
+    }
     phases.push_back({{"name", p.name},
                       {"started_at", number(p.started_at)},
                       {"summary",
@@ -126,11 +130,13 @@ json to_json(const Report& report) {
                       {"events", events},
                       {"scale_responses", responses},
                       {"diagnosis", p.diagnosis},
-                      {"notes", p.notes}});
+                      {"notes", p.notes},
+                      {"tables", tables}});
   }
   return {{"title", report.title},
           {"generated_at", report.generated_at},
           {"slo", {{"p99_ms", report.slo.p99_ms}, {"error_rate", report.slo.error_rate}}},
+          {"show_slo", report.show_slo},
           {"phases", phases}};
 }
 

@@ -60,6 +60,10 @@ struct RunResult {
   bool aborted = false;
   std::string error;  // set when the run could not start (for example, name resolution)
   int processes = 1;  // crest run --processes: how many processes ran it (set by process_run)
+  // crest run --coordinator: how many workers ran it, and those lost on the way (the result is
+  // partial when any is, with --tolerate-lost-workers). Set by run_coordinator.
+  int workers = 0;
+  std::vector<std::string> lost_workers;
   std::uint64_t max_rss_kib = 0;  // peak RSS summed over those processes (set by crest run)
   std::uint64_t seed = 0;         // the run's random seed (RunOptions::seed)
   // Wall-clock start (Unix ms): places the timeline beside Prometheus data and event logs.

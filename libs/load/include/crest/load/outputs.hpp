@@ -15,6 +15,11 @@ std::string format_summary(const Plan& plan, const RunResult& run,
 std::string format_json(const Plan& plan, const RunResult& run,
                         const std::vector<ThresholdResult>& thresholds);
 std::string format_csv(const Plan& plan, const RunResult& run);
+// --out html=FILE: one self-contained page (uPlot and the page script compiled in, no network)
+// with the run's time series (rate, latency percentiles, errors, VUs, dropped) and its summary
+// tables; libs/report's page, built from the format_json document.
+std::string format_html(const Plan& plan, const RunResult& run,
+                        const std::vector<ThresholdResult>& thresholds);
 std::string format_progress(const Progress& p, std::uint64_t dropped_total);
 std::string format_prometheus(const Plan& plan, const MetricSet& totals, int active_vus);
 

@@ -43,6 +43,11 @@ struct ProcessRunOptions {
   std::function<void(const std::vector<pid_t>& pids)> on_started;
 };
 
+// Fork+execs `executable args...` as a shard process: only `report_fd` (and stdio) crosses exec,
+// the child dies with its parent (PR_SET_PDEATHSIG) and finds SIGTERM/SIGUSR1 blocked until
+// run_shard installs its handlers. Returns the pid, or -1 (errno says why).
+pid_t spawn_shard(const std::string& executable, std::vector<std::string>& args, int report_fd);
+
 // Runs the plan over options.processes children and merges their reports. A child that dies,
 // exits non-zero, goes silent or sends a malformed frame stops the run: every other child is
 // killed and reaped and RunResult::error names the shard, its pid and what happened.

@@ -13,6 +13,14 @@ namespace crest::report {
 // A `crest run --out json=` file: summary, latency p50/p95/p99, throughput, error rate and VUs
 // per second (per-second step histograms are merged exactly for the percentiles).
 Result<Phase> phase_from_load_json(std::string name, const std::string& path);
+// The same from the parsed document; `source` names it in errors and notes. Besides the charts
+// (latency percentiles, throughput, errors, VUs, dropped iterations) the phase gets the run's
+// tables: thresholds, steps, journeys and checks.
+Result<Phase> phase_from_load_run(std::string name, const nlohmann::json& run,
+                                  const std::string& source);
+// One run's own page (crest run --out html=FILE): the report page with that one phase, its
+// thresholds as the verdict (no SLO column). `run` is the document crest run --out json writes.
+Result<std::string> render_load_run_html(const nlohmann::json& run, std::string title);
 
 // A Prometheus `/api/v1/query_range` answer (one chart; title from `title`) or a saved capture
 // `{"queries": {ID: {"title", "unit", "family", "expr", "data": <query_range answer>}}}` (one

@@ -53,6 +53,13 @@ struct ScaleResponse {
   std::optional<double> serving_t;  // when the last new instance took traffic
 };
 
+// A table of text cells under a phase (a run's thresholds, steps, checks).
+struct Table {
+  std::string title;
+  std::vector<std::string> columns;
+  std::vector<std::vector<std::string>> rows;
+};
+
 struct Slo {
   double p99_ms = 500;
   double error_rate = 0.01;
@@ -81,6 +88,7 @@ struct Phase {
   std::vector<ScaleResponse> scale_responses;
   nlohmann::json diagnosis;        // the diagnosis JSON as given, or null
   std::vector<std::string> notes;  // inputs that were missing or partly unreadable
+  std::vector<Table> tables;       // shown under the phase's charts
 
   Chart* chart(const std::string& id);
 };
@@ -89,6 +97,8 @@ struct Report {
   std::string title = "Crest peak-readiness report";
   std::string generated_at;  // UTC, RFC 3339
   Slo slo;
+  bool show_slo =
+      true;  // false for one run's own page (crest run --out html): its thresholds judge it
   std::vector<Phase> phases;
 };
 
