@@ -11,4 +11,5 @@ int up(int argc, char** argv);
 int down(int argc, char** argv);
 int status(int argc, char** argv);
 int scale(int argc, char** argv);
+int demo(int argc, char** argv);  // crest demo (libs/demo)
 }  // namespace crest::cli

@@ -120,6 +120,24 @@
     fmt(100 * report.slo.error_rate, 2) + " %."));
   root.append(el("h2", {}, "Summary"), summaryTable(report.phases));
 
+  // The verdict a caller attached (crest demo): its headline and tables, before the charts.
+  if (report.verdict && Array.isArray(report.verdict.tables)) {
+    const box = el("section", { id: "verdict" }, el("h2", {}, "Verdict"));
+    if (report.verdict.headline) box.append(el("p", {}, el("strong", {}, report.verdict.headline)));
+    for (const tb of report.verdict.tables) {
+      box.append(el("h3", {}, tb.title || ""));
+      const table = el("table", { class: "verdict" },
+        el("tr", {}, ...[...tb.columns, ""].map(h => el("th", {}, h))));
+      for (const r of tb.rows || []) {
+        const ok = r.ok === true ? "held" : r.ok === false ? "broken" : "";
+        table.append(el("tr", {}, ...r.cells.map(c => el("td", {}, c)),
+          el("td", { class: ok }, r.ok === true ? "ok" : r.ok === false ? "no" : "")));
+      }
+      box.append(table);
+    }
+    root.append(box);
+  }
+
   if (report.phases.length > 1) {
     root.append(el("h2", {}, "Side by side"));
     const grid = el("div", { class: "grid" });

@@ -90,10 +90,15 @@ struct Report {
   std::string generated_at;  // UTC, RFC 3339
   Slo slo;
   std::vector<Phase> phases;
+  // A verdict set by whoever made the runs (crest demo), shown first: {"headline", "tables":
+  // [{"title", "columns": [...], "rows": [{"cells": [...], "ok": true|false|null}]}]}; or null.
+  nlohmann::json verdict;
 };
 
 nlohmann::json to_json(const Report& report);
 std::string render_markdown(const Report& report);
+// The verdict's headline and tables as Markdown ("" when the verdict is null).
+std::string render_verdict_markdown(const nlohmann::json& verdict);
 // One HTML file that opens without network: uPlot and its CSS are inlined.
 std::string render_html(const Report& report);
 
