@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "crest/chaos/stack_faults.hpp"
 #include "crest/stack/local_platform.hpp"
 #include "stack_common.hpp"
 #include "subcommands.hpp"
@@ -48,6 +49,12 @@ int down(int argc, char** argv) {
   if (!state.ok()) {
     std::cerr << "crest down: " << state.error().message << "\n";
     return 1;
+  }
+  // Faults still active (crest chaos, even a crashed one) are undone while their targets live.
+  if (auto undone = chaos::stop_all_faults(dir); !undone.ok()) {
+    std::cerr << "crest down: some faults could not be undone: " << undone.error().message << "\n";
+  } else if (!undone->empty()) {
+    std::cout << fmt::format("undid {} active fault(s) (crest chaos)\n", undone->size());
   }
   const auto& s = *state;
   const pid_t supervisor = s.value("supervisor_pid", 0);

@@ -18,6 +18,9 @@ constexpr Subcommand kSubcommands[] = {
     {"scale", crest::cli::scale,
      "change a service's instances: crest scale SERVICE [--min N] [--max N] [--replicas N] "
      "[--off|--on]"},
+    {"chaos", crest::cli::chaos,
+     "break it on purpose, reversibly: crest chaos list|run FAULT [--target T] [--for 30s]|stop "
+     "--all|scenario FILE"},
     {"down", crest::cli::down, "stop it: crest down [--dir D] [--purge]"},
     {"diagnose", crest::cli::diagnose, "name why it degraded, with evidence (docs/diagnose.md)"},
     {"db", crest::cli::db, "crest db top: database load by SQL digest (--watch, --snapshots F)"},

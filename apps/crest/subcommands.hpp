@@ -12,4 +12,5 @@ int down(int argc, char** argv);
 int status(int argc, char** argv);
 int scale(int argc, char** argv);
 int demo(int argc, char** argv);  // crest demo (libs/demo)
+int chaos(int argc, char** argv);  // crest chaos list|run|stop|status|scenario
 }  // namespace crest::cli
