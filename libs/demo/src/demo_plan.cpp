@@ -37,13 +37,14 @@ DemoSettings settings_for(DemoMode mode, int cores) {
                                                "worker-kill",  "dynamodb-throttle", "queue-outage"};
   switch (mode) {
     case DemoMode::test:
-      s.time_factor = 0.4;
+      s.time_factor = 0.3;
       s.step_seconds = 5;
-      s.search.max_steps = 4;
+      s.search.start_rate = 6 * s.rate_factor;
+      s.search.max_steps = 3;
       s.search.refine_steps = 0;
-      s.search.growth = 2.2;
+      s.search.growth = 2.5;
       s.fault_seconds = 5;
-      s.recovery_seconds = 4;
+      s.recovery_seconds = 3;
       s.faults = all_faults;
       break;
     case DemoMode::quick:

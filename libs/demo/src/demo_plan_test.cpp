@@ -40,7 +40,7 @@ TEST(DemoPlan, TheConstantRatePlanKeepsTheJourneys) {
   ASSERT_TRUE(text.ok()) << text.error().message;
   auto plan = load::parse_plan(*text, "step.yaml");
   ASSERT_TRUE(plan.ok()) << plan.error().message;
-  EXPECT_EQ(plan->journeys.size(), 3u);
+  EXPECT_EQ(plan->journeys.size(), 4u);
   EXPECT_EQ(text->find("thresholds"), std::string::npos);
 }
 
