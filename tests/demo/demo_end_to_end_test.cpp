@@ -46,7 +46,7 @@ class DemoEndToEnd : public ::testing::Test {
             .string();
     auto demo = crest::stack::ChildProcess::spawn(spec);
     ASSERT_TRUE(demo.ok()) << demo.error().message;
-    const auto status = demo->wait_for_exit(std::chrono::minutes(7));
+    const auto status = demo->wait_for_exit(std::chrono::minutes(9));
     std::ifstream log(spec.log_path);
     std::stringstream text;
     text << log.rdbuf();

@@ -129,6 +129,14 @@ class DemoContext {
 // A platform started with `crest up --foreground` as our child: SIGTERM stops it (as `crest
 // down` would), and if the demo dies the kernel stops it (PR_SET_PDEATHSIG).
 struct RunningStack {
+  RunningStack() = default;
+  RunningStack(RunningStack&&) = default;
+  RunningStack& operator=(RunningStack&&) = default;
+  // A step that failed or was interrupted returns early: the platform still stops, gracefully.
+  ~RunningStack() {
+    if (supervisor) supervisor->stop(std::chrono::seconds(60));
+  }
+
   std::string profile;
   fs::path dir;
   std::optional<stack::ChildProcess> supervisor;
