@@ -26,7 +26,7 @@ int demo(int argc, char** argv) {
       "minutes after the build); --full takes about 15; --test is the test suite's variant.",
       "crest demo"};
   demo::DemoOptions options;
-  bool quick = false, full = false, test = false, no_faults = false;
+  bool quick = false, full = false, test = false, no_faults = false, report_only = false;
   auto* mode = app.add_option_group("variant");
   mode->add_flag("--quick", quick, "the README's variant (default)");
   mode->add_flag("--full", full, "longer phases, finer breaking-point search");
@@ -37,6 +37,8 @@ int demo(int argc, char** argv) {
   app.add_option("--profiles", options.profiles, "profiles to compare, in order")
       ->capture_default_str();
   app.add_flag("--no-faults", no_faults, "skip the fault scenarios");
+  app.add_flag("--report-only", report_only,
+               "rebuild the report from the outputs of a finished demo in --out");
   app.add_option("--plan", options.peak_plan, "the peak plan (default examples/demo/peak.yaml)")
       ->check(CLI::ExistingFile);
   app.add_option("--cores", options.cores, "scale rates to this many cores (default: usable)");
@@ -51,6 +53,7 @@ int demo(int argc, char** argv) {
   options.mode = full ? demo::DemoMode::full : test ? demo::DemoMode::test : demo::DemoMode::quick;
   options.faults = !no_faults;
   options.repo_root = repo_root();
+  if (report_only) return demo::rebuild_demo_report(options, std::cout);
   options.stop = &g_demo_stop;
   struct sigaction action {};
   action.sa_handler = on_demo_signal;

@@ -1,14 +1,16 @@
 // Opens a report page that already exists (crest demo's) in headless Chromium and checks it:
 // no console error, no network request, the verdict section with its tables, and every chart
 // that has samples drawn. Saves a full-page screenshot when asked.
-//   node tests/report/open_report_page.mjs REPORT.html [SCREENSHOT.png]
+//   node tests/report/open_report_page.mjs REPORT.html [SCREENSHOT.png] [--top]
+// (--top: the first screen only, 1400x1600, instead of the whole page)
 // Exit 0 and "SKIPPED" when Debian's chromium is absent; exit 1 with the reason otherwise.
 import { existsSync } from "node:fs";
 import { join, resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 
-const [html, screenshot] = process.argv.slice(2).map(p => resolve(p));
+const top = process.argv.includes("--top");
+const [html, screenshot] = process.argv.slice(2).filter(a => a !== "--top").map(p => resolve(p));
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const chromiumPath = "/usr/bin/chromium";
 if (!existsSync(chromiumPath)) {
@@ -20,7 +22,7 @@ const { chromium } = await import(join(repo, "node_modules/playwright-core/index
 const browser = await chromium.launch({ executablePath: chromiumPath, args: ["--headless",
   "--no-sandbox", "--disable-gpu", "--disable-background-networking"] });
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+  const page = await browser.newPage({ viewport: { width: 1400, height: top ? 1600 : 1000 } });
   const problems = [];
   page.on("console", m => { if (m.type() === "error") problems.push(m.text()); });
   page.on("pageerror", e => problems.push(e.message));
@@ -34,7 +36,7 @@ try {
       const px = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
       let n = 0; for (let i = 3; i < px.length; i += 4) if (px[i] > 0) n++; return n; })(),
   })));
-  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
+  if (screenshot) await page.screenshot({ path: screenshot, fullPage: !top });
   assert.deepEqual(problems, [], "console errors or network requests");
   assert.ok(verdictRows >= 4, `the verdict section has ${verdictRows} table rows`);
   const drawn = charts.filter(c => c.points > 0);

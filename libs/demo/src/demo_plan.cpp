@@ -48,12 +48,12 @@ DemoSettings settings_for(DemoMode mode, int cores) {
       s.faults = all_faults;
       break;
     case DemoMode::quick:
-      s.time_factor = 0.8;
+      s.time_factor = 0.7;
       s.step_seconds = 8;
-      s.search.max_steps = 6;
+      s.search.max_steps = 5;
       s.search.refine_steps = 1;
-      s.fault_seconds = 8;
-      s.recovery_seconds = 5;
+      s.fault_seconds = 7;
+      s.recovery_seconds = 4;
       s.faults = all_faults;
       break;
     case DemoMode::full:

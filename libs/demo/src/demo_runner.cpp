@@ -386,10 +386,14 @@ Result<void> Demo::prepare() {
   settings_.search.slo_error_rate = o.slo_error_rate;
 
   const auto& s = settings_;
-  double search_s = s.search.max_steps * (s.step_seconds + 6);
-  double faults_s = o.faults ? s.faults.size() * (s.fault_seconds + s.recovery_seconds + 8) : 0;
+  // Measured on an idle 2-core machine: start-up 20-35 s, 3-4 s per load run on top of its
+  // duration, a diagnosis 2-3 s, crest down 2-6 s.
+  const double search_s = s.search.max_steps * (s.step_seconds + 4);
+  const double faults_s =
+      o.faults ? s.faults.size() * (s.fault_seconds + s.recovery_seconds + 3) + 30 : 0;
   const double estimate =
-      o.profiles.size() * (40 + peak_.duration_s + 10 + search_s + 25) + faults_s;
+      static_cast<double>(o.profiles.size()) * (30 + peak_.duration_s + 10 + search_s + 10) +
+      faults_s;
   ctx_.say(
       fmt::format("crest demo --{}: {} core(s), so rates x{:.2f}; durations x{:.2f}. Output in {}",
                   to_string(s.mode), s.cores, s.rate_factor, s.time_factor, out_dir_.string()));
@@ -480,7 +484,7 @@ Result<void> Demo::run_profile(const std::string& profile) {
       },
       [&](const StepOutcome& o) {
         ctx_.say(fmt::format(
-            "{}:   {:>4.0f} journeys/s: {} (p99 {:.0f} ms, errors {:.2f} %, "
+            "{}:   {:>5.3g} journeys/s: {} (p99 {:.0f} ms, errors {:.2f} %, "
             "{} requests, {} dropped)",
             profile, o.rate, o.held ? "held" : "broke: " + o.why, o.measured.p99_ms,
             o.measured.requests == 0 ? 0.0 : 100.0 * o.measured.failures / o.measured.requests,
@@ -489,10 +493,10 @@ Result<void> Demo::run_profile(const std::string& profile) {
   if (!found.ok()) return found.error();
   run.verdict.breaking_point = *found;
   if (found->highest_held) {
-    ctx_.say(fmt::format("{}: breaking point {}{:.0f} journeys/s", profile,
+    ctx_.say(fmt::format("{}: breaking point {}{:.3g} journeys/s", profile,
                          found->is_lower_bound() ? ">= " : "", *found->highest_held));
   } else {
-    ctx_.say(fmt::format("{}: the SLO broke even at {:.0f} journeys/s", profile,
+    ctx_.say(fmt::format("{}: the SLO broke even at {:.3g} journeys/s", profile,
                          found->lowest_broken.value_or(0)));
   }
 
@@ -639,9 +643,12 @@ Result<void> Demo::run_faults(RunningStack& stack, ProfileRun& run, std::uint64_
   return {};
 }
 
-Result<void> Demo::write_report() {
+// The report from the profiles' outputs (the layout run_profile writes) and the verdict.
+Result<std::vector<std::string>> build_and_write_report(const std::vector<ProfileRun>& runs,
+                                                        const json& verdict, report::Slo slo,
+                                                        const fs::path& out_dir) {
   std::vector<report::PhaseInputs> inputs;
-  for (const auto& r : runs_) {
+  for (const auto& r : runs) {
     report::PhaseInputs in;
     in.name = r.profile;
     in.load_json = r.peak_json.string();
@@ -661,13 +668,35 @@ Result<void> Demo::write_report() {
       inputs.push_back(faults);
     }
   }
-  report::Slo slo{verdict_.slo_p99_ms, verdict_.slo_error_rate};
   auto built = report::build_report(inputs, slo, "Crest demo: the peak, baseline vs scaled");
   if (!built.ok()) return built.error();
-  built->verdict = verdict_.to_json();
-  auto written = report::write_report(*built, (out_dir_ / "report").string());
+  built->verdict = verdict;
+  return report::write_report(*built, (out_dir / "report").string());
+}
+
+// Where run_profile left a profile's outputs.
+ProfileRun profile_outputs(const fs::path& out_dir, const std::string& profile) {
+  ProfileRun r;
+  r.profile = profile;
+  r.dir = out_dir / profile;
+  r.peak_json = r.dir / "peak.json";
+  r.capture_json = r.dir / "prometheus.json";
+  r.diagnosis_json = r.dir / "diagnosis.json";
+  r.events = r.dir / "autoscaler.jsonl";
+  if (fs::exists(r.dir / "faults-load.json")) {
+    r.faults_json = r.dir / "faults-load.json";
+    r.faults_capture = r.dir / "faults-prometheus.json";
+    r.fault_log = chaos::fault_log_path(r.dir / "stack");
+  }
+  return r;
+}
+
+Result<void> Demo::write_report() {
+  const json verdict = verdict_.to_json();
+  auto written = build_and_write_report(
+      runs_, verdict, report::Slo{verdict_.slo_p99_ms, verdict_.slo_error_rate}, out_dir_);
   if (!written.ok()) return written.error();
-  std::ofstream(out_dir_ / "verdict.json") << verdict_.to_json().dump(2) << "\n";
+  std::ofstream(out_dir_ / "verdict.json") << verdict.dump(2) << "\n";
   for (const auto& path : *written) ctx_.say("report: " + path);
   ctx_.say("verdict: " + (out_dir_ / "verdict.json").string());
   return {};
@@ -702,6 +731,28 @@ int Demo::run() {
 }
 
 }  // namespace
+
+int rebuild_demo_report(const DemoOptions& options, std::ostream& out) {
+  const fs::path out_dir = fs::absolute(options.out_dir);
+  const auto verdict = json::parse(read_text(out_dir / "verdict.json"), nullptr, false);
+  if (verdict.is_discarded() || !verdict.contains("profiles")) {
+    out << "crest demo: " << (out_dir / "verdict.json").string()
+        << " is missing or not a demo verdict\n";
+    return 1;
+  }
+  std::vector<ProfileRun> runs;
+  for (const auto& p : verdict["profiles"]) {
+    runs.push_back(profile_outputs(out_dir, p.value("profile", "")));
+  }
+  report::Slo slo{verdict["slo"].value("p99_ms", 500.0), verdict["slo"].value("error_rate", 0.01)};
+  auto written = build_and_write_report(runs, verdict, slo, out_dir);
+  if (!written.ok()) {
+    out << "crest demo: the report: " << written.error().message << "\n";
+    return 1;
+  }
+  for (const auto& path : *written) out << path << "\n";
+  return 0;
+}
 
 int run_demo(const DemoOptions& options, std::ostream& out) {
   DemoOptions resolved = options;

@@ -73,17 +73,17 @@ std::string phase_cell(const PhaseVerdict& v) {
 std::string breaking_cell(const std::optional<BreakingPoint>& bp) {
   if (!bp) return "not measured";
   if (!bp->highest_held) {
-    return fmt::format("below {:.0f}/s (the lowest rate tried broke)",
+    return fmt::format("below {:.3g}/s (the lowest rate tried broke)",
                        bp->lowest_broken.value_or(0));
   }
   if (bp->is_lower_bound()) {
-    return fmt::format(">= {:.0f}/s (held up to the highest rate tried)", *bp->highest_held);
+    return fmt::format(">= {:.3g}/s (held up to the highest rate tried)", *bp->highest_held);
   }
   std::string why;
   for (const auto& s : bp->steps) {
     if (!s.held && s.rate == bp->lowest_broken) why = s.why;
   }
-  return fmt::format("{:.0f}/s (broke at {:.0f}/s: {})", *bp->highest_held, *bp->lowest_broken,
+  return fmt::format("{:.3g}/s (broke at {:.3g}/s: {})", *bp->highest_held, *bp->lowest_broken,
                      why);
 }
 

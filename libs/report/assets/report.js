@@ -52,7 +52,8 @@
     };
   }
 
-  function chart(parent, title, unit, series, bands = [], markers = []) {
+  // spanGaps: draw across missing samples (side-by-side phases sample at different instants).
+  function chart(parent, title, unit, series, bands = [], markers = [], spanGaps = false) {
     const box = el("div", { class: "chart" });
     parent.append(box);
     const points = series.reduce((n, s) => n + s.y.filter(v => v !== null).length, 0);
@@ -69,7 +70,7 @@
       scales: { x: { time: false } },
       axes: [{ label: "seconds" }, { label: unit, size: 60 }],
       series: [{ label: "t" }, ...series.map((s, i) => ({
-        label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: false,
+        label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps,
       }))],
       hooks: { draw: [overlay(bands, markers)] },
     };
@@ -144,10 +145,10 @@
     root.append(grid);
     const pick = (id, label) => report.phases.flatMap(p => (p.charts.find(c => c.id === id)?.series || [])
       .filter(s => s.label === label).map(s => ({ label: p.name + " " + label, t: s.t, y: s.y })));
-    chart(grid, "Latency p99", "ms", pick("latency", "p99"));
-    chart(grid, "Throughput", "req/s", pick("throughput", "requests"));
-    chart(grid, "Error rate", "%", pick("errors", "failed requests"));
-    chart(grid, "Active virtual users", "VUs", pick("vus", "VUs"));
+    chart(grid, "Latency p99", "ms", pick("latency", "p99"), [], [], true);
+    chart(grid, "Throughput", "req/s", pick("throughput", "requests"), [], [], true);
+    chart(grid, "Error rate", "%", pick("errors", "failed requests"), [], [], true);
+    chart(grid, "Active virtual users", "VUs", pick("vus", "VUs"), [], [], true);
   }
 
   for (const p of report.phases) {

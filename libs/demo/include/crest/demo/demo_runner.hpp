@@ -33,4 +33,8 @@ struct DemoOptions {
 // step failed, 130 when interrupted.
 int run_demo(const DemoOptions& options, std::ostream& out);
 
+// The report again from a finished demo's outputs in options.out_dir (its verdict.json and the
+// files beside it), e.g. after the report page changed; prints the paths. 0, or 1 with why.
+int rebuild_demo_report(const DemoOptions& options, std::ostream& out);
+
 }  // namespace crest::demo
