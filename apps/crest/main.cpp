@@ -32,6 +32,9 @@ constexpr Subcommand kSubcommands[] = {
      "translate a JMeter plan: crest convert plan.jmx [--strict] > plan.yaml"},
     {"profile", crest::cli::profile,
      "traffic profile and plan from access logs: crest profile access.log [--plan F]"},
+    {"demo", crest::cli::demo,
+     "the whole story: baseline vs scaled, breaking points, faults, report: crest demo "
+     "[--quick|--full|--test]"},
 };
 
 int usage(std::ostream& out) {

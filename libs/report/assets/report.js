@@ -52,7 +52,8 @@
     };
   }
 
-  function chart(parent, title, unit, series, bands = [], markers = []) {
+  // spanGaps: draw across missing samples (side-by-side phases sample at different instants).
+  function chart(parent, title, unit, series, bands = [], markers = [], spanGaps = false) {
     const box = el("div", { class: "chart" });
     parent.append(box);
     const points = series.reduce((n, s) => n + s.y.filter(v => v !== null).length, 0);
@@ -69,7 +70,7 @@
       scales: { x: { time: false } },
       axes: [{ label: "seconds" }, { label: unit, size: 60 }],
       series: [{ label: "t" }, ...series.map((s, i) => ({
-        label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps: false,
+        label: s.label, stroke: palette[i % palette.length], width: 1.5, spanGaps,
       }))],
       hooks: { draw: [overlay(bands, markers)] },
     };
@@ -137,16 +138,34 @@
   }
   root.append(el("h2", {}, "Summary"), summaryTable(report.phases));
 
+  // The verdict a caller attached (crest demo): its headline and tables, before the charts.
+  if (report.verdict && Array.isArray(report.verdict.tables)) {
+    const box = el("section", { id: "verdict" }, el("h2", {}, "Verdict"));
+    if (report.verdict.headline) box.append(el("p", {}, el("strong", {}, report.verdict.headline)));
+    for (const tb of report.verdict.tables) {
+      box.append(el("h3", {}, tb.title || ""));
+      const table = el("table", { class: "verdict" },
+        el("tr", {}, ...[...tb.columns, ""].map(h => el("th", {}, h))));
+      for (const r of tb.rows || []) {
+        const ok = r.ok === true ? "held" : r.ok === false ? "broken" : "";
+        table.append(el("tr", {}, ...r.cells.map(c => el("td", {}, c)),
+          el("td", { class: ok }, r.ok === true ? "ok" : r.ok === false ? "no" : "")));
+      }
+      box.append(table);
+    }
+    root.append(box);
+  }
+
   if (report.phases.length > 1) {
     root.append(el("h2", {}, "Side by side"));
     const grid = el("div", { class: "grid" });
     root.append(grid);
     const pick = (id, label) => report.phases.flatMap(p => (p.charts.find(c => c.id === id)?.series || [])
       .filter(s => s.label === label).map(s => ({ label: p.name + " " + label, t: s.t, y: s.y })));
-    chart(grid, "Latency p99", "ms", pick("latency", "p99"));
-    chart(grid, "Throughput", "req/s", pick("throughput", "requests"));
-    chart(grid, "Error rate", "%", pick("errors", "failed requests"));
-    chart(grid, "Active virtual users", "VUs", pick("vus", "VUs"));
+    chart(grid, "Latency p99", "ms", pick("latency", "p99"), [], [], true);
+    chart(grid, "Throughput", "req/s", pick("throughput", "requests"), [], [], true);
+    chart(grid, "Error rate", "%", pick("errors", "failed requests"), [], [], true);
+    chart(grid, "Active virtual users", "VUs", pick("vus", "VUs"), [], [], true);
   }
 
   for (const p of report.phases) {

@@ -133,11 +133,13 @@ json to_json(const Report& report) {
                       {"notes", p.notes},
                       {"tables", tables}});
   }
-  return {{"title", report.title},
-          {"generated_at", report.generated_at},
-          {"slo", {{"p99_ms", report.slo.p99_ms}, {"error_rate", report.slo.error_rate}}},
-          {"show_slo", report.show_slo},
-          {"phases", phases}};
+  json out = {{"title", report.title},
+              {"generated_at", report.generated_at},
+              {"slo", {{"p99_ms", report.slo.p99_ms}, {"error_rate", report.slo.error_rate}}},
+              {"show_slo", report.show_slo},
+              {"phases", phases}};
+  if (!report.verdict.is_null()) out["verdict"] = report.verdict;
+  return out;
 }
 
 std::string render_markdown(const Report& report) {
@@ -152,6 +154,7 @@ std::string render_markdown(const Report& report) {
                        s.throughput_rps, 100 * s.error_rate(), cell(s.p50_ms), cell(s.p95_ms),
                        cell(s.p99_ms), s.slo_held(report.slo) ? "held" : "**broken**");
   }
+  out += render_verdict_markdown(report.verdict);
   for (const auto& p : report.phases) {
     if (!p.scale_responses.empty()) {
       out += fmt::format("\n**{}: scaling responses**\n\n", p.name);

@@ -100,10 +100,15 @@ struct Report {
   bool show_slo =
       true;  // false for one run's own page (crest run --out html): its thresholds judge it
   std::vector<Phase> phases;
+  // A verdict set by whoever made the runs (crest demo), shown first: {"headline", "tables":
+  // [{"title", "columns": [...], "rows": [{"cells": [...], "ok": true|false|null}]}]}; or null.
+  nlohmann::json verdict;
 };
 
 nlohmann::json to_json(const Report& report);
 std::string render_markdown(const Report& report);
+// The verdict's headline and tables as Markdown ("" when the verdict is null).
+std::string render_verdict_markdown(const nlohmann::json& verdict);
 // One HTML file that opens without network: uPlot and its CSS are inlined.
 std::string render_html(const Report& report);
 

@@ -1,0 +1,71 @@
+#pragma once
+// The demo's verdict, computed from its raw outputs only (load JSON files, order counts from the
+// database, diagnoses): SLOs per phase of the peak, breaking points and the capacity ratio,
+// faults survived, orders lost. One JSON shape serves the terminal, the report and the test.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "crest/demo/breaking_point.hpp"
+#include "crest/demo/load_outcome.hpp"
+#include "crest/demo/order_audit.hpp"
+
+namespace crest::demo {
+
+struct PhaseVerdict {
+  std::string phase;  // sustained, spike, recovery
+  WindowStats stats;
+  bool held = false;
+};
+
+struct ProfileVerdict {
+  std::string profile;  // baseline, scaled
+  std::vector<PhaseVerdict> phases;
+  std::optional<BreakingPoint> breaking_point;
+  OrderAudit orders;
+  std::string diagnosis;  // the top cause's title, or what the diagnosis said
+};
+
+struct FaultVerdict {
+  std::string fault;
+  std::string target;
+  double from_s = 0;  // seconds since the steady load started
+  double to_s = 0;
+  WindowStats during;
+  OrderCounts orders;          // orders created during the fault, as they ended
+  std::uint64_t accepted = 0;  // checkouts answered 2xx during it (from the load timeline)
+  std::string diagnosis;
+  bool applied = true;  // false: the fault could not be started (then it proves nothing)
+  std::string error;    // why not
+  // Errors within the budget (the SLO's error rate, over the fault and its recovery) and no
+  // order left pending.
+  bool survived(double error_budget) const {
+    return applied && during.error_rate() < error_budget && orders.pending == 0;
+  }
+};
+
+struct Verdict {
+  double slo_p99_ms = 500;
+  double slo_error_rate = 0.01;
+  std::vector<ProfileVerdict> profiles;
+  std::vector<FaultVerdict> faults;
+  bool faults_run = false;
+  std::string faults_note;  // why faults did not run, when they did not
+
+  // scaled / baseline breaking point (nullopt when either is missing).
+  std::optional<double> capacity_ratio() const;
+  std::uint64_t orders_lost() const;
+  bool slo_held(const std::string& profile, const std::string& phase) const;
+  nlohmann::json to_json() const;
+  std::string to_text() const;  // the terminal's table
+};
+
+// The SLO verdict of each phase window of a peak run.
+std::vector<PhaseVerdict> phase_verdicts(
+    const LoadOutcome& run,
+    const std::vector<std::pair<std::string, std::pair<double, double>>>& windows,
+    double slo_p99_ms, double slo_error_rate);
+
+}  // namespace crest::demo

@@ -1,0 +1,69 @@
+#include "crest/demo/demo_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "crest/load/plan.hpp"
+
+namespace crest::demo {
+namespace {
+
+#ifndef CREST_SOURCE_DIR
+#define CREST_SOURCE_DIR "."
+#endif
+const std::string kPeakPlan = std::string(CREST_SOURCE_DIR) + "/examples/demo/peak.yaml";
+
+TEST(DemoPlan, ScalesRatesAndDurationsAndNamesThePhases) {
+  auto scaled = scale_peak_plan(kPeakPlan, 2, 0.5);
+  ASSERT_TRUE(scaled.ok()) << scaled.error().message;
+  // peak.yaml: 10 s warm-up to 20/s, 30 s at 20/s, 5+20 s spike at 80/s, 5+20 s recovery at 20/s.
+  EXPECT_DOUBLE_EQ(scaled->duration_s, 45);
+  EXPECT_DOUBLE_EQ(scaled->sustained_rate, 40);
+  EXPECT_DOUBLE_EQ(scaled->spike_rate, 160);
+  ASSERT_EQ(scaled->phases.size(), 4u);
+  EXPECT_EQ(scaled->phases[1].name, "sustained");
+  EXPECT_DOUBLE_EQ(scaled->phases[1].from_s, 5);
+  EXPECT_DOUBLE_EQ(scaled->phases[1].to_s, 20);
+  EXPECT_EQ(scaled->phases[2].name, "spike");
+  EXPECT_DOUBLE_EQ(scaled->phases[2].to_s, 32.5);
+  EXPECT_EQ(scaled->phases[3].name, "recovery");
+  // The written plan is one the engine accepts, with the users file made absolute.
+  auto plan = load::parse_plan(scaled->yaml, "scaled.yaml");
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_NE(scaled->yaml.find(std::string(CREST_SOURCE_DIR)), std::string::npos);
+}
+
+TEST(DemoPlan, TheConstantRatePlanKeepsTheJourneys) {
+  auto text = constant_rate_plan(kPeakPlan, 300);
+  ASSERT_TRUE(text.ok()) << text.error().message;
+  auto plan = load::parse_plan(*text, "step.yaml");
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  EXPECT_EQ(plan->journeys.size(), 4u);
+  EXPECT_EQ(text->find("thresholds"), std::string::npos);
+}
+
+TEST(DemoPlan, APlanWithoutASpikeIsRefused) {
+  const auto path = std::filesystem::temp_directory_path() / "crest-demo-flat.yaml";
+  std::ofstream(path) << "load:\n  executor: ramping-arrival-rate\n  stages:\n"
+                         "    - {duration: 5s, target: 5}\n    - {duration: 5s, target: 5}\n"
+                         "    - {duration: 5s, target: 5}\n";
+  auto scaled = scale_peak_plan(path.string(), 1, 1);
+  ASSERT_FALSE(scaled.ok());
+  EXPECT_NE(scaled.error().message.find(path.string()), std::string::npos);
+  EXPECT_FALSE(scale_peak_plan("/nonexistent/peak.yaml", 1, 1).ok());
+}
+
+TEST(DemoPlan, VariantsGetShorterTowardsTheTest) {
+  const auto test = settings_for(DemoMode::test, 2);
+  const auto quick = settings_for(DemoMode::quick, 2);
+  const auto full = settings_for(DemoMode::full, 2);
+  EXPECT_LT(test.time_factor, quick.time_factor);
+  EXPECT_LT(quick.time_factor, full.time_factor);
+  EXPECT_EQ(test.faults.size(), 6u);
+  EXPECT_DOUBLE_EQ(settings_for(DemoMode::quick, 8).rate_factor, 4);
+}
+
+}  // namespace
+}  // namespace crest::demo
