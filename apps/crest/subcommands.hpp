@@ -11,7 +11,7 @@ int up(int argc, char** argv);
 int down(int argc, char** argv);
 int status(int argc, char** argv);
 int scale(int argc, char** argv);
-int demo(int argc, char** argv);  // crest demo (libs/demo)
-int chaos(int argc, char** argv);  // crest chaos list|run|stop|status|scenario
+int demo(int argc, char** argv);    // crest demo (libs/demo)
+int chaos(int argc, char** argv);   // crest chaos list|run|stop|status|scenario
 int worker(int argc, char** argv);  // crest worker: a shard of crest run --coordinator
 }  // namespace crest::cli

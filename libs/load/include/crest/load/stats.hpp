@@ -82,7 +82,7 @@ struct MetricSet {
 
 // One second of the run.
 struct TimelinePoint {
-  double t = 0;  // seconds since start, end of the interval
+  double t = 0;           // seconds since start, end of the interval
   int active_vus = 0;     // busy: running an iteration
   int allocated_vus = 0;  // created so far (k6's vus_max): busy ones and idle ones
   std::uint64_t requests = 0;

@@ -19,8 +19,8 @@ namespace crest::load {
 // then one line of check counts. Malformed or truncated input gives nullopt, never a crash.
 std::string serialise(const MetricSet& m);
 std::optional<MetricSet> deserialise_metric_set(std::string_view text);
-// "tp2 <t> <busy vus> <allocated vus> <counters> <steps>", the duration histogram, then per step "<requests>
-// <failures>" and its histogram text (kept as it is: a line of its own).
+// "tp2 <t> <busy vus> <allocated vus> <counters> <steps>", the duration histogram, then per step
+// "<requests> <failures>" and its histogram text (kept as it is: a line of its own).
 std::string serialise(const TimelinePoint& p);
 std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text);
 
