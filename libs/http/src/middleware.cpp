@@ -97,7 +97,7 @@ Middleware trace_context(const log::Logger& logger) {
       ids.parent_span_id.assign(header->substr(36, 16));
     } else {
       random_hex(ids.trace_id, 32);
-      ids.parent_span_id.assign({});
+      ids.parent_span_id.resize(0);  // no parent span
     }
     random_hex(ids.span_id, 16);
     request.context.logger = logger.with_ids(ids);
