@@ -27,10 +27,14 @@ std::optional<milliseconds> ScaleUpResponse::breach_to_serving() const {
 }
 
 std::optional<Clock::WallTime> parse_rfc3339(const std::string& text) {
+  // The event logs are written in UTC with a time ("...T09:00:00.123Z"); core's parser also takes
+  // offsets and bare dates, which no event log holds.
+  if (text.size() < 20 || text[10] != 'T' || text.back() != 'Z') return std::nullopt;
   const auto seconds = crest::parse_rfc3339(text);
   if (!seconds) return std::nullopt;
-  return Clock::WallTime(std::chrono::duration_cast<Clock::WallTime::duration>(
-      std::chrono::duration<double>(*seconds)));
+  const auto millis =
+      std::chrono::round<std::chrono::milliseconds>(std::chrono::duration<double>(*seconds));
+  return Clock::WallTime(std::chrono::duration_cast<Clock::WallTime::duration>(millis));
 }
 
 namespace {
