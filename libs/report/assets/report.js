@@ -160,12 +160,13 @@
     root.append(el("h2", {}, "Side by side"));
     const grid = el("div", { class: "grid" });
     root.append(grid);
-    const pick = (id, label) => report.phases.flatMap(p => (p.charts.find(c => c.id === id)?.series || [])
-      .filter(s => s.label === label).map(s => ({ label: p.name + " " + label, t: s.t, y: s.y })));
+    const pick = (id, ...labels) => report.phases.flatMap(p => (p.charts.find(c => c.id === id)?.series || [])
+      .filter(s => labels.includes(s.label)).map(s => ({ label: p.name + " " + s.label, t: s.t, y: s.y })));
     chart(grid, "Latency p99", "ms", pick("latency", "p99"), [], [], true);
     chart(grid, "Throughput", "req/s", pick("throughput", "requests"), [], [], true);
     chart(grid, "Error rate", "%", pick("errors", "failed requests"), [], [], true);
-    chart(grid, "Active virtual users", "VUs", pick("vus", "VUs"), [], [], true);
+    // A run's VU chart is one "VUs" series, or "busy" beside "allocated" (crest run's newer JSON).
+    chart(grid, "Active virtual users", "VUs", pick("vus", "VUs", "busy"), [], [], true);
   }
 
   for (const p of report.phases) {
