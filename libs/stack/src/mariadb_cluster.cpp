@@ -157,6 +157,9 @@ Result<void> MariaDbCluster::launch_server(std::size_t index) {
       "--bind-address=127.0.0.1",
       fmt::format("--port={}", s.port),
       "--socket=" + s.socket,
+      // Its own temporary directory: servers of parallel tests sharing /tmp lost each other's
+      // internal temporary tables ("Error on delete of '/tmp/#sql-temptable-…'").
+      "--tmpdir=" + (dir_ / (s.name + "-tmp")).string(),
       "--pid-file=" + (dir_ / (s.name + ".pid")).string(),
       fmt::format("--server-id={}", index + 1),
       "--binlog-format=ROW",
@@ -175,6 +178,12 @@ Result<void> MariaDbCluster::launch_server(std::size_t index) {
   } else {
     args.push_back("--relay-log=" + (s.data_dir / "relay-bin").string());
     args.push_back("--read-only=ON");  // the application user cannot write to a replica
+  }
+  std::error_code ec;
+  fs::create_directories(dir_ / (s.name + "-tmp"), ec);
+  if (ec) {
+    return Error{ErrorKind::internal,
+                 "cannot create " + (dir_ / (s.name + "-tmp")).string() + ": " + ec.message()};
   }
   auto child = ChildProcess::spawn([&] {
     ProcessSpec spec = command("mariadbd", args);
