@@ -379,24 +379,38 @@ std::string encode_shard_frame(const ShardFrame& f) {
   return frame(payload);
 }
 
-FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out) {
-  if (bytes.size() < 4) {
-    return FrameStatus::incomplete;
-  }
+namespace {
+
+// The frame at the front of `bytes` (a little-endian u32 length, then a header line and a body),
+// once all of it has arrived; `size` is the whole frame's, prefix included.
+struct FramePart {
+  std::string_view header;
+  std::string_view body;
+  std::size_t size = 0;
+};
+
+FrameStatus front_frame(std::string_view bytes, std::size_t max_bytes, FramePart& out) {
+  if (bytes.size() < 4) return FrameStatus::incomplete;
   const std::size_t len = get_u32_le(bytes);
-  if (len > kMaxShardFrameBytes) {
-    return FrameStatus::malformed;
-  }
-  if (bytes.size() - 4 < len) {
-    return FrameStatus::incomplete;
-  }
+  if (len > max_bytes) return FrameStatus::malformed;
+  if (bytes.size() - 4 < len) return FrameStatus::incomplete;
   const auto payload = bytes.substr(4, len);
   const auto nl = payload.find('\n');
-  if (nl == std::string_view::npos) {
-    return FrameStatus::malformed;
+  if (nl == std::string_view::npos) return FrameStatus::malformed;
+  out = {payload.substr(0, nl), payload.substr(nl + 1), 4 + len};
+  return FrameStatus::complete;
+}
+
+}  // namespace
+
+FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out) {
+  FramePart part;
+  if (const auto status = front_frame(bytes, kMaxShardFrameBytes, part);
+      status != FrameStatus::complete) {
+    return status;
   }
-  const Fields fields(payload.substr(0, nl));
-  const auto body = payload.substr(nl + 1);
+  const Fields fields(part.header);
+  const auto body = part.body;
   ShardFrame f;
   if (fields.size() == 7 && fields[0] == "tick") {
     f.kind = ShardFrame::Kind::tick;
@@ -431,7 +445,7 @@ FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out) {
     return FrameStatus::malformed;
   }
   out = std::move(f);
-  bytes.remove_prefix(4 + len);
+  bytes.remove_prefix(part.size);
   return FrameStatus::complete;
 }
 
@@ -506,23 +520,13 @@ std::string encode_control_frame(const ControlFrame& f) {
 }
 
 FrameStatus decode_control_frame(std::string_view& bytes, ControlFrame& out) {
-  if (bytes.size() < 4) {
-    return FrameStatus::incomplete;
+  FramePart part;
+  if (const auto status = front_frame(bytes, kMaxControlFrameBytes, part);
+      status != FrameStatus::complete) {
+    return status;
   }
-  const std::size_t len = get_u32_le(bytes);
-  if (len > kMaxControlFrameBytes) {
-    return FrameStatus::malformed;
-  }
-  if (bytes.size() - 4 < len) {
-    return FrameStatus::incomplete;
-  }
-  const auto payload = bytes.substr(4, len);
-  const auto nl = payload.find('\n');
-  if (nl == std::string_view::npos) {
-    return FrameStatus::malformed;
-  }
-  const Fields fields(payload.substr(0, nl));
-  auto body = payload.substr(nl + 1);
+  const Fields fields(part.header);
+  auto body = part.body;
   ControlFrame f;
   const auto kind = fields.size() > 0 ? fields[0] : std::string_view();
   bool ok = false;
@@ -562,7 +566,7 @@ FrameStatus decode_control_frame(std::string_view& bytes, ControlFrame& out) {
     return FrameStatus::malformed;
   }
   out = std::move(f);
-  bytes.remove_prefix(4 + len);
+  bytes.remove_prefix(part.size);
   return FrameStatus::complete;
 }
 
