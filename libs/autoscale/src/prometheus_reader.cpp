@@ -43,21 +43,6 @@ std::string regex_escape(const std::string& value) {
   return out;
 }
 
-std::string url_encode(std::string_view text) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-  }
-  return out;
-}
-
 // The series name a seriesQuery selects: the text before '{' (or all of it).
 std::string series_of(const std::string& series_query) {
   std::string name = series_query.substr(0, series_query.find('{'));
@@ -205,7 +190,7 @@ Result<std::string> PrometheusMetricsReader::external_query(const MetricQuery& m
 Result<std::vector<PrometheusMetricsReader::Sample>> PrometheusMetricsReader::run(
     const std::string& promql) {
   http::ClientRequest request;
-  request.target = "/api/v1/query?query=" + url_encode(promql);
+  request.target = "/api/v1/query?query=" + http::url_encode(promql);
   Result<http::Response> response = Error{};
   {
     std::lock_guard lock(mutex_);

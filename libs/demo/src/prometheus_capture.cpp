@@ -1,28 +1,10 @@
 #include "crest/demo/prometheus_capture.hpp"
 
-#include <cctype>
-
 #include <fmt/format.h>
 
 #include "crest/http/client.hpp"
 
 namespace crest::demo {
-namespace {
-
-std::string url_encode(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 std::vector<CaptureQuery> stack_capture_queries() {
   return {
       {"cpu", "CPU per service", "cores", "resources",
@@ -73,7 +55,7 @@ Result<nlohmann::json> capture_prometheus(const std::string& base_url,
   for (const auto& q : queries) {
     http::ClientRequest request;
     request.target = fmt::format("/api/v1/query_range?query={}&start={:.3f}&end={:.3f}&step={}",
-                                 url_encode(q.expr), from, to, step_s);
+                                 http::url_encode(q.expr), from, to, step_s);
     auto response = client.send(request);
     if (!response.ok()) {
       return Error{response.error().kind,

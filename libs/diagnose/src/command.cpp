@@ -64,22 +64,6 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
   };
 }
 
-namespace {
-
-std::string url_encode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 Result<std::string> fetch_prometheus_bundle(const std::string& base_url,
                                             const std::vector<PrometheusQuery>& queries,
                                             double from, double to, double step_s) {
@@ -95,7 +79,7 @@ Result<std::string> fetch_prometheus_bundle(const std::string& base_url,
   for (const auto& q : queries) {
     http::ClientRequest request;
     request.target = fmt::format("/api/v1/query_range?query={}&start={:.3f}&end={:.3f}&step={}",
-                                 url_encode(q.promql), from, to, step_s);
+                                 http::url_encode(q.promql), from, to, step_s);
     auto response = client.send(request);
     if (!response.ok()) {
       return Error{response.error().kind,

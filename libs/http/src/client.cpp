@@ -1,5 +1,7 @@
 #include "crest/http/client.hpp"
 
+#include <cctype>
+
 #include <optional>
 
 #include <fmt/format.h>
@@ -167,6 +169,22 @@ Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view u
     return Error{ErrorKind::invalid_argument, fmt::format("'{}' has no valid port", url)};
   }
   return std::pair{std::string(url.substr(0, colon)), static_cast<std::uint16_t>(port)};
+}
+
+std::string url_encode(std::string_view text) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(text.size());
+  for (const unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
 }
 
 }  // namespace crest::http

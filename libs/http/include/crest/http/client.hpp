@@ -60,4 +60,7 @@ class HttpClientPool {
 // "http://host:port" or "host:port" into its parts; an error for anything else.
 Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view url);
 
+// Percent-encodes everything but RFC 3986's unreserved characters (a query parameter's value).
+std::string url_encode(std::string_view text);
+
 }  // namespace crest::http
