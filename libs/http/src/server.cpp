@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +11,7 @@
 #include <csignal>
 #include <fstream>
 #include <mutex>
+#include <shared_mutex>
 #include <sstream>
 #include <thread>
 #include <unordered_set>
@@ -301,9 +303,11 @@ struct Server::Impl {
   // Out of descriptors: give up the spare one to accept the clients waiting on any loop and close
   // them at once, so they are told instead of left hanging in the backlog. (Linux reports EMFILE
   // before looking at the queue, so the failing loop may not be the one with a client waiting.)
+  // The exclusive lock keeps the other loops' accepts (shared lock) from taking the freed slot:
+  // a served keep-alive client would then hold it and the spare could never be reopened.
   void shed_waiting_connections() {
-    std::lock_guard lock(reserve_mutex);
-    if (reserve_fd < 0) {  // another thread took the freed slot last time; try to get it back
+    std::unique_lock lock(reserve_mutex);
+    if (reserve_fd < 0) {  // something else in the process took the slot; try to get it back
       reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
       return;
     }
@@ -319,31 +323,57 @@ struct Server::Impl {
     reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
 
+  // One accept(2) on the loop's non-blocking listening socket: the descriptor, or -1 with errno.
+  int accept_one(Loop& loop) {
+    std::shared_lock lock(reserve_mutex);
+    return ::accept4(loop.acceptor.native_handle(), nullptr, nullptr,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
+  }
+
+  // Accepts until the backlog is empty, then waits for the listening socket to be readable (the
+  // reactor is edge-triggered, so it must be drained first). Out of descriptors, it sheds the
+  // waiting clients and backs off, doubling from 10 ms to 1 s, with one warning a second at most.
   net::awaitable<void> accept_loop(Loop& loop) {
     auto backoff = std::chrono::milliseconds(0);
     auto last_warning = std::chrono::steady_clock::time_point();
-    for (;;) {
+    const auto protocol = loop.acceptor.local_endpoint().protocol();
+    for (int accepted = 1;; ++accepted) {
       beast::error_code ec;
-      tcp::socket socket(loop.ioc);
-      co_await loop.acceptor.async_accept(socket, net::redirect_error(net::use_awaitable, ec));
-      if (ec == net::error::operation_aborted || !loop.acceptor.is_open()) co_return;
-      if (ec) {
-        const bool out_of_descriptors =
-            ec == net::error::no_descriptors || ec.value() == ENFILE || ec == net::error::no_memory;
-        if (out_of_descriptors) shed_waiting_connections();
+      if (!loop.acceptor.is_open()) co_return;
+      if (accepted % 64 == 0) co_await net::post(loop.ioc, net::use_awaitable);  // let others run
+      const int fd = accept_one(loop);
+      if (fd < 0) {
+        const int error = errno;
+        if (error == EAGAIN || error == EWOULDBLOCK) {
+          co_await loop.acceptor.async_wait(tcp::acceptor::wait_read,
+                                            net::redirect_error(net::use_awaitable, ec));
+          if (ec == net::error::operation_aborted || !loop.acceptor.is_open()) co_return;
+          continue;
+        }
+        if (error == EINTR || error == ECONNABORTED || error == EPROTO) continue;
+        if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
+          shed_waiting_connections();
+        }
         backoff = std::min(std::chrono::milliseconds(1000),
                            backoff.count() == 0 ? std::chrono::milliseconds(10) : 2 * backoff);
         const auto now = std::chrono::steady_clock::now();
         if (now - last_warning >= std::chrono::seconds(1)) {  // one line a second at most
           last_warning = now;
           logger.warn("accept failed; backing off",
-                      {{"error", ec.message()}, {"backoff_ms", backoff.count()}});
+                      {{"error", std::generic_category().message(error)},
+                       {"backoff_ms", backoff.count()}});
         }
         net::steady_timer pause(loop.ioc, backoff);
         co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
         continue;
       }
       backoff = std::chrono::milliseconds(0);
+      tcp::socket socket(loop.ioc);
+      socket.assign(protocol, fd, ec);
+      if (ec) {
+        ::close(fd);
+        continue;
+      }
       if (open_connections.fetch_add(1) >= options.max_connections) {
         --open_connections;
         rejected_full.inc();
@@ -580,7 +610,7 @@ struct Server::Impl {
   metrics::Counter& rejected_full;
   metrics::Counter& rejected_descriptors;
   metrics::Gauge& open_gauge;
-  std::mutex reserve_mutex;
+  std::shared_mutex reserve_mutex;  // exclusive while shedding, shared around accept(2)
   int reserve_fd = -1;
   std::mutex mutex;  // guards readiness_check, drain_callbacks
   std::function<std::string()> readiness_check;
@@ -621,6 +651,7 @@ Result<void> Server::listen() {
     }
     if (!ec) acceptor.bind(endpoint, ec);
     if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+    if (!ec) acceptor.non_blocking(true, ec);  // accept_loop calls accept(2) itself
     if (ec) {
       return Error{ErrorKind::unavailable, "cannot listen on " + impl.options.address + ":" +
                                                std::to_string(port) + ": " + ec.message()};
