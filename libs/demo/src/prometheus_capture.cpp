@@ -41,12 +41,12 @@ std::vector<CaptureQuery> stack_capture_queries() {
 Result<nlohmann::json> capture_prometheus(const std::string& base_url,
                                           const std::vector<CaptureQuery>& queries, double from,
                                           double to, double step_s) {
-  auto host_port = http::parse_host_port(base_url);
+  auto host_port = http::parse_base_url(base_url);
   if (!host_port.ok()) return host_port.error();
   http::ClientOptions options;
   options.request_timeout = std::chrono::seconds(10);
   options.response_body_limit = 64 * 1024 * 1024;
-  http::HttpClient client(host_port->first, host_port->second, options);
+  http::HttpClient client(host_port->host, host_port->port, options);
   nlohmann::json capture{{"queries", nlohmann::json::object()},
                          {"skipped", nlohmann::json::array()},
                          {"prometheus", base_url},

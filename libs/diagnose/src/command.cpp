@@ -67,14 +67,14 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
 Result<std::string> fetch_prometheus_bundle(const std::string& base_url,
                                             const std::vector<PrometheusQuery>& queries,
                                             double from, double to, double step_s) {
-  auto hp = http::parse_host_port(base_url);
+  auto hp = http::parse_base_url(base_url);
   if (!hp.ok()) {
     return hp.error();
   }
   http::ClientOptions options;
   options.request_timeout = std::chrono::seconds(10);
   options.response_body_limit = 256 * 1024 * 1024;
-  http::HttpClient client(hp->first, hp->second, options);
+  http::HttpClient client(hp->host, hp->port, options);
   nlohmann::json bundle{{"queries", nlohmann::json::array()}};
   for (const auto& q : queries) {
     http::ClientRequest request;

@@ -147,28 +147,10 @@ Result<Response> HttpClientPool::send(const ClientRequest& request) {
   return result;
 }
 
-Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view url) {
+Result<HostPort> parse_base_url(std::string_view url) {
   if (url.starts_with("http://")) url.remove_prefix(7);
   while (!url.empty() && url.back() == '/') url.remove_suffix(1);
-  const auto colon = url.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) {
-    return Error{ErrorKind::invalid_argument, fmt::format("'{}' is not host:port", url)};
-  }
-  unsigned port = 0;
-  const auto digits = url.substr(colon + 1);
-  if (digits.empty() || digits.size() > 5) {
-    return Error{ErrorKind::invalid_argument, fmt::format("'{}' has no valid port", url)};
-  }
-  for (char c : digits) {
-    if (c < '0' || c > '9') {
-      return Error{ErrorKind::invalid_argument, fmt::format("'{}' has no valid port", url)};
-    }
-    port = port * 10 + static_cast<unsigned>(c - '0');
-  }
-  if (port == 0 || port > 65535) {
-    return Error{ErrorKind::invalid_argument, fmt::format("'{}' has no valid port", url)};
-  }
-  return std::pair{std::string(url.substr(0, colon)), static_cast<std::uint16_t>(port)};
+  return crest::parse_host_port(url);
 }
 
 std::string url_encode(std::string_view text) {

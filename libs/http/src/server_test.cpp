@@ -444,13 +444,13 @@ TEST(Client, RetriesOnceWhenTheServerClosedAnIdleConnection) {
 }
 
 TEST(Client, ParsesHostPort) {
-  auto parsed = parse_host_port("http://127.0.0.1:8082/");
+  auto parsed = parse_base_url("http://127.0.0.1:8082/");
   ASSERT_TRUE(parsed.ok());
-  EXPECT_EQ(parsed->first, "127.0.0.1");
-  EXPECT_EQ(parsed->second, 8082);
-  EXPECT_FALSE(parse_host_port("127.0.0.1").ok());
-  EXPECT_FALSE(parse_host_port("host:99999").ok());
-  EXPECT_FALSE(parse_host_port("host:12a").ok());
+  EXPECT_EQ(parsed->host, "127.0.0.1");
+  EXPECT_EQ(parsed->port, 8082);
+  EXPECT_FALSE(parse_base_url("127.0.0.1").ok());
+  EXPECT_FALSE(parse_base_url("host:99999").ok());
+  EXPECT_FALSE(parse_base_url("host:12a").ok());
 }
 
 }  // namespace

@@ -35,10 +35,10 @@ SqsQueue::SqsQueue(std::shared_ptr<aws::SqsClient> client, std::string queue_url
                    SqsQueueOptions options)
     : client_(std::move(client)), url_(std::move(queue_url)), options_(std::move(options)) {
   if (!options_.inspection_endpoint.empty()) {
-    auto host_port = http::parse_host_port(options_.inspection_endpoint);
+    auto host_port = http::parse_base_url(options_.inspection_endpoint);
     if (host_port.ok()) {
       inspection_ = std::make_unique<http::HttpClientPool>(
-          host_port->first, host_port->second,
+          host_port->host, host_port->port,
           http::ClientOptions{std::chrono::milliseconds(1'000), std::chrono::milliseconds(2'000)});
       // The queue's name is the last segment of its URL.
       inspection_target_ = "/_fauxqs/queues/" + url_.substr(url_.rfind('/') + 1);

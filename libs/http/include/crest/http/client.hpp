@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "crest/core/error.hpp"
+#include "crest/core/host_port.hpp"
 #include "crest/http/message.hpp"
 
 namespace crest::http {
@@ -57,8 +58,9 @@ class HttpClientPool {
   std::vector<std::unique_ptr<HttpClient>> idle_;
 };
 
-// "http://host:port" or "host:port" into its parts; an error for anything else.
-Result<std::pair<std::string, std::uint16_t>> parse_host_port(std::string_view url);
+// "http://host:port[/]" or "host:port" into its parts (crest::parse_host_port after the scheme);
+// an error for anything else.
+Result<HostPort> parse_base_url(std::string_view url);
 
 // Percent-encodes everything but RFC 3986's unreserved characters (a query parameter's value).
 std::string url_encode(std::string_view text);
