@@ -160,12 +160,17 @@ int serve(const CommandLine& cli, const Config& config) {
   if (all || role == "users") add_users_routes(router, shop, hasher);
   if (all || role == "catalog") add_catalog_routes(router, shop);
   if (all || role == "cart") add_cart_routes(router, shop);
-  const bool sync_checkout = config.get_choice("checkout", {"outbox", "sync"}) == "sync";
-  auto processor = std::make_unique<OrderProcessor>(
-      shop, PaymentSimulator(shop.settings.payment_latency, shop.settings.payment_failure_rate));
+  const bool serves_orders = all || role == "orders";
+  const bool sync_checkout = serves_orders && checkout_mode(config) == CheckoutMode::sync;
+  // The processor completes orders: in the worker, or inside the request with `checkout: sync`.
+  std::unique_ptr<OrderProcessor> processor;
+  if (all || role == "worker" || sync_checkout) {
+    processor = std::make_unique<OrderProcessor>(
+        shop, PaymentSimulator(shop.settings.payment_latency, shop.settings.payment_failure_rate));
+  }
   std::unique_ptr<OutboxRelay> relay;
   std::unique_ptr<OrderWorker> worker;
-  if (all || role == "orders") {
+  if (serves_orders) {
     add_orders_routes(router, shop, sync_checkout ? processor.get() : nullptr);
     relay = std::make_unique<OutboxRelay>(
         shop, OutboxRelayOptions{config.get_duration("outbox.poll_interval"),
@@ -258,21 +263,15 @@ std::vector<ConfigOption> config_schema() {
        "how long a received order message stays invisible"},
       {"queue.max_receive_count", T::integer, "5",
        "deliveries before a message goes to the dead-letter queue"},
-      {"outbox.poll_interval", T::duration, "50ms",
-       "how often the relay looks for new outbox rows"},
-      {"outbox.batch_size", T::integer, "100", "outbox rows per relay pass"},
-      {"outbox.republish_after", T::duration, "5m",
-       "at start, orders pending longer than this are published again (0: never)"},
       {"worker.concurrency", T::integer, "4",
        "orders processed in parallel (0: no consumer in this process)"},
       {"worker.poll_wait", T::duration, "1s", "long-poll wait on the orders queue"},
-      {"orders.claim_timeout", T::duration, "60s",
-       "cart lines claimed by a checkout that died give themselves back after this"},
       {"testing.crash_after_cart_claim", T::boolean, "false",
        "fault injection: checkout exits between claiming cart lines and committing the order"},
       {"payment.latency", T::duration, "50ms", "simulated payment provider latency"},
       {"payment.failure_rate", T::number, "0", "share of payments declined (0..1)"},
   };
+  for (auto& option : orders_config_schema()) schema.push_back(std::move(option));
   for (auto& option : backend_config_schema()) schema.push_back(std::move(option));
   return schema;
 }

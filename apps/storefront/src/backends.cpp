@@ -122,8 +122,6 @@ std::vector<ConfigOption> backend_config_schema() {
       {"sqs.inspection_endpoint", T::string, "",
        "fauxqs only: http://host:port whose /_fauxqs/queues inspection gives the oldest "
        "message's age (crest_queue_oldest_message_age_seconds) without receiving; empty on AWS"},
-      {"checkout", T::string, "outbox",
-       "outbox (202, the worker completes the order) or sync (baseline)"},
   };
 }
 

@@ -116,6 +116,26 @@ std::optional<std::vector<store::CartLine>> settle_claims(Shop& shop, std::int64
 
 }  // namespace
 
+std::vector<ConfigOption> orders_config_schema() {
+  using T = ConfigType;
+  return {
+      {"checkout", T::string, "outbox",
+       "outbox (202, the worker completes the order) or sync (baseline)"},
+      {"orders.claim_timeout", T::duration, "60s",
+       "cart lines claimed by a checkout that died give themselves back after this"},
+      {"outbox.poll_interval", T::duration, "50ms",
+       "how often the relay looks for new outbox rows"},
+      {"outbox.batch_size", T::integer, "100", "outbox rows per relay pass"},
+      {"outbox.republish_after", T::duration, "5m",
+       "at start, orders pending longer than this are published again (0: never)"},
+  };
+}
+
+CheckoutMode checkout_mode(const Config& config) {
+  return config.get_choice("checkout", {"outbox", "sync"}) == "sync" ? CheckoutMode::sync
+                                                                     : CheckoutMode::outbox;
+}
+
 void settle_cart_claims(Shop& shop, std::int64_t user_id, const log::Logger& logger) {
   (void)settle_claims(shop, user_id, "", logger);
 }

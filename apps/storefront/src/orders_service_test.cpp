@@ -128,3 +128,23 @@ TEST_F(OrdersService, LinesClaimedByACheckoutThatDiedReturnAfterTheClaimTimeout)
 
 }  // namespace
 }  // namespace crest::storefront
+
+namespace crest::storefront {
+namespace {
+
+TEST(OrdersSettings, CheckoutModeIsDeclaredWithTheServiceAndChecked) {
+  Config config(orders_config_schema());
+  EXPECT_EQ(checkout_mode(config), CheckoutMode::outbox);  // the default
+  config.set("checkout", "sync", "--set");
+  EXPECT_EQ(checkout_mode(config), CheckoutMode::sync);
+  config.set("checkout", "later", "--set");
+  try {
+    checkout_mode(config);
+    FAIL() << "an unknown checkout mode was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkout"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace crest::storefront
