@@ -79,16 +79,10 @@ Credentials credentials_or_local(const Credentials& given) {
 Result<std::unique_ptr<DynamoDbClient>> DynamoDbClient::create(DynamoDbOptions options,
                                                                ClientHooks hooks) {
   ClientConfig config;
+  static_cast<ServiceOptions&>(config) = options;
   config.service_name = "DynamoDB";
   config.signing_name = "dynamodb";
   config.target_prefix = "DynamoDB_20120810";
-  config.endpoint = options.endpoint;
-  config.region = options.region;
-  config.credentials = options.credentials;
-  config.credentials_provider = options.credentials_provider;
-  config.tls = options.tls;
-  config.http = options.http;
-  config.retry = options.retry;
   ClientHooks for_client = hooks;
   auto client = JsonClient::create(std::move(config), std::move(for_client));
   if (!client.ok()) return client.error();

@@ -27,16 +27,10 @@ Outcome<BatchResult> batch_result(Outcome<Json> response, const char* id_field) 
 
 Result<std::unique_ptr<SqsClient>> SqsClient::create(SqsOptions options, ClientHooks hooks) {
   ClientConfig config;
+  static_cast<ServiceOptions&>(config) = options;
   config.service_name = "SQS";
   config.signing_name = "sqs";
   config.target_prefix = "AmazonSQS";
-  config.endpoint = options.endpoint;
-  config.region = options.region;
-  config.credentials = options.credentials;
-  config.credentials_provider = options.credentials_provider;
-  config.tls = options.tls;
-  config.http = options.http;
-  config.retry = options.retry;
   auto client = JsonClient::create(std::move(config), std::move(hooks));
   if (!client.ok()) return client.error();
   return std::unique_ptr<SqsClient>(new SqsClient(std::move(client.value())));

@@ -1,18 +1,13 @@
 #include "crest/http/server.hpp"
 
 #include <fcntl.h>
-#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <charconv>
-#include <cmath>
 #include <csignal>
-#include <fstream>
 #include <mutex>
 #include <shared_mutex>
-#include <sstream>
 #include <thread>
 #include <unordered_set>
 
@@ -20,6 +15,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "crest/core/text.hpp"
 #include "crest/metrics/registry.hpp"
 
 namespace crest::http {
@@ -102,90 +98,18 @@ bool is_parse_error(const beast::error_code& ec) {
          ec != bhttp::error::end_of_stream && ec != bhttp::error::partial_message;
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // RFC 9112: a Transfer-Encoding the server does not implement is 501; "chunked" is the only one
 // here. Returns true when the header is absent or exactly one "chunked".
 bool transfer_encoding_supported(const bhttp::request_parser<bhttp::string_body>& parser) {
   int fields = 0;
   for (const auto& field : parser.get()) {
     if (field.name() != bhttp::field::transfer_encoding) continue;
-    if (++fields > 1 || !iequals(trim(field.value()), "chunked")) return false;
+    if (++fields > 1 || !iequals(text::trim(field.value()), "chunked")) return false;
   }
   return true;
 }
 
-std::optional<double> cgroup_v1_quota(const std::string& directory) {
-  std::ifstream quota_file(directory + "/cpu.cfs_quota_us");
-  std::ifstream period_file(directory + "/cpu.cfs_period_us");
-  double quota = 0;
-  double period = 0;
-  if (!(quota_file >> quota) || !(period_file >> period) || quota <= 0 || period <= 0) {
-    return std::nullopt;
-  }
-  return quota / period;
-}
-
-// The process's CPU quota from its cgroup (v2 unified or v1 cpu hierarchy), if one is set.
-std::optional<double> cgroup_cpu_quota() {
-  std::ifstream membership("/proc/self/cgroup");
-  std::string line;
-  while (std::getline(membership, line)) {
-    // "0::/path" (v2) or "4:cpu,cpuacct:/path" (v1)
-    const auto first = line.find(':');
-    const auto second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    const std::string controllers = line.substr(first + 1, second - first - 1);
-    const std::string path = line.substr(second + 1);
-    if (controllers.empty()) {
-      for (const std::string& root : {"/sys/fs/cgroup" + path, std::string("/sys/fs/cgroup")}) {
-        std::ifstream max(root + "/cpu.max");
-        std::stringstream text;
-        text << max.rdbuf();
-        if (max) return parse_cgroup_v2_cpu_max(text.str());
-      }
-    } else if (("," + controllers + ",").find(",cpu,") != std::string::npos) {
-      if (auto quota = cgroup_v1_quota("/sys/fs/cgroup/cpu" + path)) return quota;
-      if (auto quota = cgroup_v1_quota("/sys/fs/cgroup/cpu,cpuacct" + path)) return quota;
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
-
-std::optional<double> parse_cgroup_v2_cpu_max(std::string_view text) {
-  const auto space = text.find(' ');
-  if (space == std::string_view::npos) return std::nullopt;
-  const auto quota_text = text.substr(0, space);
-  auto period_text = trim(text.substr(space + 1));
-  while (!period_text.empty() && (period_text.back() == '\n')) period_text.remove_suffix(1);
-  double quota = 0;
-  double period = 0;
-  if (std::from_chars(quota_text.data(), quota_text.data() + quota_text.size(), quota).ec !=
-          std::errc() ||
-      std::from_chars(period_text.data(), period_text.data() + period_text.size(), period).ec !=
-          std::errc() ||
-      quota <= 0 || period <= 0) {
-    return std::nullopt;  // "max": no limit
-  }
-  return quota / period;
-}
-
-int available_cpus() {
-  int cpus = static_cast<int>(std::thread::hardware_concurrency());
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (::sched_getaffinity(0, sizeof set, &set) == 0) cpus = CPU_COUNT(&set);
-  if (const auto quota = cgroup_cpu_quota()) {
-    cpus = std::min(cpus, static_cast<int>(std::ceil(*quota)));
-  }
-  return std::max(1, cpus);
-}
 
 struct Server::Impl {
   Impl(ServerOptions opts, Router routes, std::vector<Middleware> middleware,
@@ -326,8 +250,7 @@ struct Server::Impl {
   // One accept(2) on the loop's non-blocking listening socket: the descriptor, or -1 with errno.
   int accept_one(Loop& loop) {
     std::shared_lock lock(reserve_mutex);
-    return ::accept4(loop.acceptor.native_handle(), nullptr, nullptr,
-                     SOCK_CLOEXEC | SOCK_NONBLOCK);
+    return ::accept4(loop.acceptor.native_handle(), nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
   }
 
   // Accepts until the backlog is empty, then waits for the listening socket to be readable (the
@@ -359,9 +282,9 @@ struct Server::Impl {
         const auto now = std::chrono::steady_clock::now();
         if (now - last_warning >= std::chrono::seconds(1)) {  // one line a second at most
           last_warning = now;
-          logger.warn("accept failed; backing off",
-                      {{"error", std::generic_category().message(error)},
-                       {"backoff_ms", backoff.count()}});
+          logger.warn(
+              "accept failed; backing off",
+              {{"error", std::generic_category().message(error)}, {"backoff_ms", backoff.count()}});
         }
         net::steady_timer pause(loop.ioc, backoff);
         co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));

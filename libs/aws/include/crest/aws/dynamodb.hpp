@@ -93,16 +93,9 @@ struct CreateTableRequest {
   std::optional<KeyAttribute> range_key;  // billing mode is PAY_PER_REQUEST
 };
 
-struct DynamoDbOptions {
-  // "http://127.0.0.1:8000"; empty: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, else
-  // https://dynamodb.<region>.amazonaws.com.
-  std::string endpoint;
-  std::string region = "us-east-1";
-  Credentials credentials;  // empty: credentials_provider, else the default chain (json_client.hpp)
-  std::shared_ptr<CredentialsProvider> credentials_provider;
-  TlsOptions tls;
-  http::ClientOptions http{std::chrono::milliseconds(2'000), std::chrono::milliseconds(5'000)};
-  RetryPolicy retry;
+// endpoint "http://127.0.0.1:8000"; empty: AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL, else
+// https://dynamodb.<region>.amazonaws.com (the rest as ServiceOptions says).
+struct DynamoDbOptions : ServiceOptions {
   // BatchWriteItem re-sends UnprocessedItems up to this many times, with backoff.
   int batch_write_rounds = 5;
 };

@@ -79,10 +79,8 @@ ErrorKind kind_for(int http_status, std::string_view code, RetryClass retry_clas
 using Transport =
     std::function<Result<http::Response>(const http::ClientRequest& request, bool long_poll)>;
 
-struct ClientConfig {
-  std::string service_name;   // for messages and metrics: "DynamoDB", "SQS"
-  std::string signing_name;   // SigV4 service: "dynamodb", "sqs"
-  std::string target_prefix;  // "DynamoDB_20120810", "AmazonSQS"
+// Where a service client sends, as whom and how: what DynamoDbOptions and SqsOptions share.
+struct ServiceOptions {
   // "http://127.0.0.1:8000", "https://host[:port]"; empty: AWS_ENDPOINT_URL_<SERVICE>, then
   // AWS_ENDPOINT_URL, then https://<signing_name>.<region>.amazonaws.com (resolve_endpoint).
   std::string endpoint;
@@ -93,11 +91,18 @@ struct ClientConfig {
   std::shared_ptr<CredentialsProvider> credentials_provider;
   Credentials credentials;
   TlsOptions tls;
-  http::ClientOptions http;  // request_timeout applies to ordinary calls
+  // request_timeout applies to ordinary calls
+  http::ClientOptions http{std::chrono::milliseconds(2'000), std::chrono::milliseconds(5'000)};
+  RetryPolicy retry;
+};
+
+struct ClientConfig : ServiceOptions {
+  std::string service_name;   // for messages and metrics: "DynamoDB", "SQS"
+  std::string signing_name;   // SigV4 service: "dynamodb", "sqs"
+  std::string target_prefix;  // "DynamoDB_20120810", "AmazonSQS"
   // Long polls (SQS ReceiveMessage with WaitTimeSeconds up to 20) get a separate connection pool
   // whose request timeout is http.request_timeout + this, so the poll never times out early.
   std::chrono::milliseconds long_poll_allowance{20'000};
-  RetryPolicy retry;
 };
 
 // Injectable collaborators; every one has a working default.

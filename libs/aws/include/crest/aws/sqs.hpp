@@ -54,17 +54,9 @@ struct RedrivePolicy {
   int max_receive_count = 5;
 };
 
-struct SqsOptions {
-  // "http://127.0.0.1:4566"; empty: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, else
-  // https://sqs.<region>.amazonaws.com.
-  std::string endpoint;
-  std::string region = "us-east-1";
-  Credentials credentials;  // empty: credentials_provider, else the default chain (json_client.hpp)
-  std::shared_ptr<CredentialsProvider> credentials_provider;
-  TlsOptions tls;
-  http::ClientOptions http{std::chrono::milliseconds(2'000), std::chrono::milliseconds(5'000)};
-  RetryPolicy retry;
-};
+// endpoint "http://127.0.0.1:4566"; empty: AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL, else
+// https://sqs.<region>.amazonaws.com (the rest as ServiceOptions says).
+struct SqsOptions : ServiceOptions {};
 
 class SqsClient {
  public:
