@@ -90,6 +90,8 @@ TEST_F(LogTest, InlineTextCutsAtItsCapacity) {
   EXPECT_EQ(text.view(), "abcd");
   text.assign("");
   EXPECT_TRUE(text.empty());
+  text.assign(std::string_view());  // a null, empty view: no memcpy from null (UBSan)
+  EXPECT_TRUE(text.empty());
 }
 
 TEST(LogLevel, ParsesNamesAndRejectsOthers) {

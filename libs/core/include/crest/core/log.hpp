@@ -36,7 +36,7 @@ class InlineText {
   static_assert(Capacity < 256);
   void assign(std::string_view text) {
     size_ = static_cast<std::uint8_t>(std::min(text.size(), Capacity));
-    std::memcpy(data_.data(), text.data(), size_);
+    if (size_ != 0) std::memcpy(data_.data(), text.data(), size_);  // an empty view may be null
   }
   // Room to write `size` bytes in place (at most Capacity).
   char* resize(std::size_t size) {
