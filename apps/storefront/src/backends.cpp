@@ -153,9 +153,9 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
     auto mysql = open_mysql(config, registry, clock);
     if (!mysql.ok()) return mysql.error();
     b.mysql = *mysql;
-    catalog = std::make_shared<store::MysqlCatalogStore>(b.mysql, clock);
-    b.users = std::make_shared<store::MysqlUserStore>(b.mysql, clock);
-    b.orders = std::make_shared<store::MysqlOrderStore>(b.mysql, clock);
+    catalog = std::make_shared<store::SqlCatalogStore>(b.mysql, clock);
+    b.users = std::make_shared<store::SqlUserStore>(b.mysql, clock);
+    b.orders = std::make_shared<store::SqlOrderStore>(b.mysql, clock);
   }
 
   const std::string cache = config.get_choice("cache", {"off", "memory", "redis"});

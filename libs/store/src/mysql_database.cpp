@@ -186,6 +186,41 @@ using mysql_detail::Failure;
 
 namespace {
 
+// LOCATE and ORDER BY name follow the columns' _ci collation: case-insensitive as they are.
+constexpr SqlFragments kMysqlFragments{
+    {"LOCATE(:t2, name) > 0", "LOCATE(:t3, description) > 0", "(LOCATE(:rt, name) > 0)", "name ASC",
+     false},
+    "INSERT IGNORE INTO",
+    " FOR UPDATE",
+    " FOR UPDATE SKIP LOCKED",
+    "SELECT LAST_INSERT_ID()",
+};
+
+// Writes on the primary with deadlock retries; reads where the ReplicaRouter sends them.
+class MysqlDialect final : public SqlDialect {
+ public:
+  explicit MysqlDialect(MysqlDatabase::Impl& db) : SqlDialect(kMysqlFragments), db_(db) {}
+
+  void put_back_reserved_stock(soci::session& sql, std::int64_t order_id,
+                               std::int64_t now) const override {
+    sql << "UPDATE products p JOIN stock_reservation_lines l ON l.product_id = p.id "
+           "SET p.stock = p.stock + l.quantity, p.version = p.version + 1, p.updated_at_ns = :t "
+           "WHERE l.order_id = :o",
+        soci::use(now), soci::use(order_id);
+  }
+
+  Result<void> run_write(const Body& body) override { return db_.write(body); }
+  Result<void> run_read(Consistency consistency,
+                        std::initializer_list<std::string_view> recent_keys,
+                        const Body& body) override {
+    return db_.read(consistency, recent_keys, body);
+  }
+  void record_write(std::string_view key) override { db_.router.record_write(key); }
+
+ private:
+  MysqlDatabase::Impl& db_;
+};
+
 ReplicaRouterOptions router_options(const MysqlOptions& o) {
   ReplicaRouterOptions r;
   for (std::size_t i = 0; i < o.replicas.size(); ++i) {
@@ -284,23 +319,15 @@ MysqlDatabase::Impl::Impl(MysqlOptions opts, Clock& clk)
     probe_sessions_.push_back(std::make_unique<soci::session>());
   }
   if (options.metrics != nullptr) {
-    auto& seconds = options.metrics->histogram_family(
-        "crest_db_query_duration_seconds", "Time of one database operation (a transaction).",
-        {"db_server", "operation"});
-    auto& total = options.metrics->counter_family("crest_db_queries_total",
-                                                  "Database operations (transactions) run.",
-                                                  {"db_server", "operation"});
     auto& wait = options.metrics->histogram_family(
         "crest_db_pool_wait_seconds", "Time spent waiting for a pooled database connection.",
         {"db_server"});
     for (auto& s : servers) {
-      s->read_seconds = &seconds.with({s->name, "read"});
-      s->write_seconds = &seconds.with({s->name, "write"});
-      s->reads = &total.with({s->name, "read"});
-      s->writes = &total.with({s->name, "write"});
+      s->queries = DbServerMetrics(options.metrics, s->name);
       s->pool_wait = &wait.with({s->name});
     }
   }
+  dialect = std::make_unique<MysqlDialect>(*this);
 }
 
 MysqlDatabase::Impl::~Impl() {
@@ -345,16 +372,6 @@ void MysqlDatabase::Impl::release(Server& server, std::size_t slot, bool broken)
     server.epoch.fetch_add(1);  // the others were probably cut off too: reopen them lazily
   }
   server.pool.give_back(slot);
-}
-
-void MysqlDatabase::Impl::record(Server& server, bool is_write,
-                                 std::chrono::steady_clock::duration elapsed) noexcept {
-  if (server.reads == nullptr) {
-    return;
-  }
-  const double seconds = std::chrono::duration<double>(elapsed).count();
-  (is_write ? server.write_seconds : server.read_seconds)->observe(seconds);
-  (is_write ? server.writes : server.reads)->inc();
 }
 
 void MysqlDatabase::Impl::backoff(int attempt) {
@@ -486,6 +503,9 @@ MysqlDatabase::~MysqlDatabase() = default;
 
 const MysqlOptions& MysqlDatabase::options() const {
   return impl_->options;
+}
+SqlDialect& MysqlDatabase::dialect() {
+  return *impl_->dialect;
 }
 ReplicaRouter& MysqlDatabase::router() {
   return impl_->router;

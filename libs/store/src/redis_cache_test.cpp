@@ -102,7 +102,7 @@ TEST_F(RedisTest, DownMeansFailFastThenReconnects) {
 TEST_F(RedisTest, CatalogReadsSurviveRedisOutageAndHitsResume) {
   auto db = SqliteDatabase::open(SqliteOptions{});
   ASSERT_TRUE(db.ok());
-  auto inner = std::make_shared<SqliteCatalogStore>(*db);
+  auto inner = std::make_shared<SqlCatalogStore>(*db);
   const auto category = *inner->insert_category({0, "c", "C"});
   const auto id = *inner->insert_product(Product{0, category, "S", "Mug", "", 900, 3, 1, {}});
   auto o = options();
