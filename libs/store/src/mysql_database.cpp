@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "crest/core/host_port.hpp"
 #include "crest/metrics/registry.hpp"
 #include "mysql_internal.hpp"
 
@@ -227,10 +228,7 @@ ReplicaRouterOptions router_options(const MysqlOptions& o) {
     r.replica_names.push_back(o.replicas[i].name.empty() ? fmt::format("replica{}", i + 1)
                                                          : o.replicas[i].name);
   }
-  r.use_replicas = o.use_replicas;
-  r.max_replica_lag = o.max_replica_lag;
-  r.read_your_writes_window = o.read_your_writes_window;
-  r.recent_writes_capacity = o.recent_writes_capacity;
+  r.reads = o.reads;
   r.metrics = o.metrics;
   return r;
 }
@@ -286,21 +284,13 @@ Result<MysqlEndpoint> parse_mysql_url(std::string_view url) {
     return Error{ErrorKind::invalid_argument, "the MySQL URL names no database (mysql://host/db)"};
   }
   e.database = std::string(rest.substr(slash + 1));
-  const std::string_view host_port = rest.substr(0, slash);
-  const auto colon = host_port.rfind(':');
-  e.host = std::string(host_port.substr(0, colon));
-  if (colon != std::string_view::npos) {
-    const std::string port(host_port.substr(colon + 1));
-    char* end = nullptr;
-    const long value = std::strtol(port.c_str(), &end, 10);
-    if (port.empty() || *end != '\0' || value < 1 || value > 65535) {
-      return Error{ErrorKind::invalid_argument, "the MySQL URL's port is not 1..65535"};
-    }
-    e.port = static_cast<std::uint16_t>(value);
+  auto address = parse_host_port(rest.substr(0, slash), HostPortRules{.default_port = 3306});
+  if (!address.ok()) {
+    return Error{ErrorKind::invalid_argument,
+                 "the MySQL URL's host:port: " + address.error().message};
   }
-  if (e.host.empty()) {
-    return Error{ErrorKind::invalid_argument, "the MySQL URL names no host"};
-  }
+  e.host = std::move(address->host);
+  e.port = address->port;
   return e;
 }
 
@@ -482,7 +472,7 @@ void MysqlDatabase::Impl::prober_loop() {
 }
 
 void MysqlDatabase::Impl::start_prober() {
-  if (servers.size() > 1 && options.use_replicas) {
+  if (router.routes_to_replicas()) {
     prober_ = std::thread([this] { prober_loop(); });
   }
 }
@@ -534,7 +524,7 @@ Result<std::shared_ptr<MysqlDatabase>> MysqlDatabase::open(const MysqlOptions& o
                    "the MySQL primary is not reachable: " + ping.error().message};
     }
   }
-  if (options.use_replicas) {
+  if (impl->router.routes_to_replicas()) {
     impl->probe_replicas();  // route correctly from the first request
   }
   impl->start_prober();

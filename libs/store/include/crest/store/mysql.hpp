@@ -7,7 +7,7 @@
 // with a connection error takes the replica out and is retried once on the primary. A
 // background prober runs SHOW SLAVE STATUS on every replica each probe interval.
 // Read-your-writes: the stores record what a user just wrote (their orders, their account) and
-// route reads of it to the primary for `read_your_writes_window`.
+// route reads of it to the primary for `reads.read_your_writes_window`.
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +36,8 @@ struct MysqlEndpoint {
   std::string database;
 };
 
-// "mysql://user:password@host:port/database" (port defaults to 3306; user and password may be
+// "mysql://user:password@host:port/database" (host:port as crest::parse_host_port reads it,
+// the port defaulting to 3306, an IPv6 address in brackets; user and password may be
 // percent-encoded). invalid_argument naming the part at fault.
 Result<MysqlEndpoint> parse_mysql_url(std::string_view url);
 
@@ -53,13 +54,12 @@ struct MysqlOptions {
   std::chrono::seconds io_timeout{10};  // per statement, read and write
   std::chrono::seconds replica_connect_timeout{1};
   std::chrono::seconds replica_io_timeout{2};
-  std::chrono::milliseconds max_replica_lag{2000};
-  std::chrono::milliseconds read_your_writes_window{5000};
   std::chrono::milliseconds probe_interval{500};
-  bool use_replicas = true;  // false: every read on the primary (the `reads: primary` baseline)
-  bool apply_schema = true;  // migrations on open (the primary's owner does this)
+  // Where reads go: use_replicas = false is the `reads: primary` baseline (every read on the
+  // primary, no probing); max_replica_lag; read_your_writes_window.
+  ReadRouting reads;
+  bool apply_schema = true;          // migrations on open (the primary's owner does this)
   int max_transaction_attempts = 3;  // on deadlock (1213) or lock wait timeout (1205)
-  std::size_t recent_writes_capacity = 100000;
   // crest_db_query_duration_seconds, crest_db_queries_total{db_server,operation=read|write},
   // crest_db_pool_wait_seconds{db_server}, crest_replica_lag_seconds / crest_replica_usable
   // {replica}. Must outlive the database.
