@@ -7,6 +7,7 @@
 #include "crest/core/host_port.hpp"
 #include "crest/metrics/registry.hpp"
 #include "mysql_internal.hpp"
+#include "url_userinfo.hpp"
 
 namespace crest::store {
 namespace mysql_detail {
@@ -233,29 +234,6 @@ ReplicaRouterOptions router_options(const MysqlOptions& o) {
   return r;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size() || hex_value(text[i + 1]) < 0 || hex_value(text[i + 2]) < 0) {
-      return std::nullopt;
-    }
-    out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<MysqlEndpoint> parse_mysql_url(std::string_view url) {
@@ -263,22 +241,14 @@ Result<MysqlEndpoint> parse_mysql_url(std::string_view url) {
   if (url.substr(0, scheme.size()) != scheme) {
     return Error{ErrorKind::invalid_argument, "a MySQL URL starts with mysql://"};
   }
-  std::string_view rest = url.substr(scheme.size());
-  MysqlEndpoint e;
-  const auto at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    const std::string_view credentials = rest.substr(0, at);
-    const auto colon = credentials.find(':');
-    auto user = percent_decode(credentials.substr(0, colon));
-    auto password = colon == std::string_view::npos ? std::optional<std::string>("")
-                                                    : percent_decode(credentials.substr(colon + 1));
-    if (!user || !password) {
-      return Error{ErrorKind::invalid_argument, "bad percent-encoding in the MySQL URL's user"};
-    }
-    e.user = *user;
-    e.password = *password;
-    rest = rest.substr(at + 1);
+  const auto userinfo = split_url_userinfo(url.substr(scheme.size()));
+  if (!userinfo) {
+    return Error{ErrorKind::invalid_argument, "bad percent-encoding in the MySQL URL's user"};
   }
+  MysqlEndpoint e;
+  e.user = userinfo->user;
+  e.password = userinfo->password.value_or("");
+  const std::string_view rest = userinfo->rest;
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos || slash + 1 >= rest.size()) {
     return Error{ErrorKind::invalid_argument, "the MySQL URL names no database (mysql://host/db)"};

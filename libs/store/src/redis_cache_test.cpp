@@ -157,6 +157,9 @@ TEST(RedisUrl, SchemesCredentialsPortAndDatabase) {
   EXPECT_EQ(o.username, "");
   EXPECT_EQ(o.password, "only-password");
   EXPECT_EQ(o.database, 0);
+  ASSERT_TRUE(apply_redis_url("redis://[::1]:6390", o).ok());  // crest::parse_host_port's rules
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 6390);
   ASSERT_TRUE(apply_redis_url("rediss://master.crest.cache.amazonaws.com:6379", o).ok());
   EXPECT_TRUE(o.tls);
   EXPECT_TRUE(o.password.empty());
