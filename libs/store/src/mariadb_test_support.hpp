@@ -39,10 +39,15 @@ class MariaDbClusterEnvironment : public ::testing::Environment {
 [[maybe_unused]] inline ::testing::Environment* const kMariaDbClusterEnvironment =
     ::testing::AddGlobalTestEnvironment(new MariaDbClusterEnvironment);
 
-// Started on first use with `replicas` replicas (later calls get the running cluster), so the
-// other tests of the binary never pay for it.
+// Started on first use with `replicas` replicas, so the other tests of the binary never pay for
+// it; later calls get the running cluster, or, when it has fewer replicas than they ask for (the
+// whole binary run in one process), a new one.
 inline stack::MariaDbCluster& mariadb_cluster(int replicas = 2) {
   auto& slot = mariadb_cluster_slot();
+  if (slot && slot->replica_count() < replicas) {
+    slot->stop(/*crash=*/true);
+    slot.reset();
+  }
   if (!slot) {
     std::filesystem::remove_all(mariadb_cluster_dir());
     stack::MariaDbClusterOptions options;
