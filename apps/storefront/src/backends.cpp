@@ -55,9 +55,9 @@ Result<std::shared_ptr<store::MysqlDatabase>> open_mysql(const Config& config,
   options.io_timeout = seconds("db.io_timeout");
   options.replica_connect_timeout = seconds("db.replica_connect_timeout");
   options.replica_io_timeout = seconds("db.replica_io_timeout");
-  options.max_replica_lag = config.get_duration("db.max_replica_lag");
-  options.read_your_writes_window = config.get_duration("db.read_your_writes_window");
-  options.use_replicas = config.get_choice("reads", {"primary", "replicas"}) == "replicas";
+  options.reads.max_replica_lag = config.get_duration("db.max_replica_lag");
+  options.reads.read_your_writes_window = config.get_duration("db.read_your_writes_window");
+  options.reads.use_replicas = config.get_choice("reads", {"primary", "replicas"}) == "replicas";
   options.apply_schema = config.get_bool("db.apply_schema");
   options.metrics = &registry;
   return store::MysqlDatabase::open(options, clock);
@@ -151,9 +151,9 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
     auto mysql = open_mysql(config, registry, clock);
     if (!mysql.ok()) return mysql.error();
     b.mysql = *mysql;
-    catalog = std::make_shared<store::MysqlCatalogStore>(b.mysql, clock);
-    b.users = std::make_shared<store::MysqlUserStore>(b.mysql, clock);
-    b.orders = std::make_shared<store::MysqlOrderStore>(b.mysql, clock);
+    catalog = std::make_shared<store::SqlCatalogStore>(b.mysql, clock);
+    b.users = std::make_shared<store::SqlUserStore>(b.mysql, clock);
+    b.orders = std::make_shared<store::SqlOrderStore>(b.mysql, clock);
   }
 
   const std::string cache = config.get_choice("cache", {"off", "memory", "redis"});

@@ -62,7 +62,7 @@ class CountingCatalog final : public CatalogStore {
   std::chrono::milliseconds delay{0};
 
  private:
-  SqliteCatalogStore inner_;
+  SqlCatalogStore inner_;
 };
 
 // A cache that is down.

@@ -15,11 +15,11 @@ Result<EmbeddedStores> open_embedded_stores(const EmbeddedOptions& options) {
   }
   EmbeddedStores stores;
   stores.database = *db;
-  stores.catalog = std::make_shared<SqliteCatalogStore>(*db, clock);
-  stores.users = std::make_shared<SqliteUserStore>(*db, clock);
+  stores.catalog = std::make_shared<SqlCatalogStore>(*db, clock);
+  stores.users = std::make_shared<SqlUserStore>(*db, clock);
   stores.sessions = std::make_shared<SqliteSessionStore>(*db, clock);
   stores.carts = std::make_shared<SqliteCartStore>(*db);
-  stores.orders = std::make_shared<SqliteOrderStore>(*db, clock);
+  stores.orders = std::make_shared<SqlOrderStore>(*db, clock);
   stores.cache = std::make_shared<LruCache>(
       LruCacheOptions{options.cache_capacity, "local", options.metrics}, clock);
   // Durable queues in the same database: an accepted order survives any process death.

@@ -4,8 +4,10 @@
 
 #include <fmt/format.h>
 
+#include "crest/core/host_port.hpp"
 #include "crest/metrics/registry.hpp"
 #include "mysql_internal.hpp"
+#include "url_userinfo.hpp"
 
 namespace crest::store {
 namespace mysql_detail {
@@ -186,41 +188,50 @@ using mysql_detail::Failure;
 
 namespace {
 
+// LOCATE and ORDER BY name follow the columns' _ci collation: case-insensitive as they are.
+constexpr SqlFragments kMysqlFragments{
+    {"LOCATE(:t2, name) > 0", "LOCATE(:t3, description) > 0", "(LOCATE(:rt, name) > 0)", "name ASC",
+     false},
+    "INSERT IGNORE INTO",
+    " FOR UPDATE",
+    " FOR UPDATE SKIP LOCKED",
+    "SELECT LAST_INSERT_ID()",
+};
+
+// Writes on the primary with deadlock retries; reads where the ReplicaRouter sends them.
+class MysqlDialect final : public SqlDialect {
+ public:
+  explicit MysqlDialect(MysqlDatabase::Impl& db) : SqlDialect(kMysqlFragments), db_(db) {}
+
+  void put_back_reserved_stock(soci::session& sql, std::int64_t order_id,
+                               std::int64_t now) const override {
+    sql << "UPDATE products p JOIN stock_reservation_lines l ON l.product_id = p.id "
+           "SET p.stock = p.stock + l.quantity, p.version = p.version + 1, p.updated_at_ns = :t "
+           "WHERE l.order_id = :o",
+        soci::use(now), soci::use(order_id);
+  }
+
+  Result<void> run_write(const Body& body) override { return db_.write(body); }
+  Result<void> run_read(Consistency consistency,
+                        std::initializer_list<std::string_view> recent_keys,
+                        const Body& body) override {
+    return db_.read(consistency, recent_keys, body);
+  }
+  void record_write(std::string_view key) override { db_.router.record_write(key); }
+
+ private:
+  MysqlDatabase::Impl& db_;
+};
+
 ReplicaRouterOptions router_options(const MysqlOptions& o) {
   ReplicaRouterOptions r;
   for (std::size_t i = 0; i < o.replicas.size(); ++i) {
     r.replica_names.push_back(o.replicas[i].name.empty() ? fmt::format("replica{}", i + 1)
                                                          : o.replicas[i].name);
   }
-  r.use_replicas = o.use_replicas;
-  r.max_replica_lag = o.max_replica_lag;
-  r.read_your_writes_window = o.read_your_writes_window;
-  r.recent_writes_capacity = o.recent_writes_capacity;
+  r.reads = o.reads;
   r.metrics = o.metrics;
   return r;
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size() || hex_value(text[i + 1]) < 0 || hex_value(text[i + 2]) < 0) {
-      return std::nullopt;
-    }
-    out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-    i += 2;
-  }
-  return out;
 }
 
 }  // namespace
@@ -230,42 +241,26 @@ Result<MysqlEndpoint> parse_mysql_url(std::string_view url) {
   if (url.substr(0, scheme.size()) != scheme) {
     return Error{ErrorKind::invalid_argument, "a MySQL URL starts with mysql://"};
   }
-  std::string_view rest = url.substr(scheme.size());
-  MysqlEndpoint e;
-  const auto at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    const std::string_view credentials = rest.substr(0, at);
-    const auto colon = credentials.find(':');
-    auto user = percent_decode(credentials.substr(0, colon));
-    auto password = colon == std::string_view::npos ? std::optional<std::string>("")
-                                                    : percent_decode(credentials.substr(colon + 1));
-    if (!user || !password) {
-      return Error{ErrorKind::invalid_argument, "bad percent-encoding in the MySQL URL's user"};
-    }
-    e.user = *user;
-    e.password = *password;
-    rest = rest.substr(at + 1);
+  const auto userinfo = split_url_userinfo(url.substr(scheme.size()));
+  if (!userinfo) {
+    return Error{ErrorKind::invalid_argument, "bad percent-encoding in the MySQL URL's user"};
   }
+  MysqlEndpoint e;
+  e.user = userinfo->user;
+  e.password = userinfo->password.value_or("");
+  const std::string_view rest = userinfo->rest;
   const auto slash = rest.find('/');
   if (slash == std::string_view::npos || slash + 1 >= rest.size()) {
     return Error{ErrorKind::invalid_argument, "the MySQL URL names no database (mysql://host/db)"};
   }
   e.database = std::string(rest.substr(slash + 1));
-  const std::string_view host_port = rest.substr(0, slash);
-  const auto colon = host_port.rfind(':');
-  e.host = std::string(host_port.substr(0, colon));
-  if (colon != std::string_view::npos) {
-    const std::string port(host_port.substr(colon + 1));
-    char* end = nullptr;
-    const long value = std::strtol(port.c_str(), &end, 10);
-    if (port.empty() || *end != '\0' || value < 1 || value > 65535) {
-      return Error{ErrorKind::invalid_argument, "the MySQL URL's port is not 1..65535"};
-    }
-    e.port = static_cast<std::uint16_t>(value);
+  auto address = parse_host_port(rest.substr(0, slash), HostPortRules{.default_port = 3306});
+  if (!address.ok()) {
+    return Error{ErrorKind::invalid_argument,
+                 "the MySQL URL's host:port: " + address.error().message};
   }
-  if (e.host.empty()) {
-    return Error{ErrorKind::invalid_argument, "the MySQL URL names no host"};
-  }
+  e.host = std::move(address->host);
+  e.port = address->port;
   return e;
 }
 
@@ -284,23 +279,15 @@ MysqlDatabase::Impl::Impl(MysqlOptions opts, Clock& clk)
     probe_sessions_.push_back(std::make_unique<soci::session>());
   }
   if (options.metrics != nullptr) {
-    auto& seconds = options.metrics->histogram_family(
-        "crest_db_query_duration_seconds", "Time of one database operation (a transaction).",
-        {"db_server", "operation"});
-    auto& total = options.metrics->counter_family("crest_db_queries_total",
-                                                  "Database operations (transactions) run.",
-                                                  {"db_server", "operation"});
     auto& wait = options.metrics->histogram_family(
         "crest_db_pool_wait_seconds", "Time spent waiting for a pooled database connection.",
         {"db_server"});
     for (auto& s : servers) {
-      s->read_seconds = &seconds.with({s->name, "read"});
-      s->write_seconds = &seconds.with({s->name, "write"});
-      s->reads = &total.with({s->name, "read"});
-      s->writes = &total.with({s->name, "write"});
+      s->queries = DbServerMetrics(options.metrics, s->name);
       s->pool_wait = &wait.with({s->name});
     }
   }
+  dialect = std::make_unique<MysqlDialect>(*this);
 }
 
 MysqlDatabase::Impl::~Impl() {
@@ -345,16 +332,6 @@ void MysqlDatabase::Impl::release(Server& server, std::size_t slot, bool broken)
     server.epoch.fetch_add(1);  // the others were probably cut off too: reopen them lazily
   }
   server.pool.give_back(slot);
-}
-
-void MysqlDatabase::Impl::record(Server& server, bool is_write,
-                                 std::chrono::steady_clock::duration elapsed) noexcept {
-  if (server.reads == nullptr) {
-    return;
-  }
-  const double seconds = std::chrono::duration<double>(elapsed).count();
-  (is_write ? server.write_seconds : server.read_seconds)->observe(seconds);
-  (is_write ? server.writes : server.reads)->inc();
 }
 
 void MysqlDatabase::Impl::backoff(int attempt) {
@@ -465,7 +442,7 @@ void MysqlDatabase::Impl::prober_loop() {
 }
 
 void MysqlDatabase::Impl::start_prober() {
-  if (servers.size() > 1 && options.use_replicas) {
+  if (router.routes_to_replicas()) {
     prober_ = std::thread([this] { prober_loop(); });
   }
 }
@@ -486,6 +463,9 @@ MysqlDatabase::~MysqlDatabase() = default;
 
 const MysqlOptions& MysqlDatabase::options() const {
   return impl_->options;
+}
+SqlDialect& MysqlDatabase::dialect() {
+  return *impl_->dialect;
 }
 ReplicaRouter& MysqlDatabase::router() {
   return impl_->router;
@@ -514,7 +494,7 @@ Result<std::shared_ptr<MysqlDatabase>> MysqlDatabase::open(const MysqlOptions& o
                    "the MySQL primary is not reachable: " + ping.error().message};
     }
   }
-  if (options.use_replicas) {
+  if (impl->router.routes_to_replicas()) {
     impl->probe_replicas();  // route correctly from the first request
   }
   impl->start_prober();

@@ -20,25 +20,10 @@
 
 #include "crest/core/error.hpp"
 #include "crest/store/mysql.hpp"
-
-namespace crest::metrics {
-class Counter;
-class Histogram;
-}  // namespace crest::metrics
+#include "sql_dialect.hpp"
 
 namespace crest::store {
 namespace mysql_detail {
-
-// The keys of the ReplicaRouter's read-your-writes window: what a write touched.
-inline std::string user_key(std::int64_t id) {
-  return "user:" + std::to_string(id);
-}
-inline std::string order_key(std::int64_t id) {
-  return "order:" + std::to_string(id);
-}
-inline std::string email_key(const std::string& email) {
-  return "email:" + email;
-}
 
 // What kind of failure an exception was, beyond the Error it maps to.
 enum class Failure : std::uint8_t {
@@ -80,10 +65,7 @@ class MysqlDatabase::Impl {
     std::atomic<std::uint64_t> epoch{1};
     std::vector<std::uint64_t> opened_epoch;  // per slot; touched only by the slot's leaseholder
     metrics::Histogram* pool_wait = nullptr;
-    metrics::Histogram* read_seconds = nullptr;
-    metrics::Histogram* write_seconds = nullptr;
-    metrics::Counter* reads = nullptr;
-    metrics::Counter* writes = nullptr;
+    DbServerMetrics queries;
   };
 
   Impl(MysqlOptions options, Clock& clock);
@@ -149,6 +131,7 @@ class MysqlDatabase::Impl {
   Clock& clock;
   ReplicaRouter router;
   std::vector<std::unique_ptr<Server>> servers;  // 0 = primary, then the replicas
+  std::unique_ptr<SqlDialect> dialect;           // runs on this Impl
 
  private:
   template <typename Body>
@@ -198,14 +181,13 @@ class MysqlDatabase::Impl {
       }
     }();
     release(server, *slot, broken);
-    record(server, is_write, std::chrono::steady_clock::now() - started);
+    server.queries.record(is_write, std::chrono::steady_clock::now() - started);
     return result;
   }
 
   // Leases a pooled connection within pool_wait_timeout, (re)opening it if needed.
   Result<std::size_t> acquire(Server& server, Failure& failure);
   void release(Server& server, std::size_t slot, bool broken);
-  void record(Server& server, bool is_write, std::chrono::steady_clock::duration elapsed) noexcept;
   void backoff(int attempt);
   void prober_loop();
 

@@ -20,7 +20,9 @@
 
 #include <fmt/format.h>
 
+#include "crest/core/host_port.hpp"
 #include "crest/metrics/registry.hpp"
+#include "url_userinfo.hpp"
 
 namespace crest::store {
 namespace {
@@ -94,30 +96,6 @@ int connect_tcp(const std::string& host, std::uint16_t port, std::chrono::millis
   return fd;
 }
 
-int percent_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-std::optional<std::string> percent_decode(std::string_view text) {
-  std::string out;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] != '%') {
-      out += text[i];
-      continue;
-    }
-    if (i + 2 >= text.size()) return std::nullopt;
-    const int hi = percent_value(text[i + 1]);
-    const int lo = percent_value(text[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    out += static_cast<char>(hi * 16 + lo);
-    i += 2;
-  }
-  return out;
-}
-
 }  // namespace
 
 Result<void> apply_redis_url(std::string_view url, RedisCacheOptions& options) {
@@ -132,30 +110,23 @@ Result<void> apply_redis_url(std::string_view url, RedisCacheOptions& options) {
     return Error{ErrorKind::invalid_argument,
                  "redis URL must start with redis:// or rediss:// (TLS)"};
   }
+  const auto userinfo = split_url_userinfo(rest);
+  if (!userinfo) {
+    return Error{ErrorKind::invalid_argument,
+                 "redis URL: bad percent-encoding in the user or password"};
+  }
+  rest = userinfo->rest;
   std::string user;
   std::string password;
-  const auto at = rest.rfind('@');
-  if (at != std::string_view::npos) {
-    const std::string_view userinfo = rest.substr(0, at);
-    rest.remove_prefix(at + 1);
-    const auto colon = userinfo.find(':');
-    auto u = percent_decode(userinfo.substr(0, colon));
-    auto p = colon == std::string_view::npos ? std::optional<std::string>("")
-                                             : percent_decode(userinfo.substr(colon + 1));
-    if (!u || !p) {
-      return Error{ErrorKind::invalid_argument,
-                   "redis URL: bad percent-encoding in the user or password"};
-    }
-    if (colon == std::string_view::npos) {
-      // redis://password@host is how some clients spell a password without a user.
-      password = *u;
-    } else {
-      user = *u;
-      password = *p;
-    }
+  if (userinfo->present && !userinfo->password) {
+    // redis://password@host is how some clients spell a password without a user.
+    password = userinfo->user;
+  } else if (userinfo->present) {
+    user = userinfo->user;
+    password = *userinfo->password;
   }
-  const std::string shown = fmt::format("{}://{}{}", tls ? "rediss" : "redis",
-                                        at == std::string_view::npos ? "" : "***@", rest);
+  const std::string shown =
+      fmt::format("{}://{}{}", tls ? "rediss" : "redis", userinfo->present ? "***@" : "", rest);
   int database = 0;
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     const std::string_view db = rest.substr(slash + 1);
@@ -168,19 +139,14 @@ Result<void> apply_redis_url(std::string_view url, RedisCacheOptions& options) {
       database = std::stoi(std::string(db));
     }
   }
-  std::string host(rest);
-  std::uint16_t port = 6379;
-  if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
-    host = std::string(rest.substr(0, colon));
-    const std::string_view p = rest.substr(colon + 1);
-    if (p.empty() || p.size() > 5 || p.find_first_not_of("0123456789") != std::string_view::npos ||
-        std::stoi(std::string(p)) == 0 || std::stoi(std::string(p)) > 65535) {
-      return Error{ErrorKind::invalid_argument,
-                   fmt::format("redis URL '{}': the port is not a number in 1-65535", shown)};
-    }
-    port = static_cast<std::uint16_t>(std::stoi(std::string(p)));
+  auto address = parse_host_port(rest, HostPortRules{.default_port = 6379});
+  if (!address.ok()) {
+    return Error{ErrorKind::invalid_argument,
+                 fmt::format("redis URL '{}': {}", shown, address.error().message)};
   }
-  if (host.empty() || host.find_first_of("/?#@ ") != std::string::npos) {
+  std::string host = std::move(address->host);
+  const std::uint16_t port = address->port;
+  if (host.find_first_of("/?#@ ") != std::string::npos) {
     return Error{ErrorKind::invalid_argument, fmt::format("redis URL '{}': no host", shown)};
   }
   options.host = std::move(host);

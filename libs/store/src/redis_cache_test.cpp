@@ -102,7 +102,7 @@ TEST_F(RedisTest, DownMeansFailFastThenReconnects) {
 TEST_F(RedisTest, CatalogReadsSurviveRedisOutageAndHitsResume) {
   auto db = SqliteDatabase::open(SqliteOptions{});
   ASSERT_TRUE(db.ok());
-  auto inner = std::make_shared<SqliteCatalogStore>(*db);
+  auto inner = std::make_shared<SqlCatalogStore>(*db);
   const auto category = *inner->insert_category({0, "c", "C"});
   const auto id = *inner->insert_product(Product{0, category, "S", "Mug", "", 900, 3, 1, {}});
   auto o = options();
@@ -157,6 +157,9 @@ TEST(RedisUrl, SchemesCredentialsPortAndDatabase) {
   EXPECT_EQ(o.username, "");
   EXPECT_EQ(o.password, "only-password");
   EXPECT_EQ(o.database, 0);
+  ASSERT_TRUE(apply_redis_url("redis://[::1]:6390", o).ok());  // crest::parse_host_port's rules
+  EXPECT_EQ(o.host, "::1");
+  EXPECT_EQ(o.port, 6390);
   ASSERT_TRUE(apply_redis_url("rediss://master.crest.cache.amazonaws.com:6379", o).ok());
   EXPECT_TRUE(o.tls);
   EXPECT_TRUE(o.password.empty());

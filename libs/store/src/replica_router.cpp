@@ -23,7 +23,8 @@ ReplicaRouter::ReplicaRouter(ReplicaRouterOptions options, Clock& clock)
     }
     replicas_.push_back(std::move(replica));
   }
-  options_.recent_writes_capacity = std::max<std::size_t>(options_.recent_writes_capacity, 1);
+  options_.reads.recent_writes_capacity =
+      std::max<std::size_t>(options_.reads.recent_writes_capacity, 1);
 }
 
 void ReplicaRouter::set_usable(Replica& replica, bool usable) {
@@ -35,7 +36,7 @@ void ReplicaRouter::set_usable(Replica& replica, bool usable) {
 
 int ReplicaRouter::route_read(Consistency consistency,
                               std::initializer_list<std::string_view> keys) {
-  if (consistency == Consistency::strong || !options_.use_replicas || replicas_.empty()) {
+  if (consistency == Consistency::strong || !routes_to_replicas()) {
     return primary;
   }
   for (const auto key : keys) {
@@ -55,7 +56,7 @@ int ReplicaRouter::route_read(Consistency consistency,
 }
 
 void ReplicaRouter::record_write(std::string_view key) {
-  if (replicas_.empty() || !options_.use_replicas) {
+  if (!routes_to_replicas()) {
     return;
   }
   const auto now = clock_.now();
@@ -65,7 +66,7 @@ void ReplicaRouter::record_write(std::string_view key) {
     recent_.splice(recent_.begin(), recent_, it->second);
     return;
   }
-  if (recent_.size() >= options_.recent_writes_capacity) {
+  if (recent_.size() >= options_.reads.recent_writes_capacity) {
     recent_index_.erase(recent_.back().first);
     recent_.pop_back();
   }
@@ -77,7 +78,8 @@ bool ReplicaRouter::written_recently(std::string_view key) const {
   const auto now = clock_.now();
   const std::lock_guard lock(recent_mutex_);
   const auto it = recent_index_.find(key);
-  return it != recent_index_.end() && now - it->second->second < options_.read_your_writes_window;
+  return it != recent_index_.end() &&
+         now - it->second->second < options_.reads.read_your_writes_window;
 }
 
 void ReplicaRouter::report_probe(int server, std::optional<std::chrono::milliseconds> lag) {
@@ -88,7 +90,7 @@ void ReplicaRouter::report_probe(int server, std::optional<std::chrono::millisec
   if (lag && replica.lag_seconds != nullptr) {
     replica.lag_seconds->set(std::chrono::duration<double>(*lag).count());
   }
-  set_usable(replica, lag.has_value() && *lag <= options_.max_replica_lag);
+  set_usable(replica, lag.has_value() && *lag <= options_.reads.max_replica_lag);
 }
 
 void ReplicaRouter::mark_unusable(int server) {

@@ -14,9 +14,9 @@ using namespace std::chrono_literals;
 ReplicaRouterOptions two_replicas(metrics::Registry* registry = nullptr) {
   ReplicaRouterOptions o;
   o.replica_names = {"replica1", "replica2"};
-  o.max_replica_lag = 2s;
-  o.read_your_writes_window = 5s;
-  o.recent_writes_capacity = 3;
+  o.reads.max_replica_lag = 2s;
+  o.reads.read_your_writes_window = 5s;
+  o.reads.recent_writes_capacity = 3;
   o.metrics = registry;
   return o;
 }
@@ -80,10 +80,13 @@ TEST(ReplicaRouter, PrimarySwitchAndGauges) {
   EXPECT_NE(text.find("crest_replica_usable{replica=\"replica1\"} 1"), std::string::npos);
   EXPECT_NE(text.find("crest_replica_usable{replica=\"replica2\"} 0"), std::string::npos);
 
-  options.use_replicas = false;
+  EXPECT_TRUE(router.routes_to_replicas());
+  options.reads.use_replicas = false;  // `reads: primary`
   ReplicaRouter baseline(options, clock);
   baseline.report_probe(1, 0ms);
+  EXPECT_FALSE(baseline.routes_to_replicas());
   EXPECT_EQ(baseline.route_read(Consistency::eventual), ReplicaRouter::primary);
+  EXPECT_FALSE(ReplicaRouter(ReplicaRouterOptions{}, clock).routes_to_replicas());  // none
 }
 
 }  // namespace

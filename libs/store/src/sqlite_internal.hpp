@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -11,11 +12,7 @@
 
 #include "crest/core/error.hpp"
 #include "crest/store/sqlite.hpp"
-
-namespace crest::metrics {
-class Counter;
-class Histogram;
-}  // namespace crest::metrics
+#include "sql_dialect.hpp"
 
 namespace crest::store {
 
@@ -41,6 +38,7 @@ class SqliteDatabase::Impl {
 
   SqliteOptions options;
   soci::connection_pool pool;
+  std::unique_ptr<SqlDialect> dialect;  // runs on this Impl
 
  private:
   template <typename Body>
@@ -66,16 +64,11 @@ class SqliteDatabase::Impl {
         return map_sqlite_exception(std::current_exception());
       }
     }();
-    record(is_write, std::chrono::steady_clock::now() - started);
+    metrics_.record(is_write, std::chrono::steady_clock::now() - started);
     return result;
   }
 
-  void record(bool is_write, std::chrono::steady_clock::duration elapsed) noexcept;
-
-  metrics::Histogram* read_seconds_ = nullptr;
-  metrics::Histogram* write_seconds_ = nullptr;
-  metrics::Counter* reads_ = nullptr;
-  metrics::Counter* writes_ = nullptr;
+  DbServerMetrics metrics_;
 };
 
 }  // namespace crest::store

@@ -33,7 +33,10 @@ Error receipt_error(const aws::AwsError& e) {
 
 SqsQueue::SqsQueue(std::shared_ptr<aws::SqsClient> client, std::string queue_url,
                    SqsQueueOptions options)
-    : client_(std::move(client)), url_(std::move(queue_url)), options_(std::move(options)) {
+    : client_(std::move(client)),
+      url_(std::move(queue_url)),
+      options_(std::move(options)),
+      metrics_(options_.metrics, options_.name, /*dead_letters=*/false) {
   if (!options_.inspection_endpoint.empty()) {
     auto host_port = http::parse_base_url(options_.inspection_endpoint);
     if (host_port.ok()) {
@@ -43,19 +46,6 @@ SqsQueue::SqsQueue(std::shared_ptr<aws::SqsClient> client, std::string queue_url
       // The queue's name is the last segment of its URL.
       inspection_target_ = "/_fauxqs/queues/" + url_.substr(url_.rfind('/') + 1);
     }
-  }
-  if (options_.metrics != nullptr) {
-    auto& m = *options_.metrics;
-    const std::vector<std::string> labels{"queue"};
-    sent_ =
-        &m.counter_family("crest_queue_messages_sent_total", "Messages sent to a queue.", labels)
-             .with({options_.name});
-    received_ = &m.counter_family("crest_queue_messages_received_total",
-                                  "Messages delivered by a queue (redeliveries included).", labels)
-                     .with({options_.name});
-    deleted_ = &m.counter_family("crest_queue_messages_deleted_total",
-                                 "Messages deleted (acknowledged) from a queue.", labels)
-                    .with({options_.name});
   }
 }
 
@@ -70,9 +60,8 @@ Result<std::unique_ptr<SqsQueue>> SqsQueue::open(std::shared_ptr<aws::SqsClient>
 
 Result<std::vector<std::string>> SqsQueue::send_messages(
     const std::vector<OutgoingMessage>& messages) {
-  if (messages.empty() || messages.size() > static_cast<std::size_t>(max_batch)) {
-    return Error{ErrorKind::invalid_argument,
-                 fmt::format("a batch holds 1 to {} messages, not {}", max_batch, messages.size())};
+  if (auto checked = check_batch_size(messages.size()); !checked.ok()) {
+    return checked.error();
   }
   std::vector<std::string> ids(messages.size());
   std::vector<std::size_t> pending(messages.size());
@@ -102,7 +91,7 @@ Result<std::vector<std::string>> SqsQueue::send_messages(
       for (const auto& entry : *it) {
         const auto index = std::stoul(entry.value("Id", "0"));
         if (index < ids.size()) ids[index] = entry.value("MessageId", "");
-        if (sent_ != nullptr) sent_->inc();
+        QueueMetrics::add(metrics_.sent);
       }
     }
     if (auto it = result->find("Failed"); it != result->end() && it->is_array()) {
@@ -126,9 +115,8 @@ Result<std::vector<std::string>> SqsQueue::send_messages(
 }
 
 Result<std::vector<ReceivedMessage>> SqsQueue::receive(const ReceiveOptions& options) {
-  if (options.max_messages < 1 || options.max_messages > max_batch) {
-    return Error{ErrorKind::invalid_argument,
-                 fmt::format("max_messages must be 1 to {}", max_batch)};
+  if (auto checked = check_max_messages(options.max_messages); !checked.ok()) {
+    return checked.error();
   }
   const int wait_seconds = ceil_seconds(options.wait_time, 20);
   const std::vector<std::string> system_attributes{"ApproximateReceiveCount", "SentTimestamp"};
@@ -171,7 +159,7 @@ Result<std::vector<ReceivedMessage>> SqsQueue::receive(const ReceiveOptions& opt
       out.push_back(std::move(r));
     }
   }
-  if (received_ != nullptr) received_->inc(static_cast<double>(out.size()));
+  QueueMetrics::add(metrics_.received, out.size());
   return out;
 }
 
@@ -179,7 +167,7 @@ Result<void> SqsQueue::delete_message(const std::string& receipt_handle) {
   if (receipt_handle.empty()) return Error{ErrorKind::invalid_argument, "empty receipt handle"};
   auto deleted = client_->delete_message(url_, receipt_handle);
   if (!deleted.ok()) return receipt_error(deleted.error());
-  if (deleted_ != nullptr) deleted_->inc();
+  QueueMetrics::add(metrics_.deleted);
   return {};
 }
 

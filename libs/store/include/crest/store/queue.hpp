@@ -15,6 +15,7 @@
 // A consumer that gets any of these must not assume its work was acknowledged; it relies on
 // its own idempotency when the message comes back.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -24,6 +25,11 @@
 
 #include "crest/core/error.hpp"
 #include "crest/store/model.hpp"
+
+namespace crest::metrics {
+class Counter;
+class Registry;
+}  // namespace crest::metrics
 
 namespace crest::store {
 
@@ -84,6 +90,25 @@ class Queue {
   virtual Result<void> change_visibility(const std::string& receipt_handle,
                                          std::chrono::milliseconds timeout) = 0;
   virtual Result<QueueAttributes> attributes() = 0;
+
+ protected:
+  // The argument checks every adapter makes: 1..max_batch, else invalid_argument.
+  static Result<void> check_batch_size(std::size_t messages);
+  static Result<void> check_max_messages(int max_messages);
+};
+
+// crest_queue_messages_{sent,received,deleted}_total{queue}, and with `dead_letters` (a queue
+// that moves dead letters itself) crest_queue_messages_dead_lettered_total{queue}. All null
+// without a registry; add() skips a null counter.
+struct QueueMetrics {
+  QueueMetrics() = default;
+  QueueMetrics(metrics::Registry* registry, const std::string& queue, bool dead_letters);
+  static void add(metrics::Counter* counter, std::size_t count = 1) noexcept;
+
+  metrics::Counter* sent = nullptr;
+  metrics::Counter* received = nullptr;
+  metrics::Counter* deleted = nullptr;
+  metrics::Counter* dead_lettered = nullptr;
 };
 
 using QueuePtr = std::unique_ptr<Queue>;

@@ -4,7 +4,7 @@
 //
 // Servers are numbered 0 = primary, 1..n = replicas. An `eventual` read goes to a usable
 // replica, round robin; a `strong` read, a read whose key was written within the
-// read-your-writes window, any read with `use_replicas` off, and any read while no replica is
+// read-your-writes window, any read with `reads.use_replicas` off, and any read while no replica is
 // usable go to the primary. A replica is usable after a probe found it replicating with
 // Seconds_Behind_Master <= max_replica_lag; a failed probe, a NULL or too large lag, or a
 // connection error on a read takes it out until a later probe finds it healthy again.
@@ -31,12 +31,18 @@ class Registry;
 
 namespace crest::store {
 
-struct ReplicaRouterOptions {
-  std::vector<std::string> replica_names;  // labels, e.g. {"replica1", "replica2"}
-  bool use_replicas = true;                // the baseline switch `reads: primary|replicas`
+// How reads are spread: the one options type for it, from the `reads` setting to the router
+// (MysqlOptions::reads is handed over as it is).
+struct ReadRouting {
+  bool use_replicas = true;  // the baseline switch `reads: primary|replicas`
   std::chrono::milliseconds max_replica_lag{2000};
   std::chrono::milliseconds read_your_writes_window{5000};
   std::size_t recent_writes_capacity = 100000;  // keys remembered (LRU); older ones are forgotten
+};
+
+struct ReplicaRouterOptions {
+  std::vector<std::string> replica_names;  // labels, e.g. {"replica1", "replica2"}
+  ReadRouting reads;
   // crest_replica_lag_seconds{replica} and crest_replica_usable{replica} (1/0).
   metrics::Registry* metrics = nullptr;
 };
@@ -61,6 +67,9 @@ class ReplicaRouter {
   void mark_unusable(int server);
 
   bool usable(int server) const;
+  // Whether any read can go to a replica (there are some, and `use_replicas`): the one place
+  // that decides, which MysqlDatabase asks before probing replicas at all.
+  bool routes_to_replicas() const { return options_.reads.use_replicas && !replicas_.empty(); }
   int replica_count() const { return static_cast<int>(replicas_.size()); }
   const ReplicaRouterOptions& options() const { return options_; }
 

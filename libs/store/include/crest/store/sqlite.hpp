@@ -1,6 +1,8 @@
 #pragma once
 // Embedded SQL adapters: the catalog, users, sessions, carts and orders in one SQLite database
-// (a file, or ":memory:"), reached through a SOCI connection pool.
+// (a file, or ":memory:"), reached through a SOCI connection pool. The catalog, users and orders
+// are the SqlCatalogStore, SqlUserStore and SqlOrderStore of sql_stores.hpp over a
+// SqliteDatabase; sessions and carts (DynamoDB in the full stack) are SQLite's own.
 #include <chrono>
 #include <cstddef>
 #include <memory>
@@ -9,10 +11,8 @@
 #include "crest/core/clock.hpp"
 #include "crest/core/error.hpp"
 #include "crest/store/cart_store.hpp"
-#include "crest/store/catalog_store.hpp"
-#include "crest/store/order_store.hpp"
 #include "crest/store/session_store.hpp"
-#include "crest/store/user_store.hpp"
+#include "crest/store/sql_stores.hpp"
 
 namespace crest::metrics {
 class Registry;
@@ -33,19 +33,18 @@ struct SqliteOptions {
 };
 
 // Owns the connection pool; opening applies the schema (idempotent) and WAL mode.
-// Shared by the stores below, which keep it alive. The stores repeat the ports' default
-// arguments (same values) so they are also usable through their concrete types.
-class SqliteDatabase {
+// Shared by the stores, which keep it alive. The stores repeat the ports' default arguments
+// (same values) so they are also usable through their concrete types.
+class SqliteDatabase final : public SqlDatabase {
  public:
   static constexpr int schema_version = 1;
 
   static Result<std::shared_ptr<SqliteDatabase>> open(const SqliteOptions& options);
 
-  SqliteDatabase(const SqliteDatabase&) = delete;
-  SqliteDatabase& operator=(const SqliteDatabase&) = delete;
-  ~SqliteDatabase();
+  ~SqliteDatabase() override;
 
   const SqliteOptions& options() const;
+  SqlDialect& dialect() override;
 
   class Impl;  // defined in src/, keeps SOCI out of this header
   Impl& impl() { return *impl_; }
@@ -56,44 +55,6 @@ class SqliteDatabase {
 };
 
 using SqliteDatabasePtr = std::shared_ptr<SqliteDatabase>;
-
-class SqliteCatalogStore final : public CatalogStore {
- public:
-  explicit SqliteCatalogStore(SqliteDatabasePtr db, Clock& clock = Clock::system());
-
-  Result<std::vector<Category>> categories() override;
-  Result<ProductPage> list_products(const ProductQuery& query) override;
-  Result<Product> product(std::int64_t id,
-                          Consistency consistency = Consistency::eventual) override;
-  Result<std::vector<Product>> products(const std::vector<std::int64_t>& ids,
-                                        Consistency consistency = Consistency::eventual) override;
-  Result<void> reserve_stock(std::int64_t order_id, const std::vector<OrderLine>& lines) override;
-  Result<void> release_stock(std::int64_t order_id) override;
-  Result<void> set_price(std::int64_t product_id, std::int64_t price_cents) override;
-  Result<void> set_stock(std::int64_t product_id, std::int64_t stock) override;
-  Result<std::int64_t> insert_category(const Category& category) override;
-  Result<std::int64_t> insert_product(const Product& product) override;
-
- private:
-  SqliteDatabasePtr db_;
-  Clock& clock_;
-};
-
-class SqliteUserStore final : public UserStore {
- public:
-  explicit SqliteUserStore(SqliteDatabasePtr db, Clock& clock = Clock::system());
-
-  Result<User> create_user(std::string_view email, std::string_view name,
-                           std::string_view password_hash) override;
-  Result<User> user_by_email(std::string_view email,
-                             Consistency consistency = Consistency::eventual) override;
-  Result<User> user_by_id(std::int64_t id,
-                          Consistency consistency = Consistency::eventual) override;
-
- private:
-  SqliteDatabasePtr db_;
-  Clock& clock_;
-};
 
 class SqliteSessionStore final : public SessionStore {
  public:
@@ -127,30 +88,6 @@ class SqliteCartStore final : public CartStore {
 
  private:
   SqliteDatabasePtr db_;
-};
-
-class SqliteOrderStore final : public OrderStore {
- public:
-  explicit SqliteOrderStore(SqliteDatabasePtr db, Clock& clock = Clock::system());
-
-  Result<CreatedOrder> create_order(const NewOrder& order) override;
-  Result<Order> order(std::int64_t order_id,
-                      Consistency consistency = Consistency::eventual) override;
-  Result<Order> order_by_idempotency_key(std::int64_t user_id, std::string_view key) override;
-  Result<std::vector<Order>> orders_for_user(
-      std::int64_t user_id, int limit, Consistency consistency = Consistency::eventual) override;
-  Result<void> set_status(std::int64_t order_id, OrderStatus from, OrderStatus to,
-                          std::string_view failure_reason = {}) override;
-  Result<std::vector<OutboxEntry>> pending_outbox(int limit) override;
-  Result<void> mark_outbox_sent(const std::vector<std::int64_t>& ids) override;
-  Result<OrderBacklog> backlog() override;
-  Result<std::vector<std::int64_t>> pending_orders_created_before(WallTime cutoff,
-                                                                  std::int64_t after_id,
-                                                                  int limit) override;
-
- private:
-  SqliteDatabasePtr db_;
-  Clock& clock_;
 };
 
 }  // namespace crest::store

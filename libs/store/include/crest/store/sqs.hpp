@@ -23,11 +23,6 @@
 #include "crest/http/client.hpp"
 #include "crest/store/queue.hpp"
 
-namespace crest::metrics {
-class Registry;
-class Counter;
-}  // namespace crest::metrics
-
 namespace crest::store {
 
 struct SqsQueueOptions {
@@ -65,9 +60,7 @@ class SqsQueue final : public Queue {
   SqsQueueOptions options_;
   std::unique_ptr<http::HttpClientPool> inspection_;
   std::string inspection_target_;
-  metrics::Counter* sent_ = nullptr;
-  metrics::Counter* received_ = nullptr;
-  metrics::Counter* deleted_ = nullptr;
+  QueueMetrics metrics_;
 };
 
 struct QueueSetup {

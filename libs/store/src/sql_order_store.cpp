@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include "mysql_internal.hpp"
 #include "soci_shared.hpp"
+#include "sql_dialect.hpp"
 
 namespace crest::store {
 namespace {
@@ -13,17 +13,9 @@ using soci_shared::find_by_key;
 using soci_shared::kMaxOrdersPerPage;
 using soci_shared::kMaxOutboxBatch;
 using soci_shared::load_order;
-using soci_shared::load_orders;
 
-using mysql_detail::order_key;
-using mysql_detail::user_key;
-
-}  // namespace
-
-MysqlOrderStore::MysqlOrderStore(MysqlDatabasePtr db, Clock& clock)
-    : db_(std::move(db)), clock_(clock) {}
-
-Result<CreatedOrder> MysqlOrderStore::create_order(const NewOrder& order) {
+// Sorted by product, or invalid_argument.
+Result<std::vector<OrderLine>> checked_lines(const NewOrder& order) {
   if (order.idempotency_key.empty()) {
     return Error{ErrorKind::invalid_argument, "idempotency key is empty"};
   }
@@ -41,9 +33,30 @@ Result<CreatedOrder> MysqlOrderStore::create_order(const NewOrder& order) {
       return Error{ErrorKind::invalid_argument, "an order lists a product twice"};
     }
   }
+  return lines;
+}
+
+Result<int> checked_limit(int limit, int most) {
+  if (limit < 1 || limit > most) {
+    return Error{ErrorKind::invalid_argument, fmt::format("limit must be 1..{}", most)};
+  }
+  return limit;
+}
+
+}  // namespace
+
+SqlOrderStore::SqlOrderStore(SqlDatabasePtr db, Clock& clock)
+    : db_(std::move(db)), dialect_(db_->dialect()), clock_(clock) {}
+
+Result<CreatedOrder> SqlOrderStore::create_order(const NewOrder& order) {
+  auto checked = checked_lines(order);
+  if (!checked.ok()) {
+    return checked.error();
+  }
+  const std::vector<OrderLine>& lines = checked.value();
   const std::int64_t now = to_ns(clock_.wall_now());
   auto attempt = [&]() {
-    return db_->impl().write([&](soci::session& sql) -> Result<CreatedOrder> {
+    return dialect_.write([&](soci::session& sql) -> Result<CreatedOrder> {
       if (auto existing = find_by_key(sql, order.user_id, order.idempotency_key)) {
         auto o = load_order(sql, *existing);
         if (!o) {
@@ -53,14 +66,14 @@ Result<CreatedOrder> MysqlOrderStore::create_order(const NewOrder& order) {
       }
       const std::string status = to_string(OrderStatus::pending);
       const std::string no_reason;
-      // A concurrent request with the same key blocks here on the unique index until the
-      // first commits, then fails with 1062 (conflict): the caller re-reads the winner.
+      // A concurrent request with the same key (on MySQL; another process on the same SQLite
+      // file) waits on the unique index until the first commits, then fails with a conflict:
+      // the caller re-reads the winner.
       sql << "INSERT INTO orders (user_id, idempotency_key, status, failure_reason, total_cents, "
              "created_at_ns, updated_at_ns) VALUES (:u, :k, :s, :r, :t, :c, :m)",
           soci::use(order.user_id), soci::use(order.idempotency_key), soci::use(status),
           soci::use(no_reason), soci::use(order.total_cents), soci::use(now), soci::use(now);
-      std::int64_t id = 0;
-      sql << "SELECT LAST_INSERT_ID()", soci::into(id);
+      const std::int64_t id = dialect_.last_insert_id(sql);
       for (const auto& line : lines) {
         sql << "INSERT INTO order_lines (order_id, product_id, quantity, unit_price_cents) "
                "VALUES (:o, :p, :q, :c)",
@@ -72,16 +85,16 @@ Result<CreatedOrder> MysqlOrderStore::create_order(const NewOrder& order) {
       const std::string payload = message.dump();
       sql << "INSERT INTO outbox (payload, created_at_ns) VALUES (:p, :t)", soci::use(payload),
           soci::use(now);
-      Order o;
-      o.id = id;
-      o.user_id = order.user_id;
-      o.idempotency_key = order.idempotency_key;
-      o.status = OrderStatus::pending;
-      o.lines = lines;
-      o.total_cents = order.total_cents;
-      o.created_at = from_ns(now);
-      o.updated_at = o.created_at;
-      return CreatedOrder{std::move(o), true};
+      Order created;
+      created.id = id;
+      created.user_id = order.user_id;
+      created.idempotency_key = order.idempotency_key;
+      created.status = OrderStatus::pending;
+      created.lines = lines;
+      created.total_cents = order.total_cents;
+      created.created_at = from_ns(now);
+      created.updated_at = created.created_at;
+      return CreatedOrder{std::move(created), true};
     });
   };
   auto result = attempt();
@@ -89,16 +102,15 @@ Result<CreatedOrder> MysqlOrderStore::create_order(const NewOrder& order) {
     result = attempt();  // lost the race on the idempotency key: return the winner's order
   }
   if (result) {
-    auto& router = db_->impl().router;
-    router.record_write(user_key(order.user_id));
-    router.record_write(order_key(result->order.id));
+    dialect_.record_write(user_key(order.user_id));
+    dialect_.record_write(order_key(result->order.id));
   }
   return result;
 }
 
-Result<Order> MysqlOrderStore::order(std::int64_t order_id, Consistency consistency) {
+Result<Order> SqlOrderStore::order(std::int64_t order_id, Consistency consistency) {
   const std::string recent = order_key(order_id);
-  return db_->impl().read(consistency, {recent}, [&](soci::session& sql) -> Result<Order> {
+  return dialect_.read(consistency, {recent}, [&](soci::session& sql) -> Result<Order> {
     auto o = load_order(sql, order_id);
     if (!o) {
       return Error{ErrorKind::not_found, fmt::format("order {} not found", order_id)};
@@ -107,9 +119,8 @@ Result<Order> MysqlOrderStore::order(std::int64_t order_id, Consistency consiste
   });
 }
 
-Result<Order> MysqlOrderStore::order_by_idempotency_key(std::int64_t user_id,
-                                                        std::string_view key) {
-  return db_->impl().read(Consistency::strong, {}, [&](soci::session& sql) -> Result<Order> {
+Result<Order> SqlOrderStore::order_by_idempotency_key(std::int64_t user_id, std::string_view key) {
+  return dialect_.read(Consistency::strong, {}, [&](soci::session& sql) -> Result<Order> {
     const auto id = find_by_key(sql, user_id, std::string(key));
     auto o = id ? load_order(sql, *id) : std::nullopt;
     if (!o) {
@@ -119,70 +130,69 @@ Result<Order> MysqlOrderStore::order_by_idempotency_key(std::int64_t user_id,
   });
 }
 
-Result<std::vector<Order>> MysqlOrderStore::orders_for_user(std::int64_t user_id, int limit,
-                                                            Consistency consistency) {
-  if (limit < 1 || limit > kMaxOrdersPerPage) {
-    return Error{ErrorKind::invalid_argument,
-                 fmt::format("limit must be 1..{}", kMaxOrdersPerPage)};
+Result<std::vector<Order>> SqlOrderStore::orders_for_user(std::int64_t user_id, int limit,
+                                                          Consistency consistency) {
+  if (auto checked = checked_limit(limit, kMaxOrdersPerPage); !checked.ok()) {
+    return checked.error();
   }
   const std::string recent = user_key(user_id);
-  return db_->impl().read(consistency, {recent},
-                          [&](soci::session& sql) -> Result<std::vector<Order>> {
-                            return load_orders(sql, fmt::format("WHERE user_id = {} ORDER BY id "
-                                                                "DESC LIMIT {}",
-                                                                user_id, limit));
-                          });
+  return dialect_.read(
+      consistency, {recent}, [&](soci::session& sql) -> Result<std::vector<Order>> {
+        return soci_shared::load_orders(
+            sql, fmt::format("WHERE user_id = {} ORDER BY id DESC LIMIT {}", user_id, limit));
+      });
 }
 
-Result<void> MysqlOrderStore::set_status(std::int64_t order_id, OrderStatus from, OrderStatus to,
-                                         std::string_view failure_reason) {
+Result<void> SqlOrderStore::set_status(std::int64_t order_id, OrderStatus from, OrderStatus to,
+                                       std::string_view failure_reason) {
   const std::int64_t now = to_ns(clock_.wall_now());
   const std::string from_text = to_string(from);
   const std::string to_text = to_string(to);
   const std::string reason(failure_reason);
-  auto result = db_->impl().write([&](soci::session& sql) -> Result<void> {
+  auto result = dialect_.write([&](soci::session& sql) -> Result<void> {
     return soci_shared::transition_order(sql, order_id, from_text, to_text, reason, now);
   });
   if (result) {
-    db_->impl().router.record_write(order_key(order_id));
+    dialect_.record_write(order_key(order_id));
   }
   return result;
 }
 
-Result<std::vector<OutboxEntry>> MysqlOrderStore::pending_outbox(int limit) {
-  if (limit < 1 || limit > kMaxOutboxBatch) {
-    return Error{ErrorKind::invalid_argument, fmt::format("limit must be 1..{}", kMaxOutboxBatch)};
+Result<std::vector<OutboxEntry>> SqlOrderStore::pending_outbox(int limit) {
+  if (auto checked = checked_limit(limit, kMaxOutboxBatch); !checked.ok()) {
+    return checked.error();
   }
   const std::int64_t now = to_ns(clock_.wall_now());
-  return db_->impl().write([&](soci::session& sql) -> Result<std::vector<OutboxEntry>> {
-    return soci_shared::claim_pending_outbox(sql, limit, now, " FOR UPDATE SKIP LOCKED");
+  return dialect_.write([&](soci::session& sql) -> Result<std::vector<OutboxEntry>> {
+    return soci_shared::claim_pending_outbox(sql, limit, now,
+                                             dialect_.fragments.lock_rows_skip_locked);
   });
 }
 
-Result<void> MysqlOrderStore::mark_outbox_sent(const std::vector<std::int64_t>& ids) {
+Result<void> SqlOrderStore::mark_outbox_sent(const std::vector<std::int64_t>& ids) {
   if (ids.empty()) {
     return {};
   }
   const std::int64_t now = to_ns(clock_.wall_now());
-  return db_->impl().write([&](soci::session& sql) -> Result<void> {
+  return dialect_.write([&](soci::session& sql) -> Result<void> {
     soci_shared::mark_outbox_sent(sql, ids, now);
     return {};
   });
 }
 
-Result<OrderBacklog> MysqlOrderStore::backlog() {
-  return db_->impl().read(Consistency::strong, {}, [&](soci::session& sql) -> Result<OrderBacklog> {
+Result<OrderBacklog> SqlOrderStore::backlog() {
+  return dialect_.read(Consistency::strong, {}, [&](soci::session& sql) -> Result<OrderBacklog> {
     return soci_shared::select_backlog(sql);
   });
 }
 
-Result<std::vector<std::int64_t>> MysqlOrderStore::pending_orders_created_before(
+Result<std::vector<std::int64_t>> SqlOrderStore::pending_orders_created_before(
     WallTime cutoff, std::int64_t after_id, int limit) {
-  if (limit < 1 || limit > kMaxOutboxBatch) {
-    return Error{ErrorKind::invalid_argument, fmt::format("limit must be 1..{}", kMaxOutboxBatch)};
+  if (auto checked = checked_limit(limit, kMaxOutboxBatch); !checked.ok()) {
+    return checked.error();
   }
   const std::int64_t cutoff_ns = to_ns(cutoff);
-  return db_->impl().read(
+  return dialect_.read(
       Consistency::strong, {}, [&](soci::session& sql) -> Result<std::vector<std::int64_t>> {
         return soci_shared::select_pending_orders_before(sql, cutoff_ns, after_id, limit);
       });

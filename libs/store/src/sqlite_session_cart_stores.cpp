@@ -1,58 +1,8 @@
 #include <fmt/format.h>
 
-#include "soci_shared.hpp"
 #include "sqlite_internal.hpp"
 
 namespace crest::store {
-
-SqliteUserStore::SqliteUserStore(SqliteDatabasePtr db, Clock& clock)
-    : db_(std::move(db)), clock_(clock) {}
-
-Result<User> SqliteUserStore::create_user(std::string_view email, std::string_view name,
-                                          std::string_view password_hash) {
-  User user;
-  user.email = normalize_email(email);
-  user.name = std::string(name);
-  user.password_hash = std::string(password_hash);
-  user.created_at = clock_.wall_now();
-  if (user.email.empty()) {
-    return Error{ErrorKind::invalid_argument, "email is empty"};
-  }
-  const std::int64_t created_at_ns = to_ns(user.created_at);
-  auto created = db_->impl().write([&](soci::session& sql) -> Result<User> {
-    sql << "INSERT INTO users (email, name, password_hash, created_at_ns) "
-           "VALUES (:e, :n, :h, :t)",
-        soci::use(user.email), soci::use(user.name), soci::use(user.password_hash),
-        soci::use(created_at_ns);
-    sql << "SELECT last_insert_rowid()", soci::into(user.id);
-    return user;
-  });
-  if (!created && created.error().kind == ErrorKind::conflict) {
-    return Error{ErrorKind::conflict, "email already registered"};  // no address echoed to logs
-  }
-  return created;
-}
-
-Result<User> SqliteUserStore::user_by_email(std::string_view email, Consistency /*consistency*/) {
-  const std::string key = normalize_email(email);
-  return db_->impl().read([&](soci::session& sql) -> Result<User> {
-    auto u = soci_shared::user_by_email(sql, key);
-    if (!u) {
-      return Error{ErrorKind::not_found, "no user with that email"};
-    }
-    return std::move(*u);
-  });
-}
-
-Result<User> SqliteUserStore::user_by_id(std::int64_t id, Consistency /*consistency*/) {
-  return db_->impl().read([&](soci::session& sql) -> Result<User> {
-    auto u = soci_shared::user_by_id(sql, id);
-    if (!u) {
-      return Error{ErrorKind::not_found, fmt::format("user {} not found", id)};
-    }
-    return std::move(*u);
-  });
-}
 
 SqliteSessionStore::SqliteSessionStore(SqliteDatabasePtr db, Clock& clock)
     : db_(std::move(db)), clock_(clock) {}

@@ -1,21 +1,15 @@
 #include <fmt/format.h>
 
-#include "mysql_internal.hpp"
 #include "soci_shared.hpp"
+#include "sql_dialect.hpp"
 
 namespace crest::store {
-namespace {
 
-using mysql_detail::email_key;
-using mysql_detail::user_key;
+SqlUserStore::SqlUserStore(SqlDatabasePtr db, Clock& clock)
+    : db_(std::move(db)), dialect_(db_->dialect()), clock_(clock) {}
 
-}  // namespace
-
-MysqlUserStore::MysqlUserStore(MysqlDatabasePtr db, Clock& clock)
-    : db_(std::move(db)), clock_(clock) {}
-
-Result<User> MysqlUserStore::create_user(std::string_view email, std::string_view name,
-                                         std::string_view password_hash) {
+Result<User> SqlUserStore::create_user(std::string_view email, std::string_view name,
+                                       std::string_view password_hash) {
   User user;
   user.email = normalize_email(email);
   user.name = std::string(name);
@@ -25,12 +19,12 @@ Result<User> MysqlUserStore::create_user(std::string_view email, std::string_vie
     return Error{ErrorKind::invalid_argument, "email is empty"};
   }
   const std::int64_t created_at_ns = to_ns(user.created_at);
-  auto created = db_->impl().write([&](soci::session& sql) -> Result<User> {
+  auto created = dialect_.write([&](soci::session& sql) -> Result<User> {
     sql << "INSERT INTO users (email, name, password_hash, created_at_ns) "
            "VALUES (:e, :n, :h, :t)",
         soci::use(user.email), soci::use(user.name), soci::use(user.password_hash),
         soci::use(created_at_ns);
-    sql << "SELECT LAST_INSERT_ID()", soci::into(user.id);
+    user.id = dialect_.last_insert_id(sql);
     return user;
   });
   if (!created) {
@@ -39,16 +33,15 @@ Result<User> MysqlUserStore::create_user(std::string_view email, std::string_vie
     }
     return created;
   }
-  auto& router = db_->impl().router;
-  router.record_write(user_key(user.id));
-  router.record_write(email_key(user.email));
+  dialect_.record_write(user_key(user.id));
+  dialect_.record_write(email_key(user.email));
   return created;
 }
 
-Result<User> MysqlUserStore::user_by_email(std::string_view email, Consistency consistency) {
+Result<User> SqlUserStore::user_by_email(std::string_view email, Consistency consistency) {
   const std::string key = normalize_email(email);
   const std::string recent = email_key(key);
-  return db_->impl().read(consistency, {recent}, [&](soci::session& sql) -> Result<User> {
+  return dialect_.read(consistency, {recent}, [&](soci::session& sql) -> Result<User> {
     auto u = soci_shared::user_by_email(sql, key);
     if (!u) {
       return Error{ErrorKind::not_found, "no user with that email"};
@@ -57,9 +50,9 @@ Result<User> MysqlUserStore::user_by_email(std::string_view email, Consistency c
   });
 }
 
-Result<User> MysqlUserStore::user_by_id(std::int64_t id, Consistency consistency) {
+Result<User> SqlUserStore::user_by_id(std::int64_t id, Consistency consistency) {
   const std::string recent = user_key(id);
-  return db_->impl().read(consistency, {recent}, [&](soci::session& sql) -> Result<User> {
+  return dialect_.read(consistency, {recent}, [&](soci::session& sql) -> Result<User> {
     auto u = soci_shared::user_by_id(sql, id);
     if (!u) {
       return Error{ErrorKind::not_found, fmt::format("user {} not found", id)};
