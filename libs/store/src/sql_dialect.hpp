@@ -127,8 +127,8 @@ class SqlDialect {
       return {};
     });
     if (!ran.ok()) {
-      return ran
-          .error();  // the runner's own error (mapped exception, retries exhausted) or the body's
+      // The runner's own error (a mapped exception, retries exhausted) or the body's.
+      return ran.error();
     }
     return std::move(*out);
   }
