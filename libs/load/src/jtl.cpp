@@ -108,12 +108,14 @@ JtlFile::~JtlFile() {
   }
 }
 
-Result<void> JtlFile::open(const std::string& path) {
-  file_ = std::fopen(path.c_str(), "w");
+Result<void> JtlFile::open(const std::string& path, bool append) {
+  file_ = std::fopen(path.c_str(), append ? "a" : "w");
   if (file_ == nullptr) {
     return Error{ErrorKind::unavailable, "cannot write " + path};
   }
-  std::fprintf(file_, "%s\n", kJtlHeader);
+  if (!append) {
+    std::fprintf(file_, "%s\n", kJtlHeader);
+  }
   return {};
 }
 

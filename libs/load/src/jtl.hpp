@@ -51,8 +51,9 @@ class JtlFile {
   ~JtlFile();
   JtlFile(const JtlFile&) = delete;
   JtlFile& operator=(const JtlFile&) = delete;
-  // Creates the file and writes the header row.
-  Result<void> open(const std::string& path);
+  // Creates the file and writes the header row, or (append) adds to what an earlier part of the
+  // run (its setup) wrote.
+  Result<void> open(const std::string& path, bool append = false);
   bool is_open() const { return file_ != nullptr; }
   // Appends the rows and empties the buffer.
   void write(std::string& rows);
