@@ -82,8 +82,9 @@ thresholds:
   EXPECT_EQ(target.count("/api/"), 0u);
   // The arrival-rate scenario starts 600 ms in and runs 1 s at 20/s: about 20 arrivals.
   const auto& browsers = r.totals.scenarios[1];
-  EXPECT_GE(browsers.iterations.iterations, 18u);
-  EXPECT_LE(browsers.iterations.iterations, 20u);
+  EXPECT_GE(browsers.iterations.iterations + browsers.dropped, 19u);
+  EXPECT_LE(browsers.iterations.iterations + browsers.dropped, 20u);
+  EXPECT_EQ(browsers.dropped, r.totals.dropped);
   EXPECT_EQ(target.count("/browse"), browsers.requests.requests);
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(1550));
   EXPECT_EQ(r.totals.requests(), 11u + browsers.requests.requests);
@@ -124,6 +125,32 @@ scenarios:
   EXPECT_EQ(target.count("/late"), 5u);
   EXPECT_GE(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(700));
   EXPECT_EQ(r.peak_vus, 2);
+}
+
+// Each scenario stops on its own clock: one past its end and its graceful_stop is cut (here in
+// its think time) while the other scenario goes on.
+TEST(Scenarios, EachScenarioHasItsOwnGracefulStop) {
+  LoadTarget target({});
+  const auto plan = plan_for("target: " + target.url() + R"(
+journeys:
+  - {name: slow, steps: [{name: slow, request: {path: /slow}, think: 5s}]}
+  - {name: quick, steps: [{name: quick, request: {path: /quick}, think: 100ms}]}
+scenarios:
+  slow: {vus: 1, duration: 200ms, graceful_stop: 100ms, journeys: [slow]}
+  quick: {vus: 1, duration: 1200ms, graceful_stop: 0s, journeys: [quick]}
+)");
+  RunOptions options;
+  options.threads = 1;
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = run_plan(plan, options);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(target.count("/slow"), 1u);   // cut in its think time at 300 ms, not run again
+  EXPECT_GE(target.count("/quick"), 8u);  // the other one ran its 1.2 s
+  // One second in, only the quick scenario's VU is busy: the slow one's was stopped at 300 ms.
+  ASSERT_GE(r.timeline.size(), 2u);
+  EXPECT_EQ(r.timeline[0].active_vus, 1);
+  EXPECT_LT(took, std::chrono::milliseconds(2500));
 }
 
 // The command: --processes splits every scenario exactly, and a tag-filtered threshold that
