@@ -41,13 +41,20 @@ void Engine::record(EventLoop& loop, VirtualUser& vu, const Journey& journey, co
   record_sample(loop.metrics.recording, step, sample, vu.lag, loop.check_passed,
                 forced_journey >= 0 ? -1 : vu.scenario);
   if (jtl.is_open()) {
-    append_jtl_row(loop.jtl_rows,
-                   JtlRow{plan, journey, step, sample, vu.index + 1, vu.parser.reason(vu.response),
-                          vu.request, active_vus.load(std::memory_order_relaxed)});
+    append_jtl_row(
+        loop.jtl_rows,
+        JtlRow{plan, journey, step, sample, vu.index + 1, vu.parser.reason(vu.response), vu.request,
+               active_vus.load(std::memory_order_relaxed), thread_group(vu)});
     if (loop.jtl_rows.size() > JtlFile::kFlushBytes) {
       jtl.write(loop.jtl_rows);
     }
   }
+}
+
+std::string_view Engine::thread_group(const VirtualUser& vu) const {
+  return plan.scenarios.size() > 1 && forced_journey < 0
+             ? std::string_view(plan.scenarios[static_cast<std::size_t>(vu.scenario)].name)
+             : std::string_view();
 }
 
 void Engine::note_once(const Step& step, FailureKind kind,
@@ -118,7 +125,8 @@ void Engine::close_group(EventLoop& loop, VirtualUser& vu, const Journey& journe
   if (jtl.is_open() && open.transaction.samples > 0) {
     append_jtl_transaction_row(
         loop.jtl_rows, plan.groups[static_cast<std::size_t>(open.group)].name, open.transaction,
-        journey, vu.index + 1, active_vus.load(std::memory_order_relaxed), now - open.start);
+        journey, vu.index + 1, active_vus.load(std::memory_order_relaxed), now - open.start,
+        thread_group(vu));
   }
   vu.groups.pop_back();
 }

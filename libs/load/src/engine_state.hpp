@@ -222,6 +222,7 @@ struct Engine {
   io::Task<void> control(EventLoop& loop);
   void record(EventLoop& loop, VirtualUser& vu, const Journey& journey, const Step& step,
               const Sample& sample);
+  std::string_view thread_group(const VirtualUser& vu) const;  // JTL threadName
 
   // exchange.cpp: one request and its response.
   io::Task<void> exchange(EventLoop& loop, VirtualUser& vu, const Step& step, Sample& sample);

@@ -71,6 +71,7 @@ thresholds:
   RunOptions options;
   options.threads = 2;
   options.seed = 3;
+  options.jtl_path = ::testing::TempDir() + "/scenarios.jtl";
   const auto started = std::chrono::steady_clock::now();
   const auto r = run_plan(plan, options);
   ASSERT_TRUE(r.error.empty()) << r.error;
@@ -99,6 +100,10 @@ thresholds:
   EXPECT_THAT(summary, HasSubstr("SCENARIO"));
   EXPECT_THAT(summary, HasSubstr("partner"));
   EXPECT_THAT(summary, HasSubstr("browsers"));
+  // JTL: threadName is the scenario's, as JMeter names a thread after its thread group.
+  const auto jtl = read_file(options.jtl_path);
+  EXPECT_THAT(jtl, HasSubstr(",partner 1-"));
+  EXPECT_THAT(jtl, HasSubstr(",browsers 1-"));
   const auto json = nlohmann::json::parse(format_json(plan, r, results));
   ASSERT_EQ(json["scenarios"].size(), 2u);
   EXPECT_EQ(json["scenarios"][0]["name"], "partner");
