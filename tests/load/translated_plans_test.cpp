@@ -38,19 +38,23 @@ std::optional<Translated> translate(const std::string& file, std::uint16_t port)
     ADD_FAILURE() << plan.error().message << "\n" << translated->yaml;
     return std::nullopt;
   }
-  // A few seconds of its shape.
-  auto& load = plan->load;
+  // A few seconds of its shape, every scenario's; start times within the first second.
   const Duration total = std::chrono::seconds(3);
-  if (!load.stages.empty()) {
-    const auto whole = static_cast<double>(load.total_duration().count());
-    for (auto& stage : load.stages) {
-      stage.duration =
-          Duration(static_cast<std::int64_t>(static_cast<double>(stage.duration.count()) *
-                                             static_cast<double>(total.count()) / whole));
+  for (auto& scenario : plan->scenarios) {
+    auto& load = scenario.load;
+    if (!load.stages.empty()) {
+      const auto whole = static_cast<double>(load.total_duration().count());
+      for (auto& stage : load.stages) {
+        stage.duration =
+            Duration(static_cast<std::int64_t>(static_cast<double>(stage.duration.count()) *
+                                               static_cast<double>(total.count()) / whole));
+      }
+    } else {
+      load.duration = std::min(load.duration, total);
     }
-  } else {
-    load.duration = std::min(load.duration, total);
+    scenario.start_time = std::min<Duration>(scenario.start_time, std::chrono::seconds(1));
   }
+  plan->load = plan->scenarios.front().load;
   return Translated{std::move(plan.value()), translated->yaml};
 }
 
@@ -72,7 +76,6 @@ TEST(TranslatedPlans, Jmeter5StorefrontPlanRunsItsControllersAgainstTheStorefron
   EXPECT_NE(t->yaml.find("loop:"), std::string::npos) << t->yaml;
   EXPECT_NE(t->yaml.find("if:"), std::string::npos) << t->yaml;
   auto plan = t->plan;
-  plan.load.threads = 1;
   RunOptions options;
   options.threads = 1;
   const auto r = run_plan(plan, options);
@@ -88,6 +91,39 @@ TEST(TranslatedPlans, Jmeter5StorefrontPlanRunsItsControllersAgainstTheStorefron
   EXPECT_GT(lists, 0u) << summary;
   ASSERT_FALSE(plan.groups.empty());
   EXPECT_GT(r.totals.groups[0].count(), 0u) << "the transaction recorded its own samples";
+  EXPECT_EQ(storefront.stop(), 0) << storefront.log();
+}
+
+// Several Thread Groups run at once, each a scenario with its executor; the setUp and tearDown
+// Thread Groups are the plan's setup: and teardown:, once each, before and after.
+TEST(TranslatedPlans, SeveralThreadGroupsRunAsScenariosWithSetupAndTeardown) {
+  StorefrontProcess storefront({"all", "--seed", "--users", "0", "--products", "200", "--set",
+                                "auth.argon2_ops=1", "--set", "auth.argon2_memory_kib=64"});
+  const auto t = translate(std::string(CREST_JMETER_EXAMPLES_DIR) + "/peak-mix-jmeter5.jmx",
+                           storefront.port());
+  ASSERT_TRUE(t.has_value());
+  const auto& plan = t->plan;
+  ASSERT_EQ(plan.scenarios.size(), 3u) << t->yaml;
+  EXPECT_EQ(plan.scenarios[0].name, "Browsers");
+  EXPECT_EQ(plan.scenarios[0].load.executor, Executor::constant_vus);
+  EXPECT_EQ(plan.scenarios[1].load.executor, Executor::per_vu_iterations);
+  EXPECT_EQ(plan.scenarios[1].load.iterations, 4);
+  EXPECT_EQ(plan.scenarios[2].load.executor, Executor::constant_vus);
+  EXPECT_EQ(plan.scenarios[2].start_time, std::chrono::seconds(1));  // 5 s, compressed
+  EXPECT_GE(plan.setup, 0) << t->yaml;
+  EXPECT_GE(plan.teardown, 0) << t->yaml;
+  RunOptions options;
+  options.threads = 1;
+  const auto r = run_plan(plan, options);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  const auto summary = format_summary(plan, r, evaluate_thresholds(plan, r.totals, r.elapsed_s));
+  EXPECT_EQ(r.totals.failures(), 0u) << summary;
+  EXPECT_EQ(requests_of(plan, r, "first page"), 1u) << summary;
+  EXPECT_EQ(requests_of(plan, r, "last look"), 1u) << summary;
+  EXPECT_EQ(requests_of(plan, r, "search"), 8u) << summary;  // 2 threads x 4 loops
+  EXPECT_EQ(r.totals.scenarios[1].iterations.iterations, 8u) << summary;
+  EXPECT_GT(requests_of(plan, r, "product"), 0u) << "the setup's capture reached the browsers";
+  EXPECT_GT(r.totals.scenarios[2].requests.requests, 0u) << summary;
   EXPECT_EQ(storefront.stop(), 0) << storefront.log();
 }
 

@@ -204,7 +204,7 @@ void Translator::walk_thread_groups(const pugi::xml_node& tree, const std::strin
     if (tag == "ThreadGroup") {
       add_thread_group(e, here);
     } else if (tag == "SetupThreadGroup" || tag == "PostThreadGroup") {
-      warn(here, tag + " is not supported (no setUp/tearDown phase); skipped");
+      add_thread_group(e, here, tag == "SetupThreadGroup" ? 1 : 2);
     } else if (tag.find("ThreadGroup") != std::string::npos) {
       warn(here, tag + " is not supported; skipped");
     } else if (!is_global_or_listener(tag, e) && !is_scoped(tag)) {
@@ -259,7 +259,7 @@ long long Translator::static_integer(const pugi::xml_node& e, const char* name, 
   return *v;
 }
 
-void Translator::add_thread_group(const pugi::xml_node& e, const std::string& path) {
+void Translator::add_thread_group(const pugi::xml_node& e, const std::string& path, int phase) {
   ThreadGroupModel tg;
   tg.name = label_of(e);
   tg.path = path;
@@ -288,6 +288,19 @@ void Translator::add_thread_group(const pugi::xml_node& e, const std::string& pa
   tg.steps = walk(subtree_of(e), plan_scope_, path, tg, 0);
   if (tg.samplers == 0) {
     warn(path, "no HTTP samplers; thread group skipped");
+    return;
+  }
+  if (phase != 0) {
+    // crest's setup: and teardown: are one iteration of one VU, before and after the load.
+    if (tg.threads > 1 || tg.loops != 1 || tg.duration_s) {
+      warn(path, std::string(phase == 1 ? "setUp" : "tearDown") +
+                     " Thread Group: crest runs it once, by one VU (its threads, loops and "
+                     "duration are ignored)");
+    }
+    auto& steps = phase == 1 ? setup_steps_ : teardown_steps_;
+    for (const auto& step : tg.steps) {
+      steps.push_back(step);
+    }
     return;
   }
   groups_.push_back(std::move(tg));

@@ -50,7 +50,13 @@ std::string Translator::emit() {
     j["steps"] = tg.steps;
     journeys.push_back(j);
   }
+  if (setup_steps_.size() > 0) {
+    plan["setup"]["steps"] = setup_steps_;
+  }
   plan["journeys"] = journeys;
+  if (teardown_steps_.size() > 0) {
+    plan["teardown"]["steps"] = teardown_steps_;
+  }
   add_load(plan);
   YAML::Emitter out;
   out.SetIndent(2);

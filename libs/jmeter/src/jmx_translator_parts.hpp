@@ -251,7 +251,9 @@ class Translator {
   static bool is_scoped(const std::string& tag);
   long long static_integer(const pugi::xml_node& e, const char* name, long long def,
                            const std::string& path);
-  void add_thread_group(const pugi::xml_node& e, const std::string& path);
+  // `phase`: 0 a ThreadGroup (a journey and its load), 1 a SetupThreadGroup (the plan's setup:),
+  // 2 a PostThreadGroup (its teardown:).
+  void add_thread_group(const pugi::xml_node& e, const std::string& path, int phase = 0);
   Scope extend(const Scope& parent, const pugi::xml_node& tree, const std::string& path,
                ThreadGroupModel& tg);
   static void add_headers(const pugi::xml_node& e,
@@ -302,6 +304,9 @@ class Translator {
   bool warned_no_host_ = false;
   Scope plan_scope_;
   std::vector<ThreadGroupModel> groups_;
+  // setUp and tearDown Thread Groups: their steps, in plan order, become setup: and teardown:.
+  YAML::Node setup_steps_{YAML::NodeType::Sequence};
+  YAML::Node teardown_steps_{YAML::NodeType::Sequence};
 };
 
 }  // namespace crest::jmeter::detail

@@ -1,5 +1,7 @@
 #include "crest/jmeter/jmx_translator.hpp"
 
+#include "crest/load/plan.hpp"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
@@ -345,6 +347,34 @@ TEST(JmxTranslator, LoopCountsThreadGroupsAndConditions) {
   EXPECT_THAT(joined(warnings), HasSubstr("P/TG/if: condition"));
   EXPECT_EQ(steps[4]["loop"].as<std::string>(), "{{ pages }}");
   EXPECT_EQ(plan["variables"]["pages"].as<std::string>(), "2");
+}
+
+// setUp and tearDown Thread Groups become the plan's setup: and teardown: (one VU, once),
+// with a warning when their threads or loops say more.
+TEST(JmxTranslator, SetupAndTeardownThreadGroups) {
+  auto xml = plan_with(sampler("load", "/l"));
+  const auto phase = [](const std::string& tag, const std::string& threads,
+                        const std::string& body) {
+    return "<" + tag + R"( testclass=")" + tag + R"(" testname="phase" enabled="true">
+<stringProp name="ThreadGroup.num_threads">)" +
+           threads + "</stringProp></" + tag + "><hashTree>" + body + "</hashTree>";
+  };
+  const auto at = xml.rfind("</hashTree></hashTree></jmeterTestPlan>");
+  xml.insert(at, phase("PostThreadGroup", "1", sampler("bye", "/bye")));
+  xml.insert(at, phase("SetupThreadGroup", "3", sampler("hello", "/hello")));
+  std::vector<std::string> warnings;
+  const auto plan = translate_ok(xml, &warnings);
+  ASSERT_TRUE(plan["setup"]) << YAML::Dump(plan);
+  EXPECT_EQ(plan["setup"]["steps"][0]["name"].as<std::string>(), "hello");
+  EXPECT_EQ(plan["teardown"]["steps"][0]["name"].as<std::string>(), "bye");
+  EXPECT_EQ(plan["journeys"].size(), 1u);  // the load's thread group only
+  EXPECT_TRUE(plan["load"]);
+  EXPECT_THAT(warnings, ::testing::Contains(::testing::HasSubstr(
+                            "setUp Thread Group: crest runs it once, by one VU")));
+  auto parsed = crest::load::parse_plan(YAML::Dump(plan), "translated.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_GE(parsed->setup, 0);
+  EXPECT_GE(parsed->teardown, 0);
 }
 
 TEST(JmxTranslator, BadInputIsAClearError) {

@@ -10,9 +10,8 @@ class Aggregator {
   Aggregator(Engine& engine, RunResult& result)
       : engine_(engine),
         result_(result),
-        interval_(engine.plan.step_names.size(), engine.plan.journeys.size(),
-                  engine.plan.groups.size(), engine.plan.check_names.size()),
-        total_s_(static_cast<double>(engine.plan.load.total_duration().count()) / 1e9) {}
+        interval_(MetricSet::for_plan(engine.plan)),
+        total_s_(static_cast<double>(engine.plan.total_duration().count()) / 1e9) {}
 
   // One interval: ask every loop for its metrics, wait (briefly) for the handovers, merge.
   void tick() {

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 #include "crest/load/engine.hpp"
 #include "crest/load/plan.hpp"
 #include "load_target.hpp"
@@ -197,6 +199,39 @@ load: {executor: shared-iterations, vus: 3, iterations: 9}
   EXPECT_THAT(target.seen("order"), ::testing::ElementsAre("tok-admin"));
   EXPECT_EQ(r.totals.failures(), 0u);
   EXPECT_EQ(r.totals.journeys[static_cast<std::size_t>(plan.setup)].iterations, 1u);
+}
+
+// The setup's and teardown's samples are JTL rows too, labelled by their steps: first the
+// setup's, then the load's, then the teardown's, under one header.
+TEST(SetupTeardown, TheirSamplesAreInTheJtl) {
+  LoadTarget target({});
+  const auto plan = plan_for("target: " + target.url() + R"(
+setup:
+  steps:
+    - {name: admin login, request: {method: POST, path: /api/login, json: {email: admin}}}
+journeys:
+  - steps: [{name: hello, request: {path: /hello}}]
+teardown:
+  steps: [{name: cleanup, request: {path: /bye}}]
+load: {executor: shared-iterations, vus: 2, iterations: 4}
+)");
+  RunOptions options;
+  options.threads = 1;
+  options.jtl_path = ::testing::TempDir() + "/setup_teardown.jtl";
+  const auto r = run_plan(plan, options);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  std::ifstream in(options.jtl_path);
+  std::vector<std::string> labels;
+  std::string line;
+  std::getline(in, line);  // the header
+  EXPECT_EQ(line.substr(0, 10), "timeStamp,");
+  while (std::getline(in, line)) {
+    const auto first = line.find(',');
+    const auto second = line.find(',', first + 1);
+    labels.push_back(line.substr(second + 1, line.find(',', second + 1) - second - 1));
+  }
+  EXPECT_THAT(labels,
+              ::testing::ElementsAre("admin login", "hello", "hello", "hello", "hello", "cleanup"));
 }
 
 TEST(SetupTeardown, AFailedSetupStopsTheRunBeforeTheLoad) {

@@ -142,7 +142,7 @@ RunResult run_coordinator(const Plan& plan, const CoordinatorOptions& o) {
     result.error = files.error().message;
     return result;
   }
-  auto at = parse_host_port(o.listen);
+  auto at = crest::parse_host_port(o.listen, kListenAddress);
   if (!at.ok()) {
     result.error = "--coordinator: " + at.error().message;
     return result;
@@ -361,33 +361,15 @@ RunResult run_coordinator(const Plan& plan, const CoordinatorOptions& o) {
         continue;
       }
       const bool open = read_some(w);
-      std::string_view view(w.inbox);
-      for (;;) {
-        ShardFrame f;
-        const auto status = decode_shard_frame(view, f);
-        if (status == FrameStatus::incomplete) {
-          break;
-        }
-        if (status == FrameStatus::malformed) {
-          lose(w, "sent a malformed report");
-          break;
-        }
-        const bool is_result = f.kind == ShardFrame::Kind::result;
-        if (auto wrong = merger.take(w.shard, std::move(f)); !wrong.empty()) {
-          lose(w, wrong);
-          break;
-        }
-        if (is_result) {
-          const auto& r = *merger.result(w.shard);
-          w.done = true;
-          w.close();
-          if (!r.error.empty() && failure.empty()) {
-            failure = describe(w) + ": " + r.error;
-          }
-          break;
+      if (auto wrong = merger.take_frames(w.shard, w.inbox); !wrong.empty()) {
+        lose(w, wrong);
+      } else if (const auto& r = merger.result(w.shard)) {
+        w.done = true;
+        w.close();
+        if (!r->error.empty() && failure.empty()) {
+          failure = describe(w) + ": " + r->error;
         }
       }
-      w.inbox.erase(0, w.inbox.size() - view.size());
       if (w.done) {
         continue;
       }

@@ -41,8 +41,8 @@ Result<AddrList> resolve(const HostPort& at, bool passive) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = passive ? AI_PASSIVE : 0;
   addrinfo* found = nullptr;
-  const int rc =
-      ::getaddrinfo(at.host.empty() ? nullptr : at.host.c_str(), at.port.c_str(), &hints, &found);
+  const int rc = ::getaddrinfo(at.host.empty() ? nullptr : at.host.c_str(),
+                               std::to_string(at.port).c_str(), &hints, &found);
   if (rc != 0) {
     return Error{ErrorKind::unavailable,
                  fmt::format("cannot resolve {}: {}", at.host, ::gai_strerror(rc))};
@@ -51,25 +51,6 @@ Result<AddrList> resolve(const HostPort& at, bool passive) {
 }
 
 }  // namespace
-
-Result<HostPort> parse_host_port(std::string_view text) {
-  HostPort hp;
-  std::size_t colon = text.rfind(':');
-  if (colon == std::string_view::npos || colon + 1 == text.size()) {
-    return Error{ErrorKind::invalid_argument, fmt::format("expected HOST:PORT, got '{}'", text)};
-  }
-  hp.host.assign(text.substr(0, colon));
-  hp.port.assign(text.substr(colon + 1));
-  if (hp.host.size() >= 2 && hp.host.front() == '[' && hp.host.back() == ']') {
-    hp.host = hp.host.substr(1, hp.host.size() - 2);
-  }
-  if (hp.port.find_first_not_of("0123456789") != std::string::npos || hp.port.size() > 5 ||
-      std::stoi(hp.port) > 65535) {
-    return Error{ErrorKind::invalid_argument,
-                 fmt::format("expected HOST:PORT with a port number, got '{}'", text)};
-  }
-  return hp;
-}
 
 Result<Listener> listen_tcp(const HostPort& at) {
   auto list = resolve(at, true);

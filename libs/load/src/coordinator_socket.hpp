@@ -5,15 +5,15 @@
 #include <string_view>
 
 #include "crest/core/error.hpp"
+#include "crest/core/host_port.hpp"
 
 namespace crest::load {
 
-struct HostPort {
-  std::string host;
-  std::string port;
-};
-// "HOST:PORT", "[v6]:PORT" or ":PORT" (every address).
-Result<HostPort> parse_host_port(std::string_view text);
+using crest::HostPort;
+// Addresses are parsed by crest::parse_host_port: a listen address may be ":PORT" (every
+// address) and port 0 (any free one); a connect address needs a host and a port.
+inline constexpr HostPortRules kListenAddress{
+    .default_port = std::nullopt, .allow_port_zero = true, .allow_empty_host = true};
 
 // A listening socket (SO_REUSEADDR, non-blocking) and the address it got ("127.0.0.1:41234").
 struct Listener {

@@ -320,6 +320,40 @@ load: {executor: shared-iterations, vus: 6, iterations: 301, max_duration: 30s}
   EXPECT_EQ(target.requests(), 301u);
 }
 
+// scenarios: every scenario is split over the workers; a shared-iterations scenario's total is
+// exact across them, and a tag threshold on a scenario is evaluated on the merged totals.
+TEST(CoordinatedRun, EveryScenarioIsSplitOverTheWorkers) {
+  LoadTarget target({});
+  const auto plan = write_file("dist_scenarios.yaml", "target: " + target.url() + R"(
+journeys:
+  - {name: a, steps: [{name: a, request: {path: /a}}]}
+  - {name: b, steps: [{name: b, request: {path: /b}}]}
+scenarios:
+  pool: {executor: shared-iterations, vus: 4, iterations: 101, journeys: [a], tags: {kind: api}}
+  each: {executor: per-vu-iterations, vus: 3, iterations: 5, start_time: 200ms, journeys: [b]}
+thresholds:
+  "http_reqs{kind:api}": ["count == 101"]
+  "iterations{scenario:each}": ["count == 15"]
+)");
+  const int port = free_port();
+  Crest coordinator(coordinator_args(plan, port, 2, "--out json=" + dir() + "/dist_scenarios.json"),
+                    "dist_scenarios_c");
+  std::vector<std::unique_ptr<Crest>> workers;
+  for (int i = 0; i < 2; ++i) {
+    const auto name = "scenario-w" + std::to_string(i);
+    workers.push_back(std::make_unique<Crest>(worker_args(port, name), name));
+  }
+  ASSERT_EQ(coordinator.wait(30), 0) << coordinator.err() << coordinator.out();
+  for (auto& worker : workers) {
+    ASSERT_EQ(worker->wait(10), 0);
+  }
+  EXPECT_EQ(target.count("/a"), 101u);
+  EXPECT_EQ(target.count("/b"), 15u);
+  const auto merged = read_json(dir() + "/dist_scenarios.json");
+  EXPECT_EQ(merged["scenarios"][0]["requests"].get<std::uint64_t>(), 101u);
+  EXPECT_EQ(merged["scenarios"][1]["iterations"].get<std::uint64_t>(), 15u);
+}
+
 // 40 arrivals over two workers: 20 each passes "count < 30" on its own; the run as a whole fails.
 TEST(CoordinatedRun, ThresholdsAreEvaluatedOnTheMergedTotals) {
   LoadTarget target({});

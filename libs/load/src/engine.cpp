@@ -10,14 +10,21 @@
 
 namespace crest::load {
 
-VirtualUser& Engine::new_vu(EventLoop& loop, std::uint64_t global_index) {
+VirtualUser& Engine::new_vu(EventLoop& loop, int scenario, std::uint64_t number) {
   allocated_vus.fetch_add(1, std::memory_order_relaxed);
-  auto vu = std::make_unique<VirtualUser>(options.seed, global_index);
+  const auto& spec = plan.scenarios[static_cast<std::size_t>(scenario)];
+  auto& share = *loop.scenarios[static_cast<std::size_t>(scenario)];
+  auto vu =
+      std::make_unique<VirtualUser>(options.seed, spec.first_vu + number, number, scenario, share);
   vu->vars = plan.initial_values;
+  for (const auto& [slot, value] : spec.env) {
+    vu->vars[static_cast<std::size_t>(slot)] = value;
+  }
   vu->unique_rows.assign(plan.feeds.size(), -1);
   for (std::size_t i = 0; i < plan.origins.size(); ++i) {
     vu->connections.push_back(std::make_unique<Connection>());
   }
+  share.vus.push_back(vu.get());
   loop.vus.push_back(std::move(vu));
   return *loop.vus.back();
 }
@@ -31,15 +38,23 @@ void Engine::vu_started() {
 
 void Engine::record(EventLoop& loop, VirtualUser& vu, const Journey& journey, const Step& step,
                     const Sample& sample) {
-  record_sample(loop.metrics.recording, step, sample, vu.lag, loop.check_passed);
+  record_sample(loop.metrics.recording, step, sample, vu.lag, loop.check_passed,
+                forced_journey >= 0 ? -1 : vu.scenario);
   if (jtl.is_open()) {
-    append_jtl_row(loop.jtl_rows,
-                   JtlRow{plan, journey, step, sample, vu.index + 1, vu.parser.reason(vu.response),
-                          vu.request, active_vus.load(std::memory_order_relaxed)});
+    append_jtl_row(
+        loop.jtl_rows,
+        JtlRow{plan, journey, step, sample, vu.index + 1, vu.parser.reason(vu.response), vu.request,
+               active_vus.load(std::memory_order_relaxed), thread_group(vu)});
     if (loop.jtl_rows.size() > JtlFile::kFlushBytes) {
       jtl.write(loop.jtl_rows);
     }
   }
+}
+
+std::string_view Engine::thread_group(const VirtualUser& vu) const {
+  return plan.scenarios.size() > 1 && forced_journey < 0
+             ? std::string_view(plan.scenarios[static_cast<std::size_t>(vu.scenario)].name)
+             : std::string_view();
 }
 
 void Engine::note_once(const Step& step, FailureKind kind,
@@ -77,6 +92,9 @@ const Journey& Engine::pick_journey(VirtualUser& vu) {
   if (forced_journey >= 0) {
     return plan.journeys[static_cast<std::size_t>(forced_journey)];
   }
+  const auto& scenario = *scenarios[static_cast<std::size_t>(vu.scenario)];
+  const auto& pickable = scenario.pickable;
+  const auto& cumulative_weights = scenario.cumulative_weights;
   if (pickable.size() == 1) {
     return plan.journeys[pickable.front()];
   }
@@ -88,11 +106,13 @@ const Journey& Engine::pick_journey(VirtualUser& vu) {
 }
 
 bool Engine::claim_iteration(VirtualUser& vu) {
-  switch (plan.load.executor) {
+  auto& scenario = *scenarios[static_cast<std::size_t>(vu.scenario)];
+  switch (scenario.spec.load.executor) {
     case Executor::per_vu_iterations:
-      return vu.iteration < static_cast<std::uint64_t>(plan.load.iterations);
+      return vu.iteration < static_cast<std::uint64_t>(scenario.spec.load.iterations);
     case Executor::shared_iterations:
-      return iterations_claimed.fetch_add(1, std::memory_order_relaxed) < shared_budget;
+      return scenario.iterations_claimed.fetch_add(1, std::memory_order_relaxed) <
+             scenario.shared_budget;
     default:
       return true;
   }
@@ -105,7 +125,8 @@ void Engine::close_group(EventLoop& loop, VirtualUser& vu, const Journey& journe
   if (jtl.is_open() && open.transaction.samples > 0) {
     append_jtl_transaction_row(
         loop.jtl_rows, plan.groups[static_cast<std::size_t>(open.group)].name, open.transaction,
-        journey, vu.index + 1, active_vus.load(std::memory_order_relaxed), now - open.start);
+        journey, vu.index + 1, active_vus.load(std::memory_order_relaxed), now - open.start,
+        thread_group(vu));
   }
   vu.groups.pop_back();
 }
@@ -137,9 +158,16 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
   ++vu.iteration;
   const Journey& journey = pick_journey(vu);
   const auto journey_index = static_cast<std::size_t>(&journey - plan.journeys.data());
+  auto* scenario_stats = forced_journey >= 0
+                             ? nullptr
+                             : &metrics.scenarios[static_cast<std::size_t>(vu.scenario)].iterations;
   if (!feeds.take_rows(vu.vars, vu.unique_rows, vu.rng)) {
     ++metrics.journeys[journey_index].iterations;
     ++metrics.journeys[journey_index].failed;
+    if (scenario_stats != nullptr) {
+      ++scenario_stats->iterations;
+      ++scenario_stats->failed;
+    }
     ++metrics.steps[static_cast<std::size_t>(journey.steps.front().metric)]
           .by_kind[static_cast<std::size_t>(FailureKind::data_exhausted)];
     vu.dead = true;
@@ -220,13 +248,13 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
     }
     const auto& step = journey.steps[static_cast<std::size_t>(op.step)];
     ++pc;
-    if (loop.aborted) {
+    if (vu.share->aborted) {
       ++metrics.interrupted;
       co_return;
     }
     Sample sample;
     co_await exchange(loop, vu, step, sample);
-    if (loop.aborted) {
+    if (vu.share->aborted) {
       ++metrics.interrupted;
       co_return;
     }
@@ -267,6 +295,11 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
   ++journey_stats.iterations;
   journey_stats.failed += failed ? 1 : 0;
   journey_stats.iteration.record(now - started + vu.lag);
+  if (scenario_stats != nullptr) {
+    ++scenario_stats->iterations;
+    scenario_stats->failed += failed ? 1 : 0;
+    scenario_stats->iteration.record(now - started + vu.lag);
+  }
   if (forced_journey >= 0) {
     std::lock_guard lock(notes_mutex);
     final_vars = vu.vars;
@@ -306,11 +339,14 @@ void Engine::print_exchange(const VirtualUser& vu, const Step& step, const Sampl
 }
 
 io::Task<void> Engine::vu_loop(EventLoop& loop, VirtualUser& vu) {
+  auto& share = *vu.share;
+  const auto pacing = plan.scenarios[static_cast<std::size_t>(vu.scenario)].load.pacing;
   ++loop.running;
+  ++share.running;
   vu_started();
   vu.intended = SteadyClock::now();
-  while (!loop.stopping && !loop.aborted && !vu.dead &&
-         vu.index < static_cast<std::uint64_t>(loop.target)) {
+  while (!share.stopping && !share.aborted && !vu.dead &&
+         vu.number_in_scenario < static_cast<std::uint64_t>(share.target)) {
     if (!claim_iteration(vu)) {
       vu.exhausted = true;
       break;
@@ -320,9 +356,9 @@ io::Task<void> Engine::vu_loop(EventLoop& loop, VirtualUser& vu) {
     if (loop.io.suspensions() == suspensions) {
       co_await loop.io.yield();  // it never waited (a refused connect): let the others run
     }
-    if (plan.load.pacing.count() > 0) {
-      vu.intended += plan.load.pacing;
-      if (SteadyClock::now() < vu.intended && !loop.stopping) {
+    if (pacing.count() > 0) {
+      vu.intended += pacing;
+      if (SteadyClock::now() < vu.intended && !share.stopping) {
         vu.pacing_wait = true;
         co_await loop.io.sleep_until(vu.timer, vu.intended);
         vu.pacing_wait = false;
@@ -333,44 +369,49 @@ io::Task<void> Engine::vu_loop(EventLoop& loop, VirtualUser& vu) {
   }
   vu.running = false;
   active_vus.fetch_sub(1, std::memory_order_relaxed);
+  --share.running;
   --loop.running;
 }
 
 io::Task<void> Engine::arrival_iteration(EventLoop& loop, VirtualUser& vu) {
   co_await iteration(loop, vu);
   vu.running = false;
-  loop.free_vus.push_back(&vu);
+  vu.share->free_vus.push_back(&vu);
   active_vus.fetch_sub(1, std::memory_order_relaxed);
+  --vu.share->running;
   --loop.running;
 }
 
-io::Task<void> Engine::arrival_loop(EventLoop& loop) {
+io::Task<void> Engine::arrival_loop(EventLoop& loop, ScenarioRun& scenario, LoopScenario& share) {
   ++loop.running;  // keeps the loop alive while arrivals remain
-  for (auto k = static_cast<std::uint64_t>(loop.index);;
-       k += static_cast<std::uint64_t>(loop_count)) {
-    const auto offset = arrivals.time_of(k);
+  ++share.running;
+  const auto stride = static_cast<std::uint64_t>(scenario.arrival_loops);
+  for (auto k = static_cast<std::uint64_t>(loop.index);; k += stride) {
+    const auto offset = scenario.arrivals.time_of(k);
     if (!offset) {
       break;
     }
-    const auto due = start + *offset;
+    const auto due = scenario.start + *offset;
     if (SteadyClock::now() < due) {
-      co_await loop.io.sleep_until(loop.arrival_timer, due);
+      co_await loop.io.sleep_until(share.arrival_timer, due);
     }
     // Every arrival due before the end is run or counted as dropped, even when this loop is
     // late; only an abort or a stop request ends the schedule early.
-    if (loop.aborted || stop_requested.load()) {
+    if (share.aborted || stop_requested.load()) {
       break;
     }
     VirtualUser* vu = nullptr;
-    if (!loop.free_vus.empty()) {
-      vu = loop.free_vus.back();
-      loop.free_vus.pop_back();
-    } else if (loop.vus.size() < loop.max_vus_here) {
-      vu = &new_vu(loop, static_cast<std::uint64_t>(loop.index) +
-                             loop.vus.size() * static_cast<std::uint64_t>(loop_count));
+    if (!share.free_vus.empty()) {
+      vu = share.free_vus.back();
+      share.free_vus.pop_back();
+    } else if (share.vus.size() < share.max_vus_here) {
+      vu = &new_vu(loop, scenario.index,
+                   static_cast<std::uint64_t>(loop.index) + share.vus.size() * stride);
     }
     if (vu == nullptr) {
-      ++loop.metrics.recording.dropped;  // no free virtual user: counted, never silently lost
+      // No free virtual user: counted, never silently lost.
+      ++loop.metrics.recording.dropped;
+      ++loop.metrics.recording.scenarios[static_cast<std::size_t>(scenario.index)].dropped;
       continue;
     }
     if (vu->dead) {
@@ -379,21 +420,23 @@ io::Task<void> Engine::arrival_loop(EventLoop& loop) {
     vu->intended = due;
     vu->running = true;
     ++loop.running;
+    ++share.running;
     vu_started();
     loop.io.spawn(arrival_iteration(loop, *vu));
   }
+  --share.running;
   --loop.running;
 }
 
-void Engine::hard_stop(EventLoop& loop) {
-  loop.aborted = true;
-  for (auto& vu : loop.vus) {
+void Engine::hard_stop(EventLoop& loop, LoopScenario& share) {
+  share.aborted = true;
+  for (auto* vu : share.vus) {
     loop.io.cancel(vu->timer);
     for (auto& connection : vu->connections) {
       connection->cancel(loop.io);
     }
   }
-  loop.io.cancel(loop.arrival_timer);
+  loop.io.cancel(share.arrival_timer);
 }
 
 io::Task<void> Engine::sweep(EventLoop& loop) {
@@ -414,50 +457,81 @@ io::Task<void> Engine::sweep(EventLoop& loop) {
   }
 }
 
-io::Task<void> Engine::control(EventLoop& loop) {
-  const bool open_model = plan.load.is_open_model();
-  if (open_model) {
-    loop.io.spawn(arrival_loop(loop));
+// One scenario's beat on one loop: start it at its start time, stop it at its end, cut it after
+// its graceful stop, and (closed models) start the VUs its schedule wants now.
+void Engine::control_scenario(EventLoop& loop, ScenarioRun& scenario, LoopScenario& share,
+                              TimePoint now) {
+  const auto& load = scenario.spec.load;
+  if (share.done) {
+    return;
   }
-  for (;;) {
-    const auto now = SteadyClock::now();
-    if (!loop.stopping && (now >= end || stop_requested.load())) {
-      loop.stopping = true;
-      loop.io.cancel(loop.arrival_timer);
-      // Cut pacing waits (think time inside an iteration still runs until the hard stop).
-      for (auto& vu : loop.vus) {
-        if (vu->pacing_wait) {
-          loop.io.cancel(vu->timer);
-        }
+  if (!share.started) {
+    if (now < scenario.start && !stop_requested.load()) {
+      return;
+    }
+    share.started = true;
+    if (load.is_open_model() && loop.index < scenario.arrival_loops) {
+      loop.io.spawn(arrival_loop(loop, scenario, share));
+    }
+  }
+  if (!share.stopping && (now >= scenario.end || stop_requested.load())) {
+    share.stopping = true;
+    loop.io.cancel(share.arrival_timer);
+    // Cut pacing waits (think time inside an iteration still runs until the hard stop).
+    for (auto* vu : share.vus) {
+      if (vu->pacing_wait) {
+        loop.io.cancel(vu->timer);
       }
     }
-    if (!loop.aborted && (hard_stop_requested.load() || (loop.stopping && now >= hard_deadline))) {
-      hard_stop(loop);
+  }
+  if (!share.aborted &&
+      (hard_stop_requested.load() || (share.stopping && now >= scenario.hard_deadline))) {
+    hard_stop(loop, share);
+  }
+  if (share.stopping && share.running == 0) {
+    share.done = true;
+    return;
+  }
+  if (load.is_iteration_based() && !share.stopping && share.running == 0 &&
+      std::all_of(share.vus.begin(), share.vus.end(),
+                  [](const VirtualUser* vu) { return vu->exhausted || vu->dead; })) {
+    share.done = true;  // every iteration has run: done before max_duration
+    return;
+  }
+  if (!load.is_open_model() && !share.stopping) {
+    share.target = scenario.vu_schedule.target_at(now - scenario.start);
+    for (auto* vu : share.vus) {
+      if (!vu->running && !vu->dead && !vu->exhausted &&
+          vu->number_in_scenario < static_cast<std::uint64_t>(share.target)) {
+        vu->running = true;
+        loop.io.spawn(vu_loop(loop, *vu));
+      }
     }
-    if (loop.stopping && loop.running == 0) {
+  }
+}
+
+io::Task<void> Engine::control(EventLoop& loop) {
+  const bool ramping = std::any_of(scenarios.begin(), scenarios.end(), [](const auto& scenario) {
+    return scenario->spec.load.executor == Executor::ramping_vus;
+  });
+  for (;;) {
+    const auto now = SteadyClock::now();
+    bool all_done = true;
+    bool any_aborted = false;
+    for (std::size_t i = 0; i < scenarios.size(); ++i) {
+      auto& share = *loop.scenarios[i];
+      control_scenario(loop, *scenarios[i], share, now);
+      all_done = all_done && share.done;
+      any_aborted = any_aborted || (share.aborted && !share.done);
+    }
+    if (all_done) {
       break;
     }
-    if (loop.aborted && now >= hard_deadline + std::chrono::seconds(2)) {
+    if (any_aborted && now >= hard_deadline + std::chrono::seconds(2)) {
       loop.io.stop();  // something did not unwind: give up on it
       break;
     }
-    if (plan.load.is_iteration_based() && !loop.stopping && loop.running == 0 &&
-        std::all_of(loop.vus.begin(), loop.vus.end(),
-                    [](const auto& vu) { return vu->exhausted || vu->dead; })) {
-      break;  // every iteration has run: this loop is done before max_duration
-    }
-    if (!open_model && !loop.stopping) {
-      loop.target = vu_schedule.target_at(now - start);
-      for (auto& vu : loop.vus) {
-        if (!vu->running && !vu->dead && !vu->exhausted &&
-            vu->index < static_cast<std::uint64_t>(loop.target)) {
-          vu->running = true;
-          loop.io.spawn(vu_loop(loop, *vu));
-        }
-      }
-    }
-    const auto period =
-        std::chrono::milliseconds(plan.load.executor == Executor::ramping_vus ? 50 : 100);
+    const auto period = std::chrono::milliseconds(ramping ? 50 : 100);
     co_await loop.io.sleep_until(loop.control_timer, SteadyClock::now() + period);
   }
   loop.done = true;

@@ -36,10 +36,20 @@ constexpr std::uint64_t vu_seed(std::uint64_t run_seed, std::uint64_t global_ind
   return z ^ (z >> 31);
 }
 
+struct LoopScenario;
+
 struct VirtualUser {
-  VirtualUser(std::uint64_t run_seed, std::uint64_t global_index)
-      : index(global_index), rng(vu_seed(run_seed, global_index)) {}
-  std::uint64_t index;  // 0-based across all loops (and processes)
+  VirtualUser(std::uint64_t run_seed, std::uint64_t global_index, std::uint64_t index_in_scenario,
+              int scenario_index, LoopScenario& loop_share)
+      : index(global_index),
+        number_in_scenario(index_in_scenario),
+        scenario(scenario_index),
+        share(&loop_share),
+        rng(vu_seed(run_seed, global_index)) {}
+  std::uint64_t index;               // 0-based across all scenarios, loops (and processes)
+  std::uint64_t number_in_scenario;  // 0-based within its scenario: the schedule's VU number
+  int scenario;                      // index into Plan::scenarios
+  LoopScenario* share;               // its scenario's state on its loop
   io::Timer timer;
   Rng rng;
   std::vector<std::string> vars;
@@ -83,8 +93,7 @@ struct VirtualUser {
 // published == requested, and asks again only after it has emptied it (shared nothing, as
 // Seastar's per-core metrics).
 struct LoopMetrics {
-  LoopMetrics(std::size_t steps, std::size_t journeys, std::size_t groups, std::size_t checks)
-      : recording(steps, journeys, groups, checks), handoff(steps, journeys, groups, checks) {}
+  explicit LoopMetrics(const MetricSet& empty) : recording(empty), handoff(empty) {}
   MetricSet recording;
   MetricSet handoff;
   std::atomic<std::uint64_t> requested{0};
@@ -100,27 +109,55 @@ struct LoopMetrics {
 
 struct Engine;
 
+// One scenario for the whole process: its schedule, time window and journey choice.
+struct ScenarioRun {
+  ScenarioRun(const Scenario& scenario_spec, int scenario_index)
+      : spec(scenario_spec), index(scenario_index) {}
+  const Scenario& spec;
+  int index;
+  ArrivalSchedule arrivals;
+  VuSchedule vu_schedule;
+  TimePoint start{};  // the run's start + start_time
+  TimePoint end{};
+  TimePoint hard_deadline{};                        // end + graceful_stop
+  std::vector<double> cumulative_weights;           // over `pickable`
+  std::vector<std::size_t> pickable;                // its journeys
+  std::atomic<std::int64_t> iterations_claimed{0};  // shared-iterations
+  std::int64_t shared_budget = 0;  // this process's share of a shared-iterations total
+  int arrival_loops = 1;  // open model: arrivals are dealt over the loops 0..arrival_loops-1
+};
+
+// One scenario's share of one event loop: its VUs there and where it stands.
+struct LoopScenario {
+  io::Timer arrival_timer;
+  std::vector<VirtualUser*> vus;  // owned by EventLoop::vus
+  std::vector<VirtualUser*> free_vus;
+  std::size_t max_vus_here = 0;
+  int running = 0;  // its VU coroutines (and arrival coroutine) alive
+  int target = 0;   // closed model: VUs (by number in the scenario) that should run now
+  bool started = false;
+  bool stopping = false;
+  bool aborted = false;  // hard stop: its iterations are cut
+  bool done = false;
+};
+
 struct EventLoop {
   EventLoop(Engine& owner, int loop_index, const Plan& plan)
-      : engine(owner),
-        index(loop_index),
-        metrics(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
-                plan.check_names.size()) {}
+      : engine(owner), index(loop_index), metrics(MetricSet::for_plan(plan)) {
+    for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
+      scenarios.push_back(std::make_unique<LoopScenario>());
+    }
+  }
   Engine& engine;
   int index;  // among all loops of the run (every process's)
   io::Loop io;
   io::Timer control_timer;
   io::Timer sweep_timer;
-  io::Timer arrival_timer;
   LoopMetrics metrics;
   std::string jtl_rows;
   std::vector<std::unique_ptr<VirtualUser>> vus;
-  std::vector<VirtualUser*> free_vus;
-  std::size_t max_vus_here = 0;
-  int running = 0;
-  int target = 0;
-  bool stopping = false;
-  bool aborted = false;
+  std::vector<std::unique_ptr<LoopScenario>> scenarios;  // by Plan::scenarios
+  int running = 0;                                       // coroutines of every scenario
   bool done = false;
   std::atomic<bool> finished{false};  // its thread no longer touches `metrics`
   std::vector<bool> check_passed;
@@ -137,18 +174,12 @@ struct Engine {
   const Plan& plan;
   const RunOptions& options;
   std::unique_ptr<Endpoints> endpoints;
-  ArrivalSchedule arrivals;
-  VuSchedule vu_schedule;
+  std::vector<std::unique_ptr<ScenarioRun>> scenarios;  // by Plan::scenarios
   TimePoint start{};
-  TimePoint end{};
-  TimePoint hard_deadline{};
-  int loop_count = 1;  // event loops in the whole run, across processes
+  TimePoint hard_deadline{};  // the last scenario's
+  int loop_count = 1;         // event loops in the whole run, across processes
   int source_addresses = 1;
-  std::vector<double> cumulative_weights;  // over `pickable`
-  std::vector<std::size_t> pickable;       // journeys chosen by weight (not setup/teardown)
-  int forced_journey = -1;                 // setup/teardown runs: every iteration is this journey
-  std::atomic<std::int64_t> iterations_claimed{0};  // shared-iterations
-  std::int64_t shared_budget = 0;           // this process's share of a shared-iterations total
+  int forced_journey = -1;                  // setup/teardown runs: every iteration is this journey
   std::atomic<int> debugged_iterations{0};  // --http-debug
   std::mutex debug_mutex;                   // one exchange's lines together on stderr
   void print_exchange(const VirtualUser& vu, const Step& step, const Sample& sample);
@@ -170,26 +201,28 @@ struct Engine {
   void note_once(const Step& step, FailureKind kind, const std::function<std::string()>& text);
   void note_once(const std::string& key, const std::function<std::string()>& text);
 
-  // engine.cpp: the VU lifecycle.
-  VirtualUser& new_vu(EventLoop& loop, std::uint64_t global_index);
+  // engine.cpp: the VU lifecycle. `number` is the VU's 0-based number within its scenario.
+  VirtualUser& new_vu(EventLoop& loop, int scenario, std::uint64_t number);
   void run_loop(EventLoop& loop);
 
  private:
   void vu_started();
   const Journey& pick_journey(VirtualUser& vu);
+  void control_scenario(EventLoop& loop, ScenarioRun& scenario, LoopScenario& share, TimePoint now);
   SteadyClock::duration think_time(VirtualUser& vu, const ThinkTime& think);
   io::Task<void> iteration(EventLoop& loop, VirtualUser& vu);
   bool claim_iteration(VirtualUser& vu);
   void close_group(EventLoop& loop, VirtualUser& vu, const Journey& journey, TimePoint now);
   io::Task<void> vu_loop(EventLoop& loop, VirtualUser& vu);
   io::Task<void> arrival_iteration(EventLoop& loop, VirtualUser& vu);
-  io::Task<void> arrival_loop(EventLoop& loop);
-  void hard_stop(EventLoop& loop);
+  io::Task<void> arrival_loop(EventLoop& loop, ScenarioRun& scenario, LoopScenario& share);
+  void hard_stop(EventLoop& loop, LoopScenario& share);
   void note_capture_failure(const VirtualUser& vu, const Step& step, const std::string& capture);
   io::Task<void> sweep(EventLoop& loop);
   io::Task<void> control(EventLoop& loop);
   void record(EventLoop& loop, VirtualUser& vu, const Journey& journey, const Step& step,
               const Sample& sample);
+  std::string_view thread_group(const VirtualUser& vu) const;  // JTL threadName
 
   // exchange.cpp: one request and its response.
   io::Task<void> exchange(EventLoop& loop, VirtualUser& vu, const Step& step, Sample& sample);

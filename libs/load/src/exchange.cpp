@@ -92,7 +92,7 @@ io::Task<void> Engine::exchange(EventLoop& loop, VirtualUser& vu, const Step& st
     const bool reused = connection.is_open();
     if (!reused) {
       co_await connect(loop, vu, connection, step.origin, sample);
-      if (sample.failure != FailureKind::none || loop.aborted) {
+      if (sample.failure != FailureKind::none || vu.share->aborted) {
         sample.service = SteadyClock::now() - start_t;
         co_return;
       }
@@ -115,7 +115,7 @@ io::Task<void> Engine::exchange(EventLoop& loop, VirtualUser& vu, const Step& st
     if (err != 0) {
       disarm(vu);
       connection.close(loop.io);
-      if (reused && attempt == 0 && !vu.timed_out && !loop.aborted) {
+      if (reused && attempt == 0 && !vu.timed_out && !vu.share->aborted) {
         continue;  // a keep-alive connection the server had closed: reconnect once
       }
       sample.failure = classify(err, vu.timed_out);
@@ -149,7 +149,7 @@ io::Task<void> Engine::exchange(EventLoop& loop, VirtualUser& vu, const Step& st
           break;
         }
         connection.close(loop.io);
-        if (!got_any && reused && attempt == 0 && !loop.aborted) {
+        if (!got_any && reused && attempt == 0 && !vu.share->aborted) {
           retry = true;
           break;
         }
@@ -159,7 +159,8 @@ io::Task<void> Engine::exchange(EventLoop& loop, VirtualUser& vu, const Step& st
       if (n < 0) {
         const bool was_reset = n == -ECONNRESET;
         connection.close(loop.io);
-        if (!got_any && reused && attempt == 0 && was_reset && !vu.timed_out && !loop.aborted) {
+        if (!got_any && reused && attempt == 0 && was_reset && !vu.timed_out &&
+            !vu.share->aborted) {
           retry = true;
           break;
         }

@@ -48,7 +48,9 @@ void append_jtl_row(std::string& rows, const JtlRow& row) {
                    to_string(sample.failure), failure_message(sample.failure));
   }
   rows.push_back(',');
-  csv_field(rows, fmt::format("{} 1-{}", row.journey.name, row.vu_number));
+  csv_field(rows,
+            fmt::format("{} 1-{}", row.thread_group.empty() ? row.journey.name : row.thread_group,
+                        row.vu_number));
   fmt::format_to(out, ",text,{},", sample.failure == FailureKind::none ? "true" : "false");
   if (sample.failure == FailureKind::check_failed && sample.failed_check >= 0) {
     csv_field(rows, row.plan.check_names[static_cast<std::size_t>(sample.failed_check)]);
@@ -82,7 +84,8 @@ void JtlTransaction::add(const Sample& sample) {
 
 void append_jtl_transaction_row(std::string& rows, std::string_view name, const JtlTransaction& t,
                                 const Journey& journey, std::uint64_t vu_number, int active_vus,
-                                std::chrono::steady_clock::duration span) {
+                                std::chrono::steady_clock::duration span,
+                                std::string_view thread_group) {
   const auto ms = [](std::chrono::steady_clock::duration d) {
     return std::chrono::duration_cast<std::chrono::milliseconds>(d).count();
   };
@@ -96,7 +99,8 @@ void append_jtl_transaction_row(std::string& rows, std::string_view name, const 
             fmt::format("Number of samples in transaction : {}, number of failing samples : {}",
                         t.samples, t.failures));
   rows.push_back(',');
-  csv_field(rows, fmt::format("{} 1-{}", journey.name, vu_number));
+  csv_field(rows,
+            fmt::format("{} 1-{}", thread_group.empty() ? journey.name : thread_group, vu_number));
   fmt::format_to(out, ",,{},,{},{},{},{},null,{},{},{}\n", t.failures == 0 ? "true" : "false",
                  t.received, t.sent, active_vus, active_vus, ms(t.latency),
                  std::max<std::int64_t>(0, ms(span - t.elapsed)), ms(t.connect));
@@ -108,12 +112,14 @@ JtlFile::~JtlFile() {
   }
 }
 
-Result<void> JtlFile::open(const std::string& path) {
-  file_ = std::fopen(path.c_str(), "w");
+Result<void> JtlFile::open(const std::string& path, bool append) {
+  file_ = std::fopen(path.c_str(), append ? "a" : "w");
   if (file_ == nullptr) {
     return Error{ErrorKind::unavailable, "cannot write " + path};
   }
-  std::fprintf(file_, "%s\n", kJtlHeader);
+  if (!append) {
+    std::fprintf(file_, "%s\n", kJtlHeader);
+  }
   return {};
 }
 

@@ -23,6 +23,9 @@ struct JtlRow {
   std::string_view reason;   // the response's reason phrase
   std::string_view request;  // the rendered request (its first line gives the URL)
   int active_vus;
+  // threadName's group, as JMeter's "Thread Group 1-3": the scenario's name when the plan has
+  // several (a translated .jmx: its thread group's), else the journey's.
+  std::string_view thread_group = {};
 };
 void append_jtl_row(std::string& rows, const JtlRow& row);
 
@@ -43,7 +46,8 @@ struct JtlTransaction {
 void append_jtl_transaction_row(std::string& rows, std::string_view name,
                                 const JtlTransaction& transaction, const Journey& journey,
                                 std::uint64_t vu_number, int active_vus,
-                                std::chrono::steady_clock::duration span);
+                                std::chrono::steady_clock::duration span,
+                                std::string_view thread_group = {});
 
 class JtlFile {
  public:
@@ -51,8 +55,9 @@ class JtlFile {
   ~JtlFile();
   JtlFile(const JtlFile&) = delete;
   JtlFile& operator=(const JtlFile&) = delete;
-  // Creates the file and writes the header row.
-  Result<void> open(const std::string& path);
+  // Creates the file and writes the header row, or (append) adds to what an earlier part of the
+  // run (its setup) wrote.
+  Result<void> open(const std::string& path, bool append = false);
   bool is_open() const { return file_ != nullptr; }
   // Appends the rows and empties the buffer.
   void write(std::string& rows);

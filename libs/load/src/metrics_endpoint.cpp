@@ -1,10 +1,10 @@
 #include "crest/load/metrics_endpoint.hpp"
 
-#include <charconv>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "crest/core/host_port.hpp"
 #include "crest/core/log.hpp"
 #include "crest/http/server.hpp"
 #include "crest/metrics/registry.hpp"
@@ -30,22 +30,16 @@ MetricsEndpoint::~MetricsEndpoint() {
 }
 
 Result<void> MetricsEndpoint::start(const std::string& host_port) {
-  const auto colon = host_port.rfind(':');
-  if (colon == std::string::npos) {
-    return Error{ErrorKind::invalid_argument,
-                 "--metrics-addr: expected HOST:PORT, got '" + host_port + "'"};
-  }
-  const std::string port_text = host_port.substr(colon + 1);
-  int port = -1;
-  const auto [end, ec] =
-      std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 0 || port > 65535) {
-    return Error{ErrorKind::invalid_argument,
-                 "--metrics-addr: expected HOST:PORT with an IP address, got '" + host_port + "'"};
+  // A listen address: port 0 takes a free port.
+  const auto at = crest::parse_host_port(
+      host_port,
+      {.default_port = std::nullopt, .allow_port_zero = true, .allow_empty_host = false});
+  if (!at.ok()) {
+    return Error{ErrorKind::invalid_argument, "--metrics-addr: " + at.error().message};
   }
   http::ServerOptions options;
-  options.address = host_port.substr(0, colon);
-  options.port = static_cast<std::uint16_t>(port);
+  options.address = at->host;
+  options.port = at->port;
   options.event_loops = 1;
   options.drain_grace = std::chrono::milliseconds(500);
   options.service_name = "crest-run-metrics";

@@ -75,6 +75,32 @@ std::string format_progress(const Progress& p, std::uint64_t dropped_total) {
       dropped_total);
 }
 
+namespace {
+
+std::string describe_model(const LoadSpec& l) {
+  switch (l.executor) {
+    case Executor::constant_vus:
+      return fmt::format("{} VUs for {}", l.vus,
+                         format_ms(static_cast<double>(l.duration.count()) / 1e6));
+    case Executor::ramping_vus:
+      return fmt::format("up to {} VUs over {} stages", l.peak_vus(), l.stages.size());
+    case Executor::constant_arrival_rate:
+      return fmt::format("{} iterations per {} for {} (max {} VUs)", l.rate,
+                         format_ms(static_cast<double>(l.time_unit.count()) / 1e6),
+                         format_ms(static_cast<double>(l.duration.count()) / 1e6), l.max_vus);
+    case Executor::ramping_arrival_rate:
+      return fmt::format("ramping arrivals over {} stages (max {} VUs)", l.stages.size(),
+                         l.max_vus);
+    case Executor::per_vu_iterations:
+    case Executor::shared_iterations:
+      return fmt::format("{} VUs, {} iterations{}", l.vus, l.iterations,
+                         l.executor == Executor::per_vu_iterations ? " each" : " shared");
+  }
+  return "";
+}
+
+}  // namespace
+
 std::string format_summary(const Plan& plan, const RunResult& run,
                            const std::vector<ThresholdResult>& thresholds) {
   const auto& t = run.totals;
@@ -84,34 +110,14 @@ std::string format_summary(const Plan& plan, const RunResult& run,
     out += s;
     out += '\n';
   };
-  std::string model;
-  switch (l.executor) {
-    case Executor::constant_vus:
-      model = fmt::format("{} VUs for {}", l.vus,
-                          format_ms(static_cast<double>(l.duration.count()) / 1e6));
-      break;
-    case Executor::ramping_vus:
-      model = fmt::format("up to {} VUs over {} stages", l.peak_vus(), l.stages.size());
-      break;
-    case Executor::constant_arrival_rate:
-      model = fmt::format("{} iterations per {} for {} (max {} VUs)", l.rate,
-                          format_ms(static_cast<double>(l.time_unit.count()) / 1e6),
-                          format_ms(static_cast<double>(l.duration.count()) / 1e6), l.max_vus);
-      break;
-    case Executor::ramping_arrival_rate:
-      model =
-          fmt::format("ramping arrivals over {} stages (max {} VUs)", l.stages.size(), l.max_vus);
-      break;
-    case Executor::per_vu_iterations:
-    case Executor::shared_iterations:
-      model = fmt::format("{} VUs, {} iterations{}", l.vus, l.iterations,
-                          l.executor == Executor::per_vu_iterations ? " each" : " shared");
-      break;
-  }
+  const bool several = plan.scenarios.size() > 1;
+  const std::string model =
+      several ? fmt::format("{} scenarios", plan.scenarios.size()) : describe_model(l);
   line("");
   line(fmt::format("  plan........: {}", plan.file));
   line(fmt::format(
-      "  executor....: {}, {}, {} event loop(s){}{}", to_string(l.executor), model, run.threads,
+      "  executor....: {}{}, {} event loop(s){}{}", several ? "" : to_string(l.executor),
+      several ? model : ", " + model, run.threads,
       run.workers > 0     ? fmt::format(" on {} worker(s)", run.workers)
       : run.processes > 1 ? fmt::format(" on {} processes", run.processes)
                           : "",
@@ -235,6 +241,30 @@ std::string format_summary(const Plan& plan, const RunResult& run,
         format_ms(ms(j.iteration.percentile_us(95))), format_ms(ms(j.iteration.percentile_us(99))),
         format_ms(ms(j.iteration.max_us()))));
   }
+  if (!t.scenarios.empty()) {
+    line("");
+    line(fmt::format("  {:<28} {:>8} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10}  {}", "SCENARIO",
+                     "requests", "rate/s", "fail%", "p50", "p99", "iterations", "dropped",
+                     "executor"));
+    for (std::size_t i = 0; i < plan.scenarios.size() && i < t.scenarios.size(); ++i) {
+      const auto& sc = t.scenarios[i];
+      const auto& r = sc.requests;
+      line(fmt::format(
+          "  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10}  {}: {}{}",
+          plan.scenarios[i].name.substr(0, 28), r.requests,
+          static_cast<double>(r.requests) / elapsed,
+          r.requests == 0
+              ? 0.0
+              : 100.0 * static_cast<double>(r.failures) / static_cast<double>(r.requests),
+          format_ms(ms(r.duration.percentile_us(50))), format_ms(ms(r.duration.percentile_us(99))),
+          sc.iterations.iterations, sc.dropped, to_string(plan.scenarios[i].load.executor),
+          describe_model(plan.scenarios[i].load),
+          plan.scenarios[i].start_time.count() > 0
+              ? ", from " +
+                    format_ms(static_cast<double>(plan.scenarios[i].start_time.count()) / 1e6)
+              : ""));
+    }
+  }
   if (!plan.groups.empty()) {
     line("");
     line(fmt::format("  {:<28} {:>8} {:>10} {:>10} {:>10}", "GROUP", "count", "p50", "p99", "max"));
@@ -342,6 +372,29 @@ std::string format_json(const Plan& plan, const RunResult& run,
                         {"iteration_duration", hist_json(s.iteration)}});
   }
   j["journeys"] = journeys;
+  json scenarios = json::array();
+  for (std::size_t i = 0; i < plan.scenarios.size() && i < t.scenarios.size(); ++i) {
+    const auto& sc = t.scenarios[i];
+    const auto& spec = plan.scenarios[i];
+    json tags = json::object();
+    for (const auto& [key, value] : spec.tags) {
+      tags[key] = value;
+    }
+    scenarios.push_back({{"name", spec.name},
+                         {"executor", to_string(spec.load.executor)},
+                         {"start_time_s", std::chrono::duration<double>(spec.start_time).count()},
+                         {"tags", tags},
+                         {"requests", sc.requests.requests},
+                         {"failures", sc.requests.failures},
+                         {"iterations", sc.iterations.iterations},
+                         {"iterations_failed", sc.iterations.failed},
+                         {"dropped_iterations", sc.dropped},
+                         {"checks", {{"passed", sc.checks[0]}, {"failed", sc.checks[1]}}},
+                         {"http_req_duration", hist_json(sc.requests.duration)},
+                         {"http_req_service_duration", hist_json(sc.requests.service)},
+                         {"iteration_duration", hist_json(sc.iterations.iteration)}});
+  }
+  j["scenarios"] = scenarios;
   json groups = json::array();
   for (std::size_t i = 0; i < plan.groups.size(); ++i) {
     groups.push_back({{"name", plan.groups[i].name}, {"group_duration", hist_json(t.groups[i])}});

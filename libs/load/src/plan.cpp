@@ -10,60 +10,11 @@
 #include <set>
 #include <sstream>
 
+#include "crest/core/host_port.hpp"
 #include "feed.hpp"
 #include "plan_parser.hpp"
 
 namespace crest::load {
-
-const char* to_string(Executor e) {
-  switch (e) {
-    case Executor::constant_vus:
-      return "constant-vus";
-    case Executor::ramping_vus:
-      return "ramping-vus";
-    case Executor::constant_arrival_rate:
-      return "constant-arrival-rate";
-    case Executor::ramping_arrival_rate:
-      return "ramping-arrival-rate";
-    case Executor::per_vu_iterations:
-      return "per-vu-iterations";
-    case Executor::shared_iterations:
-      return "shared-iterations";
-  }
-  return "?";
-}
-
-Duration LoadSpec::total_duration() const {
-  if (executor == Executor::ramping_vus || executor == Executor::ramping_arrival_rate) {
-    Duration total{};
-    for (const auto& s : stages) {
-      total += s.duration;
-    }
-    return total;
-  }
-  return duration;
-}
-
-int LoadSpec::peak_vus() const {
-  switch (executor) {
-    case Executor::constant_vus:
-    case Executor::per_vu_iterations:
-      return vus;
-    case Executor::shared_iterations:
-      return static_cast<int>(std::min<std::int64_t>(vus, std::max<std::int64_t>(1, iterations)));
-    case Executor::ramping_vus: {
-      double peak = start_vus;
-      for (const auto& s : stages) {
-        peak = std::max(peak, s.target);
-      }
-      return static_cast<int>(std::ceil(peak));
-    }
-    case Executor::constant_arrival_rate:
-    case Executor::ramping_arrival_rate:
-      return max_vus;
-  }
-  return vus;
-}
 
 namespace {
 
@@ -124,39 +75,14 @@ Result<Origin> parse_origin(std::string_view url, std::string* path_out) {
   if (path_out != nullptr) {
     *path_out = slash == std::string_view::npos ? "" : std::string(rest.substr(slash));
   }
-  if (authority.empty()) {
-    return invalid("URL '" + std::string(url) + "' has no host");
+  auto at = crest::parse_host_port(
+      authority, {.default_port = o.port, .allow_port_zero = false, .allow_empty_host = false});
+  if (!at.ok()) {
+    // "has no valid port (1..65535)", "names no host", ...: the URL, then what is wrong.
+    return invalid("URL '" + std::string(url) + "': host and port " + at.error().message);
   }
-  std::string_view host = authority;
-  std::size_t colon = std::string_view::npos;
-  if (authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) {
-      return invalid("URL '" + std::string(url) + "' has an unclosed IPv6 address");
-    }
-    host = authority.substr(1, close - 1);
-    if (close + 1 < authority.size() && authority[close + 1] == ':') {
-      colon = close + 1;
-    }
-  } else {
-    colon = authority.rfind(':');
-    if (colon != std::string_view::npos) {
-      host = authority.substr(0, colon);
-    }
-  }
-  if (colon != std::string_view::npos) {
-    unsigned port = 0;
-    const auto p = authority.substr(colon + 1);
-    auto [ptr, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
-    if (ec != std::errc() || ptr != p.data() + p.size() || port == 0 || port > 65535) {
-      return invalid("URL '" + std::string(url) + "' has an invalid port");
-    }
-    o.port = static_cast<std::uint16_t>(port);
-  }
-  if (host.empty()) {
-    return invalid("URL '" + std::string(url) + "' has no host");
-  }
-  o.host = std::string(host);
+  o.port = at->port;
+  o.host = std::move(at->host);
   o.host_header = std::string(authority);
   return o;
 }
@@ -221,9 +147,9 @@ Result<Plan> PlanParser::parse(const std::string& text) {
     if (!root.IsMap()) {
       fail(root, "expected the plan to be a mapping with target, journeys and load");
     }
-    expect_map(
-        root, "the plan",
-        {"target", "variables", "data", "journeys", "load", "thresholds", "setup", "teardown"});
+    expect_map(root, "the plan",
+               {"target", "variables", "data", "journeys", "load", "scenarios", "thresholds",
+                "setup", "teardown"});
     // Variables first: -e overrides and plan variables are visible to every template.
     if (root["variables"]) {
       parse_variables(root["variables"]);
@@ -251,11 +177,18 @@ Result<Plan> PlanParser::parse(const std::string& text) {
     if (root["teardown"]) {
       plan_.teardown = once_journey(root["teardown"], "teardown", plan_.teardown_timeout);
     }
-    if (!root["load"]) {
-      fail(root,
-           "missing 'load' (expected load: {executor: constant-vus, vus: 10, duration: 30s})");
+    if (root["load"] && root["scenarios"]) {
+      fail(root["scenarios"], "a plan has either load: (one scenario) or scenarios:, not both");
     }
-    parse_load(root["load"]);
+    if (root["scenarios"]) {
+      parse_scenarios(root["scenarios"]);
+    } else if (root["load"]) {
+      parse_load(root["load"]);
+    } else {
+      fail(root,
+           "missing 'load' (expected load: {executor: constant-vus, vus: 10, duration: 30s}, or "
+           "scenarios:)");
+    }
     if (root["thresholds"]) {
       parse_thresholds(root["thresholds"]);
     }
@@ -409,267 +342,6 @@ void PlanParser::parse_data(const YAML::Node& node) {
       }
     }
     plan_.feeds.push_back(std::move(feed));
-  }
-}
-
-std::vector<Stage> PlanParser::parse_stages(const YAML::Node& node) {
-  if (!node.IsSequence() || node.size() == 0) {
-    fail(node, "expected stages to be a non-empty list of {duration, target}");
-  }
-  std::vector<Stage> stages;
-  for (const auto& s : node) {
-    expect_map(s, "a stage", {"duration", "target"});
-    if (!s["duration"] || !s["target"]) {
-      fail(s, "a stage needs 'duration' and 'target'");
-    }
-    stages.push_back(
-        Stage{duration(s["duration"], "stage duration"), number(s["target"], "stage target")});
-  }
-  return stages;
-}
-
-void PlanParser::parse_load(const YAML::Node& node) {
-  expect_map(node, "load",
-             {"executor", "vus", "duration", "start_vus", "stages", "rate", "time_unit",
-              "start_rate", "pre_allocated_vus", "max_vus", "pacing", "graceful_stop", "threads",
-              "source_addresses", "processes", "iterations", "max_duration"});
-  auto& l = plan_.load;
-  const std::string executor =
-      node["executor"] ? scalar(node["executor"], "load.executor") : "constant-vus";
-  std::set<std::string> allowed = {"executor", "pacing",           "graceful_stop",
-                                   "threads",  "source_addresses", "processes"};
-  if (executor == "constant-vus") {
-    l.executor = Executor::constant_vus;
-    allowed.insert({"vus", "duration"});
-  } else if (executor == "ramping-vus") {
-    l.executor = Executor::ramping_vus;
-    allowed.insert({"start_vus", "stages"});
-  } else if (executor == "constant-arrival-rate") {
-    l.executor = Executor::constant_arrival_rate;
-    allowed.insert({"rate", "time_unit", "duration", "pre_allocated_vus", "max_vus"});
-  } else if (executor == "ramping-arrival-rate") {
-    l.executor = Executor::ramping_arrival_rate;
-    allowed.insert({"start_rate", "time_unit", "stages", "pre_allocated_vus", "max_vus"});
-  } else if (executor == "per-vu-iterations") {
-    l.executor = Executor::per_vu_iterations;
-    allowed.insert({"vus", "iterations", "max_duration"});
-  } else if (executor == "shared-iterations") {
-    l.executor = Executor::shared_iterations;
-    allowed.insert({"vus", "iterations", "max_duration"});
-  } else {
-    fail(node["executor"], "unknown executor '" + executor +
-                               "' (expected constant-vus, ramping-vus, constant-arrival-rate, "
-                               "ramping-arrival-rate, per-vu-iterations or shared-iterations)");
-  }
-  for (const auto& kv : node) {
-    const auto key = kv.first.as<std::string>();
-    if (allowed.count(key) == 0) {
-      fail(kv.first, "key '" + key + "' does not apply to executor " + executor);
-    }
-  }
-  auto require = [&](const char* key) {
-    if (!node[key]) {
-      fail(node, std::string("missing '") + key + "' for executor " + executor);
-    }
-    return node[key];
-  };
-  switch (l.executor) {
-    case Executor::constant_vus:
-      l.vus = integer(require("vus"), "load.vus", 1);
-      l.duration = duration(require("duration"), "load.duration");
-      break;
-    case Executor::ramping_vus:
-      l.start_vus = node["start_vus"] ? integer(node["start_vus"], "load.start_vus") : 0;
-      l.stages = parse_stages(require("stages"));
-      break;
-    case Executor::constant_arrival_rate:
-      l.rate = number(require("rate"), "load.rate");
-      l.duration = duration(require("duration"), "load.duration");
-      break;
-    case Executor::ramping_arrival_rate:
-      l.start_rate = node["start_rate"] ? number(node["start_rate"], "load.start_rate") : 0;
-      l.stages = parse_stages(require("stages"));
-      break;
-    case Executor::per_vu_iterations:
-    case Executor::shared_iterations:
-      l.vus = node["vus"] ? integer(node["vus"], "load.vus", 1) : 1;
-      l.iterations = node["iterations"] ? integer(node["iterations"], "load.iterations", 1) : 1;
-      l.duration = node["max_duration"] ? duration(node["max_duration"], "load.max_duration")
-                                        : std::chrono::minutes(10);
-      break;
-  }
-  if (l.is_open_model()) {
-    if (node["time_unit"]) {
-      l.time_unit = duration(node["time_unit"], "load.time_unit");
-      if (l.time_unit.count() <= 0) {
-        fail(node["time_unit"], "expected load.time_unit > 0");
-      }
-    }
-    l.max_vus = integer(require("max_vus"), "load.max_vus", 1);
-    l.pre_allocated_vus = node["pre_allocated_vus"]
-                              ? integer(node["pre_allocated_vus"], "load.pre_allocated_vus")
-                              : std::min(l.max_vus, 10);
-    if (l.pre_allocated_vus > l.max_vus) {
-      fail(node["pre_allocated_vus"], "pre_allocated_vus must not exceed max_vus");
-    }
-  }
-  if (node["pacing"]) {
-    if (l.is_open_model()) {
-      fail(node["pacing"], "pacing applies to closed models (not to arrival-rate executors)");
-    }
-    l.pacing = duration(node["pacing"], "load.pacing");
-  }
-  if (node["graceful_stop"]) {
-    l.graceful_stop = duration(node["graceful_stop"], "load.graceful_stop");
-  }
-  if (node["threads"]) {
-    l.threads = integer(node["threads"], "load.threads");
-  }
-  if (node["source_addresses"]) {
-    l.source_addresses = integer(node["source_addresses"], "load.source_addresses");
-  }
-  if (node["processes"]) {
-    l.processes = integer(node["processes"], "load.processes", 1);
-  }
-}
-
-void PlanParser::parse_thresholds(const YAML::Node& node) {
-  if (!node.IsMap()) {
-    fail(node, "expected thresholds to be a mapping of metric: [conditions]");
-  }
-  for (const auto& kv : node) {
-    auto t = parse_threshold_key(kv.first.as<std::string>());
-    if (!t.ok()) {
-      fail(kv.first, t.error().message);
-    }
-    YAML::Node conds = kv.second;
-    if (kv.second.IsMap()) {
-      expect_map(kv.second, "threshold", {"conditions", "abort_on_fail", "delay_abort_eval"});
-      conds.reset(kv.second["conditions"]);  // reset: operator= would write into kv.second
-      if (!conds) {
-        fail(kv.second, "missing 'conditions' in threshold");
-      }
-      if (kv.second["abort_on_fail"]) {
-        t->abort_on_fail = boolean(kv.second["abort_on_fail"], "abort_on_fail");
-      }
-      if (kv.second["delay_abort_eval"]) {
-        t->delay_abort_eval = duration(kv.second["delay_abort_eval"], "delay_abort_eval");
-        if (!t->abort_on_fail) {
-          fail(kv.second["delay_abort_eval"], "delay_abort_eval needs abort_on_fail: true");
-        }
-      }
-    }
-    auto add = [&](const YAML::Node& c) {
-      auto cond = parse_threshold_condition(scalar(c, "threshold condition"));
-      if (!cond.ok()) {
-        fail(c, cond.error().message);
-      }
-      if (const auto mismatch = condition_mismatch(*t, *cond); !mismatch.empty()) {
-        fail(c, mismatch);
-      }
-      t->conditions.push_back(std::move(cond.value()));
-    };
-    if (conds.IsSequence()) {
-      for (const auto& c : conds) {
-        add(c);
-      }
-    } else {
-      add(conds);
-    }
-    if (t->tag_key == "step" && std::find(plan_.step_names.begin(), plan_.step_names.end(),
-                                          t->tag_value) == plan_.step_names.end()) {
-      fail(kv.first, "threshold names step '" + t->tag_value + "', which no journey has");
-    }
-    if (t->tag_key == "journey" &&
-        std::none_of(plan_.journeys.begin(), plan_.journeys.end(),
-                     [&](const Journey& j) { return j.name == t->tag_value; })) {
-      fail(kv.first,
-           "threshold names journey '" + t->tag_value + "', which the plan does not have");
-    }
-    if (t->tag_key == "group" &&
-        std::none_of(plan_.groups.begin(), plan_.groups.end(),
-                     [&](const Group& g) { return g.name == t->tag_value; })) {
-      fail(kv.first, "threshold names group '" + t->tag_value + "', which the plan does not have");
-    }
-    if (t->tag_key != "step" && t->tag_key != "journey" && t->tag_key != "group" &&
-        !t->tag_key.empty()) {
-      if (t->metric == ThresholdMetric::iteration_duration ||
-          t->metric == ThresholdMetric::iterations ||
-          t->metric == ThresholdMetric::dropped_iterations) {
-        fail(kv.first, "threshold tag '" + t->tag_key + "' is a step tag: " + to_string(t->metric) +
-                           " is not measured per step");
-      }
-      const bool tagged =
-          std::any_of(plan_.journeys.begin(), plan_.journeys.end(), [&](const Journey& j) {
-            return std::any_of(j.steps.begin(), j.steps.end(), [&](const Step& s) {
-              return std::any_of(s.tags.begin(), s.tags.end(), [&](const auto& tag) {
-                return tag.first == t->tag_key && tag.second == t->tag_value;
-              });
-            });
-          });
-      if (!tagged) {
-        fail(kv.first, "threshold names tag " + t->tag_key + ":" + t->tag_value +
-                           ", which no step sets (steps set tags with tags: {" + t->tag_key + ": " +
-                           t->tag_value + "})");
-      }
-    }
-    plan_.thresholds.push_back(std::move(t.value()));
-  }
-}
-
-void PlanParser::apply_overrides(const YAML::Node& root) {
-  auto& l = plan_.load;
-  if (overrides_.vus) {
-    l.vus = *overrides_.vus;
-    if (l.is_open_model()) {
-      l.max_vus = *overrides_.vus;
-      l.pre_allocated_vus = std::min(l.pre_allocated_vus, l.max_vus);
-    } else if (l.executor == Executor::ramping_vus) {
-      throw Failure{invalid("--vus does not apply to ramping-vus (its stages set the VUs)")};
-    }
-  }
-  if (overrides_.iterations) {
-    // As k6: --iterations turns a constant-vus load into shared-iterations.
-    if (l.executor == Executor::constant_vus) {
-      l.executor = Executor::shared_iterations;
-      if (!overrides_.duration) {
-        l.duration = std::chrono::minutes(10);
-      }
-    }
-    if (!l.is_iteration_based()) {
-      throw Failure{invalid(std::string("--iterations does not apply to ") + to_string(l.executor) +
-                            " (use constant-vus, per-vu-iterations or shared-iterations)")};
-    }
-    l.iterations = *overrides_.iterations;
-  }
-  if (overrides_.rate) {
-    if (l.executor != Executor::constant_arrival_rate) {
-      throw Failure{invalid("--rate applies to constant-arrival-rate plans only")};
-    }
-    l.rate = *overrides_.rate;
-  }
-  if (overrides_.duration) {
-    if (l.executor == Executor::ramping_vus || l.executor == Executor::ramping_arrival_rate) {
-      throw Failure{
-          invalid("--duration does not apply to ramping executors (their stages set it)")};
-    }
-    l.duration = *overrides_.duration;
-  }
-  if (overrides_.threads) {
-    l.threads = *overrides_.threads;
-  }
-  if (overrides_.processes) {
-    l.processes = *overrides_.processes;
-  }
-  // A unique feed with on_exhausted: error must have a row for every virtual user.
-  for (const auto& feed : plan_.feeds) {
-    if (feed.mode == Feed::Mode::unique && !feed.recycle &&
-        static_cast<std::size_t>(l.peak_vus()) > feed.rows.size()) {
-      fail(root["data"][feed.name],
-           "data '" + feed.name + "' is unique with " + std::to_string(feed.rows.size()) +
-               " rows, but the load uses up to " + std::to_string(l.peak_vus()) +
-               " virtual users (add rows, lower the VUs, or set on_exhausted: recycle)");
-    }
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
-// The YAML plan parser behind load_plan: plan.cpp parses the top level, target, data, load model,
-// thresholds and overrides; plan_steps.cpp the journeys and their steps. Every failure throws
-// Failure internally and leaves parse() as a Result whose message is "file:line:column: ...".
+// The YAML plan parser behind load_plan: plan.cpp parses the top level, target and data;
+// plan_load.cpp the load model (load:, scenarios:), thresholds and overrides; plan_steps.cpp the
+// journeys and their steps. Every failure throws Failure internally and leaves parse() as a Result
+// whose message is "file:line:column: ...".
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
@@ -175,7 +176,11 @@ class PlanParser {
   void parse_captures(const YAML::Node& node, Step& step);
   void parse_checks(const YAML::Node& node, Step& step);
   ThinkTime parse_think(const YAML::Node& node);
+  LoadSpec parse_load_spec(const YAML::Node& node, const std::string& what, bool scenario);
   void parse_load(const YAML::Node& node);
+  void parse_scenarios(const YAML::Node& node);
+  void finish_scenarios(const YAML::Node& root);
+  void apply_load_overrides();
   std::vector<Stage> parse_stages(const YAML::Node& node);
   void parse_thresholds(const YAML::Node& node);
   void apply_overrides(const YAML::Node& root);

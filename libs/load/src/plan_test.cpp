@@ -182,7 +182,7 @@ TEST(Plan, BadTargetUrl) {
   expect_error("target: ftp://x\n", "plan.yaml:1:9", "expected a URL starting with http://");
 }
 TEST(Plan, BadPort) {
-  expect_error("target: http://h:99999\n", "plan.yaml:1:9", "invalid port");
+  expect_error("target: http://h:99999\n", "plan.yaml:1:9", "has no valid port");
 }
 TEST(Plan, UnknownTargetKey) {
   expect_error("target:\n  base_url: http://h\n  retries: 3\n", "plan.yaml:3:3",
@@ -588,7 +588,7 @@ TEST(PlanTags, ThresholdsFilterOnAStepTag) {
   EXPECT_EQ(plan.journeys[0].steps[0].timeout, std::chrono::milliseconds(250));
   EXPECT_EQ(plan.thresholds[0].tag_key, "kind");
   expect_error(yaml + "thresholds: {\"http_req_failed{kind:web}\": [\"rate < 0.1\"]}\n",
-               "plan.yaml:7:14", "which no step sets");
+               "plan.yaml:7:14", "which no step or scenario sets");
   expect_error(journey_with("      - {request: {path: /a}, tags: {step: x}}\n"), "plan.yaml:5:38",
                "set by crest");
 }

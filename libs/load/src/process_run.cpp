@@ -299,26 +299,11 @@ RunResult run_processes(const Plan& plan, const ProcessRunOptions& o) {
       c.eof_at = Clock::now();
       break;
     }
-    std::string_view view(c.inbox);
-    for (;;) {
-      ShardFrame f;
-      const auto status = decode_shard_frame(view, f);
-      if (status == FrameStatus::incomplete) {
-        break;
-      }
-      if (status == FrameStatus::malformed) {
-        fail(c, "sent a malformed report");
-        break;
-      }
-      if (auto wrong = merger.take(c.shard, std::move(f)); !wrong.empty()) {
-        fail(c, wrong);
-        break;
-      }
-      if (merger.result(c.shard)) {
-        c.result = &*merger.result(c.shard);
-      }
+    if (auto wrong = merger.take_frames(c.shard, c.inbox); !wrong.empty()) {
+      fail(c, wrong);
+    } else if (merger.result(c.shard)) {
+      c.result = &*merger.result(c.shard);
     }
-    c.inbox.erase(0, c.inbox.size() - view.size());
     if (c.fd < 0 && !c.inbox.empty() && failure.empty()) {
       fail(c, "closed its report pipe in the middle of a frame");
     }

@@ -342,5 +342,20 @@ load: {executor: constant-vus, vus: 2, duration: 300ms, processes: 2}
   EXPECT_THAT(read_file(summary), HasSubstr("on 2 processes"));
 }
 
+// Every option of the run that matters reaches the children: --iterations makes a constant-vus
+// plan shared-iterations, and the processes share the one total.
+TEST(ProcessRun, ChildrenAreGivenTheRunsIterations) {
+  LoadTarget target({});
+  const auto path = write_file("cli_iterations.yaml", "target: " + target.url() + R"(
+journeys: [{steps: [{name: hello, request: {path: /hello}}]}]
+load: {executor: constant-vus, vus: 4, duration: 5s}
+)");
+  const auto json = ::testing::TempDir() + "/cli_iterations.json";
+  ASSERT_EQ(
+      crest_run(path + " --processes 2 --iterations 9 -q --out json=" + json + " > /dev/null"), 0);
+  EXPECT_EQ(target.count("/hello"), 9u);
+  EXPECT_THAT(read_file(json), HasSubstr("\"http_reqs\": 9,"));
+}
+
 }  // namespace
 }  // namespace crest::load

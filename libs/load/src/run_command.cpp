@@ -87,6 +87,44 @@ bool write_file(const std::string& path, const std::string& text) {
   return static_cast<bool>(out);
 }
 
+// The flags of this run that every process of it (--processes children, --coordinator workers)
+// must be given to run the same plan the same way. One list for both, so none is forgotten.
+struct ForwardedFlags {
+  std::uint64_t seed = 0;
+  int vus = 0;
+  double rate = -1;
+  std::string duration;
+  std::string target;
+  std::int64_t iterations = 0;
+  const std::vector<std::string>* vars = nullptr;
+  std::string http_debug;
+  int http_debug_iterations = 1;
+};
+
+std::vector<std::string> forwarded_args(const ForwardedFlags& f) {
+  std::vector<std::string> args = {"--seed", std::to_string(f.seed)};
+  for (const auto& [flag, value] :
+       {std::pair<const char*, std::string>{"--vus", f.vus > 0 ? std::to_string(f.vus) : ""},
+        {"--rate", f.rate >= 0 ? fmt::format("{}", f.rate) : ""},
+        {"--duration", f.duration},
+        {"--target", f.target},
+        {"--iterations", f.iterations > 0 ? std::to_string(f.iterations) : ""}}) {
+    if (!value.empty()) {
+      args.insert(args.end(), {flag, value});
+    }
+  }
+  if (!f.http_debug.empty()) {
+    args.push_back("--http-debug=" + f.http_debug);
+    args.insert(args.end(), {"--http-debug-iterations", std::to_string(f.http_debug_iterations)});
+  }
+  if (f.vars != nullptr) {
+    for (const auto& kv : *f.vars) {
+      args.insert(args.end(), {"-e", kv});
+    }
+  }
+  return args;
+}
+
 }  // namespace
 
 int run_command(int argc, char** argv) {
@@ -234,6 +272,9 @@ int run_command(int argc, char** argv) {
     return 2;
   }
   options.seed = app.count("--seed") > 0 ? seed : random_seed();
+  const auto forwarded = forwarded_args(ForwardedFlags{
+      options.seed, vus, rate, duration, target, app.count("--iterations") > 0 ? iterations : 0,
+      &vars, http_debug, http_debug_iterations});
   CoordinatorOptions coordinated;
   if (!coordinator.empty()) {
     if (token.empty() && std::getenv("CREST_TOKEN") != nullptr) {
@@ -260,20 +301,7 @@ int run_command(int argc, char** argv) {
     coordinated.wait_for_workers_s = std::chrono::duration<double>(*wait).count();
     coordinated.plan_path = plan_path;
     coordinated.threads = threads > 0 ? threads : plan->load.threads;
-    coordinated.run_args = {"--seed", std::to_string(options.seed)};
-    for (const auto& [flag, value] :
-         {std::pair<const char*, std::string>{"--vus", vus > 0 ? std::to_string(vus) : ""},
-          {"--rate", rate >= 0 ? fmt::format("{}", rate) : ""},
-          {"--duration", duration},
-          {"--target", target},
-          {"--iterations", iterations > 0 ? std::to_string(iterations) : ""}}) {
-      if (!value.empty()) {
-        coordinated.run_args.insert(coordinated.run_args.end(), {flag, value});
-      }
-    }
-    for (const auto& kv : vars) {
-      coordinated.run_args.insert(coordinated.run_args.end(), {"-e", kv});
-    }
+    coordinated.run_args = forwarded;
     coordinated.log = [](const std::string& line) {
       std::fprintf(stderr, "crest run: %s\n", line.c_str());
     };
@@ -299,7 +327,7 @@ int run_command(int argc, char** argv) {
   }
   // More processes than virtual users would leave some with nothing to do.
   const int process_count =
-      std::min(std::max(1, plan->load.processes), std::max(1, plan->load.peak_vus()));
+      std::min(std::max(1, plan->load.processes), std::max(1, plan->peak_vus()));
   for (const auto* path : {&json_path, &csv_path, &options.jtl_path, &html_path}) {
     std::string error;
     if (!path->empty() && !check_writable(*path, error)) {
@@ -362,27 +390,13 @@ int run_command(int argc, char** argv) {
     ProcessRunOptions po;
     po.processes = process_count;
     // Every process gets the run's seed; each draws its VUs' streams from their global indexes.
-    po.child_args = {"run", plan_path, "-q", "--seed", std::to_string(options.seed)};
-    if (vus > 0) {
-      po.child_args.insert(po.child_args.end(), {"--vus", std::to_string(vus)});
-    }
-    if (rate >= 0) {
-      po.child_args.insert(po.child_args.end(), {"--rate", fmt::format("{}", rate)});
-    }
-    if (!duration.empty()) {
-      po.child_args.insert(po.child_args.end(), {"--duration", duration});
-    }
-    if (!target.empty()) {
-      po.child_args.insert(po.child_args.end(), {"--target", target});
-    }
+    po.child_args = {"run", plan_path, "-q"};
+    po.child_args.insert(po.child_args.end(), forwarded.begin(), forwarded.end());
     if (threads > 0 || p.load.threads <= 0) {
       // Unless told otherwise, the processes share the cores rather than each taking all of them.
       const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
       const int per_process = threads > 0 ? threads : std::max(1, cores / process_count);
       po.child_args.insert(po.child_args.end(), {"--threads", std::to_string(per_process)});
-    }
-    for (const auto& kv : vars) {
-      po.child_args.insert(po.child_args.end(), {"-e", kv});
     }
     po.jtl_path = options.jtl_path;
     po.on_tick = options.on_tick;

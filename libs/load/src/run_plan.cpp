@@ -19,8 +19,7 @@ RunResult run_load(const Plan& plan, const RunOptions& options, int once,
   result.start_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch())
                              .count();
-  result.totals = MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
-                            plan.check_names.size());
+  result.totals = MetricSet::for_plan(plan);
   Engine engine(plan, options);
   // Resolve every origin once, before anything is sent.
   auto endpoints = Endpoints::resolve(plan);
@@ -30,7 +29,7 @@ RunResult run_load(const Plan& plan, const RunOptions& options, int once,
   }
   engine.endpoints = std::move(*endpoints);
   const auto& load = plan.load;
-  const int peak = std::max(1, load.peak_vus());
+  const int peak = std::max(1, plan.peak_vus());
   const int shards = std::max(1, options.shard_count);
   const int shard = std::clamp(options.shard_index, 0, shards - 1);
   int threads = options.threads > 0 ? options.threads : load.threads;
@@ -48,21 +47,34 @@ RunResult run_load(const Plan& plan, const RunOptions& options, int once,
     // it runs out: give each loopback source address at most 5 000 connections.
     engine.source_addresses = std::min(250, peak / 5000 + 1);
   }
-  engine.arrivals = ArrivalSchedule::from(load);
-  engine.vu_schedule = VuSchedule::from(load);
-  double weight = 0;
-  for (std::size_t j = 0; j < plan.journeys.size(); ++j) {
-    if (plan.journeys[j].weight > 0) {
-      weight += plan.journeys[j].weight;
-      engine.cumulative_weights.push_back(weight);
-      engine.pickable.push_back(j);
-    }
-  }
   engine.forced_journey = once;
-  // The processes of a --processes run share a shared-iterations total between them.
-  engine.shared_budget = load.iterations / shards + (shard < load.iterations % shards ? 1 : 0);
+  for (std::size_t i = 0; i < plan.scenarios.size(); ++i) {
+    const auto& spec = plan.scenarios[i];
+    auto scenario = std::make_unique<ScenarioRun>(spec, static_cast<int>(i));
+    scenario->arrivals = ArrivalSchedule::from(spec.load);
+    scenario->vu_schedule = VuSchedule::from(spec.load);
+    double weight = 0;
+    for (const auto& [journey, journey_weight] : spec.journeys) {
+      if (journey_weight > 0) {
+        weight += journey_weight;
+        scenario->cumulative_weights.push_back(weight);
+        scenario->pickable.push_back(journey);
+      }
+    }
+    const int scenario_vus = std::max(1, spec.load.peak_vus());
+    // Arrivals go to the loops that can have VUs of this scenario (VU i lives on loop i mod N).
+    scenario->arrival_loops = std::min(engine.loop_count, scenario_vus);
+    // A shared-iterations total is shared by the processes that hold VUs of the scenario: the
+    // first ceil(vus / threads) of them.
+    const int holding = std::min(shards, (scenario_vus + threads - 1) / threads);
+    if (shard < holding) {
+      const auto total = spec.load.iterations;
+      scenario->shared_budget = total / holding + (shard < total % holding ? 1 : 0);
+    }
+    engine.scenarios.push_back(std::move(scenario));
+  }
   if (!options.jtl_path.empty()) {
-    if (auto opened = engine.jtl.open(options.jtl_path); !opened.ok()) {
+    if (auto opened = engine.jtl.open(options.jtl_path, options.jtl_append); !opened.ok()) {
       result.error = opened.error().message;
       return result;
     }
@@ -71,31 +83,41 @@ RunResult run_load(const Plan& plan, const RunOptions& options, int once,
     const int global = shard * threads + i;  // this loop's index in the whole run
     auto loop = std::make_unique<EventLoop>(engine, global, plan);
     loop->check_passed.reserve(16);
-    const auto share = [&](int total) {
-      return static_cast<std::size_t>(total / engine.loop_count +
-                                      (global < total % engine.loop_count ? 1 : 0));
-    };
-    const auto vu_index = [&](std::size_t k) {
-      return static_cast<std::uint64_t>(global) + k * static_cast<std::uint64_t>(engine.loop_count);
-    };
-    if (load.is_open_model()) {
-      loop->max_vus_here = share(load.max_vus);
-      const auto pre_allocated = share(load.pre_allocated_vus);
-      for (std::size_t k = 0; k < pre_allocated; ++k) {
-        loop->free_vus.push_back(&engine.new_vu(*loop, vu_index(k)));
-      }
-    } else {
-      loop->max_vus_here = share(peak);
-      for (std::size_t k = 0; k < loop->max_vus_here; ++k) {
-        engine.new_vu(*loop, vu_index(k));
+    for (std::size_t s = 0; s < plan.scenarios.size(); ++s) {
+      const auto& spec = plan.scenarios[s].load;
+      auto& share = *loop->scenarios[s];
+      const auto share_of = [&](int total) {
+        return static_cast<std::size_t>(total / engine.loop_count +
+                                        (global < total % engine.loop_count ? 1 : 0));
+      };
+      const auto number = [&](std::size_t k) {
+        return static_cast<std::uint64_t>(global) +
+               k * static_cast<std::uint64_t>(engine.loop_count);
+      };
+      if (spec.is_open_model()) {
+        share.max_vus_here = share_of(spec.max_vus);
+        const auto pre_allocated = share_of(spec.pre_allocated_vus);
+        for (std::size_t k = 0; k < pre_allocated; ++k) {
+          share.free_vus.push_back(&engine.new_vu(*loop, static_cast<int>(s), number(k)));
+        }
+      } else {
+        share.max_vus_here = share_of(spec.peak_vus());
+        for (std::size_t k = 0; k < share.max_vus_here; ++k) {
+          engine.new_vu(*loop, static_cast<int>(s), number(k));
+        }
       }
     }
     engine.loops.push_back(std::move(loop));
   }
 
   engine.start = SteadyClock::now();
-  engine.end = engine.start + load.total_duration();
-  engine.hard_deadline = engine.end + load.graceful_stop;
+  engine.hard_deadline = engine.start;
+  for (auto& scenario : engine.scenarios) {
+    scenario->start = engine.start + scenario->spec.start_time;
+    scenario->end = engine.start + scenario->spec.end();
+    scenario->hard_deadline = scenario->end + scenario->spec.load.graceful_stop;
+    engine.hard_deadline = std::max(engine.hard_deadline, scenario->hard_deadline);
+  }
   aggregate_until_done(engine, result);
   result.threads = threads;
   result.peak_vus = std::max(result.peak_vus, engine.peak_active.load());
@@ -119,11 +141,13 @@ RunResult run_once(const Plan& plan, const RunOptions& options, int journey, Dur
   once.load.duration = timeout;
   once.load.graceful_stop = Duration{};
   once.load.threads = 1;
+  once.scenarios.assign(1, Scenario{});
+  once.scenarios.front().name = plan.journeys[static_cast<std::size_t>(journey)].name;
+  once.scenarios.front().load = once.load;
   RunOptions run = options;
   run.threads = 1;
   run.shard_index = 0;
   run.shard_count = 1;
-  run.jtl_path.clear();
   run.on_tick = nullptr;
   run.should_abort = nullptr;
   return run_load(once, run, journey, final_vars);
@@ -149,7 +173,9 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
       return setup;
     }
     const auto& stats = setup.totals.journeys[static_cast<std::size_t>(plan.setup)];
-    if (stats.iterations == 0 || stats.failed > 0 || vars.empty()) {
+    // A finished iteration is counted (a timed-out one is not): a setup with nothing to capture
+    // in a plan without variables has none to hand over, and that is fine.
+    if (stats.iterations == 0 || stats.failed > 0) {
       RunResult failed = std::move(setup);
       failed.error =
           "setup failed (" + std::to_string(failed_samples(failed.totals)) + " of " +
@@ -166,20 +192,30 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
     for (const auto& step : plan.journeys[static_cast<std::size_t>(plan.setup)].steps) {
       for (const auto& capture : step.captures) {
         const auto slot = static_cast<std::size_t>(capture.slot);
-        main.initial_values[slot] = vars[slot];
+        if (slot < vars.size()) {
+          main.initial_values[slot] = vars[slot];
+        }
       }
     }
   }
-  RunResult result = run_load(main, options, -1, nullptr);
+  // The setup's rows open the JTL; the load's and the teardown's follow them.
+  RunOptions after_setup = options;
+  after_setup.jtl_append = plan.setup >= 0;
+  RunResult result = run_load(main, after_setup, -1, nullptr);
   if (!result.error.empty()) {
     return result;
   }
+  // setup and teardown belong to no scenario: only the plan-wide series take them.
+  setup.totals.scenarios.clear();
   result.totals.merge(setup.totals);
   result.notes.insert(result.notes.end(), setup.notes.begin(), setup.notes.end());
   // teardown: once, after the load, whatever the load did (unless it was interrupted).
   if (plan.teardown >= 0 && !(options.stop != nullptr && options.stop->load())) {
     std::vector<std::string> vars;
-    const auto teardown = run_once(main, options, plan.teardown, plan.teardown_timeout, &vars);
+    RunOptions after_load = options;
+    after_load.jtl_append = true;
+    auto teardown = run_once(main, after_load, plan.teardown, plan.teardown_timeout, &vars);
+    teardown.totals.scenarios.clear();
     result.totals.merge(teardown.totals);
     result.notes.insert(result.notes.end(), teardown.notes.begin(), teardown.notes.end());
     if (!teardown.error.empty()) {

@@ -42,9 +42,10 @@ const char* failure_message(FailureKind kind) {
   return "";
 }
 
-void record_sample(MetricSet& metrics, const Step& step, const Sample& sample,
-                   std::chrono::steady_clock::duration lag, const std::vector<bool>& check_passed) {
-  auto& series = metrics.steps[static_cast<std::size_t>(step.metric)];
+namespace {
+
+void record_series(StepStats& series, const Sample& sample,
+                   std::chrono::steady_clock::duration lag) {
   ++series.requests;
   if (sample.failure != FailureKind::none) {
     ++series.failures;
@@ -64,10 +65,28 @@ void record_sample(MetricSet& metrics, const Step& step, const Sample& sample,
   }
   series.bytes_sent += sample.sent;
   series.bytes_received += sample.received;
+}
+
+}  // namespace
+
+void record_sample(MetricSet& metrics, const Step& step, const Sample& sample,
+                   std::chrono::steady_clock::duration lag, const std::vector<bool>& check_passed,
+                   int scenario) {
+  record_series(metrics.steps[static_cast<std::size_t>(step.metric)], sample, lag);
+  ScenarioStats* in_scenario =
+      scenario >= 0 && static_cast<std::size_t>(scenario) < metrics.scenarios.size()
+          ? &metrics.scenarios[static_cast<std::size_t>(scenario)]
+          : nullptr;
+  if (in_scenario != nullptr) {
+    record_series(in_scenario->requests, sample, lag);
+  }
   if (sample.got_response) {
     for (std::size_t i = 0; i < step.checks.size(); ++i) {
       const bool ok = i < check_passed.size() && check_passed[i];
       ++metrics.checks[static_cast<std::size_t>(step.checks[i].id)][ok ? 0 : 1];
+      if (in_scenario != nullptr) {
+        ++in_scenario->checks[ok ? 0 : 1];
+      }
     }
   }
 }

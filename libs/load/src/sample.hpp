@@ -33,8 +33,10 @@ const char* failure_message(FailureKind kind);
 
 // Adds the sample to a step's series and its checks' counts (check_passed: per check of the step,
 // from judge_response). `lag` is how late the iteration started (coordinated omission).
+// `scenario` also records it into that scenario's series (-1: none, as setup and teardown).
 void record_sample(MetricSet& metrics, const Step& step, const Sample& sample,
-                   std::chrono::steady_clock::duration lag, const std::vector<bool>& check_passed);
+                   std::chrono::steady_clock::duration lag, const std::vector<bool>& check_passed,
+                   int scenario = -1);
 
 // The after-response work (capture.cpp): cookies into the jar, the status verdict, checks (into
 // check_passed) and captures (into vars); downgrades sample.failure accordingly.

@@ -7,7 +7,8 @@ namespace {
 
 bool shaped_like_plan(const MetricSet& m, const Plan& plan) {
   return m.steps.size() == plan.step_names.size() && m.journeys.size() == plan.journeys.size() &&
-         m.groups.size() == plan.groups.size() && m.checks.size() == plan.check_names.size();
+         m.groups.size() == plan.groups.size() && m.checks.size() == plan.check_names.size() &&
+         m.scenarios.size() == plan.scenarios.size();
 }
 
 bool shaped_like_plan(const TimelinePoint& p, const Plan& plan) {
@@ -50,11 +51,10 @@ ShardMerger::ShardMerger(const Plan& plan, int shards,
       shards_(static_cast<std::size_t>(std::max(1, shards))),
       on_tick_(std::move(on_tick)),
       should_abort_(std::move(should_abort)),
-      total_s_(static_cast<double>(plan.load.total_duration().count()) / 1e9) {}
+      total_s_(static_cast<double>(plan.total_duration().count()) / 1e9) {}
 
 MetricSet ShardMerger::empty_set() const {
-  return MetricSet(plan_.step_names.size(), plan_.journeys.size(), plan_.groups.size(),
-                   plan_.check_names.size());
+  return MetricSet::for_plan(plan_);
 }
 
 std::string ShardMerger::take(int shard, ShardFrame&& f) {
@@ -76,6 +76,27 @@ std::string ShardMerger::take(int shard, ShardFrame&& f) {
   }
   s.final_seen = f.final;
   return "";
+}
+
+std::string ShardMerger::take_frames(int shard, std::string& inbox) {
+  std::string_view view(inbox);
+  std::string wrong;
+  while (!result(shard)) {
+    ShardFrame f;
+    const auto status = decode_shard_frame(view, f);
+    if (status == FrameStatus::incomplete) {
+      break;
+    }
+    if (status == FrameStatus::malformed) {
+      wrong = "sent a malformed report";
+      break;
+    }
+    if (wrong = take(shard, std::move(f)); !wrong.empty()) {
+      break;
+    }
+  }
+  inbox.erase(0, inbox.size() - view.size());
+  return wrong;
 }
 
 void ShardMerger::give_up(int shard) {

@@ -20,6 +20,10 @@ class ShardMerger {
 
   // Takes one frame of a shard; returns what is wrong with it ("" when it is fine).
   std::string take(int shard, ShardFrame&& frame);
+  // Takes every whole frame at the front of a shard's `inbox` (the bytes read from its pipe or
+  // socket so far) and removes them, up to and including its result frame; a partial frame
+  // stays for later. Returns "" or what is wrong ("sent a malformed report", or take()'s).
+  std::string take_frames(int shard, std::string& inbox);
   // Merges, in order, every second that all shards still running have sent; calls on_tick per
   // second. Returns "" or what went wrong (a malformed step histogram of that shard index).
   // *abort_now becomes true the first time should_abort says so.

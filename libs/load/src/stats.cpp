@@ -76,9 +76,33 @@ void JourneyStats::reset() {
   iterations = failed = 0;
 }
 
+void ScenarioStats::merge(const ScenarioStats& o) {
+  requests.merge(o.requests);
+  iterations.merge(o.iterations);
+  dropped += o.dropped;
+  checks[0] += o.checks[0];
+  checks[1] += o.checks[1];
+}
+
+void ScenarioStats::reset() {
+  requests.reset();
+  iterations.reset();
+  dropped = 0;
+  checks = {0, 0};
+}
+
 MetricSet::MetricSet(std::size_t n_steps, std::size_t n_journeys, std::size_t n_groups,
-                     std::size_t n_checks)
-    : steps(n_steps), journeys(n_journeys), groups(n_groups), checks(n_checks) {}
+                     std::size_t n_checks, std::size_t n_scenarios)
+    : steps(n_steps),
+      journeys(n_journeys),
+      groups(n_groups),
+      checks(n_checks),
+      scenarios(n_scenarios) {}
+
+MetricSet MetricSet::for_plan(const Plan& plan) {
+  return MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
+                   plan.check_names.size(), plan.scenarios.size());
+}
 
 void MetricSet::merge(const MetricSet& o) {
   for (std::size_t i = 0; i < steps.size() && i < o.steps.size(); ++i) {
@@ -93,6 +117,9 @@ void MetricSet::merge(const MetricSet& o) {
   for (std::size_t i = 0; i < checks.size() && i < o.checks.size(); ++i) {
     checks[i][0] += o.checks[i][0];
     checks[i][1] += o.checks[i][1];
+  }
+  for (std::size_t i = 0; i < scenarios.size() && i < o.scenarios.size(); ++i) {
+    scenarios[i].merge(o.scenarios[i]);
   }
   dropped += o.dropped;
   interrupted += o.interrupted;
@@ -110,6 +137,9 @@ void MetricSet::reset() {
   }
   for (auto& c : checks) {
     c = {0, 0};
+  }
+  for (auto& sc : scenarios) {
+    sc.reset();
   }
   dropped = interrupted = 0;
 }

@@ -198,6 +198,73 @@ double aggregate_ms(const LatencyHistogram& h, const Threshold::Condition& c) {
   return static_cast<double>(h.max_us()) / 1000;
 }
 
+std::string aggregate_label(const Threshold::Condition& c) {
+  return c.aggregate == "p" ? fmt::format("p({})", c.percentile) : c.aggregate;
+}
+
+std::string count_or_rate(const Threshold::Condition& c, std::uint64_t n, double elapsed,
+                          double& measured) {
+  measured = c.aggregate == "count" ? static_cast<double>(n) : static_cast<double>(n) / elapsed;
+  return c.aggregate == "count" ? fmt::format("count={}", n)
+                                : fmt::format("rate={:.2f}/s", measured);
+}
+
+// A threshold on the samples of some scenarios ({scenario:NAME}, or a tag scenarios set).
+ThresholdResult evaluate_on_scenarios(const Threshold& t, const Threshold::Condition& c,
+                                      const std::vector<const ScenarioStats*>& selected,
+                                      double elapsed) {
+  ThresholdResult r{&t, &c, 0, true, ""};
+  StepStats requests;
+  JourneyStats iterations;
+  std::uint64_t dropped = 0;
+  std::uint64_t passed = 0;
+  std::uint64_t failed = 0;
+  for (const auto* scenario : selected) {
+    requests.merge(scenario->requests);
+    iterations.merge(scenario->iterations);
+    dropped += scenario->dropped;
+    passed += scenario->checks[0];
+    failed += scenario->checks[1];
+  }
+  switch (t.metric) {
+    case ThresholdMetric::http_req_duration:
+    case ThresholdMetric::http_req_service_duration:
+    case ThresholdMetric::iteration_duration:
+    case ThresholdMetric::group_duration: {
+      const auto& h = t.metric == ThresholdMetric::http_req_duration ? requests.duration
+                      : t.metric == ThresholdMetric::http_req_service_duration
+                          ? requests.service
+                          : iterations.iteration;
+      r.measured = aggregate_ms(h, c);
+      r.shown = aggregate_label(c) + "=" + format_ms(r.measured);
+      break;
+    }
+    case ThresholdMetric::http_req_failed:
+      r.measured = requests.requests == 0 ? 0
+                                          : static_cast<double>(requests.failures) /
+                                                static_cast<double>(requests.requests);
+      r.shown = fmt::format("rate={:.2f}%", r.measured * 100);
+      break;
+    case ThresholdMetric::http_reqs:
+      r.shown = count_or_rate(c, requests.requests, elapsed, r.measured);
+      break;
+    case ThresholdMetric::checks: {
+      const auto all = passed + failed;
+      r.measured = all == 0 ? 1 : static_cast<double>(passed) / static_cast<double>(all);
+      r.shown = fmt::format("rate={:.2f}%", r.measured * 100);
+      break;
+    }
+    case ThresholdMetric::iterations:
+      r.shown = count_or_rate(c, iterations.iterations, elapsed, r.measured);
+      break;
+    case ThresholdMetric::dropped_iterations:
+      r.shown = count_or_rate(c, dropped, elapsed, r.measured);
+      break;
+  }
+  r.passed = compare(r.measured, c.op, c.value);
+  return r;
+}
+
 }  // namespace
 
 std::vector<ThresholdResult> evaluate_thresholds(const Plan& plan, const MetricSet& totals,
@@ -205,6 +272,22 @@ std::vector<ThresholdResult> evaluate_thresholds(const Plan& plan, const MetricS
   std::vector<ThresholdResult> results;
   const double elapsed = std::max(elapsed_seconds, 1e-9);
   for (const auto& t : plan.thresholds) {
+    if (t.tag_key == "scenario" || t.scenario_tag) {
+      std::vector<const ScenarioStats*> selected;
+      for (std::size_t i = 0; i < plan.scenarios.size() && i < totals.scenarios.size(); ++i) {
+        const auto& tags = plan.scenarios[i].tags;
+        if (t.tag_key == "scenario" ? plan.scenarios[i].name == t.tag_value
+                                    : std::any_of(tags.begin(), tags.end(), [&](const auto& tag) {
+                                        return tag.first == t.tag_key && tag.second == t.tag_value;
+                                      })) {
+          selected.push_back(&totals.scenarios[i]);
+        }
+      }
+      for (const auto& c : t.conditions) {
+        results.push_back(evaluate_on_scenarios(t, c, selected, elapsed));
+      }
+      continue;
+    }
     // Which steps, journeys and groups the tag selects.
     std::vector<std::size_t> steps;
     std::vector<std::size_t> journeys;

@@ -126,6 +126,51 @@ bool plausible(std::uint64_t count, std::size_t min_bytes_each, const LineReader
 
 constexpr std::size_t kMinHistogramLine = 14;  // "lh1 0 0 0 0 0\n"
 
+void append_step(std::string& out, const StepStats& s) {
+  out += "s";
+  append_fields(out, s.requests, s.failures, s.connects, s.connect_us_sum, s.bytes_sent,
+                s.bytes_received);
+  append_numbers(out, "k", s.by_kind);
+  append_numbers(out, "c", s.by_status_class);
+  for (const auto* h : {&s.duration, &s.service, &s.ttfb}) {
+    out += h->serialise();
+    out += '\n';
+  }
+}
+
+void append_journey(std::string& out, const JourneyStats& j) {
+  out += "j";
+  append_fields(out, j.iterations, j.failed);
+  out += j.iteration.serialise();
+  out += '\n';
+}
+
+bool read_step(LineReader& in, StepStats& s) {
+  std::string_view line;
+  if (!in.line(line)) {
+    return false;
+  }
+  FieldReader counters(line);
+  if (!counters.tag("s") || !counters.number(s.requests) || !counters.number(s.failures) ||
+      !counters.number(s.connects) || !counters.number(s.connect_us_sum) ||
+      !counters.number(s.bytes_sent) || !counters.number(s.bytes_received) || !counters.end()) {
+    return false;
+  }
+  return read_numbers(in, "k", s.by_kind) && read_numbers(in, "c", s.by_status_class) &&
+         read_histogram(in, s.duration) && read_histogram(in, s.service) &&
+         read_histogram(in, s.ttfb);
+}
+
+bool read_journey(LineReader& in, JourneyStats& j) {
+  std::string_view line;
+  if (!in.line(line)) {
+    return false;
+  }
+  FieldReader f(line);
+  return f.tag("j") && f.number(j.iterations) && f.number(j.failed) && f.end() &&
+         read_histogram(in, j.iteration);
+}
+
 }  // namespace
 
 std::string serialise(const MetricSet& m) {
@@ -133,21 +178,10 @@ std::string serialise(const MetricSet& m) {
   append_fields(out, m.steps.size(), m.journeys.size(), m.groups.size(), m.checks.size(), m.dropped,
                 m.interrupted);
   for (const auto& s : m.steps) {
-    out += "s";
-    append_fields(out, s.requests, s.failures, s.connects, s.connect_us_sum, s.bytes_sent,
-                  s.bytes_received);
-    append_numbers(out, "k", s.by_kind);
-    append_numbers(out, "c", s.by_status_class);
-    for (const auto* h : {&s.duration, &s.service, &s.ttfb}) {
-      out += h->serialise();
-      out += '\n';
-    }
+    append_step(out, s);
   }
   for (const auto& j : m.journeys) {
-    out += "j";
-    append_fields(out, j.iterations, j.failed);
-    out += j.iteration.serialise();
-    out += '\n';
+    append_journey(out, j);
   }
   for (const auto& g : m.groups) {
     out += g.serialise();
@@ -159,6 +193,14 @@ std::string serialise(const MetricSet& m) {
     out.pop_back();
   }
   out += '\n';
+  out += "sc";
+  append_fields(out, m.scenarios.size());
+  for (const auto& sc : m.scenarios) {
+    append_step(out, sc.requests);
+    append_journey(out, sc.iterations);
+    out += "x";
+    append_fields(out, sc.dropped, sc.checks[0], sc.checks[1]);
+  }
   return out;
 }
 
@@ -187,30 +229,12 @@ std::optional<MetricSet> deserialise_metric_set(std::string_view text) {
   }
   // Items are built as their lines parse (not resized up front): memory follows valid input.
   for (std::uint64_t i = 0; i < n_steps; ++i) {
-    auto& s = m.steps.emplace_back();
-    if (!in.line(line)) {
-      return std::nullopt;
-    }
-    FieldReader counters(line);
-    if (!counters.tag("s") || !counters.number(s.requests) || !counters.number(s.failures) ||
-        !counters.number(s.connects) || !counters.number(s.connect_us_sum) ||
-        !counters.number(s.bytes_sent) || !counters.number(s.bytes_received) || !counters.end()) {
-      return std::nullopt;
-    }
-    if (!read_numbers(in, "k", s.by_kind) || !read_numbers(in, "c", s.by_status_class) ||
-        !read_histogram(in, s.duration) || !read_histogram(in, s.service) ||
-        !read_histogram(in, s.ttfb)) {
+    if (!read_step(in, m.steps.emplace_back())) {
       return std::nullopt;
     }
   }
   for (std::uint64_t i = 0; i < n_journeys; ++i) {
-    auto& j = m.journeys.emplace_back();
-    if (!in.line(line)) {
-      return std::nullopt;
-    }
-    FieldReader f(line);
-    if (!f.tag("j") || !f.number(j.iterations) || !f.number(j.failed) || !f.end() ||
-        !read_histogram(in, j.iteration)) {
+    if (!read_journey(in, m.journeys.emplace_back())) {
       return std::nullopt;
     }
   }
@@ -232,7 +256,27 @@ std::optional<MetricSet> deserialise_metric_set(std::string_view text) {
       return std::nullopt;
     }
   }
-  if (!checks.end() || !in.at_end()) {
+  if (!checks.end() || !in.line(line)) {
+    return std::nullopt;
+  }
+  std::uint64_t n_scenarios = 0;
+  FieldReader scenarios(line);
+  if (!scenarios.tag("sc") || !scenarios.number(n_scenarios) || !scenarios.end() ||
+      !plausible(n_scenarios, 6 + 4 * kMinHistogramLine, in)) {
+    return std::nullopt;
+  }
+  for (std::uint64_t i = 0; i < n_scenarios; ++i) {
+    auto& sc = m.scenarios.emplace_back();
+    if (!read_step(in, sc.requests) || !read_journey(in, sc.iterations) || !in.line(line)) {
+      return std::nullopt;
+    }
+    FieldReader f(line);
+    if (!f.tag("x") || !f.number(sc.dropped) || !f.number(sc.checks[0]) ||
+        !f.number(sc.checks[1]) || !f.end()) {
+      return std::nullopt;
+    }
+  }
+  if (!in.at_end()) {
     return std::nullopt;
   }
   return m;

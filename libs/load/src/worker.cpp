@@ -368,7 +368,7 @@ int worker_command(int argc, char** argv) {
     std::cerr << "crest worker: --connect-timeout: " << timeout.error().message << "\n";
     return 2;
   }
-  const auto at = parse_host_port(coordinator);
+  const auto at = crest::parse_host_port(coordinator);
   if (!at.ok()) {
     std::cerr << "crest worker: --coordinator: " << at.error().message << "\n";
     return 2;

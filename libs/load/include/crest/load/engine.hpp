@@ -35,7 +35,8 @@ struct RunOptions {
   // shares and feed rows are disjoint across processes and together make the whole plan.
   int shard_index = 0;
   int shard_count = 1;
-  std::string jtl_path;  // one line per sample, JMeter 5 CSV columns
+  std::string jtl_path;     // one line per sample, JMeter 5 CSV columns
+  bool jtl_append = false;  // add to jtl_path (after the setup's rows) instead of creating it
   HttpDebug http_debug = HttpDebug::off;
   int http_debug_iterations = 1;  // how many iterations of the run are printed
   // Every random function of the run (uuid(), randint(), pick(), random feeds, think time, journey

@@ -192,6 +192,24 @@ struct LoadSpec {
   int peak_vus() const;             // the most virtual users this model can use
 };
 
+// One population of a run (`scenarios:`; `load:` is the one scenario named `default`): its own
+// executor, journeys and weights, start time, tags and environment. Every scenario of a plan runs
+// at once in the same event loops.
+struct Scenario {
+  std::string name;
+  LoadSpec load;
+  Duration start_time{};  // from the start of the run
+  // The journeys it picks from (indexes into Plan::journeys) and their weights.
+  std::vector<std::pair<std::size_t, double>> journeys;
+  std::vector<std::pair<std::string, std::string>> tags;  // on every sample of the scenario
+  // `env:`: {{ env.NAME }} reads these inside the scenario (variable slot, value).
+  std::vector<std::pair<int, std::string>> env;
+  // Its VUs' global indexes start here (the sum of the earlier scenarios' peak VUs), so VU
+  // numbers and random streams are distinct across scenarios.
+  std::uint64_t first_vu = 0;
+  Duration end() const { return start_time + load.total_duration(); }
+};
+
 struct Plan {
   std::string file;
   Origin target;
@@ -208,7 +226,10 @@ struct Plan {
   std::vector<Group> groups;
   std::vector<std::string> step_names;   // metric series, by Step::metric
   std::vector<std::string> check_names;  // by Check::id
+  // `load:` as written, or the first scenario's; run-wide keys (threads, source_addresses,
+  // processes) are read here. The engine runs `scenarios` (always at least one).
   LoadSpec load;
+  std::vector<Scenario> scenarios;
   std::vector<Threshold> thresholds;
   // setup: and teardown: run once, by one VU, before and after the load (within their timeout);
   // the values setup captures start every VU's variables. Index into `journeys`, or -1: they are
@@ -220,6 +241,10 @@ struct Plan {
   // {{ env.NAME }}: its variable slot and NAME (the value, from -e or the environment, is in
   // initial_values).
   std::vector<std::pair<int, std::string>> env_slots;
+
+  int peak_vus() const;                             // every scenario's peak VUs, summed
+  Duration total_duration() const;                  // until the last scenario ends
+  int scenario_index(std::string_view name) const;  // -1 when none has that name
 };
 
 struct PlanOverrides {

@@ -61,16 +61,30 @@ struct JourneyStats {
   bool operator==(const JourneyStats&) const = default;
 };
 
+// Every sample and iteration of one scenario (the `scenario` tag), whatever its step or journey.
+struct ScenarioStats {
+  StepStats requests;
+  JourneyStats iterations;
+  std::uint64_t dropped = 0;
+  std::array<std::uint64_t, 2> checks{};  // {passed, failed}
+  void merge(const ScenarioStats& o);
+  void reset();
+  bool operator==(const ScenarioStats&) const = default;
+};
+
 struct MetricSet {
   std::vector<StepStats> steps;                      // by Plan::step_names
   std::vector<JourneyStats> journeys;                // by Plan::journeys
   std::vector<LatencyHistogram> groups;              // by Plan::groups
   std::vector<std::array<std::uint64_t, 2>> checks;  // by check id: {passed, failed}
+  std::vector<ScenarioStats> scenarios;              // by Plan::scenarios
   std::uint64_t dropped = 0;
   std::uint64_t interrupted = 0;  // iterations cut by the hard stop
 
   MetricSet() = default;
-  MetricSet(std::size_t steps, std::size_t journeys, std::size_t groups, std::size_t checks);
+  MetricSet(std::size_t steps, std::size_t journeys, std::size_t groups, std::size_t checks,
+            std::size_t scenarios = 0);
+  static MetricSet for_plan(const Plan& plan);
   void merge(const MetricSet& o);
   void reset();
 

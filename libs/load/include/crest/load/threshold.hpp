@@ -41,6 +41,9 @@ struct Threshold {
   std::string tag_key;
   std::string tag_value;
   std::string source;  // the key as written
+  // The tag (not scenario, step, journey or group) is one scenarios set with `tags:`: it selects
+  // those scenarios' samples rather than steps.
+  bool scenario_tag = false;
   std::vector<Condition> conditions;
   bool abort_on_fail = false;
   // abort_on_fail is not evaluated before this much of the run has passed (k6's
