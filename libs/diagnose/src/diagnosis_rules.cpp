@@ -270,22 +270,22 @@ void Rules::cpu() {
     if (capped) {
       base += 0.1;
     }
-    // One instance of several is hot: name it.
+    // One instance of several is hot: name it (the top series may be the service's sum).
     std::string who = service;
-    if (!s->kind.instance.empty()) {
-      std::set<std::string> instances;
-      for (const auto& x : d_.ranking) {
-        if (x.kind.signal == Signal::cpu && x.kind.component == service) {
-          instances.insert(x.kind.instance);
-        }
+    std::set<std::string> instances;
+    for (const auto& x : d_.ranking) {
+      if (x.kind.signal == Signal::cpu && x.kind.component == service && !x.kind.instance.empty()) {
+        instances.insert(x.kind.instance);
       }
-      const auto hot = top({Signal::cpu, Signal::cpu_throttling},
-                           [&](auto& x) { return x.kind.component == service; });
-      const bool one_hot = std::all_of(
-          hot.begin(), hot.end(), [&](auto* x) { return x->kind.instance == s->kind.instance; });
-      if (instances.size() > 1 && one_hot) {
-        who = fmt::format("{} instance {}", service, s->kind.instance);
-      }
+    }
+    std::set<std::string> hot_instances;
+    for (const auto* x : top({Signal::cpu, Signal::cpu_throttling}, [&](auto& y) {
+           return y.kind.component == service && y.increased && !y.kind.instance.empty();
+         })) {
+      hot_instances.insert(x->kind.instance);
+    }
+    if (instances.size() > 1 && hot_instances.size() == 1) {
+      who = fmt::format("{} instance {}", service, *hot_instances.begin());
     }
     Cause c{fmt::format("{} CPU saturated{}", who, note),
             service,
