@@ -223,6 +223,13 @@ int diagnose_command(int argc, char** argv) {
                  "'nsigma': rank with mean/stddev z-scores instead (for comparison)");
   app.add_option("--markdown", markdown, "also write a Markdown section a report can embed");
   app.add_flag("--json", as_json, "print JSON");
+  std::string save_fixture;
+  std::size_t fixture_series = 30;
+  app.add_option("--save-fixture", save_fixture,
+                 "also write the series this diagnosis ranked, compacted, as a Prometheus bundle "
+                 "(replay it with --prometheus-file and the same other inputs but Prometheus)");
+  app.add_option("--fixture-series", fixture_series,
+                 "with --save-fixture: the best-ranked series kept besides the SLOs (30)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -304,6 +311,13 @@ int diagnose_command(int argc, char** argv) {
   }
   const auto d = diagnose(std::move(in), options);
   std::cout << (as_json ? format_json(d) : format_text(d));
+  if (!save_fixture.empty()) {
+    std::ofstream out(save_fixture);
+    out << compact_fixture_bundle(d, fixture_series);
+    if (!out) {
+      return fail("cannot write " + save_fixture);
+    }
+  }
   if (!markdown.empty()) {
     std::ofstream out(markdown);
     out << format_markdown(d);

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <zlib.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -100,13 +101,28 @@ Result<void> read_matrix(const json& response, const std::string& source, const 
 }  // namespace
 
 Result<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // zlib's reader passes a file that is not gzip through as it is, so saved exports may be
+  // gzipped (FILE.gz) or not.
+  gzFile in = gzopen(path.c_str(), "rb");
+  if (in == nullptr) {
     return Error{ErrorKind::not_found, fmt::format("{}: cannot open the file", path)};
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  std::string text;
+  char buffer[1 << 16];
+  int n = 0;
+  while ((n = gzread(in, buffer, sizeof buffer)) > 0) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  int code = Z_OK;
+  const char* message = n < 0 ? gzerror(in, &code) : nullptr;
+  const std::string reason = message != nullptr ? message : "";
+  gzclose(in);
+  if (n < 0) {
+    return Error{
+        ErrorKind::invalid_argument,
+        fmt::format("{}: cannot read the file (truncated or corrupt gzip?): {}", path, reason)};
+  }
+  return text;
 }
 
 Result<std::vector<Series>> parse_prometheus_query_range(std::string_view text,

@@ -34,16 +34,21 @@ Result<std::vector<ScalingEvent>> parse_autoscaler_log(std::string_view text,
     }
     e.t = *t;
     e.kind = string_field(*j, "kind");
-    if (e.kind != "decision" && e.kind != "pod" && e.kind != "node") {
-      return bad(source, number,
-                 fmt::format("field 'kind' must be decision, pod or node, not '{}'", e.kind));
+    if (e.kind.empty()) {
+      return bad(source, number, "field 'kind' is missing");
     }
+    // The local stack's event log holds more kinds than scaling (stack, pod_signal, restart,
+    // override...): they are kept as events and read by no rule.
     e.service = string_field(*j, "service");
-    if (e.service.empty() && e.kind != "node") {
+    if (e.service.empty() && (e.kind == "decision" || e.kind == "pod" || e.kind == "scale")) {
       return bad(source, number, "field 'service' is missing");
     }
-    for (auto [key, into] : {std::pair{"current", &e.current}, std::pair{"desired", &e.desired},
-                             std::pair{"max", &e.max}}) {
+    // `crest scale` and the stack's own scaling write {"kind":"scale","from":N,"to":M}: the
+    // same step as a decision from N to M replicas.
+    const bool scale = e.kind == "scale";
+    for (auto [key, into] :
+         {std::pair{scale ? "from" : "current", &e.current},
+          std::pair{scale ? "to" : "desired", &e.desired}, std::pair{"max", &e.max}}) {
       auto it = j->find(key);
       if (it != j->end() && !it->is_null()) {
         auto v = number_of(*it);
@@ -55,6 +60,9 @@ Result<std::vector<ScalingEvent>> parse_autoscaler_log(std::string_view text,
     }
     if (e.kind == "decision" && (!e.current || !e.desired)) {
       return bad(source, number, "a decision needs 'current' and 'desired'");
+    }
+    if (scale && (!e.current || !e.desired)) {
+      return bad(source, number, "a scale event needs 'from' and 'to'");
     }
     e.reason = string_field(*j, "reason");
     e.line = number;

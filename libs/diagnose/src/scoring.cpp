@@ -540,7 +540,8 @@ double scale_floor(const SeriesKind& k, double centre) {
       absolute = 0.5;
       break;
     case Signal::memory:
-      absolute = 1 << 20;
+      // An idle instance's few MiB doubling when it takes its first requests is not a leak.
+      absolute = 8 << 20;
       break;
     case Signal::cpu:
       absolute = 0.01;  // cores
