@@ -59,8 +59,20 @@ void Rules::run() {
   dynamodb();
   downstream();
   pool_wait();
-  std::stable_sort(d_.causes.begin(), d_.causes.end(),
-                   [](const Cause& a, const Cause& b) { return a.confidence > b.confidence; });
+  // The generic ranking says which component; rules only say what happened to it. So causes
+  // follow their component's rank, and confidence orders the causes of one component.
+  std::map<std::string, std::size_t> component_rank;
+  for (std::size_t i = 0; i < d_.components.size(); ++i) {
+    component_rank.emplace(d_.components[i].component, i);
+  }
+  const auto rank_of = [&](const Cause& c) {
+    const auto it = component_rank.find(c.component);
+    return it == component_rank.end() ? d_.components.size() : it->second;
+  };
+  std::stable_sort(d_.causes.begin(), d_.causes.end(), [&](const Cause& a, const Cause& b) {
+    const auto ra = rank_of(a), rb = rank_of(b);
+    return ra != rb ? ra < rb : a.confidence > b.confidence;
+  });
 }
 
 // The top series matching, in rank order.

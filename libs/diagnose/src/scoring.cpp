@@ -317,6 +317,10 @@ SeriesKind classify(const Series& s) {
   } else if (n == "log_warnings") {
     set(Signal::log_warnings);
   }
+  // Buckets are scored through their quantiles or sums. A long poll (SQS ReceiveMessage waits
+  // up to 20 s for a message) lasts as long as the queue is empty: its duration is not latency.
+  k.skipped = ends_with(n, "_bucket") || (starts_with(n, "crest_aws_request_duration_seconds") &&
+                                          s.label("operation") == "ReceiveMessage");
   if (k.component.empty() || k.component == "db:" || k.component == "queue:") {
     k.component = k.component.empty() ? "unknown" : k.component + "unknown";
   }
@@ -721,9 +725,8 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
   for (const auto& raw : series) {
     ScoredSeries scored;
     scored.kind = classify(raw);
-    if (scored.kind.signal == Signal::other &&
-        (raw.name.size() > 7 && raw.name.compare(raw.name.size() - 7, 7, "_bucket") == 0)) {
-      continue;  // histogram buckets: their quantiles or sums are scored instead
+    if (scored.kind.skipped) {
+      continue;
     }
     Series rate;
     const Series* s = &raw;

@@ -59,6 +59,7 @@ struct SeriesKind {
   std::string component;  // service, db server, cache, queue, proxy...
   std::string instance;   // pod / instance when the series has one
   bool counter = false;   // scored as a per-second rate
+  bool skipped = false;   // not scored: histogram buckets, long polls
 };
 SeriesKind classify(const Series& series);
 
