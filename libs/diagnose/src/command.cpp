@@ -49,7 +49,8 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
                                  "kube_horizontalpodautoscaler_status_current_replicas",
                                  "kube_horizontalpodautoscaler_spec_max_replicas",
                                  "haproxy_backend_active_servers",
-                                 "haproxy_backend_http_responses_total"};
+                                 "haproxy_backend_http_responses_total",
+                                 "up"};
   std::string names;
   for (const char* n : kNames) {
     names += (names.empty() ? "" : "|") + std::string(n);

@@ -78,6 +78,8 @@ const char* to_string(Signal s) {
       return "lb_server_up";
     case Signal::lb_errors:
       return "lb_errors";
+    case Signal::target_up:
+      return "target_up";
     case Signal::log_errors:
       return "log_errors";
     case Signal::log_warnings:
@@ -312,6 +314,11 @@ SeriesKind classify(const Series& s) {
   } else if (n == "haproxy_backend_http_responses_total") {
     set(s.label("code") == "5xx" ? Signal::lb_errors : Signal::throughput,
         first_label(s, {"proxy", "backend"}));
+  } else if (n == "up") {
+    // A scrape target that stops answering: a frozen or dead process. The scrape job names what
+    // the target is when no other label does (job "redis": the cache's exporter).
+    set(Signal::target_up, s.label("db_server").empty() ? component_of_container(k.component, "")
+                                                        : "db:" + s.label("db_server"));
   } else if (n == "log_errors") {
     set(Signal::log_errors);
   } else if (n == "log_warnings") {
@@ -750,11 +757,27 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     const auto normal = options.scorer == Scorer::robust
                             ? robust_normal(normal_values, scored.kind)
                             : nsigma_normal(normal_values, scored.kind);
+    // Signals where only a fall is harm (a hit ratio, a target answering, servers in rotation):
+    // a rise scores nothing.
+    const bool only_falls =
+        scored.kind.signal == Signal::cache_hit_ratio || scored.kind.signal == Signal::cache_up ||
+        scored.kind.signal == Signal::target_up || scored.kind.signal == Signal::replica_running ||
+        scored.kind.signal == Signal::lb_server_up ||
+        scored.kind.signal == Signal::lb_active_servers;
+    // One failed scrape is not an outage (alerts on `up` wait too): `up` counts as down only
+    // when it is down in two samples in a row.
+    const bool debounce = scored.kind.signal == Signal::target_up;
     std::vector<double> in_window;
     double best = -1;
     std::optional<double> first_anomalous;
     for (std::size_t i = first_window; i < s->t.size() && s->t[i] <= window.end; ++i) {
-      const double z = std::abs(s->v[i] - normal.centre) / normal.scale;
+      double x = s->v[i];
+      if (debounce && i + 1 < s->t.size()) {
+        x = std::max(x, s->v[i + 1]);
+      }
+      const double z =
+          (only_falls ? std::max(0.0, normal.centre - x) : std::abs(x - normal.centre)) /
+          normal.scale;
       in_window.push_back(s->v[i]);
       if (z >= options.first_anomalous_threshold && !first_anomalous) {
         first_anomalous = s->t[i];

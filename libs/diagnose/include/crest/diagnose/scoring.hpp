@@ -47,6 +47,7 @@ enum class Signal {
   lb_active_servers,
   lb_server_up,
   lb_errors,
+  target_up,  // Prometheus' own `up`: the target answered its scrape
   log_errors,
   log_warnings,
   throughput,
