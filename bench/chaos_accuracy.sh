@@ -16,14 +16,16 @@
 # with a result.json is not run again. Summary: OUT/summary.md.
 #
 #   bench/chaos_accuracy.sh [--reps 3] [--faults "cpu-hog redis-stop"] [--out bench/results/chaos]
-#                           [--dir RUNDIR] [--build build/ci] [--pre 40] [--fault 30] [--post 10]
+#                           [--dir RUNDIR] [--build build/ci] [--pre 50] [--fault 30] [--post 10]
+#                           [--settle 20]   # quiet seconds before each case's load starts
 #   bench/chaos_accuracy.sh --summary-only --out DIR
 #   bench/chaos_accuracy.sh --rediagnose --out DIR   # offline: diagnose the saved cases again
 # Starts `crest up --profile scaled --set chaos.proxy=true` in RUNDIR if no stack runs there (and
 # stops it at the end); an existing stack must have chaos.proxy for the dynamodb-* faults.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=build/ci reps=3 out=bench/results/chaos run_dir=/tmp/crest-chaos-bench pre=40 fault_s=30 post=10
+build=build/ci reps=3 out=bench/results/chaos run_dir=/tmp/crest-chaos-bench pre=50 fault_s=30 post=10
+settle=20
 faults="" summary_only=0 rediagnose=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
     --pre) pre=$2; shift 2 ;;
     --fault) fault_s=$2; shift 2 ;;
     --post) post=$2; shift 2 ;;
+    --settle) settle=$2; shift 2 ;;
     --summary-only) summary_only=1; shift ;;
     --rediagnose) rediagnose=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
@@ -92,13 +95,18 @@ run_case() {
   shop=$(jq -r .shop_url "$run_dir/state.json")
   prom=$(jq -r .prometheus_url "$run_dir/state.json")
   local total=$((pre + fault_s + post))
+  # Start from normal: no fault left active (crest chaos stop --all undoes a stray one), every
+  # process back (the supervisor restarts what a fault killed), then a quiet spell.
+  "$crest" chaos stop --all --dir "$run_dir" >/dev/null 2>&1 || true
+  sleep "$settle"
   start=$(date +%s)
   "$crest" run "$here/examples/chaos/steady-journeys.yaml" --target "$shop" --duration "${total}s" \
     --out "json=$dir/load-run.json" >"$dir/load.out" 2>&1 &
   local load=$!
   sleep "$pre"
   local chaos_lines
-  chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl" 2>/dev/null || echo 0)
+  chaos_lines=0
+  [ -f "$run_dir/chaos/faults.jsonl" ] && chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl")
   "$crest" chaos run "$f" --for "${fault_s}s" --dir "$run_dir" >"$dir/chaos.out" 2>&1 || true
   wait "$load" || true
   # The run's start inside the file, so the saved case replays aligned without --load-start.
@@ -111,7 +119,7 @@ run_case() {
   # The case's chaos log lines: for scoring only, never an input to the diagnosis.
   tail -n +"$((chaos_lines + 1))" "$run_dir/chaos/faults.jsonl" >"$dir/chaos.jsonl" 2>/dev/null || true
   jq -c --arg from "$(iso "$start")" --arg to "$(iso "$end")" \
-    'select(.ts >= $from and .ts <= $to and (.kind == "decision" or .kind == "pod" or .kind == "node"))' \
+    'select(.ts >= $from and .ts <= $to)' \
     "$run_dir/events.jsonl" >"$dir/autoscaler.jsonl" 2>/dev/null || true
   jq -n --arg c "${component[$f]}" --arg m "${mechanisms[$f]}" --arg fault "$f" \
     '{fault: $fault, component: $c, mechanisms: ($m | split(" "))}' >"$dir/case.json"
@@ -204,7 +212,6 @@ trap '"$crest" chaos stop --all --dir "$run_dir" >/dev/null 2>&1 || true;
 for rep in $(seq 1 "$reps"); do
   for f in $faults; do
     run_case "$f" "$rep"
-    sleep 5 # the supervisor restarts what a fault killed; the next case starts from normal
   done
 done
 summary

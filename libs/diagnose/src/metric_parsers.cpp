@@ -113,11 +113,12 @@ Result<std::string> read_text_file(const std::string& path) {
   while ((n = gzread(in, buffer, sizeof buffer)) > 0) {
     text.append(buffer, static_cast<std::size_t>(n));
   }
+  // A gzip stream cut short ends with Z_BUF_ERROR ("unexpected end of file") rather than -1.
   int code = Z_OK;
-  const char* message = n < 0 ? gzerror(in, &code) : nullptr;
+  const char* message = gzerror(in, &code);
   const std::string reason = message != nullptr ? message : "";
   gzclose(in);
-  if (n < 0) {
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
     return Error{
         ErrorKind::invalid_argument,
         fmt::format("{}: cannot read the file (truncated or corrupt gzip?): {}", path, reason)};
