@@ -309,6 +309,14 @@ void Rules::cpu() {
                      "request, or "
                      "find what burns CPU on that instance",
             {series_evidence(*s)}};
+    if (service.rfind("db:", 0) == 0) {
+      // A database server's CPU is its load: the statements it runs, not a service to scale out.
+      c.title = fmt::format("{} DB CPU saturated", service.substr(3));
+      c.mechanism = "db_saturation";
+      c.remedy =
+          "find the statements that burn it (crest db top, the slow log), index or cut them, "
+          "move reads to replicas and the cache, or scale the instance";
+    }
     if (other != nullptr) {
       c.evidence.push_back(series_evidence(*other));
     }

@@ -67,6 +67,19 @@ TEST(Diagnose, CpuSaturatedAtMaxReplicas) {
   EXPECT_EQ(d.components.front().component, "catalog");
 }
 
+// A database server's container burning CPU is that database's load, not a service to scale out.
+TEST(Diagnose, DatabaseServerCpuIsDatabaseSaturation) {
+  auto in = platform();
+  in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                        {{"container", "mariadb"}, {"pod", "mariadb-primary"}},
+                                        {0.1, 0.1, 0.95, kOnset}, 1000, 300, 79));
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "db:primary");
+  EXPECT_EQ(c.mechanism, "db_saturation");
+  EXPECT_EQ(c.title, "primary DB CPU saturated");
+}
+
 DigestSnapshot snapshot(double t, double like_calls, double like_ps, double pk_calls,
                         double pk_ps) {
   DigestSnapshot s;
