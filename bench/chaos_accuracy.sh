@@ -16,14 +16,17 @@
 # with a result.json is not run again. Summary: OUT/summary.md.
 #
 #   bench/chaos_accuracy.sh [--reps 3] [--faults "cpu-hog redis-stop"] [--out bench/results/chaos]
-#                           [--dir RUNDIR] [--build build/ci] [--pre 40] [--fault 30] [--post 10]
+#                           [--dir RUNDIR] [--build build/ci] [--pre 50] [--fault 30] [--post 10]
+#                           [--settle 20]   # quiet seconds before each case's load starts
 #   bench/chaos_accuracy.sh --summary-only --out DIR
+#   bench/chaos_accuracy.sh --rediagnose --out DIR   # offline: diagnose the saved cases again
 # Starts `crest up --profile scaled --set chaos.proxy=true` in RUNDIR if no stack runs there (and
 # stops it at the end); an existing stack must have chaos.proxy for the dynamodb-* faults.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-build=build/ci reps=3 out=bench/results/chaos run_dir=/tmp/crest-chaos-bench pre=40 fault_s=30 post=10
-faults="" summary_only=0
+build=build/ci reps=3 out=bench/results/chaos run_dir=/tmp/crest-chaos-bench pre=50 fault_s=30 post=10
+settle=20
+faults="" summary_only=0 rediagnose=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
@@ -34,7 +37,9 @@ while [ $# -gt 0 ]; do
     --pre) pre=$2; shift 2 ;;
     --fault) fault_s=$2; shift 2 ;;
     --post) post=$2; shift 2 ;;
+    --settle) settle=$2; shift 2 ;;
     --summary-only) summary_only=1; shift ;;
+    --rediagnose) rediagnose=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -44,7 +49,8 @@ cp "$build/apps/crest/crest" "$out/crest"
 crest="$out/crest"
 
 # fault -> expected component (a regular expression over `components[].component`) and the
-# mechanisms that name it (any of them counts at cause level).
+# mechanisms that name it (any of them counts at cause level). The queue's component is the queue
+# (`queue:<name>`) or the SQS server that holds it (`sqs`); a stopped worker may be named itself.
 declare -A component mechanisms
 component[instance-kill]='^catalog$';          mechanisms[instance-kill]='instance_down failing'
 component[cpu-hog]='^catalog$';                mechanisms[cpu-hog]='cpu_saturation'
@@ -56,9 +62,9 @@ component[primary-table-lock]='^db:.*primary$';   mechanisms[primary-table-lock]
 component[missing-index]='^db:.*primary$';     mechanisms[missing-index]='missing_index'
 component[redis-stop]='^cache$';               mechanisms[redis-stop]='cache_unavailable'
 component[redis-slow]='^cache$';               mechanisms[redis-slow]='cache_degraded cache_unavailable'
-component[sqs-stop]='^queue:';                 mechanisms[sqs-stop]='queue_unreachable'
-component[worker-stop]='^(queue:|worker$)';    mechanisms[worker-stop]='worker_down queue_backlog'
-component[poison-messages]='^queue:';          mechanisms[poison-messages]='poison_messages'
+component[sqs-stop]='^(queue:|sqs$)';                 mechanisms[sqs-stop]='queue_unreachable'
+component[worker-stop]='^(queue:|sqs$|worker$)';    mechanisms[worker-stop]='worker_down queue_backlog'
+component[poison-messages]='^(queue:|sqs$)';          mechanisms[poison-messages]='poison_messages'
 component[dynamodb-throttle]='^dynamodb$';     mechanisms[dynamodb-throttle]='dynamodb_throttling'
 component[dynamodb-latency]='^dynamodb$';      mechanisms[dynamodb-latency]='dynamodb_latency'
 component[autoscaler-cap]='^catalog$';         mechanisms[autoscaler-cap]='cpu_saturation at_max_replicas'
@@ -89,13 +95,18 @@ run_case() {
   shop=$(jq -r .shop_url "$run_dir/state.json")
   prom=$(jq -r .prometheus_url "$run_dir/state.json")
   local total=$((pre + fault_s + post))
+  # Start from normal: no fault left active (crest chaos stop --all undoes a stray one), every
+  # process back (the supervisor restarts what a fault killed), then a quiet spell.
+  "$crest" chaos stop --all --dir "$run_dir" >/dev/null 2>&1 || true
+  sleep "$settle"
   start=$(date +%s)
   "$crest" run "$here/examples/chaos/steady-journeys.yaml" --target "$shop" --duration "${total}s" \
     --out "json=$dir/load-run.json" >"$dir/load.out" 2>&1 &
   local load=$!
   sleep "$pre"
   local chaos_lines
-  chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl" 2>/dev/null || echo 0)
+  chaos_lines=0
+  [ -f "$run_dir/chaos/faults.jsonl" ] && chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl")
   "$crest" chaos run "$f" --for "${fault_s}s" --dir "$run_dir" >"$dir/chaos.out" 2>&1 || true
   wait "$load" || true
   # The run's start inside the file, so the saved case replays aligned without --load-start.
@@ -108,22 +119,38 @@ run_case() {
   # The case's chaos log lines: for scoring only, never an input to the diagnosis.
   tail -n +"$((chaos_lines + 1))" "$run_dir/chaos/faults.jsonl" >"$dir/chaos.jsonl" 2>/dev/null || true
   jq -c --arg from "$(iso "$start")" --arg to "$(iso "$end")" \
-    'select(.ts >= $from and .ts <= $to and (.kind == "decision" or .kind == "pod" or .kind == "node"))' \
+    'select(.ts >= $from and .ts <= $to)' \
     "$run_dir/events.jsonl" >"$dir/autoscaler.jsonl" 2>/dev/null || true
   jq -n --arg c "${component[$f]}" --arg m "${mechanisms[$f]}" --arg fault "$f" \
     '{fault: $fault, component: $c, mechanisms: ($m | split(" "))}' >"$dir/case.json"
-  local inputs=(--load-run "$dir/load-run.json" --load-start "$start")
+  echo "$((end - start))" >"$dir/case_seconds"
+  diagnose_case "$f" "$rep" "$dir" "$prom" "$start" "$end"
+}
+
+# diagnose_case FAULT REP DIR [PROMETHEUS_URL START END]: diagnoses a case (live from Prometheus,
+# saving its answers, or again from the saved prometheus.json without a URL), ranks it with
+# NSigma on the same saved inputs, and scores both against the fault.
+diagnose_case() {
+  local f=$1 rep=$2 dir=$3 prom=${4:-} start=${5:-} end=${6:-}
+  local inputs=(--load-run "$dir/load-run.json")
+  [ -n "$start" ] && inputs+=(--load-start "$start")
   [ -s "$dir/autoscaler.jsonl" ] && inputs+=(--autoscaler-log "$dir/autoscaler.jsonl")
   local t0 t1 t2
   t0=$(now_ms)
-  "$crest" diagnose --prometheus "$prom" --from "$start" --to "$end" \
-    --save-prometheus "$dir/prometheus.json" "${inputs[@]}" --json >"$dir/diagnosis.json" \
-    2>"$dir/diagnose.err" || true
+  if [ -n "$prom" ]; then
+    "$crest" diagnose --prometheus "$prom" --from "$start" --to "$end" \
+      --save-prometheus "$dir/prometheus.json" "${inputs[@]}" --json >"$dir/diagnosis.json" \
+      2>"$dir/diagnose.err" || true
+  else
+    "$crest" diagnose --prometheus-file "$dir/prometheus.json" "${inputs[@]}" --json \
+      >"$dir/diagnosis.json" 2>"$dir/diagnose.err" || true
+  fi
   t1=$(now_ms)
   "$crest" diagnose --prometheus-file "$dir/prometheus.json" "${inputs[@]}" --baseline nsigma \
     --json >"$dir/diagnosis-nsigma.json" 2>>"$dir/diagnose.err" || true
   t2=$(now_ms)
-  local r_s r_c n_s n_c
+  local r_s r_c n_s n_c case_s
+  case_s=$(cat "$dir/case_seconds" 2>/dev/null || jq -r '.case_seconds // 0' "$dir/result.json" 2>/dev/null || echo 0)
   # A diagnosis that failed (empty output) ranks nothing: 0.
   r_s=$(rank "$dir/diagnosis.json" "${component[$f]}" 2>/dev/null) || r_s=0
   r_c=$(rank_cause "$dir/diagnosis.json" "${mechanisms[$f]}" 2>/dev/null) || r_c=0
@@ -131,12 +158,13 @@ run_case() {
   n_c=$(rank_cause "$dir/diagnosis-nsigma.json" "${mechanisms[$f]}" 2>/dev/null) || n_c=0
   jq -n --arg fault "$f" --argjson rep "$rep" --argjson rs "$r_s" --argjson rc "$r_c" \
     --argjson ns "$n_s" --argjson nc "$n_c" --argjson ms $((t1 - t0)) --argjson nms $((t2 - t1)) \
-    --argjson case_s $((end - start)) \
+    --argjson case_s "${case_s:-0}" \
     --arg top "$(jq -r '[.components[:3][].component] | join(",")' "$dir/diagnosis.json" 2>/dev/null)" \
     --arg cause "$(jq -r '.causes[0].mechanism // "none"' "$dir/diagnosis.json" 2>/dev/null)" \
     '{fault: $fault, rep: $rep, robust: {service_rank: $rs, cause_rank: $rc, diagnose_ms: $ms},
       nsigma: {service_rank: $ns, cause_rank: $nc, diagnose_ms: $nms}, case_seconds: $case_s,
-      top3: $top, top_cause: $cause}' >"$dir/result.json"
+      top3: $top, top_cause: $cause}' >"$dir/result.tmp"
+  mv "$dir/result.tmp" "$dir/result.json"
   echo "$f-$rep: robust service #$r_s cause #$r_c, nsigma service #$n_s cause #$n_c (top: $(jq -r .top3 "$dir/result.json"); first cause $(jq -r .top_cause "$dir/result.json"))"
 }
 
@@ -164,6 +192,16 @@ summary() {
 }
 
 if [ "$summary_only" = 1 ]; then summary; exit 0; fi
+if [ "$rediagnose" = 1 ]; then
+  for dir in "$out"/cases/*/; do
+    dir=${dir%/}
+    [ -f "$dir/prometheus.json" ] || continue
+    name=$(basename "$dir")
+    diagnose_case "${name%-*}" "${name##*-}" "$dir"
+  done
+  summary
+  exit 0
+fi
 started_stack=0
 if ! "$crest" status --dir "$run_dir" >/dev/null 2>&1; then
   "$crest" up --profile scaled --set chaos.proxy=true --dir "$run_dir" >"$out/up.log" 2>&1
@@ -174,7 +212,6 @@ trap '"$crest" chaos stop --all --dir "$run_dir" >/dev/null 2>&1 || true;
 for rep in $(seq 1 "$reps"); do
   for f in $faults; do
     run_case "$f" "$rep"
-    sleep 5 # the supervisor restarts what a fault killed; the next case starts from normal
   done
 done
 summary

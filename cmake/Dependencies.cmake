@@ -12,6 +12,7 @@ find_package(pugixml REQUIRED)
 find_package(GTest REQUIRED)
 find_package(benchmark REQUIRED)
 find_package(PkgConfig REQUIRED)
+find_package(ZLIB REQUIRED)  # gzipped diagnosis inputs and fixtures (libs/diagnose)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 pkg_check_modules(HIREDIS REQUIRED IMPORTED_TARGET hiredis)
 

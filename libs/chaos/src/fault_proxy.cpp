@@ -297,6 +297,13 @@ void FaultProxy::Impl::serve_http(tcp::socket client) {
     const auto amz_target = request[beast::string_view("X-Amz-Target")];
     const bool amz_json =
         request[http::field::content_type].find("amz-json") != beast::string_view::npos;
+    // An injected answer instead of forwarding; false when the connection ends with it.
+    const auto answer_instead = [&](http::response<http::string_body> res) {
+      res.keep_alive(request.keep_alive());
+      res.prepare_payload();
+      http::write(client, res, ec);
+      return !ec && request.keep_alive();
+    };
     const auto fault_now = draw(std::string_view(request.target().data(), request.target().size()),
                                 std::string_view(amz_target.data(), amz_target.size()));
     if (fault_now) {
@@ -307,28 +314,18 @@ void FaultProxy::Impl::serve_http(tcp::socket client) {
             reset_connection(client);
           }
           break;
-        case ProxyFaultKind::error: {
+        case ProxyFaultKind::error:
           ++errors;
-          auto res = injected_error(fault_now->status, request.version(), amz_json);
-          res.keep_alive(request.keep_alive());
-          res.prepare_payload();
-          http::write(client, res, ec);
-          if (ec || !request.keep_alive()) {
+          if (!answer_instead(injected_error(fault_now->status, request.version(), amz_json))) {
             goto done;
           }
           continue;
-        }
-        case ProxyFaultKind::throttle: {
+        case ProxyFaultKind::throttle:
           ++throttled;
-          auto res = throttling_answer(request.version());
-          res.keep_alive(request.keep_alive());
-          res.prepare_payload();
-          http::write(client, res, ec);
-          if (ec || !request.keep_alive()) {
+          if (!answer_instead(throttling_answer(request.version()))) {
             goto done;
           }
           continue;
-        }
         case ProxyFaultKind::reset:
           ++resets;
           reset_connection(client);

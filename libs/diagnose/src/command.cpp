@@ -39,6 +39,9 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
                                  "crest_queue_messages_dead_lettered_total",
                                  "crest_queue_messages_deleted_total",
                                  "crest_outbox_pending",
+                                 "crest_queue_messages_received_total",
+                                 "crest_queue_messages_sent_total",
+                                 "crest_aws_requests_total",
                                  "crest_aws_throttled_total",
                                  "crest_aws_request_duration_seconds_sum",
                                  "http_client_request_duration_seconds_sum",
@@ -46,7 +49,8 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
                                  "kube_horizontalpodautoscaler_status_current_replicas",
                                  "kube_horizontalpodautoscaler_spec_max_replicas",
                                  "haproxy_backend_active_servers",
-                                 "haproxy_backend_http_responses_total"};
+                                 "haproxy_backend_http_responses_total",
+                                 "up"};
   std::string names;
   for (const char* n : kNames) {
     names += (names.empty() ? "" : "|") + std::string(n);
@@ -220,6 +224,13 @@ int diagnose_command(int argc, char** argv) {
                  "'nsigma': rank with mean/stddev z-scores instead (for comparison)");
   app.add_option("--markdown", markdown, "also write a Markdown section a report can embed");
   app.add_flag("--json", as_json, "print JSON");
+  std::string save_fixture;
+  std::size_t fixture_series = 30;
+  app.add_option("--save-fixture", save_fixture,
+                 "also write the series this diagnosis ranked, compacted, as a Prometheus bundle "
+                 "(replay it with --prometheus-file and the same other inputs but Prometheus)");
+  app.add_option("--fixture-series", fixture_series,
+                 "with --save-fixture: the best-ranked series kept besides the SLOs (30)");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -301,6 +312,13 @@ int diagnose_command(int argc, char** argv) {
   }
   const auto d = diagnose(std::move(in), options);
   std::cout << (as_json ? format_json(d) : format_text(d));
+  if (!save_fixture.empty()) {
+    std::ofstream out(save_fixture);
+    out << compact_fixture_bundle(d, fixture_series);
+    if (!out) {
+      return fail("cannot write " + save_fixture);
+    }
+  }
   if (!markdown.empty()) {
     std::ofstream out(markdown);
     out << format_markdown(d);

@@ -153,86 +153,76 @@ Result<std::vector<SlowQuery>> parse_slow_log(std::string_view text, const std::
 Result<std::vector<DigestSnapshot>> parse_digest_snapshots(std::string_view text,
                                                            const std::string& source) {
   std::vector<DigestSnapshot> out;
-  auto r = for_each_line(text, [&](std::string_view line, int number, bool last) -> Result<void> {
-    if (blank(line)) {
-      return {};
-    }
-    auto j = parse_json_line(line, source, number, last);
-    if (!j.ok()) {
-      return j.error();
-    }
-    DigestSnapshot s;
-    auto t = j->contains("ts") ? time_of((*j)["ts"]) : std::nullopt;
-    if (!t) {
-      return bad(source, number, "field 'ts' is missing or not a time");
-    }
-    s.t = *t;
-    s.server = string_field(*j, "server");
-    if (s.server.empty()) {
-      s.server = "primary";
-    }
-    s.uptime_s = optional_number(*j, "uptime_s").value_or(0);
-    auto digests = j->find("digests");
-    if (digests == j->end() || !digests->is_array()) {
-      return bad(source, number, "field 'digests' must be an array");
-    }
-    for (std::size_t i = 0; i < digests->size(); ++i) {
-      const auto& d = (*digests)[i];
-      if (!d.is_object()) {
-        return bad(source, number, fmt::format("digests[{}]: expected an object", i));
-      }
-      DigestRow row;
-      row.schema = string_field(d, "schema");
-      row.digest = string_field(d, "digest");
-      row.digest_text = string_field(d, "digest_text");
-      struct Field {
-        const char* name;
-        double* into;
-        bool required;
-      };
-      const Field fields[] = {{"count_star", &row.count_star, true},
-                              {"sum_timer_wait", &row.sum_timer_wait_ps, true},
-                              {"max_timer_wait", &row.max_timer_wait_ps, false},
-                              {"sum_lock_time", &row.sum_lock_time_ps, false},
-                              {"sum_rows_examined", &row.sum_rows_examined, false},
-                              {"sum_rows_sent", &row.sum_rows_sent, false},
-                              {"sum_rows_affected", &row.sum_rows_affected, false},
-                              {"sum_no_index_used", &row.sum_no_index_used, false},
-                              {"sum_no_good_index_used", &row.sum_no_good_index_used, false},
-                              {"sum_errors", &row.sum_errors, false}};
-      for (const auto& f : fields) {
-        auto it = d.find(f.name);
-        if (it == d.end() || it->is_null()) {
-          if (f.required) {
-            return bad(source, number, fmt::format("digests[{}].{}: missing", i, f.name));
+  auto r = for_each_timed_json_line(
+      text, source, [&](const json& record, double when, int number) -> Result<void> {
+        DigestSnapshot s;
+        s.t = when;
+        s.server = string_field(record, "server");
+        if (s.server.empty()) {
+          s.server = "primary";
+        }
+        s.uptime_s = optional_number(record, "uptime_s").value_or(0);
+        auto digests = record.find("digests");
+        if (digests == record.end() || !digests->is_array()) {
+          return bad(source, number, "field 'digests' must be an array");
+        }
+        for (std::size_t i = 0; i < digests->size(); ++i) {
+          const auto& d = (*digests)[i];
+          if (!d.is_object()) {
+            return bad(source, number, fmt::format("digests[{}]: expected an object", i));
           }
-          continue;
+          DigestRow row;
+          row.schema = string_field(d, "schema");
+          row.digest = string_field(d, "digest");
+          row.digest_text = string_field(d, "digest_text");
+          struct Field {
+            const char* name;
+            double* into;
+            bool required;
+          };
+          const Field fields[] = {{"count_star", &row.count_star, true},
+                                  {"sum_timer_wait", &row.sum_timer_wait_ps, true},
+                                  {"max_timer_wait", &row.max_timer_wait_ps, false},
+                                  {"sum_lock_time", &row.sum_lock_time_ps, false},
+                                  {"sum_rows_examined", &row.sum_rows_examined, false},
+                                  {"sum_rows_sent", &row.sum_rows_sent, false},
+                                  {"sum_rows_affected", &row.sum_rows_affected, false},
+                                  {"sum_no_index_used", &row.sum_no_index_used, false},
+                                  {"sum_no_good_index_used", &row.sum_no_good_index_used, false},
+                                  {"sum_errors", &row.sum_errors, false}};
+          for (const auto& f : fields) {
+            auto it = d.find(f.name);
+            if (it == d.end() || it->is_null()) {
+              if (f.required) {
+                return bad(source, number, fmt::format("digests[{}].{}: missing", i, f.name));
+              }
+              continue;
+            }
+            auto v = number_of(*it);
+            if (!v || !std::isfinite(*v)) {
+              return bad(source, number, fmt::format("digests[{}].{}: not a number", i, f.name));
+            }
+            *f.into = *v;
+          }
+          row.quantile_95_ps = optional_number(d, "quantile_95");
+          if (row.digest.empty()) {
+            row.digest = row.digest_text;
+          }
+          s.digests.push_back(std::move(row));
         }
-        auto v = number_of(*it);
-        if (!v || !std::isfinite(*v)) {
-          return bad(source, number, fmt::format("digests[{}].{}: not a number", i, f.name));
+        if (auto waits = record.find("waits"); waits != record.end() && waits->is_array()) {
+          for (std::size_t i = 0; i < waits->size(); ++i) {
+            const auto& w = (*waits)[i];
+            auto v = w.is_object() ? optional_number(w, "sum_timer_wait") : std::nullopt;
+            if (!v) {
+              return bad(source, number, fmt::format("waits[{}].sum_timer_wait: not a number", i));
+            }
+            s.waits.push_back({string_field(w, "event_name"), *v});
+          }
         }
-        *f.into = *v;
-      }
-      row.quantile_95_ps = optional_number(d, "quantile_95");
-      if (row.digest.empty()) {
-        row.digest = row.digest_text;
-      }
-      s.digests.push_back(std::move(row));
-    }
-    if (auto waits = j->find("waits"); waits != j->end() && waits->is_array()) {
-      for (std::size_t i = 0; i < waits->size(); ++i) {
-        const auto& w = (*waits)[i];
-        auto v = w.is_object() ? optional_number(w, "sum_timer_wait") : std::nullopt;
-        if (!v) {
-          return bad(source, number, fmt::format("waits[{}].sum_timer_wait: not a number", i));
-        }
-        s.waits.push_back({string_field(w, "event_name"), *v});
-      }
-    }
-    out.push_back(std::move(s));
-    return {};
-  });
+        out.push_back(std::move(s));
+        return {};
+      });
   if (!r.ok()) {
     return r.error();
   }

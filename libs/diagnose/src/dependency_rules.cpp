@@ -53,6 +53,46 @@ void Rules::queues() {
       evidence.push_back(series_evidence(*consumed));
     }
     const bool down = worker_down || worker_restarts != nullptr;
+    // Consumers that receive more than usual and delete no more than usual fail on what they
+    // receive: the same messages come back after their visibility timeout, again and again,
+    // until the redrive policy moves them to the dead-letter queue.
+    const auto* received = any(Signal::throughput, component, [](auto& x) {
+      return x.series->name.find("received") != std::string::npos;
+    });
+    const auto* deleted = any(Signal::throughput, component, [](auto& x) {
+      return x.series->name.find("deleted") != std::string::npos;
+    });
+    // Messages over the window, from a per-second series (a counter's rate).
+    const auto window_total = [&](const ScoredSeries& x) {
+      const Series rate = x.kind.counter ? to_rate(*x.series) : *x.series;
+      double total = 0;
+      for (std::size_t i = 1; i < rate.t.size(); ++i) {
+        if (rate.t[i] >= d_.window.onset && rate.t[i] <= d_.window.end) {
+          total += rate.v[i] * (rate.t[i] - rate.t[i - 1]);
+        }
+      }
+      return total;
+    };
+    bool redelivered = false;
+    if (!down && received != nullptr && deleted != nullptr && received->increased &&
+        received->score >= 3) {
+      const double excess = window_total(*received) - window_total(*deleted);
+      const double usual = std::max(0.0, received->normal_centre - deleted->normal_centre) *
+                           (d_.window.end - d_.window.onset);
+      redelivered = excess > usual + std::max(5.0, 0.1 * window_total(*deleted));
+    }
+    if (redelivered) {
+      std::vector<Evidence> poison{series_evidence(*s), series_evidence(*received),
+                                   series_evidence(*deleted)};
+      add({fmt::format("{}: messages received again and again, not deleted: the consumer fails on "
+                       "them (poison messages)",
+                       component.substr(6)),
+           component, "poison_messages", confidence(0.7, s),
+           "look at the consumer's errors for these messages; a redrive policy (maxReceiveCount) "
+           "moves them to the dead-letter queue so they stop blocking the others",
+           std::move(poison)});
+      continue;
+    }
     add({fmt::format("{} backlog growing{}", component.substr(6), down ? ", worker down" : ""),
          component, down ? "worker_down" : "queue_backlog", confidence(down ? 0.85 : 0.65, s),
          "scale the workers on queue depth and oldest message age (KEDA/HPA on an external "

@@ -29,6 +29,7 @@ Diagnosis diagnose(Inputs in, const DiagnoseOptions& options) {
       d.series.push_back(s);
     }
   }
+  aggregate_instances(d.series);
   add_derived_series(d.series);
   std::optional<AnomalyWindow> window;
   if (options.onset) {

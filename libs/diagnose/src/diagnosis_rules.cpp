@@ -59,8 +59,20 @@ void Rules::run() {
   dynamodb();
   downstream();
   pool_wait();
-  std::stable_sort(d_.causes.begin(), d_.causes.end(),
-                   [](const Cause& a, const Cause& b) { return a.confidence > b.confidence; });
+  // The generic ranking says which component; rules only say what happened to it. So causes
+  // follow their component's rank, and confidence orders the causes of one component.
+  std::map<std::string, std::size_t> component_rank;
+  for (std::size_t i = 0; i < d_.components.size(); ++i) {
+    component_rank.emplace(d_.components[i].component, i);
+  }
+  const auto rank_of = [&](const Cause& c) {
+    const auto it = component_rank.find(c.component);
+    return it == component_rank.end() ? d_.components.size() : it->second;
+  };
+  std::stable_sort(d_.causes.begin(), d_.causes.end(), [&](const Cause& a, const Cause& b) {
+    const auto ra = rank_of(a), rb = rank_of(b);
+    return ra != rb ? ra < rb : a.confidence > b.confidence;
+  });
 }
 
 // The top series matching, in rank order.
@@ -270,22 +282,22 @@ void Rules::cpu() {
     if (capped) {
       base += 0.1;
     }
-    // One instance of several is hot: name it.
+    // One instance of several is hot: name it (the top series may be the service's sum).
     std::string who = service;
-    if (!s->kind.instance.empty()) {
-      std::set<std::string> instances;
-      for (const auto& x : d_.ranking) {
-        if (x.kind.signal == Signal::cpu && x.kind.component == service) {
-          instances.insert(x.kind.instance);
-        }
+    std::set<std::string> instances;
+    for (const auto& x : d_.ranking) {
+      if (x.kind.signal == Signal::cpu && x.kind.component == service && !x.kind.instance.empty()) {
+        instances.insert(x.kind.instance);
       }
-      const auto hot = top({Signal::cpu, Signal::cpu_throttling},
-                           [&](auto& x) { return x.kind.component == service; });
-      const bool one_hot = std::all_of(
-          hot.begin(), hot.end(), [&](auto* x) { return x->kind.instance == s->kind.instance; });
-      if (instances.size() > 1 && one_hot) {
-        who = fmt::format("{} instance {}", service, s->kind.instance);
-      }
+    }
+    std::set<std::string> hot_instances;
+    for (const auto* x : top({Signal::cpu, Signal::cpu_throttling}, [&](auto& y) {
+           return y.kind.component == service && y.increased && !y.kind.instance.empty();
+         })) {
+      hot_instances.insert(x->kind.instance);
+    }
+    if (instances.size() > 1 && hot_instances.size() == 1) {
+      who = fmt::format("{} instance {}", service, *hot_instances.begin());
     }
     Cause c{fmt::format("{} CPU saturated{}", who, note),
             service,
@@ -297,6 +309,14 @@ void Rules::cpu() {
                      "request, or "
                      "find what burns CPU on that instance",
             {series_evidence(*s)}};
+    if (service.rfind("db:", 0) == 0) {
+      // A database server's CPU is its load: the statements it runs, not a service to scale out.
+      c.title = fmt::format("{} DB CPU saturated", service.substr(3));
+      c.mechanism = "db_saturation";
+      c.remedy =
+          "find the statements that burn it (crest db top, the slow log), index or cut them, "
+          "move reads to replicas and the cache, or scale the instance";
+    }
     if (other != nullptr) {
       c.evidence.push_back(series_evidence(*other));
     }

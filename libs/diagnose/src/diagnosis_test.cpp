@@ -67,6 +67,19 @@ TEST(Diagnose, CpuSaturatedAtMaxReplicas) {
   EXPECT_EQ(d.components.front().component, "catalog");
 }
 
+// A database server's container burning CPU is that database's load, not a service to scale out.
+TEST(Diagnose, DatabaseServerCpuIsDatabaseSaturation) {
+  auto in = platform();
+  in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                        {{"container", "mariadb"}, {"pod", "mariadb-primary"}},
+                                        {0.1, 0.1, 0.95, kOnset}, 1000, 300, 79));
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "db:primary");
+  EXPECT_EQ(c.mechanism, "db_saturation");
+  EXPECT_EQ(c.title, "primary DB CPU saturated");
+}
+
 DigestSnapshot snapshot(double t, double like_calls, double like_ps, double pk_calls,
                         double pk_ps) {
   DigestSnapshot s;
@@ -220,6 +233,40 @@ TEST(Diagnose, QueueBacklogWorkerDown) {
   EXPECT_EQ(c.component, "queue:orders");
   EXPECT_EQ(c.mechanism, "worker_down");
   EXPECT_EQ(c.title, "orders backlog growing, worker down");
+}
+
+// The consumer is up and receives more than ever, but deletes no more than before: the same
+// messages come back after each visibility timeout.
+TEST(Diagnose, MessagesReceivedAgainAndNotDeletedArePoison) {
+  auto in = platform();
+  in.series.push_back(synthetic("crest_queue_approximate_messages", {{"queue", "orders"}},
+                                {2, 0.3, 20, kOnset}, 1000, 300, 43));
+  in.series.push_back(synthetic_counter("crest_queue_messages_received_total",
+                                        {{"queue", "orders"}}, {10, 0.1, 30, kOnset}, 1000, 300,
+                                        44));
+  in.series.push_back(synthetic_counter("crest_queue_messages_deleted_total", {{"queue", "orders"}},
+                                        {10, 0.1, 10, kOnset}, 1000, 300, 45));
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "queue:orders");
+  EXPECT_EQ(c.mechanism, "poison_messages");
+  EXPECT_THAT(c.title, HasSubstr("received again and again, not deleted"));
+  EXPECT_EQ(c.evidence.size(), 3u);
+}
+
+// Same queue, a consumer that deletes all it receives, only slower than messages arrive: a backlog,
+// not poison.
+TEST(Diagnose, SlowConsumerIsABacklogNotPoison) {
+  auto in = platform();
+  in.series.push_back(synthetic("crest_queue_approximate_messages", {{"queue", "orders"}},
+                                {2, 0.3, 200, kOnset}, 1000, 300, 46));
+  in.series.push_back(synthetic_counter("crest_queue_messages_received_total",
+                                        {{"queue", "orders"}}, {10, 0.1, 10, kOnset}, 1000, 300,
+                                        47));
+  in.series.push_back(synthetic_counter("crest_queue_messages_deleted_total", {{"queue", "orders"}},
+                                        {10, 0.1, 10, kOnset}, 1000, 300, 48));
+  const auto d = diagnose(std::move(in));
+  EXPECT_EQ(top_cause(d).mechanism, "queue_backlog");
 }
 
 TEST(Diagnose, DynamoDbThrottling) {

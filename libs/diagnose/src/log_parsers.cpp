@@ -19,38 +19,24 @@ using namespace detail;
 
 Result<std::vector<LogEvent>> parse_json_logs(std::string_view text, const std::string& source) {
   std::vector<LogEvent> out;
-  auto r = for_each_line(text, [&](std::string_view line, int number, bool last) -> Result<void> {
-    if (blank(line)) {
-      return {};
-    }
-    auto j = parse_json_line(line, source, number, last);
-    if (!j.ok()) {
-      return j.error();
-    }
-    auto ts = j->find("ts");
-    if (ts == j->end()) {
-      return bad(source, number, "missing field 'ts'");
-    }
-    auto t = time_of(*ts);
-    if (!t) {
-      return bad(source, number, "field 'ts' is not an RFC 3339 time");
-    }
-    LogEvent e;
-    e.t = *t;
-    e.level = string_field(*j, "level");
-    std::transform(e.level.begin(), e.level.end(), e.level.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    e.service = string_field(*j, "service");
-    e.message = string_field(*j, "msg");
-    if (e.message.empty()) {
-      e.message = string_field(*j, "message");
-    }
-    e.trace_id = string_field(*j, "trace_id");
-    e.source = source;
-    e.line = number;
-    out.push_back(std::move(e));
-    return {};
-  });
+  auto r = for_each_timed_json_line(
+      text, source, [&](const json& record, double when, int number) -> Result<void> {
+        LogEvent e;
+        e.t = when;
+        e.level = string_field(record, "level");
+        std::transform(e.level.begin(), e.level.end(), e.level.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        e.service = string_field(record, "service");
+        e.message = string_field(record, "msg");
+        if (e.message.empty()) {
+          e.message = string_field(record, "message");
+        }
+        e.trace_id = string_field(record, "trace_id");
+        e.source = source;
+        e.line = number;
+        out.push_back(std::move(e));
+        return {};
+      });
   if (!r.ok()) {
     return r.error();
   }

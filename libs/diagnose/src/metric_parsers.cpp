@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <zlib.h>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
@@ -100,13 +101,29 @@ Result<void> read_matrix(const json& response, const std::string& source, const 
 }  // namespace
 
 Result<std::string> read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
+  // zlib's reader passes a file that is not gzip through as it is, so saved exports may be
+  // gzipped (FILE.gz) or not.
+  gzFile in = gzopen(path.c_str(), "rb");
+  if (in == nullptr) {
     return Error{ErrorKind::not_found, fmt::format("{}: cannot open the file", path)};
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  std::string text;
+  char buffer[1 << 16];
+  int n = 0;
+  while ((n = gzread(in, buffer, sizeof buffer)) > 0) {
+    text.append(buffer, static_cast<std::size_t>(n));
+  }
+  // A gzip stream cut short ends with Z_BUF_ERROR ("unexpected end of file") rather than -1.
+  int code = Z_OK;
+  const char* message = gzerror(in, &code);
+  const std::string reason = message != nullptr ? message : "";
+  gzclose(in);
+  if (n < 0 || (code != Z_OK && code != Z_STREAM_END)) {
+    return Error{
+        ErrorKind::invalid_argument,
+        fmt::format("{}: cannot read the file (truncated or corrupt gzip?): {}", path, reason)};
+  }
+  return text;
 }
 
 Result<std::vector<Series>> parse_prometheus_query_range(std::string_view text,
@@ -301,47 +318,37 @@ Result<std::vector<Series>> parse_load_run(std::string_view text, const std::str
 
 Result<std::vector<Series>> parse_replica_status(std::string_view text, const std::string& source) {
   std::map<std::string, Series> lag, running;
-  auto r = for_each_line(text, [&](std::string_view line, int number, bool last) -> Result<void> {
-    if (blank(line)) {
-      return {};
-    }
-    auto j = parse_json_line(line, source, number, last);
-    if (!j.ok()) {
-      return j.error();
-    }
-    auto t = j->contains("ts") ? time_of((*j)["ts"]) : std::nullopt;
-    if (!t) {
-      return bad(source, number, "field 'ts' is missing or not a time");
-    }
-    const auto replica = string_field(*j, "replica");
-    if (replica.empty()) {
-      return bad(source, number, "field 'replica' is missing");
-    }
-    auto behind = j->find("seconds_behind_master");
-    if (behind == j->end()) {
-      return bad(source, number,
-                 "field 'seconds_behind_master' is missing (use null when unknown)");
-    }
-    auto io = flag_field(*j, "io_running");
-    auto sql = flag_field(*j, "sql_running");
-    auto& l = lag[replica];
-    auto& u = running[replica];
-    if (l.name.empty()) {
-      l = Series{"crest_replica_lag_seconds", {{"replica", replica}}, {}, {}, source};
-      u = Series{"crest_replica_running", {{"replica", replica}}, {}, {}, source};
-    }
-    if (!behind->is_null()) {
-      auto v = number_of(*behind);
-      if (!v || !std::isfinite(*v)) {
-        return bad(source, number, "field 'seconds_behind_master' is not a number");
-      }
-      l.t.push_back(*t);
-      l.v.push_back(*v);
-    }
-    u.t.push_back(*t);
-    u.v.push_back(io && sql && !behind->is_null() ? 1.0 : 0.0);
-    return {};
-  });
+  auto r = for_each_timed_json_line(
+      text, source, [&](const json& record, double when, int number) -> Result<void> {
+        const auto replica = string_field(record, "replica");
+        if (replica.empty()) {
+          return bad(source, number, "field 'replica' is missing");
+        }
+        auto behind = record.find("seconds_behind_master");
+        if (behind == record.end()) {
+          return bad(source, number,
+                     "field 'seconds_behind_master' is missing (use null when unknown)");
+        }
+        auto io = flag_field(record, "io_running");
+        auto sql = flag_field(record, "sql_running");
+        auto& l = lag[replica];
+        auto& u = running[replica];
+        if (l.name.empty()) {
+          l = Series{"crest_replica_lag_seconds", {{"replica", replica}}, {}, {}, source};
+          u = Series{"crest_replica_running", {{"replica", replica}}, {}, {}, source};
+        }
+        if (!behind->is_null()) {
+          auto v = number_of(*behind);
+          if (!v || !std::isfinite(*v)) {
+            return bad(source, number, "field 'seconds_behind_master' is not a number");
+          }
+          l.t.push_back(when);
+          l.v.push_back(*v);
+        }
+        u.t.push_back(when);
+        u.v.push_back(io && sql && !behind->is_null() ? 1.0 : 0.0);
+        return {};
+      });
   if (!r.ok()) {
     return r.error();
   }

@@ -50,10 +50,36 @@ bool blank(std::string_view s);
 // One JSON object per line; a last line cut short says "truncated".
 Result<json> parse_json_line(std::string_view line, const std::string& source, int number,
                              bool last);
-// A number that may arrive as a JSON number or a numeric string (Prometheus sends strings).
-std::optional<double> number_of(const json& j);
 // Unix seconds, or an RFC 3339 string.
 std::optional<double> time_of(const json& j);
+
+// JSON lines with a time: each non-blank line parsed as an object whose `ts` is a time, then
+// `fn(object, ts, line_number)`. A line that is not JSON, or has no `ts` or a bad one, is an
+// error naming the file and line.
+template <typename Fn>
+Result<void> for_each_timed_json_line(std::string_view text, const std::string& source, Fn&& fn) {
+  return for_each_line(text, [&](std::string_view line, int number, bool last) -> Result<void> {
+    if (blank(line)) {
+      return {};
+    }
+    auto j = parse_json_line(line, source, number, last);
+    if (!j.ok()) {
+      return j.error();
+    }
+    const auto ts = j->find("ts");
+    if (ts == j->end()) {
+      return bad(source, number, "missing field 'ts'");
+    }
+    const auto when = time_of(*ts);
+    if (!when) {
+      return bad(source, number, "field 'ts' is not an RFC 3339 time");
+    }
+    return fn(*j, *when, number);
+  });
+}
+
+// A number that may arrive as a JSON number or a numeric string (Prometheus sends strings).
+std::optional<double> number_of(const json& j);
 std::string string_field(const json& j, const char* key);
 // A boolean that may be written true/false, "Yes"/"No" (as SHOW SLAVE STATUS prints) or 1/0;
 // true when absent.

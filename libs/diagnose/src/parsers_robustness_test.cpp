@@ -2,7 +2,9 @@
 // truncated at many points and with random bytes changed. Each must answer a value or an
 // error that names the file; no exception may escape.
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <random>
 
 #include <gtest/gtest.h>
@@ -62,6 +64,23 @@ TEST(ParserRobustness, TruncatedAndCorruptedFixturesNeverThrow) {
     ++files;
   }
   EXPECT_GE(files, 20);
+}
+
+// Recorded fixtures are gzipped: a cut-short gzip file is an error naming the file.
+TEST(ParserRobustness, TruncatedGzipIsANamedError) {
+  const auto fixture =
+      fs::path(CREST_DIAGNOSE_FIXTURES) / "recorded-cpu-hog" / "prometheus.json.gz";
+  std::ifstream in(fixture, std::ios::binary);
+  ASSERT_TRUE(in) << fixture;
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 1000u);
+  const auto cut = fs::temp_directory_path() / "crest-diagnose-truncated.json.gz";
+  std::ofstream(cut, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  auto text = read_text_file(cut.string());
+  fs::remove(cut);
+  ASSERT_FALSE(text.ok());
+  EXPECT_NE(text.error().message.find(cut.string() + ": cannot read the file"), std::string::npos)
+      << text.error().message;
 }
 
 TEST(ParserRobustness, WrongJsonTypesAreErrorsNotExceptions) {

@@ -325,16 +325,46 @@ TEST(AutoscalerLog, DecisionsBecomeStepSeries) {
   EXPECT_EQ(series[0].v, (std::vector<double>{2, 2, 2, 4}));
   EXPECT_EQ(series[2].v, (std::vector<double>{4, 4, 4, 4}));
 
-  auto bad_kind = parse_autoscaler_log(
-      "{\"ts\":\"2026-11-30T08:00:00Z\",\"kind\":\"reboot\",\"service\":\"x\"}\n", "as.jsonl");
-  ASSERT_FALSE(bad_kind.ok());
-  EXPECT_EQ(bad_kind.error().message,
-            "as.jsonl:1: field 'kind' must be decision, pod or node, not 'reboot'");
+  auto no_kind =
+      parse_autoscaler_log("{\"ts\":\"2026-11-30T08:00:00Z\",\"service\":\"x\"}\n", "as.jsonl");
+  ASSERT_FALSE(no_kind.ok());
+  EXPECT_EQ(no_kind.error().message, "as.jsonl:1: field 'kind' is missing");
+  auto scale_without_to = parse_autoscaler_log(
+      "{\"ts\":\"2026-11-30T08:00:00Z\",\"kind\":\"scale\",\"service\":\"x\",\"from\":1}\n",
+      "as.jsonl");
+  ASSERT_FALSE(scale_without_to.ok());
+  EXPECT_EQ(scale_without_to.error().message, "as.jsonl:1: a scale event needs 'from' and 'to'");
   auto no_desired = parse_autoscaler_log(
       "{\"ts\":\"2026-11-30T08:00:00Z\",\"kind\":\"decision\",\"service\":\"x\",\"current\":1}\n",
       "as.jsonl");
   ASSERT_FALSE(no_desired.ok());
   EXPECT_THAT(no_desired.error().message, HasSubstr("as.jsonl:1:"));
+}
+
+// The local stack's whole event log (RUNDIR/events.jsonl) reads as it is: its other kinds are
+// kept, and only decisions make the replica series.
+TEST(AutoscalerLog, AcceptsTheStacksOwnEventKinds) {
+  auto r = parse_autoscaler_log(
+      "{\"kind\":\"stack\",\"startup_seconds\":21.6,\"state\":\"ready\","
+      "\"ts\":\"2026-11-30T15:46:09.589Z\"}\n"
+      "{\"current\":1,\"desired\":2,\"kind\":\"decision\",\"reason\":\"cpu\","
+      "\"service\":\"users\",\"ts\":\"2026-11-30T15:46:39.000Z\"}\n"
+      "{\"from\":1,\"kind\":\"scale\",\"reason\":\"autoscaler\",\"service\":\"users\",\"to\":2,"
+      "\"ts\":\"2026-11-30T15:46:40.137Z\"}\n"
+      "{\"kind\":\"pod_signal\",\"service\":\"users\",\"instance\":\"users-2\",\"signal\":"
+      "\"SIGTERM\",\"in_flight\":0,\"ts\":\"2026-11-30T15:48:40.000Z\"}\n"
+      "{\"kind\":\"restart\",\"service\":\"catalog\",\"ts\":\"2026-11-30T15:48:41.000Z\"}\n",
+      "events.jsonl");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_EQ(r->size(), 5u);
+  EXPECT_EQ((*r)[0].kind, "stack");
+  EXPECT_EQ((*r)[2].kind, "scale");
+  EXPECT_EQ((*r)[2].current, 1);
+  EXPECT_EQ((*r)[2].desired, 2);
+  EXPECT_EQ((*r)[3].kind, "pod_signal");
+  const auto series = scaling_series(*r);
+  ASSERT_EQ(series.size(), 2u);  // desired and current of users, from its one decision
+  EXPECT_EQ(series[0].label("service"), "users");
 }
 
 TEST(HaproxyStat, SnapshotsBecomeHealthSeries) {

@@ -105,7 +105,8 @@ std::string format_json(const Diagnosis& d) {
                        {"score", s.score},
                        {"normal", s.normal_centre},
                        {"peak", s.peak},
-                       {"peak_t", format_time(s.peak_t)}});
+                       {"peak_t", format_time(s.peak_t)},
+                       {"first_anomalous", format_time(s.first_anomalous_t)}});
   }
   j["ranking"] = ranking;
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

@@ -19,49 +19,47 @@ using namespace detail;
 Result<std::vector<ScalingEvent>> parse_autoscaler_log(std::string_view text,
                                                        const std::string& source) {
   std::vector<ScalingEvent> out;
-  auto r = for_each_line(text, [&](std::string_view line, int number, bool last) -> Result<void> {
-    if (blank(line)) {
-      return {};
-    }
-    auto j = parse_json_line(line, source, number, last);
-    if (!j.ok()) {
-      return j.error();
-    }
-    ScalingEvent e;
-    auto t = j->contains("ts") ? time_of((*j)["ts"]) : std::nullopt;
-    if (!t) {
-      return bad(source, number, "field 'ts' is missing or not an RFC 3339 time");
-    }
-    e.t = *t;
-    e.kind = string_field(*j, "kind");
-    if (e.kind != "decision" && e.kind != "pod" && e.kind != "node") {
-      return bad(source, number,
-                 fmt::format("field 'kind' must be decision, pod or node, not '{}'", e.kind));
-    }
-    e.service = string_field(*j, "service");
-    if (e.service.empty() && e.kind != "node") {
-      return bad(source, number, "field 'service' is missing");
-    }
-    for (auto [key, into] : {std::pair{"current", &e.current}, std::pair{"desired", &e.desired},
-                             std::pair{"max", &e.max}}) {
-      auto it = j->find(key);
-      if (it != j->end() && !it->is_null()) {
-        auto v = number_of(*it);
-        if (!v || !std::isfinite(*v)) {
-          return bad(source, number, fmt::format("field '{}' is not a number", key));
+  auto r = for_each_timed_json_line(
+      text, source, [&](const json& record, double when, int number) -> Result<void> {
+        ScalingEvent e;
+        e.t = when;
+        e.kind = string_field(record, "kind");
+        if (e.kind.empty()) {
+          return bad(source, number, "field 'kind' is missing");
         }
-        *into = *v;
-      }
-    }
-    if (e.kind == "decision" && (!e.current || !e.desired)) {
-      return bad(source, number, "a decision needs 'current' and 'desired'");
-    }
-    e.reason = string_field(*j, "reason");
-    e.line = number;
-    e.source = source;
-    out.push_back(std::move(e));
-    return {};
-  });
+        // The local stack's event log holds more kinds than scaling (stack, pod_signal, restart,
+        // override...): they are kept as events and read by no rule.
+        e.service = string_field(record, "service");
+        if (e.service.empty() && (e.kind == "decision" || e.kind == "pod" || e.kind == "scale")) {
+          return bad(source, number, "field 'service' is missing");
+        }
+        // `crest scale` and the stack's own scaling write {"kind":"scale","from":N,"to":M}: the
+        // same step as a decision from N to M replicas.
+        const bool scale = e.kind == "scale";
+        for (auto [key, into] :
+             {std::pair{scale ? "from" : "current", &e.current},
+              std::pair{scale ? "to" : "desired", &e.desired}, std::pair{"max", &e.max}}) {
+          auto it = record.find(key);
+          if (it != record.end() && !it->is_null()) {
+            auto v = number_of(*it);
+            if (!v || !std::isfinite(*v)) {
+              return bad(source, number, fmt::format("field '{}' is not a number", key));
+            }
+            *into = *v;
+          }
+        }
+        if (e.kind == "decision" && (!e.current || !e.desired)) {
+          return bad(source, number, "a decision needs 'current' and 'desired'");
+        }
+        if (scale && (!e.current || !e.desired)) {
+          return bad(source, number, "a scale event needs 'from' and 'to'");
+        }
+        e.reason = string_field(record, "reason");
+        e.line = number;
+        e.source = source;
+        out.push_back(std::move(e));
+        return {};
+      });
   if (!r.ok()) {
     return r.error();
   }

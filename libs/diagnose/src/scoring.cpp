@@ -1,6 +1,7 @@
 #include "crest/diagnose/scoring.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <map>
 #include <numeric>
@@ -77,6 +78,8 @@ const char* to_string(Signal s) {
       return "lb_server_up";
     case Signal::lb_errors:
       return "lb_errors";
+    case Signal::target_up:
+      return "target_up";
     case Signal::log_errors:
       return "log_errors";
     case Signal::log_warnings:
@@ -112,10 +115,58 @@ std::string first_label(const Series& s, std::initializer_list<const char*> keys
   return {};
 }
 
-// The service a series belongs to: a service label, else Prometheus' job, else the container.
+std::string lower(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+// A container series (cAdvisor's names: `container`, `pod`) belongs to what the container runs:
+// a database server's pod is `db:<its role>` (pod `mariadb-replica1` -> `db:replica1`), Redis is
+// the cache, and a stand-in for a managed service is that service; anything else is the container
+// (the Deployment's name), never the scrape job that happened to collect it.
+std::string component_of_container(const std::string& container, const std::string& pod) {
+  const auto image = lower(container);
+  if (image == "mariadb" || image == "mysql" || image == "mysqld") {
+    const auto prefix = container + "-";
+    return "db:" + (pod.rfind(prefix, 0) == 0 ? pod.substr(prefix.size()) : pod);
+  }
+  if (image == "redis" || image == "valkey" || image == "memcached") {
+    return "cache";
+  }
+  if (image == "dynalite" || image == "dynamodb-local") {
+    return "dynamodb";
+  }
+  if (image == "exporter") {  // a monitoring sidecar: the pod says whose
+    return pod.empty() ? container : pod;
+  }
+  return container;
+}
+
+// The service a series belongs to: a service label, else the container (or the Deployment or
+// HPA it names), and only then Prometheus' job, which names the scraper, not the component.
 std::string service_of(const Series& s) {
-  return first_label(s, {"service", "job", "container", "app", "deployment",
-                         "horizontalpodautoscaler", "pod", "instance", "component"});
+  if (const auto service = s.label("service"); !service.empty()) {
+    return service;
+  }
+  if (const auto container = s.label("container"); !container.empty()) {
+    return component_of_container(container, s.label("pod"));
+  }
+  return first_label(
+      s, {"app", "deployment", "horizontalpodautoscaler", "job", "pod", "instance", "component"});
+}
+
+// The AWS service a crest_aws_* series measures: Prometheus renames an exported `service` label
+// to `exported_service` when the target has a `service` label of its own (ours: the caller).
+std::string aws_service_of(const Series& s) {
+  auto aws = s.label("exported_service");
+  if (aws.empty()) {
+    aws = s.label("aws_service");
+  }
+  if (aws.empty() && s.label("pod").empty()) {
+    aws = s.label("service");
+  }
+  return lower(aws);
 }
 
 }  // namespace
@@ -123,7 +174,7 @@ std::string service_of(const Series& s) {
 SeriesKind classify(const Series& s) {
   const auto& n = s.name;
   SeriesKind k;
-  k.counter = is_counter_name(n);
+  k.counter = is_counter_name(n) && !s.per_second;
   k.component = service_of(s);
   k.instance = first_label(s, {"pod", "instance", "server"});
   auto set = [&](Signal signal, std::string component = {}) {
@@ -132,7 +183,7 @@ SeriesKind classify(const Series& s) {
       k.component = std::move(component);
     }
   };
-  const auto aws = s.label("service");  // crest_aws_*: the AWS service, not ours
+  const auto aws = aws_service_of(s);  // crest_aws_*: the AWS service, not ours
   if (starts_with(n, "load_")) {
     k.component = "load";
     set(n == "load_requests"          ? Signal::throughput
@@ -159,7 +210,7 @@ SeriesKind classify(const Series& s) {
     set(Signal::memory);
   } else if (n == "container_oom_events_total" || n.find("restarts") != std::string::npos) {
     set(Signal::restarts);
-    k.counter = k.counter || n.find("restarts") != std::string::npos;
+    k.counter = (k.counter || n.find("restarts") != std::string::npos) && !s.per_second;
   } else if (n == "http_server_active_requests") {
     set(Signal::in_flight);
   } else if (starts_with(n, "crest_db_pool_wait_seconds")) {
@@ -171,7 +222,7 @@ SeriesKind classify(const Series& s) {
     set(Signal::db_digest_load, "db:" + first_label(s, {"db_server", "server", "instance"}));
   } else if (starts_with(n, "crest_db_slow_quer") || n == "mysql_global_status_slow_queries") {
     set(Signal::db_slow_queries, "db:" + first_label(s, {"db_server", "server", "instance"}));
-    k.counter = n == "mysql_global_status_slow_queries";
+    k.counter = n == "mysql_global_status_slow_queries" && !s.per_second;
   } else if (n == "crest_db_queries_total" || n == "mysql_global_status_questions") {
     set(Signal::db_queries, "db:" + first_label(s, {"db_server", "server", "instance"}));
     k.instance = service_of(s);
@@ -191,13 +242,15 @@ SeriesKind classify(const Series& s) {
         "db:" + first_label(s, {"replica", "db_server", "server", "instance"}));
   } else if (n == "crest_cache_requests_total") {
     const auto result = s.label("result");
+    // An in-process cache is part of its service; a shared one (Redis) is the cache.
+    const bool local = s.label("cache") == "local";
     set(result == "hit"    ? Signal::cache_hits
         : result == "miss" ? Signal::cache_misses
                            : Signal::cache_errors,
-        "cache");
+        local ? std::string() : "cache");
     k.instance = s.label("cache");
   } else if (n == "crest_cache_hit_ratio") {
-    set(Signal::cache_hit_ratio, "cache");
+    set(Signal::cache_hit_ratio, s.label("cache") == "local" ? std::string() : "cache");
     k.instance = s.label("cache");
   } else if (n == "redis_up") {
     set(Signal::cache_up, "cache");
@@ -217,7 +270,16 @@ SeriesKind classify(const Series& s) {
              n == "WriteThrottleEvents" || n == "ThrottledRequests") {
     const bool dynamo = aws.empty() || aws == "dynamodb";
     set(dynamo ? Signal::dynamodb_throttles : Signal::downstream_errors, dynamo ? "dynamodb" : aws);
-    k.instance = first_label(s, {"job", "instance"});
+    k.instance = first_label(s, {"pod", "job", "instance"});
+  } else if (n == "crest_aws_requests_total") {
+    // Calls by final outcome: anything but success is the dependency failing its callers.
+    const bool dynamo = aws.empty() || aws == "dynamodb";
+    const auto outcome = s.label("outcome");
+    set(outcome == "success"               ? Signal::throughput
+        : outcome == "throttled" && dynamo ? Signal::dynamodb_throttles
+                                           : Signal::downstream_errors,
+        dynamo ? "dynamodb" : aws);
+    k.instance = first_label(s, {"pod", "job", "instance"});
   } else if (starts_with(n, "crest_aws_request_duration_seconds") ||
              n == "SuccessfulRequestLatency") {
     const bool dynamo = aws.empty() || aws == "dynamodb";
@@ -225,7 +287,7 @@ SeriesKind classify(const Series& s) {
         : dynamo                ? Signal::dynamodb_latency
                                 : Signal::downstream_latency,
         dynamo ? "dynamodb" : aws);
-    k.instance = first_label(s, {"job", "instance"});
+    k.instance = first_label(s, {"pod", "job", "instance"});
   } else if (starts_with(n, "http_client_request_duration_seconds")) {
     set(ends_with(n, "_bucket") ? Signal::other : Signal::downstream_latency,
         first_label(s, {"server_address", "peer_service", "peer"}));
@@ -252,11 +314,20 @@ SeriesKind classify(const Series& s) {
   } else if (n == "haproxy_backend_http_responses_total") {
     set(s.label("code") == "5xx" ? Signal::lb_errors : Signal::throughput,
         first_label(s, {"proxy", "backend"}));
+  } else if (n == "up") {
+    // A scrape target that stops answering: a frozen or dead process. The scrape job names what
+    // the target is when no other label does (job "redis": the cache's exporter).
+    set(Signal::target_up, s.label("db_server").empty() ? component_of_container(k.component, "")
+                                                        : "db:" + s.label("db_server"));
   } else if (n == "log_errors") {
     set(Signal::log_errors);
   } else if (n == "log_warnings") {
     set(Signal::log_warnings);
   }
+  // Buckets are scored through their quantiles or sums. A long poll (SQS ReceiveMessage waits
+  // up to 20 s for a message) lasts as long as the queue is empty: its duration is not latency.
+  k.skipped = ends_with(n, "_bucket") || (starts_with(n, "crest_aws_request_duration_seconds") &&
+                                          s.label("operation") == "ReceiveMessage");
   if (k.component.empty() || k.component == "db:" || k.component == "queue:") {
     k.component = k.component.empty() ? "unknown" : k.component + "unknown";
   }
@@ -275,6 +346,123 @@ Series to_rate(const Series& c) {
     r.v.push_back(dv / dt);
   }
   return r;
+}
+
+namespace {
+
+enum class Combine { keep, sum, sum_and_keep, max };
+
+// How a signal's per-instance series combine into their component's: work and events add up
+// (scaling out spreads them over more instances, and their sum stays what the component does);
+// a queue's depth or age is one number that every instance reports; CPU is summed and also kept
+// per instance (one hot instance is worth naming); memory stays per instance (a leak is in one).
+Combine combine_of(Signal signal) {
+  switch (signal) {
+    case Signal::cpu:
+      return Combine::sum_and_keep;
+    case Signal::cpu_throttling:
+    case Signal::in_flight:
+    case Signal::pool_wait:
+    case Signal::db_queries:
+    case Signal::downstream_latency:
+    case Signal::downstream_errors:
+    case Signal::dynamodb_throttles:
+    case Signal::dynamodb_latency:
+    case Signal::cache_hits:
+    case Signal::cache_misses:
+    case Signal::cache_errors:
+    case Signal::queue_dead_letters:
+    case Signal::throughput:
+    case Signal::restarts:
+      return Combine::sum;
+    case Signal::queue_depth:
+    case Signal::queue_oldest_age:
+    case Signal::outbox_pending:
+      return Combine::max;
+    default:
+      return Combine::keep;
+  }
+}
+
+constexpr const char* kInstanceLabels[] = {"pod", "instance", "node"};
+
+}  // namespace
+
+void aggregate_instances(std::vector<Series>& series) {
+  struct Group {
+    std::vector<std::size_t> members;
+    Combine combine = Combine::keep;
+    Labels labels;
+  };
+  std::map<std::string, Group> groups;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    const auto& s = series[i];
+    const auto kind = classify(s);
+    const auto combine = combine_of(kind.signal);
+    if (combine == Combine::keep || s.per_second || s.t.empty()) {
+      continue;
+    }
+    Labels labels = s.labels;
+    bool per_instance = false;
+    for (const char* key : kInstanceLabels) {
+      per_instance = labels.erase(key) > 0 || per_instance;
+    }
+    if (!per_instance) {
+      continue;
+    }
+    // The component is part of the key: pods of different components stay apart even when the
+    // rest of their labels agree.
+    Series key{s.name, labels, {}, {}, {}};
+    auto& g = groups[kind.component + "|" + key.display_name()];
+    g.members.push_back(i);
+    g.combine = combine;
+    g.labels = std::move(labels);
+  }
+  std::vector<bool> drop(series.size(), false);
+  std::vector<Series> added;
+  for (auto& [key, g] : groups) {
+    if (g.members.size() < 2) {
+      continue;  // one instance: nothing to combine, and its pod label names it
+    }
+    const auto& first = series[g.members.front()];
+    const bool counter = classify(first).counter;
+    std::map<long long, double> values;  // by millisecond, so grids of equal steps line up
+    for (auto i : g.members) {
+      const Series rate = counter ? to_rate(series[i]) : Series{};
+      const Series& s = counter ? rate : series[i];
+      for (std::size_t j = 0; j < s.t.size(); ++j) {
+        const auto ms = static_cast<long long>(std::llround(s.t[j] * 1000));
+        auto [it, fresh] = values.emplace(ms, s.v[j]);
+        if (!fresh) {
+          it->second =
+              g.combine == Combine::max ? std::max(it->second, s.v[j]) : it->second + s.v[j];
+        }
+      }
+      if (g.combine != Combine::sum_and_keep) {
+        drop[i] = true;
+      }
+    }
+    Series total{first.name, g.labels, {}, {}, first.source};
+    total.per_second = counter;
+    for (const auto& [ms, v] : values) {
+      total.t.push_back(static_cast<double>(ms) / 1000);
+      total.v.push_back(v);
+    }
+    added.push_back(std::move(total));
+  }
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    if (!drop[i]) {
+      if (kept != i) {
+        series[kept] = std::move(series[i]);
+      }
+      ++kept;
+    }
+  }
+  series.resize(kept);
+  for (auto& s : added) {
+    series.push_back(std::move(s));
+  }
 }
 
 void add_derived_series(std::vector<Series>& series) {
@@ -299,8 +487,8 @@ void add_derived_series(std::vector<Series>& series) {
     if (pair.first == nullptr || pair.second == nullptr) {
       continue;
     }
-    auto hits = to_rate(*pair.first);
-    auto misses = to_rate(*pair.second);
+    auto hits = pair.first->per_second ? *pair.first : to_rate(*pair.first);
+    auto misses = pair.second->per_second ? *pair.second : to_rate(*pair.second);
     auto labels = pair.first->labels;
     labels.erase("result");
     Series ratio{"crest_cache_hit_ratio", labels, {}, {}, pair.first->source};
@@ -345,7 +533,9 @@ double quantile_in_place(std::vector<double>& v, double q) {
 }
 
 // Absolute floor of a normal's spread, per kind of unit, so a flat normal (a constant replica
-// count, an error counter at 0) gives a large but finite score.
+// count, an error counter at 0) gives a large but finite score. Counts of things (requests in
+// flight, messages, replicas, servers) and rates of events move by whole units at random, so
+// their floor is half a unit: one more request in flight than usual is not an incident.
 double scale_floor(const SeriesKind& k, double centre) {
   double absolute = 1e-3;
   switch (k.signal) {
@@ -361,7 +551,42 @@ double scale_floor(const SeriesKind& k, double centre) {
       absolute = 0.5;
       break;
     case Signal::memory:
-      absolute = 1 << 20;
+      // An idle instance's few MiB doubling when it takes its first requests is not a leak.
+      absolute = 8 << 20;
+      break;
+    case Signal::cpu:
+      absolute = 0.01;  // cores
+      break;
+    case Signal::in_flight:
+    case Signal::queue_depth:
+    case Signal::outbox_pending:
+    case Signal::db_connections:
+    case Signal::db_load:
+    case Signal::replicas_desired:
+    case Signal::replicas_current:
+    case Signal::replicas_max:
+    case Signal::lb_active_servers:
+    case Signal::cpu_throttling:
+    case Signal::db_slow_queries:
+    case Signal::db_queries:
+    case Signal::cache_hits:
+    case Signal::cache_misses:
+    case Signal::cache_errors:
+    case Signal::downstream_errors:
+    case Signal::lb_errors:
+    case Signal::throughput:
+    case Signal::log_errors:
+    case Signal::log_warnings:
+      absolute = 0.5;
+      break;
+    case Signal::dynamodb_throttles:
+    case Signal::queue_dead_letters:
+      absolute = 0.1;  // rare events: a few a second is a lot
+      break;
+    case Signal::downstream_latency:
+    case Signal::dynamodb_latency:
+    case Signal::pool_wait:
+      absolute = 0.01;  // seconds spent waiting per second
       break;
     default:
       break;
@@ -507,9 +732,8 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
   for (const auto& raw : series) {
     ScoredSeries scored;
     scored.kind = classify(raw);
-    if (scored.kind.signal == Signal::other &&
-        (raw.name.size() > 7 && raw.name.compare(raw.name.size() - 7, 7, "_bucket") == 0)) {
-      continue;  // histogram buckets: their quantiles or sums are scored instead
+    if (scored.kind.skipped) {
+      continue;
     }
     Series rate;
     const Series* s = &raw;
@@ -533,11 +757,27 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     const auto normal = options.scorer == Scorer::robust
                             ? robust_normal(normal_values, scored.kind)
                             : nsigma_normal(normal_values, scored.kind);
+    // Signals where only a fall is harm (a hit ratio, a target answering, servers in rotation):
+    // a rise scores nothing.
+    const bool only_falls =
+        scored.kind.signal == Signal::cache_hit_ratio || scored.kind.signal == Signal::cache_up ||
+        scored.kind.signal == Signal::target_up || scored.kind.signal == Signal::replica_running ||
+        scored.kind.signal == Signal::lb_server_up ||
+        scored.kind.signal == Signal::lb_active_servers;
+    // One failed scrape is not an outage (alerts on `up` wait too): `up` counts as down only
+    // when it is down in two samples in a row.
+    const bool debounce = scored.kind.signal == Signal::target_up;
     std::vector<double> in_window;
     double best = -1;
     std::optional<double> first_anomalous;
     for (std::size_t i = first_window; i < s->t.size() && s->t[i] <= window.end; ++i) {
-      const double z = std::abs(s->v[i] - normal.centre) / normal.scale;
+      double x = s->v[i];
+      if (debounce && i + 1 < s->t.size()) {
+        x = std::max(x, s->v[i + 1]);
+      }
+      const double z =
+          (only_falls ? std::max(0.0, normal.centre - x) : std::abs(x - normal.centre)) /
+          normal.scale;
       in_window.push_back(s->v[i]);
       if (z >= options.first_anomalous_threshold && !first_anomalous) {
         first_anomalous = s->t[i];

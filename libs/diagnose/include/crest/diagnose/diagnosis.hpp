@@ -55,6 +55,12 @@ struct Diagnosis {
 // ranks and applies the rules. `inputs` is consumed.
 Diagnosis diagnose(Inputs inputs, const DiagnoseOptions& options = {});
 
+// A compact fixture of what `d` read: every SLO series, the `keep_series` best-ranked others and
+// the ones rules look up past the top, after per-instance series were combined, as a Prometheus
+// bundle (--prometheus-file). Series that other inputs give again on replay (the autoscaler log)
+// are left out. Replayed with the same other inputs, it ranks and names causes as `d` did.
+std::string compact_fixture_bundle(const Diagnosis& d, std::size_t keep_series = 30);
+
 std::string format_text(const Diagnosis& d);
 std::string format_json(const Diagnosis& d);
 std::string format_markdown(const Diagnosis& d);

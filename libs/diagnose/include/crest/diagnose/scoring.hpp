@@ -47,6 +47,7 @@ enum class Signal {
   lb_active_servers,
   lb_server_up,
   lb_errors,
+  target_up,  // Prometheus' own `up`: the target answered its scrape
   log_errors,
   log_warnings,
   throughput,
@@ -59,11 +60,19 @@ struct SeriesKind {
   std::string component;  // service, db server, cache, queue, proxy...
   std::string instance;   // pod / instance when the series has one
   bool counter = false;   // scored as a per-second rate
+  bool skipped = false;   // not scored: histogram buckets, long polls
 };
 SeriesKind classify(const Series& series);
 
 // Counter to per-second rate (a drop is a reset: the new value is the increase).
 Series to_rate(const Series& counter);
+
+// Replaces the per-instance series (labels pod, instance, node) of one component by their
+// combination: summed for work and events (counters become per-second rates, `per_second`), the
+// largest for a queue's depth and age that every instance reports; CPU keeps its per-instance
+// series beside the sum. Scaling out then moves a component's series no more than it moves the
+// component, and an instance that appears mid-incident is not an anomaly of its own.
+void aggregate_instances(std::vector<Series>& series);
 
 // Adds derived series: cache hit ratio from hits and misses per cache.
 void add_derived_series(std::vector<Series>& series);

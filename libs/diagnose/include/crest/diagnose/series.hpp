@@ -18,7 +18,8 @@ struct Series {
   Labels labels;
   std::vector<double> t;  // Unix seconds, ascending
   std::vector<double> v;
-  std::string source;  // the file (or URL) it came from, for evidence
+  std::string source;       // the file (or URL) it came from, for evidence
+  bool per_second = false;  // already a per-second rate (a counter summed over instances)
 
   std::string label(const std::string& key) const {
     auto it = labels.find(key);
