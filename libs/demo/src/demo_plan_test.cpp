@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+
+#include <yaml-cpp/yaml.h>
 
 #include "crest/load/plan.hpp"
 
@@ -42,6 +45,35 @@ TEST(DemoPlan, TheConstantRatePlanKeepsTheJourneys) {
   ASSERT_TRUE(plan.ok()) << plan.error().message;
   EXPECT_EQ(plan->journeys.size(), 4u);
   EXPECT_EQ(text->find("thresholds"), std::string::npos);
+}
+
+// The buyer buys what the last product_id capture before "add to cart" picked. Always the first
+// result of six price-sorted searches meant six products: the cheapest tent (seeded stock 54) sold
+// out within one quick demo and every later checkout of it answered 409, read as an SLO breach.
+TEST(DemoPlan, BuyersSpreadTheirPurchasesOverTheSearchResults) {
+  const YAML::Node plan = YAML::LoadFile(kPeakPlan);
+  std::string path, match;
+  std::function<bool(const YAML::Node&)> walk = [&](const YAML::Node& steps) {
+    for (const auto& step : steps) {
+      if (step["steps"] && walk(step["steps"])) return true;
+      if (step["name"] && step["name"].as<std::string>() == "add to cart") return true;
+      for (const auto& capture : step["capture"]) {
+        if (capture["name"].as<std::string>() != "product_id") continue;
+        path = capture["json"].as<std::string>();
+        match = capture["match"] ? capture["match"].as<std::string>() : "first";
+      }
+    }
+    return false;
+  };
+  bool found_buyer = false;
+  for (const auto& journey : plan["journeys"]) {
+    if (journey["name"].as<std::string>() != "buyer") continue;
+    found_buyer = true;
+    ASSERT_TRUE(walk(journey["steps"]));
+  }
+  ASSERT_TRUE(found_buyer);
+  EXPECT_EQ(path, "$.items[*].id");
+  EXPECT_EQ(match, "random");
 }
 
 TEST(DemoPlan, APlanWithoutASpikeIsRefused) {
