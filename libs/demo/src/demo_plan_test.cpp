@@ -87,6 +87,19 @@ TEST(DemoPlan, APlanWithoutASpikeIsRefused) {
   EXPECT_FALSE(scale_peak_plan("/nonexistent/peak.yaml", 1, 1).ok());
 }
 
+TEST(DemoPlan, TheSearchStartsWhereThePeakLastHeld) {
+  BreakingPointSearch search;
+  search.start_rate = 4;
+  search.growth = 1.6;
+  search.max_rate = 300;
+  // Sustained 20/s held, the 80/s spike broke: start at 20, not at 4.
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {{20, true}, {80, false}, {20, true}}), 20);
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {{20, true}, {80, true}, {20, true}}), 80);
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {{20, false}, {80, false}}), 12.5);
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {}), 4);
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {{500, true}}), 300);
+}
+
 TEST(DemoPlan, VariantsGetShorterTowardsTheTest) {
   const auto test = settings_for(DemoMode::test, 2);
   const auto quick = settings_for(DemoMode::quick, 2);

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -203,6 +204,28 @@ void capture(DemoContext& ctx, const RunningStack& stack, double from, double to
   std::ofstream(out) << captured->dump() << "\n";
   ctx.say(fmt::format("{}: saved {} Prometheus series groups for {:.0f} s to {}", stack.profile,
                       (*captured)["queries"].size(), to - from, out.string()));
+}
+
+double platform_cpu_seconds(DemoContext& ctx, const RunningStack& stack, double from_unix,
+                            double elapsed_s) {
+  const double to = from_unix + elapsed_s;
+  // The last scrape of the window lands up to one scrape interval (1 s) after it.
+  if (const double wait = to + 1.5 - unix_now(); wait > 0 && !ctx.pause(wait)) return -1;
+  CaptureQuery q;
+  q.id = "cpu";
+  q.expr = fmt::format(
+      "sum(increase(container_cpu_usage_seconds_total{{namespace=\"crest\","
+      "container!~\"prometheus|exporter\"}}[{:.0f}s]))",
+      std::max(2.0, std::round(elapsed_s)));
+  auto captured = capture_prometheus(stack.prometheus_url, {q}, to, to, 1);
+  if (!captured.ok()) return -1;
+  try {
+    const auto& result = (*captured)["queries"]["cpu"]["data"]["data"]["result"];
+    if (result.empty() || result[0]["values"].empty()) return -1;
+    return std::stod(result[0]["values"].back()[1].get<std::string>());
+  } catch (const std::exception&) {
+    return -1;
+  }
 }
 
 // Waits until no order is pending (the worker catches up after the load), at most `limit`.

@@ -17,6 +17,10 @@ namespace {
 
 using nlohmann::json;
 
+// Virtual users the breaking-point steps may use: at a few hundred journeys/s of a few seconds
+// each (think times), 600 ran out first and the drops read as the platform breaking.
+constexpr int kStepMaxVus = 3000;
+
 int usable_cores() {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -38,7 +42,7 @@ Result<void> Demo::prepare() {
   peak_ = std::move(*scaled);
   peak_plan_ = out_dir_ / "peak-plan.yaml";
   std::ofstream(peak_plan_) << peak_.yaml;
-  auto step = constant_rate_plan(source, 600);
+  auto step = constant_rate_plan(source, kStepMaxVus);
   if (!step.ok()) return step.error();
   step_plan_ = out_dir_ / "step-plan.yaml";
   std::ofstream(step_plan_) << *step;
@@ -123,10 +127,21 @@ Result<void> Demo::run_profile(const std::string& profile) {
   if (ctx_.stopping()) return interrupted();
 
   // The breaking point.
-  ctx_.say(fmt::format("{}: breaking-point search", profile));
+  BreakingPointSearch search = s.search;
+  std::vector<std::pair<double, bool>> phase_rates;
+  for (const auto& v : run.verdict.phases) {
+    for (const auto& p : peak_.phases) {
+      if (p.name == v.phase) phase_rates.emplace_back(p.rate, v.held);
+    }
+  }
+  search.start_rate = calibrated_start_rate(search, phase_rates);
+  ctx_.say(fmt::format(
+      "{}: breaking-point search from {:.3g} journeys/s (where the peak last held), x{:.2g} per "
+      "step up to {:.3g}/s",
+      profile, search.start_rate, search.growth, search.max_rate));
   int step_index = 0;
   auto found = find_breaking_point(
-      s.search,
+      search,
       [&](double rate) -> Result<StepMeasurement> {
         const auto out = run.dir / fmt::format("step-{:02}-{:.0f}.json", ++step_index, rate);
         auto step = run_load(ctx_, stack, step_plan_, out,
@@ -141,16 +156,19 @@ Result<void> Demo::run_profile(const std::string& profile) {
         m.iterations = step->iterations();
         m.dropped = step->dropped();
         m.p99_ms = step->p99_ms();
+        m.elapsed_s = step->elapsed_s();
+        m.cpu_seconds = platform_cpu_seconds(ctx_, stack, step->start_unix_s(), step->elapsed_s());
         m.output = out.string();
         return m;
       },
       [&](const StepOutcome& o) {
         ctx_.say(fmt::format(
             "{}:   {:>5.3g} journeys/s: {} (p99 {:.0f} ms, errors {:.2f} %, "
-            "{} requests, {} dropped)",
+            "{} requests, {} dropped, platform CPU {:.2f})",
             profile, o.rate, o.held ? "held" : "broke: " + o.why, o.measured.p99_ms,
             o.measured.requests == 0 ? 0.0 : 100.0 * o.measured.failures / o.measured.requests,
-            o.measured.requests, o.measured.dropped));
+            o.measured.requests, o.measured.dropped,
+            o.measured.elapsed_s > 0 ? o.measured.cpu_seconds / o.measured.elapsed_s : 0.0));
       });
   if (!found.ok()) return found.error();
   run.verdict.breaking_point = *found;

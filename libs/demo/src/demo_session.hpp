@@ -148,6 +148,11 @@ std::string diagnose(DemoContext& ctx, const RunningStack& stack, double from, d
 void capture(DemoContext& ctx, const RunningStack& stack, double from, double to,
              const fs::path& out);
 
+// CPU-seconds the platform (every component but Prometheus and the exporters) used over the
+// `elapsed_s` seconds from `from_unix`, from its cgroups' counters in Prometheus; -1 unknown.
+double platform_cpu_seconds(DemoContext& ctx, const RunningStack& stack, double from_unix,
+                            double elapsed_s);
+
 // Waits until no order is pending (the worker catches up after the load), at most `limit_s`.
 Result<OrderCounts> settled_orders(DemoContext& ctx, const RunningStack& stack, double limit_s);
 
