@@ -97,9 +97,7 @@ Result<void> LocalPlatform::await_ready(const std::vector<Process*>& starting,
         continue;
       }
       if (const auto status = p.child->wait_for_exit(0ms)) {
-        return Error{ErrorKind::unavailable,
-                     fmt::format("{} {} during start-up; its log {}:\n{}", p.name,
-                                 describe_status(*status), p.spec.log_path, tail(p.spec.log_path))};
+        return died_during_startup(p.name, *status, p.spec.log_path);
       }
       ++it;
     }
@@ -398,10 +396,7 @@ Result<void> LocalPlatform::start_storefront() {
       if (!p->storefront) continue;
       if (p->phase == InstancePhase::starting && p->child) {
         if (const auto status = p->child->wait_for_exit(0ms)) {
-          return Error{
-              ErrorKind::unavailable,
-              fmt::format("{} {} during start-up; its log {}:\n{}", p->name,
-                          describe_status(*status), p->spec.log_path, tail(p->spec.log_path))};
+          return died_during_startup(p->name, *status, p->spec.log_path);
         }
         if (probe_ready(*p)) {
           serve(*p);
