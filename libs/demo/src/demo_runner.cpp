@@ -72,10 +72,11 @@ Result<void> Demo::prepare() {
       "peak plan {}: {:.0f} s ({}); sustained {:.0f} journeys/s, spike {:.0f} journeys/s", source,
       peak_.duration_s, phases, peak_.sustained_rate, peak_.spike_rate));
   ctx_.say(fmt::format(
-      "breaking point: {:.0f} s steps from {:.0f} journeys/s, x{:.1f} per step, at most {} steps; "
-      "SLO p99 < {:.0f} ms and errors < {:.2g} %",
-      s.step_seconds, s.search.start_rate, s.search.growth, s.search.max_steps, s.search.slo_p99_ms,
-      100 * s.search.slo_error_rate));
+      "breaking point: {:.0f} s steps from where the peak last held (else {:.0f} journeys/s), "
+      "x{:.1f} per step up to {:.0f}/s, at most {} steps; SLO p99 < {:.0f} ms and errors < {:.2g} "
+      "%",
+      s.step_seconds, s.search.start_rate, s.search.growth, s.search.max_rate, s.search.max_steps,
+      s.search.slo_p99_ms, 100 * s.search.slo_error_rate));
   if (o.faults) {
     ctx_.say(fmt::format("faults on scaled, {:.0f} s each + {:.0f} s recovery: {}", s.fault_seconds,
                          s.recovery_seconds, fmt::join(s.faults, ", ")));
