@@ -110,7 +110,7 @@ TEST_F(DemoEndToEnd, BreakingPointsComeFromTheStepsThatRan) {
   ASSERT_EQ(exit_status_, 0) << log_;
   const json verdict = read_json(out_ / "verdict.json");
   const double slo_p99 = verdict["slo"]["p99_ms"], slo_errors = verdict["slo"]["error_rate"];
-  std::map<std::string, double> highest;
+  std::map<std::string, double> highest, lowest_broken;
   for (const auto& profile : verdict["profiles"]) {
     const auto& bp = profile["breaking_point"];
     ASSERT_TRUE(bp.is_object());
@@ -138,11 +138,33 @@ TEST_F(DemoEndToEnd, BreakingPointsComeFromTheStepsThatRan) {
     }
     if (broken_min < 1e18) {
       EXPECT_DOUBLE_EQ(bp["lowest_broken"].get<double>(), broken_min);
+      lowest_broken[profile["profile"]] = broken_min;
     }
+    EXPECT_EQ(bp["lower_bound"].get<bool>(), held_max > 0 && broken_min == 1e18);
   }
-  if (highest.size() == 2) {
+  // The capacity wording follows from the steps: a ratio of two breaking points only; ">=" when
+  // scaled held at its highest rate (or baseline broke at its lowest); no number when baseline's
+  // is a lower bound.
+  const auto& capacity = verdict["capacity"];
+  const std::string headline = verdict["headline"];
+  EXPECT_NE(headline.find("capacity " + capacity["text"].get<std::string>()), std::string::npos);
+  const bool baseline_bound = highest.count("baseline") && !lowest_broken.count("baseline");
+  const bool scaled_bound = highest.count("scaled") && !lowest_broken.count("scaled");
+  if (baseline_bound || !highest.count("scaled")) {
+    EXPECT_EQ(capacity["kind"], "not_measured") << capacity;
+    EXPECT_TRUE(verdict["capacity_ratio"].is_null());
+    EXPECT_EQ(headline.find("capacity x"), std::string::npos) << headline;
+  } else if (highest.count("baseline") && !scaled_bound) {
+    EXPECT_EQ(capacity["kind"], "ratio") << capacity;
     EXPECT_NEAR(verdict["capacity_ratio"].get<double>(), highest["scaled"] / highest["baseline"],
                 1e-9);
+  } else {
+    EXPECT_EQ(capacity["kind"], "at_least") << capacity;
+    EXPECT_TRUE(verdict["capacity_ratio"].is_null());
+    const double baseline =
+        highest.count("baseline") ? highest["baseline"] : lowest_broken["baseline"];
+    EXPECT_NEAR(capacity["value"].get<double>(), highest["scaled"] / baseline, 1e-9);
+    EXPECT_NE(headline.find("capacity >= x"), std::string::npos) << headline;
   }
 }
 

@@ -91,7 +91,10 @@ class Stack : public ::testing::Test {
               " --set services.catalog.instances=2 --set services.catalog.min=2"
               " --set services.catalog.max=4"
               " --set seed.products=40 --set seed.users=10 --set nodes.min=2 --set nodes.max=3 "
-              "--set nodes.provision_delay=1s");
+              // The autoscaler test saturates the catalogue with uncached searches: the replicas
+              // that serve them keep the 500m they had, not the profile's 100m (sized for the
+              // demo's baseline primary), so the catalogue stays what saturates.
+              "--set nodes.provision_delay=1s --set mariadb.cpu=500m");
     startup_seconds_ =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
     auto state = stack::read_state(dir_);

@@ -4,6 +4,9 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+
+#include <yaml-cpp/yaml.h>
 
 #include "crest/load/plan.hpp"
 
@@ -44,6 +47,35 @@ TEST(DemoPlan, TheConstantRatePlanKeepsTheJourneys) {
   EXPECT_EQ(text->find("thresholds"), std::string::npos);
 }
 
+// The buyer buys what the last product_id capture before "add to cart" picked. Always the first
+// result of six price-sorted searches meant six products: the cheapest tent (seeded stock 54) sold
+// out within one quick demo and every later checkout of it answered 409, read as an SLO breach.
+TEST(DemoPlan, BuyersSpreadTheirPurchasesOverTheSearchResults) {
+  const YAML::Node plan = YAML::LoadFile(kPeakPlan);
+  std::string path, match;
+  std::function<bool(const YAML::Node&)> walk = [&](const YAML::Node& steps) {
+    for (const auto& step : steps) {
+      if (step["steps"] && walk(step["steps"])) return true;
+      if (step["name"] && step["name"].as<std::string>() == "add to cart") return true;
+      for (const auto& capture : step["capture"]) {
+        if (capture["name"].as<std::string>() != "product_id") continue;
+        path = capture["json"].as<std::string>();
+        match = capture["match"] ? capture["match"].as<std::string>() : "first";
+      }
+    }
+    return false;
+  };
+  bool found_buyer = false;
+  for (const auto& journey : plan["journeys"]) {
+    if (journey["name"].as<std::string>() != "buyer") continue;
+    found_buyer = true;
+    ASSERT_TRUE(walk(journey["steps"]));
+  }
+  ASSERT_TRUE(found_buyer);
+  EXPECT_EQ(path, "$.items[*].id");
+  EXPECT_EQ(match, "random");
+}
+
 TEST(DemoPlan, APlanWithoutASpikeIsRefused) {
   const auto path = std::filesystem::temp_directory_path() / "crest-demo-flat.yaml";
   std::ofstream(path) << "load:\n  executor: ramping-arrival-rate\n  stages:\n"
@@ -53,6 +85,19 @@ TEST(DemoPlan, APlanWithoutASpikeIsRefused) {
   ASSERT_FALSE(scaled.ok());
   EXPECT_NE(scaled.error().message.find(path.string()), std::string::npos);
   EXPECT_FALSE(scale_peak_plan("/nonexistent/peak.yaml", 1, 1).ok());
+}
+
+TEST(DemoPlan, TheSearchStartsWhereThePeakLastHeld) {
+  BreakingPointSearch search;
+  search.start_rate = 4;
+  search.growth = 1.6;
+  search.max_rate = 300;
+  // Sustained 20/s held, the 80/s spike broke: start at 20, not at 4.
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {{20, true}, {80, false}, {20, true}}), 20);
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {{20, true}, {80, true}, {20, true}}), 80);
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {{20, false}, {80, false}}), 12.5);
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {}), 4);
+  EXPECT_DOUBLE_EQ(calibrated_start_rate(search, {{500, true}}), 300);
 }
 
 TEST(DemoPlan, VariantsGetShorterTowardsTheTest) {

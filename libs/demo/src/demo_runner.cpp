@@ -1,53 +1,25 @@
 #include "crest/demo/demo_runner.hpp"
 
 #include <sched.h>
-#include <signal.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <filesystem>
 #include <fstream>
-#include <optional>
-#include <sstream>
-#include <thread>
 
-#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "crest/chaos/stack_faults.hpp"
-#include "crest/demo/load_outcome.hpp"
-#include "crest/demo/order_audit.hpp"
-#include "crest/demo/prometheus_capture.hpp"
-#include "crest/demo/verdict.hpp"
 #include "crest/report/inputs.hpp"
-#include "crest/stack/child_process.hpp"
-#include "crest/stack/stack_profile.hpp"
+#include "demo_session.hpp"
 
 namespace crest::demo {
 namespace {
 
-namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using nlohmann::json;
 
-double unix_now() {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-std::string tail_lines(const std::string& text, int lines) {
-  auto pos = text.size();
-  for (int i = 0; i <= lines && pos != std::string::npos && pos > 0; ++i) {
-    pos = text.rfind('\n', pos - 1);
-  }
-  return pos == std::string::npos ? text : text.substr(pos + 1);
-}
+// Virtual users the breaking-point steps may use: at a few hundred journeys/s of a few seconds
+// each (think times), 600 ran out first and the drops read as the platform breaking.
+constexpr int kStepMaxVus = 3000;
 
 int usable_cores() {
   cpu_set_t set;
@@ -56,313 +28,7 @@ int usable_cores() {
   return static_cast<int>(std::thread::hardware_concurrency());
 }
 
-Error interrupted() {
-  return Error{ErrorKind::unavailable, "interrupted"};
-}
-
-// Everything one demo run shares: where things are, the clock, the progress printer.
-class DemoContext {
- public:
-  DemoContext(const DemoOptions& options, std::ostream& out)
-      : options_(options), out_(out), began_(Clock::now()) {}
-
-  const DemoOptions& options() const { return options_; }
-  bool stopping() const { return options_.stop != nullptr && options_.stop->load(); }
-
-  // "[ 1:23] message", flushed at once.
-  void say(const std::string& message) {
-    const auto s = static_cast<long>(std::chrono::duration<double>(Clock::now() - began_).count());
-    out_ << fmt::format("[{:2}:{:02}] {}\n", s / 60, s % 60, message) << std::flush;
-  }
-  double elapsed_s() const { return std::chrono::duration<double>(Clock::now() - began_).count(); }
-
-  // Sleeps up to `seconds`, returning early (false) on Ctrl-C.
-  bool pause(double seconds) {
-    const auto until = Clock::now() + std::chrono::duration<double>(seconds);
-    while (Clock::now() < until) {
-      if (stopping()) return false;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    return !stopping();
-  }
-
-  stack::ProcessSpec crest(std::vector<std::string> args, const fs::path& log) const {
-    stack::ProcessSpec spec;
-    spec.program = options_.crest_binary;
-    spec.args = std::move(args);
-    spec.log_path = log.string();
-    spec.env = {{"CREST_SOURCE_DIR", options_.repo_root}};
-    return spec;
-  }
-
-  // Runs `crest ARGS` to completion (stdout and stderr to `log`): its exit status. Ctrl-C
-  // stops it (SIGINT, as a terminal would) and is an error; so is `timeout`.
-  Result<int> run(std::vector<std::string> args, const fs::path& log,
-                  std::chrono::seconds timeout) {
-    auto child = stack::ChildProcess::spawn(crest(std::move(args), log));
-    if (!child.ok()) return child.error();
-    return wait(*child, timeout);
-  }
-
-  Result<int> wait(stack::ChildProcess& child, std::chrono::seconds timeout) {
-    const auto deadline = Clock::now() + timeout;
-    for (;;) {
-      if (auto status = child.wait_for_exit(std::chrono::milliseconds(200))) return *status;
-      if (stopping()) {
-        child.stop(std::chrono::seconds(15), SIGINT);
-        return interrupted();
-      }
-      if (Clock::now() > deadline) {
-        child.stop(std::chrono::seconds(10), SIGINT);
-        return Error{ErrorKind::timeout,
-                     fmt::format("{} did not finish in {} s", child.name(), timeout.count())};
-      }
-    }
-  }
-
- private:
-  const DemoOptions& options_;
-  std::ostream& out_;
-  Clock::time_point began_;
-};
-
-// A platform started with `crest up --foreground` as our child: SIGTERM stops it (as `crest
-// down` would), and if the demo dies the kernel stops it (PR_SET_PDEATHSIG).
-struct RunningStack {
-  RunningStack() = default;
-  RunningStack(RunningStack&&) = default;
-  RunningStack& operator=(RunningStack&&) = default;
-  // A step that failed or was interrupted returns early: the platform still stops, gracefully.
-  ~RunningStack() {
-    if (supervisor) supervisor->stop(std::chrono::seconds(60));
-  }
-
-  std::string profile;
-  fs::path dir;
-  std::optional<stack::ChildProcess> supervisor;
-  std::string shop_url;
-  std::string prometheus_url;
-  DatabaseAddress primary;
-
-  void stop(DemoContext& ctx) {
-    if (!supervisor) return;
-    ctx.say(fmt::format("{}: stopping the platform (crest down)", profile));
-    const auto began = Clock::now();
-    supervisor->stop(std::chrono::seconds(60));
-    supervisor.reset();
-    ctx.say(fmt::format("{}: stopped in {:.1f} s", profile,
-                        std::chrono::duration<double>(Clock::now() - began).count()));
-  }
-};
-
-// The test users the peak plan logs in as (examples/demo/users.csv: the stack's seed is
-// deterministic, so these are the first 200 it creates).
-constexpr int kSeededUsers = 200;
-
-Result<RunningStack> start_stack(DemoContext& ctx, const std::string& profile,
-                                 const fs::path& dir) {
-  fs::create_directories(dir);
-  const auto log = dir.parent_path() / (profile + "-up.log");
-  ctx.say(fmt::format("{}: crest up --profile {} --dir {}", profile, profile, dir.string()));
-  std::vector<std::string> args = {
-      "up",    "--foreground", "--profile", profile,
-      "--dir", dir.string(),   "--set",     fmt::format("seed.users={}", kSeededUsers)};
-  // The fault proxy in front of dynalite, for the DynamoDB faults, where the stack has it.
-  const auto schema = stack::stack_profile_schema();
-  if (std::any_of(schema.begin(), schema.end(),
-                  [](const ConfigOption& o) { return o.key == "chaos.proxy"; })) {
-    args.insert(args.end(), {"--set", "chaos.proxy=true"});
-  }
-  auto spec = ctx.crest(args, log);
-  spec.env["CREST_PAYMENT_FAILURE_RATE"] = fmt::format("{}", ctx.options().payment_failure_rate);
-  auto child = stack::ChildProcess::spawn(spec);
-  if (!child.ok()) return child.error();
-  RunningStack running;
-  running.profile = profile;
-  running.dir = dir;
-  running.supervisor.emplace(std::move(*child));
-  const auto deadline = Clock::now() + std::chrono::seconds(240);
-  for (;;) {
-    const auto text = read_text(log);
-    if (auto ready = text.find("\nREADY in "); ready != std::string::npos) {
-      const auto end = text.find('\n', ready + 1);
-      ctx.say(fmt::format("{}: {}", profile, text.substr(ready + 1, end - ready - 1)));
-      break;
-    }
-    if (text.find("\nFAILED") != std::string::npos || !running.supervisor->running()) {
-      running.supervisor->stop(std::chrono::seconds(30));
-      return Error{ErrorKind::unavailable,
-                   fmt::format("crest up --profile {} failed; the end of {}:\n{}", profile,
-                               log.string(), tail_lines(text, 15))};
-    }
-    if (ctx.stopping()) {
-      running.stop(ctx);
-      return interrupted();
-    }
-    if (Clock::now() > deadline) {
-      running.stop(ctx);
-      return Error{ErrorKind::timeout,
-                   fmt::format("crest up --profile {} was not ready in 240 s (see {})", profile,
-                               log.string())};
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  auto state = json::parse(read_text(dir / "state.json"), nullptr, false);
-  if (state.is_discarded()) {
-    running.stop(ctx);
-    return Error{ErrorKind::internal, (dir / "state.json").string() + ": not JSON"};
-  }
-  running.shop_url = state.value("shop_url", "");
-  running.prometheus_url = state.value("prometheus_url", "");
-  for (const auto& component : state.value("components", json::array())) {
-    for (const auto& instance : component.value("instances", json::array())) {
-      if (instance.value("name", "") == "mariadb-primary") {
-        running.primary.port = instance.value("port", std::uint16_t{0});
-      }
-    }
-  }
-  if (running.shop_url.empty() || running.prometheus_url.empty() || running.primary.port == 0) {
-    running.stop(ctx);
-    return Error{ErrorKind::internal, (dir / "state.json").string() +
-                                          ": no shop_url, prometheus_url or mariadb-primary port"};
-  }
-  return running;
-}
-
-// `crest run PLAN --target URL --out json=OUT -q [extra]`: the load JSON, read back.
-Result<LoadOutcome> run_load(DemoContext& ctx, const RunningStack& stack, const fs::path& plan,
-                             const fs::path& out, std::vector<std::string> extra,
-                             double expected_s) {
-  std::vector<std::string> args = {"run",   plan.string(),          "--target", stack.shop_url,
-                                   "--out", "json=" + out.string(), "-q"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  fs::path log = out;
-  log.replace_extension(".log");
-  auto status = ctx.run(args, log, std::chrono::seconds(static_cast<long>(expected_s * 2 + 60)));
-  if (!status.ok()) return status.error();
-  if (*status != 0 && *status != 99) {  // 99: thresholds breached, which the verdict judges
-    return Error{ErrorKind::internal,
-                 fmt::format("crest run exited {}; the end of {}:\n{}", *status, log.string(),
-                             tail_lines(read_text(log), 15))};
-  }
-  return LoadOutcome::read(out.string());
-}
-
-// The stack's event log holds the autoscaler's decisions and the pod and node events among
-// others of its own (stack, scale, pod_signal); the diagnosis and the report read the first
-// three kinds only, so they get a copy with just those.
-fs::path autoscaler_log(const fs::path& events, const fs::path& out) {
-  std::ifstream in(events);
-  std::ofstream copy(out);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto event = json::parse(line, nullptr, false);
-    if (event.is_discarded() || !event.is_object()) continue;
-    const auto kind = event.value("kind", "");
-    if ((kind == "decision" || kind == "pod" || kind == "node") &&
-        !event.value("service", "").empty() && event.contains("ts")) {
-      copy << line << "\n";
-    }
-  }
-  return out;
-}
-
-// `crest diagnose` over a window; the JSON is written to `out`; its headline returned.
-std::string diagnose(DemoContext& ctx, const RunningStack& stack, double from, double to,
-                     const fs::path& out, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {
-      "-c",
-      "exec \"$0\" \"$@\" 2>>'" + out.string() + ".log'",
-      ctx.options().crest_binary,
-      "diagnose",
-      "--prometheus",
-      stack.prometheus_url,
-      "--from",
-      fmt::format("{:.3f}", from),
-      "--to",
-      fmt::format("{:.3f}", to),
-      "--autoscaler-log",
-      autoscaler_log(stack.dir / "events.jsonl", out.parent_path() / "autoscaler.jsonl").string(),
-      "--json"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  stack::ProcessSpec spec;
-  spec.program = "/bin/sh";
-  spec.args = args;
-  spec.log_path = out.string();
-  auto child = stack::ChildProcess::spawn(spec);
-  if (!child.ok()) return "diagnosis failed: " + child.error().message;
-  auto status = ctx.wait(*child, std::chrono::seconds(120));
-  if (!status.ok()) return "diagnosis failed: " + status.error().message;
-  const auto doc = json::parse(read_text(out), nullptr, false);
-  if (*status != 0 || doc.is_discarded()) {
-    return fmt::format("diagnosis failed (exit {}; see {}.log)", *status, out.string());
-  }
-  if (doc.value("no_rule_fits", false) || doc.value("causes", json::array()).empty()) {
-    const auto top = doc.value("top_evidence", json::array());
-    return top.empty() ? "no anomaly found"
-                       : "no rule fits; top evidence: " +
-                             top[0].value("text", top[0].value("series", std::string("?")));
-  }
-  const auto& cause = doc["causes"][0];
-  return fmt::format("{} [{}]", cause.value("title", "?"), cause.value("component", "?"));
-}
-
-void capture(DemoContext& ctx, const RunningStack& stack, double from, double to,
-             const fs::path& out) {
-  auto captured = capture_prometheus(stack.prometheus_url, stack_capture_queries(), from, to, 1);
-  if (!captured.ok()) {
-    ctx.say(
-        fmt::format("{}: Prometheus capture failed: {}", stack.profile, captured.error().message));
-    return;
-  }
-  std::ofstream(out) << captured->dump() << "\n";
-  ctx.say(fmt::format("{}: saved {} Prometheus series groups for {:.0f} s to {}", stack.profile,
-                      (*captured)["queries"].size(), to - from, out.string()));
-}
-
-// Waits until no order is pending (the worker catches up after the load), at most `limit`.
-Result<OrderCounts> settled_orders(DemoContext& ctx, const RunningStack& stack, double limit_s) {
-  const auto deadline = Clock::now() + std::chrono::duration<double>(limit_s);
-  for (;;) {
-    auto counts = count_orders(stack.primary, stack.dir.string());
-    if (!counts.ok()) return counts.error();
-    if (counts->pending == 0 || Clock::now() > deadline) return counts;
-    if (!ctx.pause(1)) return interrupted();
-  }
-}
-
-struct ProfileRun {
-  std::string profile;
-  fs::path dir;
-  fs::path peak_json;
-  fs::path capture_json;
-  fs::path diagnosis_json;
-  fs::path events;
-  fs::path faults_json, faults_capture, fault_log;
-  ProfileVerdict verdict;
-};
-
-class Demo {
- public:
-  Demo(const DemoOptions& options, std::ostream& out)
-      : ctx_(options, out), out_dir_(fs::absolute(options.out_dir)) {}
-
-  int run();
-
- private:
-  Result<void> prepare();
-  Result<void> run_profile(const std::string& profile);
-  Result<void> run_faults(RunningStack& stack, ProfileRun& run, std::uint64_t& accepted);
-  Result<void> write_report();
-
-  DemoContext ctx_;
-  fs::path out_dir_;
-  DemoSettings settings_;
-  ScaledPlan peak_;
-  fs::path peak_plan_, step_plan_;
-  std::vector<ProfileRun> runs_;
-  Verdict verdict_;
-};
+}  // namespace
 
 Result<void> Demo::prepare() {
   const auto& o = ctx_.options();
@@ -376,7 +42,7 @@ Result<void> Demo::prepare() {
   peak_ = std::move(*scaled);
   peak_plan_ = out_dir_ / "peak-plan.yaml";
   std::ofstream(peak_plan_) << peak_.yaml;
-  auto step = constant_rate_plan(source, 600);
+  auto step = constant_rate_plan(source, kStepMaxVus);
   if (!step.ok()) return step.error();
   step_plan_ = out_dir_ / "step-plan.yaml";
   std::ofstream(step_plan_) << *step;
@@ -406,10 +72,11 @@ Result<void> Demo::prepare() {
       "peak plan {}: {:.0f} s ({}); sustained {:.0f} journeys/s, spike {:.0f} journeys/s", source,
       peak_.duration_s, phases, peak_.sustained_rate, peak_.spike_rate));
   ctx_.say(fmt::format(
-      "breaking point: {:.0f} s steps from {:.0f} journeys/s, x{:.1f} per step, at most {} steps; "
-      "SLO p99 < {:.0f} ms and errors < {:.2g} %",
-      s.step_seconds, s.search.start_rate, s.search.growth, s.search.max_steps, s.search.slo_p99_ms,
-      100 * s.search.slo_error_rate));
+      "breaking point: {:.0f} s steps from where the peak last held (else {:.0f} journeys/s), "
+      "x{:.1f} per step up to {:.0f}/s, at most {} steps; SLO p99 < {:.0f} ms and errors < {:.2g} "
+      "%",
+      s.step_seconds, s.search.start_rate, s.search.growth, s.search.max_rate, s.search.max_steps,
+      s.search.slo_p99_ms, 100 * s.search.slo_error_rate));
   if (o.faults) {
     ctx_.say(fmt::format("faults on scaled, {:.0f} s each + {:.0f} s recovery: {}", s.fault_seconds,
                          s.recovery_seconds, fmt::join(s.faults, ", ")));
@@ -461,10 +128,21 @@ Result<void> Demo::run_profile(const std::string& profile) {
   if (ctx_.stopping()) return interrupted();
 
   // The breaking point.
-  ctx_.say(fmt::format("{}: breaking-point search", profile));
+  BreakingPointSearch search = s.search;
+  std::vector<std::pair<double, bool>> phase_rates;
+  for (const auto& v : run.verdict.phases) {
+    for (const auto& p : peak_.phases) {
+      if (p.name == v.phase) phase_rates.emplace_back(p.rate, v.held);
+    }
+  }
+  search.start_rate = calibrated_start_rate(search, phase_rates);
+  ctx_.say(fmt::format(
+      "{}: breaking-point search from {:.3g} journeys/s (where the peak last held), x{:.2g} per "
+      "step up to {:.3g}/s",
+      profile, search.start_rate, search.growth, search.max_rate));
   int step_index = 0;
   auto found = find_breaking_point(
-      s.search,
+      search,
       [&](double rate) -> Result<StepMeasurement> {
         const auto out = run.dir / fmt::format("step-{:02}-{:.0f}.json", ++step_index, rate);
         auto step = run_load(ctx_, stack, step_plan_, out,
@@ -479,16 +157,19 @@ Result<void> Demo::run_profile(const std::string& profile) {
         m.iterations = step->iterations();
         m.dropped = step->dropped();
         m.p99_ms = step->p99_ms();
+        m.elapsed_s = step->elapsed_s();
+        m.cpu_seconds = platform_cpu_seconds(ctx_, stack, step->start_unix_s(), step->elapsed_s());
         m.output = out.string();
         return m;
       },
       [&](const StepOutcome& o) {
         ctx_.say(fmt::format(
             "{}:   {:>5.3g} journeys/s: {} (p99 {:.0f} ms, errors {:.2f} %, "
-            "{} requests, {} dropped)",
+            "{} requests, {} dropped, platform CPU {:.2f})",
             profile, o.rate, o.held ? "held" : "broke: " + o.why, o.measured.p99_ms,
             o.measured.requests == 0 ? 0.0 : 100.0 * o.measured.failures / o.measured.requests,
-            o.measured.requests, o.measured.dropped));
+            o.measured.requests, o.measured.dropped,
+            o.measured.elapsed_s > 0 ? o.measured.cpu_seconds / o.measured.elapsed_s : 0.0));
       });
   if (!found.ok()) return found.error();
   run.verdict.breaking_point = *found;
@@ -522,126 +203,7 @@ Result<void> Demo::run_profile(const std::string& profile) {
   return {};
 }
 
-// The demo's fault scenarios and the chaos faults that play them.
-struct FaultPlay {
-  const char* scenario;
-  const char* fault;
-  const char* target;
-};
-constexpr FaultPlay kFaultPlays[] = {
-    {"replica-stop", "replica-stop", "mariadb-replica1"},
-    {"redis-stop", "redis-stop", "redis"},
-    {"instance-kill", "instance-kill", "catalog"},
-    {"worker-kill", "instance-kill", "worker"},
-    {"dynamodb-throttle", "dynamodb-throttle", "dynalite"},
-    {"queue-outage", "sqs-stop", "sqs"},
-};
-
-Result<void> Demo::run_faults(RunningStack& stack, ProfileRun& run, std::uint64_t& accepted) {
-  const auto& s = settings_;
-  const double rate = std::max(2.0, std::round(peak_.sustained_rate * s.steady_rate_share));
-  const double lead_s = 8;
-  const double per_fault_s = s.fault_seconds + s.recovery_seconds;
-  const double total_s = lead_s + per_fault_s * static_cast<double>(s.faults.size()) + 3;
-  ctx_.say(fmt::format("scaled: {} faults under a steady {:.0f} journeys/s for {:.0f} s",
-                       s.faults.size(), rate, total_s));
-  run.faults_json = run.dir / "faults-load.json";
-  fs::path log = run.faults_json;
-  log.replace_extension(".log");
-  auto load = stack::ChildProcess::spawn(
-      ctx_.crest({"run", step_plan_.string(), "--target", stack.shop_url, "--rate",
-                  fmt::format("{:.0f}", rate), "--duration", fmt::format("{:.0f}s", total_s),
-                  "--out", "json=" + run.faults_json.string(), "-q"},
-                 log));
-  if (!load.ok()) return load.error();
-  // Whatever happens from here, no fault outlives the demo.
-  struct UndoFaults {
-    const fs::path& dir;
-    ~UndoFaults() { (void)chaos::stop_all_faults(dir); }
-  } undo_faults{stack.dir};
-
-  struct Played {
-    FaultVerdict verdict;
-    double from_unix = 0, to_unix = 0, recovered_unix = 0;
-  };
-  std::vector<Played> played;
-  if (!ctx_.pause(lead_s)) return interrupted();
-  for (const auto& name : s.faults) {
-    const FaultPlay* play = nullptr;
-    for (const auto& p : kFaultPlays) {
-      if (name == p.scenario) play = &p;
-    }
-    if (play == nullptr)
-      return Error{ErrorKind::invalid_argument, "unknown fault scenario " + name};
-    Played p;
-    p.verdict.fault = name;
-    p.verdict.target = play->target;
-    chaos::FaultSpec spec;
-    spec.fault = play->fault;
-    spec.target = play->target;
-    spec.duration = std::chrono::seconds(static_cast<long>(s.fault_seconds));
-    p.from_unix = unix_now();
-    auto started = chaos::start_fault(stack.dir, spec);
-    if (!started.ok()) {
-      p.verdict.applied = false;
-      p.verdict.error = started.error().message;
-      ctx_.say(fmt::format("scaled:   {}: could not be applied: {}", name, p.verdict.error));
-    } else {
-      p.verdict.target = started->target;
-      ctx_.say(fmt::format("scaled:   {} ({} on {}) for {:.0f} s", name, play->fault,
-                           started->target, s.fault_seconds));
-    }
-    if (!ctx_.pause(s.fault_seconds)) return interrupted();
-    if (started.ok()) {
-      if (auto stopped = chaos::stop_fault(stack.dir, started->id, "expired"); !stopped.ok()) {
-        ctx_.say(fmt::format("scaled:   {}: undo failed: {}", name, stopped.error().message));
-      }
-    }
-    p.to_unix = unix_now();
-    if (!ctx_.pause(s.recovery_seconds)) return interrupted();
-    p.recovered_unix = unix_now();
-    played.push_back(std::move(p));
-  }
-  auto finished = ctx_.wait(*load, std::chrono::seconds(static_cast<long>(total_s + 60)));
-  if (!finished.ok()) return finished.error();
-  if (*finished != 0 && *finished != 99) {
-    return Error{ErrorKind::internal,
-                 fmt::format("the steady load exited {}; the end of {}:\n{}", *finished,
-                             log.string(), tail_lines(read_text(log), 15))};
-  }
-  auto outcome = LoadOutcome::read(run.faults_json.string());
-  if (!outcome.ok()) return outcome.error();
-  accepted += outcome->step_2xx("checkout");
-  const double t0 = outcome->start_unix_s();
-  run.fault_log = chaos::fault_log_path(stack.dir);
-  run.faults_capture = run.dir / "faults-prometheus.json";
-  capture(ctx_, stack, t0 - 2, t0 + outcome->elapsed_s() + 2, run.faults_capture);
-
-  // Orders created during each fault, once the worker has caught up; then each diagnosis.
-  if (auto settled = settled_orders(ctx_, stack, 60); !settled.ok()) return settled.error();
-  int index = 0;
-  for (auto& p : played) {
-    auto& v = p.verdict;
-    v.from_s = p.from_unix - t0;
-    v.to_s = p.to_unix - t0;
-    v.during = outcome->window(v.from_s, p.recovered_unix - t0);
-    v.accepted = outcome->step_passed("checkout", v.from_s, p.recovered_unix - t0);
-    auto counts = count_orders(stack.primary, stack.dir.string(),
-                               std::make_pair(p.from_unix, p.recovered_unix));
-    if (counts.ok()) v.orders = *counts;
-    v.diagnosis = diagnose(ctx_, stack, p.from_unix - 30, p.recovered_unix,
-                           run.dir / fmt::format("fault-{}-{}-diagnosis.json", ++index, v.fault),
-                           {"--load-run", run.faults_json.string()});
-    ctx_.say(fmt::format(
-        "scaled:   {}: errors {:.2f} % of {} requests; orders {} created: {} confirmed, {} "
-        "failed, {} pending; diagnosis: {}",
-        v.fault, 100 * v.during.error_rate(), v.during.requests, v.orders.total(),
-        v.orders.confirmed, v.orders.failed, v.orders.pending, v.diagnosis));
-    verdict_.faults.push_back(v);
-  }
-  verdict_.faults_run = true;
-  return {};
-}
+namespace {
 
 // The report from the profiles' outputs (the layout run_profile writes) and the verdict.
 Result<std::vector<std::string>> build_and_write_report(const std::vector<ProfileRun>& runs,
@@ -691,6 +253,8 @@ ProfileRun profile_outputs(const fs::path& out_dir, const std::string& profile) 
   return r;
 }
 
+}  // namespace
+
 Result<void> Demo::write_report() {
   const json verdict = verdict_.to_json();
   auto written = build_and_write_report(
@@ -729,8 +293,6 @@ int Demo::run() {
   ctx_.say(fmt::format("done in {:.1f} min\n{}", ctx_.elapsed_s() / 60, text));
   return 0;
 }
-
-}  // namespace
 
 int rebuild_demo_report(const DemoOptions& options, std::ostream& out) {
   const fs::path out_dir = fs::absolute(options.out_dir);

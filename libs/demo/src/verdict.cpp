@@ -24,19 +24,81 @@ std::vector<PhaseVerdict> phase_verdicts(
   return out;
 }
 
-std::optional<double> Verdict::capacity_ratio() const {
-  const ProfileVerdict *baseline = nullptr, *scaled = nullptr;
+CapacityComparison compare_capacity(const std::optional<BreakingPoint>& baseline,
+                                    const std::optional<BreakingPoint>& scaled) {
+  using Kind = CapacityComparison::Kind;
+  CapacityComparison c;
+  auto not_measured = [&](const std::string& why) {
+    c.kind = Kind::not_measured;
+    c.text = "not measured (" + why + ")";
+    return c;
+  };
+  if (!baseline || !scaled) return not_measured("a breaking-point search did not run");
+  if (baseline->is_lower_bound()) {
+    return not_measured(fmt::format(
+        "baseline held up to the highest rate tried, {:.3g}/s: its breaking point is above it",
+        *baseline->highest_held));
+  }
+  if (!scaled->highest_held) {
+    return not_measured(fmt::format("scaled broke even at the lowest rate tried, {:.3g}/s",
+                                    scaled->lowest_broken.value_or(0)));
+  }
+  const double s = *scaled->highest_held;
+  // Baseline's breaking point: the highest rate that held, or (none held) below the lowest tried.
+  const bool baseline_is_point = baseline->highest_held.has_value();
+  const double b =
+      baseline_is_point ? *baseline->highest_held : baseline->lowest_broken.value_or(0);
+  if (!(b > 0)) return not_measured("baseline's search measured nothing");
+  c.value = s / b;
+  if (baseline_is_point && !scaled->is_lower_bound()) {
+    c.kind = Kind::ratio;
+    c.text = fmt::format("x{:.2f} the baseline's ({:.3g} vs {:.3g} journeys/s)", c.value, s, b);
+    return c;
+  }
+  c.kind = Kind::at_least;
+  c.text = fmt::format(">= x{:.2f} the baseline's ({}{:.3g} vs {}{:.3g} journeys/s: {})", c.value,
+                       scaled->is_lower_bound() ? ">= " : "", s, baseline_is_point ? "" : "< ", b,
+                       scaled->is_lower_bound() ? "scaled held up to the highest rate tried"
+                                                : "baseline broke even at the lowest rate tried");
+  return c;
+}
+
+std::optional<StepEfficiency> efficiency_at_breaking_point(const BreakingPoint& bp) {
+  if (!bp.highest_held) return std::nullopt;
+  for (const auto& s : bp.steps) {
+    if (!s.held || s.rate != *bp.highest_held) continue;
+    if (s.measured.cpu_seconds <= 0 || s.measured.elapsed_s <= 0) return std::nullopt;
+    return StepEfficiency{s.rate, s.measured.cpu_seconds / s.measured.elapsed_s,
+                          static_cast<double>(s.measured.iterations) / s.measured.cpu_seconds};
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+const BreakingPoint* breaking_point_of(const std::vector<ProfileVerdict>& profiles,
+                                       const std::string& name) {
   for (const auto& p : profiles) {
-    if (p.profile == "baseline") baseline = &p;
-    if (p.profile == "scaled") scaled = &p;
+    if (p.profile == name && p.breaking_point) return &*p.breaking_point;
   }
-  if (!baseline || !scaled || !baseline->breaking_point || !scaled->breaking_point) {
-    return std::nullopt;
-  }
-  const auto& b = baseline->breaking_point->highest_held;
-  const auto& s = scaled->breaking_point->highest_held;
-  if (!b || !s || *b <= 0) return std::nullopt;
-  return *s / *b;
+  return nullptr;
+}
+
+std::optional<BreakingPoint> copy_of(const BreakingPoint* bp) {
+  return bp ? std::optional<BreakingPoint>(*bp) : std::nullopt;
+}
+
+}  // namespace
+
+CapacityComparison Verdict::capacity() const {
+  return compare_capacity(copy_of(breaking_point_of(profiles, "baseline")),
+                          copy_of(breaking_point_of(profiles, "scaled")));
+}
+
+std::optional<double> Verdict::capacity_ratio() const {
+  const auto c = capacity();
+  if (c.kind != CapacityComparison::Kind::ratio) return std::nullopt;
+  return c.value;
 }
 
 std::uint64_t Verdict::orders_lost() const {
@@ -87,6 +149,13 @@ std::string breaking_cell(const std::optional<BreakingPoint>& bp) {
                      why);
 }
 
+std::string efficiency_cell(const std::optional<BreakingPoint>& bp) {
+  const auto e = bp ? efficiency_at_breaking_point(*bp) : std::nullopt;
+  if (!e) return "not measured";
+  return fmt::format("{:.2f} CPU at {:.3g}/s: {:.1f} journeys per CPU-second", e->cpu_cores,
+                     e->rate, e->journeys_per_cpu_second);
+}
+
 std::string orders_cell(const OrderAudit& a) {
   return fmt::format("{} lost: {} accepted, {} confirmed + {} failed, {} pending", a.lost(),
                      a.accepted, a.stored.confirmed, a.stored.failed, a.stored.pending);
@@ -117,6 +186,8 @@ json Verdict::to_json() const {
                          {"iterations", s.measured.iterations},
                          {"dropped", s.measured.dropped},
                          {"p99_ms", s.measured.p99_ms},
+                         {"elapsed_s", s.measured.elapsed_s},
+                         {"cpu_seconds", s.measured.cpu_seconds},
                          {"output", s.measured.output}});
       }
       const auto& b = *p.breaking_point;
@@ -124,6 +195,11 @@ json Verdict::to_json() const {
             {"lowest_broken", b.lowest_broken ? json(*b.lowest_broken) : json(nullptr)},
             {"lower_bound", b.is_lower_bound()},
             {"steps", steps}};
+      if (const auto e = efficiency_at_breaking_point(b)) {
+        bp["efficiency"] = {{"rate", e->rate},
+                            {"cpu_cores", e->cpu_cores},
+                            {"journeys_per_cpu_second", e->journeys_per_cpu_second}};
+      }
     }
     profiles_json.push_back({{"profile", p.profile},
                              {"phases", phases},
@@ -180,6 +256,11 @@ json Verdict::to_json() const {
     peak_rows.push_back(row(cells, std::nullopt));
   }
   {
+    std::vector<std::string> cells = {"platform CPU at the breaking point"};
+    for (const auto& p : profiles) cells.push_back(efficiency_cell(p.breaking_point));
+    peak_rows.push_back(row(cells, std::nullopt));
+  }
+  {
     std::vector<std::string> cells = {"orders"};
     bool all_ok = true;
     for (const auto& p : profiles) {
@@ -207,14 +288,14 @@ json Verdict::to_json() const {
         f.survived(slo_error_rate)));
   }
   const auto ratio = capacity_ratio();
+  const auto gained = capacity();
   std::string headline;
   {
     const bool scaled_held = slo_held("scaled", "sustained") && slo_held("scaled", "spike") &&
                              slo_held("scaled", "recovery");
     headline = fmt::format(
         "scaled {} the SLO through the peak; capacity {}; {}; {} orders lost",
-        scaled_held ? "held" : "did NOT hold",
-        ratio ? fmt::format("x{:.2f} the baseline's", *ratio) : std::string("not compared"),
+        scaled_held ? "held" : "did NOT hold", gained.text,
         faults_run ? fmt::format("{} of {} faults survived", survived, faults.size())
                    : "faults not run" + (faults_note.empty() ? "" : " (" + faults_note + ")"),
         orders_lost());
@@ -231,6 +312,13 @@ json Verdict::to_json() const {
   return {{"headline", headline},
           {"slo", {{"p99_ms", slo_p99_ms}, {"error_rate", slo_error_rate}}},
           {"capacity_ratio", ratio ? json(*ratio) : json(nullptr)},
+          {"capacity",
+           {{"kind", gained.kind == CapacityComparison::Kind::ratio      ? "ratio"
+                     : gained.kind == CapacityComparison::Kind::at_least ? "at_least"
+                                                                         : "not_measured"},
+            {"value", gained.kind == CapacityComparison::Kind::not_measured ? json(nullptr)
+                                                                            : json(gained.value)},
+            {"text", gained.text}}},
           {"orders_lost", orders_lost()},
           {"faults_run", faults_run},
           {"faults_note", faults_note},

@@ -98,6 +98,12 @@ std::string describe_status(int status) {
   return fmt::format("exited with status {}", status);
 }
 
+Error died_during_startup(const std::string& name, int status, const std::string& log_path) {
+  return Error{ErrorKind::unavailable,
+               fmt::format("{} {} during start-up; its log {}:\n{}", name, describe_status(status),
+                           log_path, tail(log_path))};
+}
+
 double seconds_since(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }

@@ -36,6 +36,8 @@ ProcessSpec command(std::string program, std::vector<std::string> args,
                     std::string working_dir = "", std::map<std::string, std::string> env = {});
 std::string iso_time(std::chrono::system_clock::time_point t);
 std::string describe_status(int status);
+// "NAME exited 1 during start-up; its log L:" and the log's tail.
+Error died_during_startup(const std::string& name, int status, const std::string& log_path);
 double seconds_since(Clock::time_point t);
 
 }  // namespace detail

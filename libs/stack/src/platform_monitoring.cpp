@@ -154,10 +154,7 @@ scrape_configs:
       if (p->phase != InstancePhase::starting || p->storefront) continue;
       if (p->child) {
         if (const auto status = p->child->wait_for_exit(0ms)) {
-          return Error{
-              ErrorKind::unavailable,
-              fmt::format("{} {} during start-up; its log {}:\n{}", p->name,
-                          describe_status(*status), p->spec.log_path, tail(p->spec.log_path))};
+          return died_during_startup(p->name, *status, p->spec.log_path);
         }
       }
       if (probe_ready(*p)) {

@@ -38,7 +38,7 @@ Result<void> LocalPlatform::launch_databases() {
   for (int i = 0; i <= profile.mariadb_replicas; ++i) {
     const std::string name = i == 0 ? "mariadb-primary" : fmt::format("mariadb-replica{}", i);
     (void)cgroups_.make_group(name,
-                              {0, profile.mariadb_limits.memory_bytes});  // CPU limit once ready
+                              {0, profile.mariadb_limits.memory_bytes});  // CPU limit once seeded
   }
   options.cgroup_procs = [this](const std::string& server) {
     return cgroups_.procs_files("mariadb-" + server);
@@ -70,7 +70,7 @@ Result<void> LocalPlatform::finish_databases() {
     p.phase = InstancePhase::ready;
     p.serving = true;
     p.spec.log_path = server.error_log.string();
-    (void)cgroups_.set_limits(p.group, p.limits);
+    // The CPU limit follows in finish_seed: seeding at the primary's 100m would take seconds.
   }
   // First in `crest status`, as the servers everything else depends on.
   std::rotate(processes_.begin(), processes_.begin() + first, processes_.end());
@@ -97,9 +97,7 @@ Result<void> LocalPlatform::await_ready(const std::vector<Process*>& starting,
         continue;
       }
       if (const auto status = p.child->wait_for_exit(0ms)) {
-        return Error{ErrorKind::unavailable,
-                     fmt::format("{} {} during start-up; its log {}:\n{}", p.name,
-                                 describe_status(*status), p.spec.log_path, tail(p.spec.log_path))};
+        return died_during_startup(p.name, *status, p.spec.log_path);
       }
       ++it;
     }
@@ -304,6 +302,11 @@ Result<void> LocalPlatform::finish_seed() {
   seeding_.reset();
   if (auto replicated = mariadb_->wait_for_replicas(30s); !replicated.ok())
     return replicated.error();
+  // A start-up CPU boost, as Kubernetes' startup-cpu-boost gives: the servers' CPU limits apply
+  // once the data is in and replicated.
+  for (const auto& p : processes_) {
+    if (p->component == "mariadb") (void)cgroups_.set_limits(p->group, p->limits);
+  }
   const double took = seconds_since(seed_began_);
   startup_timings_.emplace_back("seed", took);
   progress("seed", fmt::format("done in {:.1f} s (users in {})", took,
@@ -393,10 +396,7 @@ Result<void> LocalPlatform::start_storefront() {
       if (!p->storefront) continue;
       if (p->phase == InstancePhase::starting && p->child) {
         if (const auto status = p->child->wait_for_exit(0ms)) {
-          return Error{
-              ErrorKind::unavailable,
-              fmt::format("{} {} during start-up; its log {}:\n{}", p->name,
-                          describe_status(*status), p->spec.log_path, tail(p->spec.log_path))};
+          return died_during_startup(p->name, *status, p->spec.log_path);
         }
         if (probe_ready(*p)) {
           serve(*p);

@@ -19,7 +19,9 @@ struct StepMeasurement {
   std::uint64_t iterations = 0;  // started
   std::uint64_t dropped = 0;     // arrivals that found no free virtual user
   double p99_ms = 0;
-  std::string output;  // where the step's raw output is (a load JSON file), for the record
+  double elapsed_s = 0;     // how long the step ran
+  double cpu_seconds = -1;  // CPU the platform used meanwhile (Prometheus); < 0: not known
+  std::string output;       // where the step's raw output is (a load JSON file), for the record
 };
 
 struct StepOutcome {

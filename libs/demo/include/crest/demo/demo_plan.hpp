@@ -53,6 +53,13 @@ struct ScaledPlan {
 Result<ScaledPlan> scale_peak_plan(const std::string& plan_path, double rate_factor,
                                    double time_factor);
 
+// Where a profile's breaking-point search starts: the highest rate among the peak's phases that
+// held the SLO (the peak showed the platform holds there, so the steps go up from it), or when
+// none held the lowest phase rate over the search's growth; `search.start_rate` when there are no
+// phases; always within [1, search.max_rate]. Each pair is (phase rate, held).
+double calibrated_start_rate(const BreakingPointSearch& search,
+                             const std::vector<std::pair<double, bool>>& phases);
+
 // The same journeys and data as a constant-arrival-rate plan (rate and duration are given to
 // `crest run` with --rate and --duration) without thresholds.
 Result<std::string> constant_rate_plan(const std::string& plan_path, int max_vus);

@@ -46,6 +46,28 @@ struct FaultVerdict {
   }
 };
 
+// The capacity the strategy bought: scaled's breaking point over baseline's, stated only as far as
+// the searches measured it. Two breaking points give a ratio; when scaled's is a lower bound (it
+// held at the highest rate tried) or baseline's an upper one (it broke at the lowest), the ratio
+// is "at least"; when baseline's is a lower bound, or scaled never held, there is no comparison.
+struct CapacityComparison {
+  enum class Kind { ratio, at_least, not_measured };
+  Kind kind = Kind::not_measured;
+  double value = 0;  // scaled / baseline, or its lower bound
+  std::string
+      text;  // "x3.10 the baseline's", ">= x3.10 the baseline's (...)", "not measured (...)"
+};
+CapacityComparison compare_capacity(const std::optional<BreakingPoint>& baseline,
+                                    const std::optional<BreakingPoint>& scaled);
+
+// The platform's CPU at a profile's breaking point (its highest step that held), when known.
+struct StepEfficiency {
+  double rate = 0;
+  double cpu_cores = 0;                // CPU-seconds per second of the step
+  double journeys_per_cpu_second = 0;  // iterations started / CPU-seconds
+};
+std::optional<StepEfficiency> efficiency_at_breaking_point(const BreakingPoint& bp);
+
 struct Verdict {
   double slo_p99_ms = 500;
   double slo_error_rate = 0.01;
@@ -54,8 +76,9 @@ struct Verdict {
   bool faults_run = false;
   std::string faults_note;  // why faults did not run, when they did not
 
-  // scaled / baseline breaking point (nullopt when either is missing).
+  // scaled / baseline breaking point when both are points (nullopt otherwise).
   std::optional<double> capacity_ratio() const;
+  CapacityComparison capacity() const;
   std::uint64_t orders_lost() const;
   bool slo_held(const std::string& profile, const std::string& phase) const;
   nlohmann::json to_json() const;
