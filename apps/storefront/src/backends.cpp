@@ -110,6 +110,11 @@ std::vector<ConfigOption> backend_config_schema() {
       {"dynamodb.endpoint", T::string, "",
        "DynamoDB endpoint override, e.g. http://127.0.0.1:8000 (dynalite)"},
       {"dynamodb.carts_table", T::string, "crest_carts", "carts table"},
+      {"dynamodb.max_attempts", T::integer, "3",
+       "attempts per DynamoDB call; throttles and 5xx are retried with full-jitter backoff "
+       "(1..20; AWS SDKs' DynamoDB default in legacy mode is 11)"},
+      {"dynamodb.retry_base", T::duration, "1s",
+       "backoff base: retry n waits a random time up to base x 2^(n-1), at most 20 s"},
       {"dynamodb.sessions_table", T::string, "crest_sessions", "sessions table"},
       {"dynamodb.create_tables", T::boolean, "false",
        "create the tables at start if absent (local runs)"},
@@ -188,6 +193,14 @@ Result<Backends> open_backends(const Config& config, metrics::Registry& registry
     aws::DynamoDbOptions options;
     options.endpoint = config.get_string("dynamodb.endpoint");
     options.region = config.get_string("aws.region");
+    const auto attempts = config.get_int("dynamodb.max_attempts");
+    if (attempts < 1 || attempts > 20) {
+      throw ConfigError(fmt::format("{}: 'dynamodb.max_attempts' must be 1..20, not {}",
+                                    config.source_of("dynamodb.max_attempts"), attempts));
+    }
+    options.retry.max_attempts = static_cast<int>(attempts);
+    options.retry.base = std::chrono::duration_cast<std::chrono::milliseconds>(
+        config.get_duration("dynamodb.retry_base"));
     auto client = aws::DynamoDbClient::create(options, aws_hooks(registry, clock));
     if (!client.ok()) return Error{client.error().kind, "DynamoDB: " + client.error().message};
     std::shared_ptr<aws::DynamoDbClient> dynamodb = std::move(client).value();

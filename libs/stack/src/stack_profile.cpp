@@ -12,10 +12,21 @@ using T = ConfigType;
 
 // Storefront configuration keys a profile may set (`storefront.<key>`), passed on with --set.
 const std::vector<std::pair<std::string, std::string>> kStorefrontKeys = {
-    {"reads", "replicas"},       {"cache", "redis"},          {"checkout", "outbox"},
-    {"http.threads", "8"},       {"db.pool_size", "8"},       {"worker.concurrency", "4"},
-    {"payment.latency", "50ms"}, {"auth.argon2_ops", "1"},    {"auth.argon2_memory_kib", "8192"},
-    {"log.level", "warn"},       {"http.drain_grace", "10s"},
+    {"reads", "replicas"},
+    {"cache", "redis"},
+    {"checkout", "outbox"},
+    {"http.threads", "8"},
+    {"db.pool_size", "8"},
+    {"worker.concurrency", "4"},
+    {"payment.latency", "50ms"},
+    {"auth.argon2_ops", "1"},
+    {"auth.argon2_memory_kib", "8192"},
+    {"log.level", "warn"},
+    {"http.drain_grace", "10s"},
+    // As AWS SDKs retry DynamoDB by default (many attempts, a short base): a throttled call is
+    // retried within a request's budget instead of failing it.
+    {"dynamodb.max_attempts", "8"},
+    {"dynamodb.retry_base", "25ms"},
 };
 
 CgroupLimits limits(const Config& config, const std::string& prefix) {

@@ -32,6 +32,9 @@ TEST(StackProfile, ShippedProfilesLoadAndDifferInArchitectureNotInstanceLimits) 
   EXPECT_EQ(scaled.storefront.at("reads"), "replicas");
   EXPECT_EQ(scaled.storefront.at("cache"), "redis");
   EXPECT_TRUE(scaled.autoscaler);
+  // DynamoDB calls are retried as AWS SDKs retry them, in both profiles.
+  EXPECT_EQ(scaled.storefront.at("dynamodb.max_attempts"), "8");
+  EXPECT_EQ(baseline.storefront.at("dynamodb.retry_base"), "25ms");
   // The same component gets the same limits in both profiles.
   EXPECT_EQ(baseline.mariadb_limits.cpu_cores, scaled.mariadb_limits.cpu_cores);
   for (const auto& service : storefront_services()) {
