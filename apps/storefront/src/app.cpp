@@ -160,8 +160,8 @@ int serve(const CommandLine& cli, const Config& config) {
   if (all || role == "users") add_users_routes(router, shop, hasher);
   if (all || role == "catalog") add_catalog_routes(router, shop);
   if (all || role == "cart") add_cart_routes(router, shop);
-  const bool serves_orders = all || role == "orders";
-  const bool sync_checkout = serves_orders && checkout_mode(config) == CheckoutMode::sync;
+  const bool sync_checkout =
+      (all || role == "orders") && checkout_mode(config) == CheckoutMode::sync;
   // The processor completes orders: in the worker, or inside the request with `checkout: sync`.
   std::unique_ptr<OrderProcessor> processor;
   if (all || role == "worker" || sync_checkout) {
@@ -170,7 +170,7 @@ int serve(const CommandLine& cli, const Config& config) {
   }
   std::unique_ptr<OutboxRelay> relay;
   std::unique_ptr<OrderWorker> worker;
-  if (serves_orders) {
+  if (all || role == "orders") {
     add_orders_routes(router, shop, sync_checkout ? processor.get() : nullptr);
     relay = std::make_unique<OutboxRelay>(
         shop, OutboxRelayOptions{config.get_duration("outbox.poll_interval"),
