@@ -9,6 +9,11 @@
 namespace crest::load {
 namespace {
 
+// part as a percentage of whole; 0 when whole is 0.
+double percent(std::uint64_t part, std::uint64_t whole) {
+  return whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+}
+
 std::string bytes(double b) {
   if (b >= 1e9) {
     return fmt::format("{:.1f} GB", b / 1e9);
@@ -62,10 +67,7 @@ nlohmann::json hist_json(const LatencyHistogram& h) {
 std::string format_progress(const Progress& p, std::uint64_t dropped_total) {
   const auto* last = p.last;
   const double rps = last != nullptr ? static_cast<double>(last->requests) : 0;
-  const double err =
-      (last != nullptr && last->requests > 0)
-          ? 100.0 * static_cast<double>(last->failures) / static_cast<double>(last->requests)
-          : 0;
+  const double err = last != nullptr ? percent(last->failures, last->requests) : 0;
   const auto p50 = last != nullptr ? ms(last->duration.percentile_us(50)) : 0;
   const auto p99 = last != nullptr ? ms(last->duration.percentile_us(99)) : 0;
   return fmt::format(
@@ -172,10 +174,8 @@ std::string format_summary(const Plan& plan, const RunResult& run,
   line("  TOTALS");
   if (checks_ok + checks_bad > 0) {
     line("    " + dotted("checks") +
-         fmt::format(
-             "{:.2f}%  ✓ {}  ✗ {}",
-             100.0 * static_cast<double>(checks_ok) / static_cast<double>(checks_ok + checks_bad),
-             checks_ok, checks_bad));
+         fmt::format("{:.2f}%  ✓ {}  ✗ {}", percent(checks_ok, checks_ok + checks_bad), checks_ok,
+                     checks_bad));
   }
   line("    " + dotted("data_received") +
        fmt::format("{}  {}/s", bytes(static_cast<double>(received)),
@@ -190,9 +190,7 @@ std::string format_summary(const Plan& plan, const RunResult& run,
   const auto reqs = t.requests();
   const auto fails = t.failures();
   line("    " + dotted("http_req_failed") +
-       fmt::format("{:.2f}%  {} of {}",
-                   reqs == 0 ? 0.0 : 100.0 * static_cast<double>(fails) / static_cast<double>(reqs),
-                   fails, reqs));
+       fmt::format("{:.2f}%  {} of {}", percent(fails, reqs), fails, reqs));
   line("    " + dotted("http_reqs") +
        fmt::format("{}  {:.1f}/s", reqs, static_cast<double>(reqs) / elapsed));
   line("    " + dotted("iterations") +
@@ -218,11 +216,10 @@ std::string format_summary(const Plan& plan, const RunResult& run,
     line(fmt::format(
         "  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10} {:>10} {:>12}",
         plan.step_names[i].substr(0, 28), s.requests, static_cast<double>(s.requests) / elapsed,
-        s.requests == 0 ? 0.0
-                        : 100.0 * static_cast<double>(s.failures) / static_cast<double>(s.requests),
-        format_ms(ms(s.duration.percentile_us(50))), format_ms(ms(s.duration.percentile_us(90))),
-        format_ms(ms(s.duration.percentile_us(95))), format_ms(ms(s.duration.percentile_us(99))),
-        format_ms(ms(s.duration.max_us())), format_ms(ms(s.service.percentile_us(99)))));
+        percent(s.failures, s.requests), format_ms(ms(s.duration.percentile_us(50))),
+        format_ms(ms(s.duration.percentile_us(90))), format_ms(ms(s.duration.percentile_us(95))),
+        format_ms(ms(s.duration.percentile_us(99))), format_ms(ms(s.duration.max_us())),
+        format_ms(ms(s.service.percentile_us(99)))));
   }
   line("");
   line(fmt::format("  {:<28} {:>8} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10} {:>10}",
@@ -233,10 +230,7 @@ std::string format_summary(const Plan& plan, const RunResult& run,
     line(fmt::format(
         "  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10} {:>10}",
         plan.journeys[i].name.substr(0, 28), j.iterations,
-        static_cast<double>(j.iterations) / elapsed,
-        j.iterations == 0
-            ? 0.0
-            : 100.0 * static_cast<double>(j.failed) / static_cast<double>(j.iterations),
+        static_cast<double>(j.iterations) / elapsed, percent(j.failed, j.iterations),
         format_ms(ms(j.iteration.percentile_us(50))), format_ms(ms(j.iteration.percentile_us(90))),
         format_ms(ms(j.iteration.percentile_us(95))), format_ms(ms(j.iteration.percentile_us(99))),
         format_ms(ms(j.iteration.max_us()))));
@@ -252,10 +246,7 @@ std::string format_summary(const Plan& plan, const RunResult& run,
       line(fmt::format(
           "  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10}  {}: {}{}",
           plan.scenarios[i].name.substr(0, 28), r.requests,
-          static_cast<double>(r.requests) / elapsed,
-          r.requests == 0
-              ? 0.0
-              : 100.0 * static_cast<double>(r.failures) / static_cast<double>(r.requests),
+          static_cast<double>(r.requests) / elapsed, percent(r.failures, r.requests),
           format_ms(ms(r.duration.percentile_us(50))), format_ms(ms(r.duration.percentile_us(99))),
           sc.iterations.iterations, sc.dropped, to_string(plan.scenarios[i].load.executor),
           describe_model(plan.scenarios[i].load),
@@ -286,7 +277,7 @@ std::string format_summary(const Plan& plan, const RunResult& run,
         continue;
       }
       line(fmt::format("    {} {}  {:.2f}% ({} of {})", c[1] == 0 ? "✓" : "✗", plan.check_names[i],
-                       100.0 * static_cast<double>(c[0]) / static_cast<double>(all), c[0], all));
+                       percent(c[0], all), c[0], all));
     }
   }
   if (!run.notes.empty()) {
