@@ -91,6 +91,10 @@ LatencyHistogram& LatencyHistogram::operator=(const LatencyHistogram& other) {
   return *this;
 }
 
+LatencyHistogram::SlotRange LatencyHistogram::used_slots() const noexcept {
+  return total_ == 0 ? SlotRange{1, 0} : SlotRange{index_of(min_), index_of(max_)};
+}
+
 void LatencyHistogram::record_us(std::uint64_t v, std::uint64_t count) noexcept {
   if (v > kHighestUs) {
     v = kHighestUs;
@@ -107,7 +111,8 @@ void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
   if (other.total_ == 0) {
     return;
   }
-  for (std::size_t i = 0; i < kSlots; ++i) {
+  const auto [first, last] = other.used_slots();
+  for (std::size_t i = first; i <= last; ++i) {
     counts_[i] += other.counts_[i];
   }
   total_ += other.total_;
@@ -118,7 +123,11 @@ void LatencyHistogram::merge(const LatencyHistogram& other) noexcept {
 }
 
 void LatencyHistogram::reset() noexcept {
-  std::memset(counts_.get(), 0, kSlots * sizeof(std::uint64_t));
+  // An unwritten histogram (most of a load engine's series at each one-second tick) costs nothing.
+  if (total_ != 0) {
+    const auto [first, last] = used_slots();
+    std::memset(counts_.get() + first, 0, (last - first + 1) * sizeof(std::uint64_t));
+  }
   total_ = 0;
   min_ = UINT64_MAX;
   max_ = 0;
@@ -174,7 +183,8 @@ std::string LatencyHistogram::serialise() const {
   std::string out = "lh1 " + std::to_string(total_) + ' ' +
                     std::to_string(min_ == UINT64_MAX ? 0 : min_) + ' ' + std::to_string(max_) +
                     ' ' + std::to_string(sum_) + ' ' + std::to_string(clamped_);
-  for (std::size_t i = 0; i < kSlots; ++i) {
+  const auto [first, last] = used_slots();
+  for (std::size_t i = first; i <= last; ++i) {
     if (counts_[i] != 0) {
       out += ' ';
       out += std::to_string(i);
@@ -220,11 +230,15 @@ std::optional<LatencyHistogram> LatencyHistogram::deserialise(std::string_view t
       !read_u64(text, sum, ' ') || !read_u64(text, clamped, ' ')) {
     return std::nullopt;
   }
+  // Counts outside the slots of min and max would survive a reset and skew a merge.
+  const std::size_t first = index_of(std::min(min, kHighestUs));
+  const std::size_t last = index_of(std::min(max, kHighestUs));
   std::uint64_t seen = 0;
   while (!text.empty()) {
     std::uint64_t index = 0;
     std::uint64_t count = 0;
-    if (!read_u64(text, index, ':') || !read_u64(text, count, ' ') || index >= kSlots) {
+    if (!read_u64(text, index, ':') || !read_u64(text, count, ' ') || index >= kSlots ||
+        (count != 0 && (index < first || index > last))) {
       return std::nullopt;
     }
     h.counts_[index] += count;
@@ -233,6 +247,7 @@ std::optional<LatencyHistogram> LatencyHistogram::deserialise(std::string_view t
   if (seen != total || (total > 0 && (min > max || max > kHighestUs))) {
     return std::nullopt;
   }
+
   h.total_ = total;
   h.min_ = total == 0 ? UINT64_MAX : min;
   h.max_ = max;

@@ -165,6 +165,30 @@ TEST(LatencyHistogram, ResetClears) {
   h.record_us(10);
   h.reset();
   EXPECT_TRUE(h == LatencyHistogram());
+  // Reset clears only the slots between the smallest and largest value: both ends must go.
+  h.record_us(1);
+  h.record_us(LatencyHistogram::kHighestUs + 5);
+  h.record_us(12'345);
+  LatencyHistogram merged;
+  merged.merge(h);
+  merged.reset();
+  h.reset();
+  EXPECT_TRUE(h == LatencyHistogram());
+  EXPECT_TRUE(merged == LatencyHistogram());
+  h.record_us(700);
+  EXPECT_EQ(h.percentile_us(0), h.percentile_us(100));
+  EXPECT_EQ(h.count_at_or_below_us(LatencyHistogram::kHighestUs), 1u);
+}
+
+// A serialised histogram whose counts lie outside its own min and max is refused: such counts
+// would survive a reset.
+TEST(LatencyHistogram, DeserialiseRefusesCountsOutsideMinAndMax) {
+  LatencyHistogram h;
+  h.record_us(5);
+  const auto inside = LatencyHistogram::index_of(5);
+  EXPECT_TRUE(LatencyHistogram::deserialise(h.serialise()).has_value());
+  EXPECT_FALSE(LatencyHistogram::deserialise("lh1 1 5 5 5 0 " + std::to_string(inside + 900) + ":1")
+                   .has_value());
 }
 
 }  // namespace

@@ -61,6 +61,13 @@ class LatencyHistogram {
 
  private:
   static std::uint64_t value_at_index(std::size_t index) noexcept;
+  // The slots that can hold counts: from min_'s to max_'s (record_us, merge and deserialise keep
+  // every count there), none when empty. Merge, reset and serialise visit only these.
+  struct SlotRange {
+    std::size_t first;
+    std::size_t last;
+  };
+  SlotRange used_slots() const noexcept;
 
   std::unique_ptr<std::uint64_t[]> counts_;
   std::uint64_t total_ = 0;
