@@ -158,7 +158,8 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
   ++vu.iteration;
   const Journey& journey = pick_journey(vu);
   const auto journey_index = static_cast<std::size_t>(&journey - plan.journeys.data());
-  auto* scenario_stats = forced_journey >= 0
+  // Per-scenario series exist only for plans with several (stats.hpp).
+  auto* scenario_stats = forced_journey >= 0 || metrics.scenarios.empty()
                              ? nullptr
                              : &metrics.scenarios[static_cast<std::size_t>(vu.scenario)].iterations;
   if (!feeds.take_rows(vu.vars, vu.unique_rows, vu.rng)) {
@@ -411,7 +412,9 @@ io::Task<void> Engine::arrival_loop(EventLoop& loop, ScenarioRun& scenario, Loop
     if (vu == nullptr) {
       // No free virtual user: counted, never silently lost.
       ++loop.metrics.recording.dropped;
-      ++loop.metrics.recording.scenarios[static_cast<std::size_t>(scenario.index)].dropped;
+      if (!loop.metrics.recording.scenarios.empty()) {
+        ++loop.metrics.recording.scenarios[static_cast<std::size_t>(scenario.index)].dropped;
+      }
       continue;
     }
     if (vu->dead) {

@@ -235,13 +235,13 @@ std::string format_summary(const Plan& plan, const RunResult& run,
         format_ms(ms(j.iteration.percentile_us(95))), format_ms(ms(j.iteration.percentile_us(99))),
         format_ms(ms(j.iteration.max_us()))));
   }
-  if (!t.scenarios.empty()) {
+  if (const auto per_scenario = scenario_totals(plan, t); !per_scenario.empty()) {
     line("");
     line(fmt::format("  {:<28} {:>8} {:>9} {:>7} {:>10} {:>10} {:>10} {:>10}  {}", "SCENARIO",
                      "requests", "rate/s", "fail%", "p50", "p99", "iterations", "dropped",
                      "executor"));
-    for (std::size_t i = 0; i < plan.scenarios.size() && i < t.scenarios.size(); ++i) {
-      const auto& sc = t.scenarios[i];
+    for (std::size_t i = 0; i < plan.scenarios.size() && i < per_scenario.size(); ++i) {
+      const auto& sc = per_scenario[i];
       const auto& r = sc.requests;
       line(fmt::format(
           "  {:<28} {:>8} {:>9.1f} {:>6.2f}% {:>10} {:>10} {:>10} {:>10}  {}: {}{}",
@@ -364,8 +364,9 @@ std::string format_json(const Plan& plan, const RunResult& run,
   }
   j["journeys"] = journeys;
   json scenarios = json::array();
-  for (std::size_t i = 0; i < plan.scenarios.size() && i < t.scenarios.size(); ++i) {
-    const auto& sc = t.scenarios[i];
+  const auto per_scenario = scenario_totals(plan, t);
+  for (std::size_t i = 0; i < plan.scenarios.size() && i < per_scenario.size(); ++i) {
+    const auto& sc = per_scenario[i];
     const auto& spec = plan.scenarios[i];
     json tags = json::object();
     for (const auto& [key, value] : spec.tags) {

@@ -158,6 +158,58 @@ scenarios:
   EXPECT_LT(took, std::chrono::milliseconds(2500));
 }
 
+// A plan with one scenario records each request once (no per-scenario series while it runs);
+// its scenario's figures are the load's, filled when the load ends: without the setup's and
+// teardown's requests, and the same through the in-process run, the JSON and --processes.
+TEST(Scenarios, OneScenarioGetsTheLoadsFiguresWithoutSetupAndTeardown) {
+  LoadTarget target({});
+  const std::string dir = ::testing::TempDir();
+  const auto path = dir + "/one_scenario.yaml";
+  std::ofstream(path) << "target: " + target.url() + R"(
+setup: {steps: [{name: open, request: {path: /status/200}}]}
+teardown: {steps: [{name: close, request: {path: /status/204}}]}
+journeys: [{name: j, steps: [{name: item, request: {path: /hello}, check: {status: 200}}]}]
+load: {executor: shared-iterations, vus: 2, iterations: 7}
+thresholds:
+  "http_reqs{scenario:default}": ["count == 7"]
+  "checks{scenario:default}": ["rate == 1"]
+)";
+  RunOptions options;
+  options.threads = 1;
+  const auto plan = plan_for(read_file(path));
+  const auto r = run_plan(plan, options);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  EXPECT_EQ(r.totals.requests(), 9u);  // setup + 7 + teardown
+  ASSERT_EQ(r.totals.scenarios.size(), 1u);
+  EXPECT_EQ(r.totals.scenarios[0].requests.requests, 7u);
+  EXPECT_EQ(r.totals.scenarios[0].requests.duration.count(), 7u);
+  EXPECT_EQ(r.totals.scenarios[0].iterations.iterations, 7u);
+  EXPECT_EQ(r.totals.scenarios[0].checks[0], 7u);
+  for (const auto& result : evaluate_thresholds(plan, r.totals, r.elapsed_s)) {
+    EXPECT_TRUE(result.passed) << result.threshold->source << ": " << result.shown;
+  }
+  // While the load runs the totals have no scenario series; thresholds read the whole run's.
+  MetricSet running = MetricSet::for_plan(plan);
+  EXPECT_TRUE(running.scenarios.empty());
+  running.steps[0].requests = 7;
+  const auto while_running = evaluate_thresholds(plan, running, 1.0);
+  ASSERT_FALSE(while_running.empty());
+  EXPECT_TRUE(while_running[0].passed) << while_running[0].shown;
+
+  const auto json_path = dir + "/one_scenario.json";
+  const std::string command = std::string(CREST_BINARY) + " run " + path +
+                              " --processes 2 -q --out json=" + json_path + " > /dev/null";
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+  const auto json = nlohmann::json::parse(read_file(json_path));
+  ASSERT_EQ(json["scenarios"].size(), 1u);
+  EXPECT_EQ(json["scenarios"][0]["name"], "default");
+  EXPECT_EQ(json["scenarios"][0]["requests"], 7);
+  EXPECT_EQ(json["scenarios"][0]["iterations"], 7);
+  EXPECT_EQ(json["thresholds"][0]["passed"], true);
+}
+
 // The command: --processes splits every scenario exactly, and a tag-filtered threshold that
 // fails ends the run with 99.
 TEST(Scenarios, ProcessesSplitEveryScenarioAndATagThresholdFailsTheRun) {

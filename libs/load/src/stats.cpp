@@ -101,7 +101,7 @@ MetricSet::MetricSet(std::size_t n_steps, std::size_t n_journeys, std::size_t n_
 
 MetricSet MetricSet::for_plan(const Plan& plan) {
   return MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
-                   plan.check_names.size(), plan.scenarios.size());
+                   plan.check_names.size(), plan.scenarios.size() > 1 ? plan.scenarios.size() : 0);
 }
 
 void MetricSet::merge(const MetricSet& o) {
@@ -117,6 +117,10 @@ void MetricSet::merge(const MetricSet& o) {
   for (std::size_t i = 0; i < checks.size() && i < o.checks.size(); ++i) {
     checks[i][0] += o.checks[i][0];
     checks[i][1] += o.checks[i][1];
+  }
+  // A one-scenario plan's filled figures (whole_run_as_scenario) join an empty set.
+  if (scenarios.empty() && !o.scenarios.empty()) {
+    scenarios.resize(o.scenarios.size());
   }
   for (std::size_t i = 0; i < scenarios.size() && i < o.scenarios.size(); ++i) {
     scenarios[i].merge(o.scenarios[i]);
@@ -142,6 +146,29 @@ void MetricSet::reset() {
     sc.reset();
   }
   dropped = interrupted = 0;
+}
+
+ScenarioStats whole_run_as_scenario(const MetricSet& totals) {
+  ScenarioStats all;
+  for (const auto& step : totals.steps) {
+    all.requests.merge(step);
+  }
+  for (const auto& journey : totals.journeys) {
+    all.iterations.merge(journey);
+  }
+  for (const auto& check : totals.checks) {
+    all.checks[0] += check[0];
+    all.checks[1] += check[1];
+  }
+  all.dropped = totals.dropped;
+  return all;
+}
+
+std::vector<ScenarioStats> scenario_totals(const Plan& plan, const MetricSet& totals) {
+  if (totals.scenarios.empty() && plan.scenarios.size() == 1) {
+    return {whole_run_as_scenario(totals)};
+  }
+  return totals.scenarios;
 }
 
 std::uint64_t MetricSet::requests() const {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <optional>
 
 #include "crest/load/plan.hpp"
 #include "crest/load/stats.hpp"
@@ -271,16 +272,20 @@ std::vector<ThresholdResult> evaluate_thresholds(const Plan& plan, const MetricS
                                                  double elapsed_seconds) {
   std::vector<ThresholdResult> results;
   const double elapsed = std::max(elapsed_seconds, 1e-9);
+  std::optional<std::vector<ScenarioStats>> per_scenario;  // computed once, if any threshold asks
   for (const auto& t : plan.thresholds) {
     if (t.tag_key == "scenario" || t.scenario_tag) {
+      if (!per_scenario) {
+        per_scenario = scenario_totals(plan, totals);
+      }
       std::vector<const ScenarioStats*> selected;
-      for (std::size_t i = 0; i < plan.scenarios.size() && i < totals.scenarios.size(); ++i) {
+      for (std::size_t i = 0; i < plan.scenarios.size() && i < per_scenario->size(); ++i) {
         const auto& tags = plan.scenarios[i].tags;
         if (t.tag_key == "scenario" ? plan.scenarios[i].name == t.tag_value
                                     : std::any_of(tags.begin(), tags.end(), [&](const auto& tag) {
                                         return tag.first == t.tag_key && tag.second == t.tag_value;
                                       })) {
-          selected.push_back(&totals.scenarios[i]);
+          selected.push_back(&(*per_scenario)[i]);
         }
       }
       for (const auto& c : t.conditions) {

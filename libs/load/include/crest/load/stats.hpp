@@ -77,7 +77,10 @@ struct MetricSet {
   std::vector<JourneyStats> journeys;                // by Plan::journeys
   std::vector<LatencyHistogram> groups;              // by Plan::groups
   std::vector<std::array<std::uint64_t, 2>> checks;  // by check id: {passed, failed}
-  std::vector<ScenarioStats> scenarios;              // by Plan::scenarios
+  // By Plan::scenarios, and only for plans with several: a plan with one records each request
+  // once, and its scenario's figures are filled from the plan-wide series when the load ends
+  // (whole_run_as_scenario); until then this is empty.
+  std::vector<ScenarioStats> scenarios;
   std::uint64_t dropped = 0;
   std::uint64_t interrupted = 0;  // iterations cut by the hard stop
 
@@ -93,6 +96,13 @@ struct MetricSet {
   std::uint64_t iterations() const;
   bool operator==(const MetricSet&) const = default;
 };
+
+// The only scenario's figures of a one-scenario plan: every request, iteration, drop and check.
+ScenarioStats whole_run_as_scenario(const MetricSet& totals);
+
+// Each scenario's figures: the recorded ones, or (one scenario, load still running) the whole
+// run's.
+std::vector<ScenarioStats> scenario_totals(const Plan& plan, const MetricSet& totals);
 
 // One second of the run.
 struct TimelinePoint {
