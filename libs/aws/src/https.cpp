@@ -13,6 +13,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "crest/http/blocking_connection.hpp"
+
 namespace crest::aws {
 
 namespace net = boost::asio;
@@ -100,26 +102,7 @@ Result<Endpoint> resolve_endpoint(std::string_view service_id, std::string_view 
 
 namespace {
 
-struct Connection {
-  net::io_context ioc;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> stream;
-  beast::flat_buffer buffer;
-
-  void run_pending() {
-    ioc.restart();
-    ioc.run();
-  }
-  void close() {
-    if (stream) {
-      beast::error_code ignored;
-      beast::get_lowest_layer(*stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
-      beast::get_lowest_layer(*stream).close();
-      stream.reset();
-    }
-    buffer.clear();
-  }
-  ~Connection() { close(); }
-};
+using Connection = http::BlockingConnection<beast::ssl_stream<beast::tcp_stream>>;
 
 }  // namespace
 

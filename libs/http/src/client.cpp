@@ -9,6 +9,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "crest/http/blocking_connection.hpp"
+
 namespace crest::http {
 
 namespace net = boost::asio;
@@ -16,29 +18,10 @@ namespace beast = boost::beast;
 namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 
-struct HttpClient::Impl {
+struct HttpClient::Impl : BlockingConnection<beast::tcp_stream> {
   std::string host;
   std::uint16_t port;
   ClientOptions options;
-  net::io_context ioc;
-  std::optional<beast::tcp_stream> stream;
-  beast::flat_buffer buffer;
-
-  // Runs the io_context until the one pending operation completes (or its timer fires).
-  void run_pending() {
-    ioc.restart();
-    ioc.run();
-  }
-
-  void close() {
-    if (stream) {
-      beast::error_code ignored;
-      stream->socket().shutdown(tcp::socket::shutdown_both, ignored);
-      stream->close();
-      stream.reset();
-    }
-    buffer.clear();
-  }
 
   Error failure(const beast::error_code& ec, std::string_view during) const {
     const auto kind = ec == beast::error::timeout ? ErrorKind::timeout : ErrorKind::unavailable;
