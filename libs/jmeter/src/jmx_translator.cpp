@@ -5,6 +5,8 @@
 // in the tests, so a translation that the engine would refuse cannot pass them. This unit: the
 // walk's entry, the tree helpers and the public functions; the rest is split by element kind
 // (jmx_translator_parts.hpp).
+#include <algorithm>
+
 #include "jmx_translator_parts.hpp"
 
 namespace crest::jmeter::detail {
@@ -98,34 +100,19 @@ std::string Translator::static_value(const std::string& text, const std::string&
     const auto close = templated.find(" }}", open);
     out += templated.substr(i, open - i);
     const auto name = templated.substr(open + 3, close - open - 3);
-    bool found = false;
-    for (const auto& [k, v] : options_.properties) {
-      if (k == name && !found) {
-        out += v;
-        found = true;
-      }
-    }
-    for (const auto& [k, v] : vars_.properties) {
-      if (found) {
-        break;
-      }
-      if (k == name) {
-        out += v;
-        found = true;
+    // The -J properties first, then the plan's own __P defaults, then the constants so far.
+    const std::string* value = nullptr;
+    for (const auto* table : {&options_.properties, &vars_.properties, &static_values_}) {
+      const auto hit = std::find_if(table->begin(), table->end(),
+                                    [&](const auto& entry) { return entry.first == name; });
+      if (hit != table->end()) {
+        value = &hit->second;
         break;
       }
     }
-    for (const auto& [k, v] : static_values_) {
-      if (found) {
-        break;
-      }
-      if (k == name) {
-        out += v;
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
+    if (value != nullptr) {
+      out += *value;
+    } else {
       warn(path, "'" + text + "' must be known before the run starts; '" + name +
                      "' is not a constant, left empty");
     }
