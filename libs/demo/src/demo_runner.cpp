@@ -56,7 +56,7 @@ Result<void> Demo::prepare() {
   // duration, a diagnosis 2-3 s, crest down 2-6 s.
   const double search_s = s.search.max_steps * (s.step_seconds + 4);
   const double faults_s =
-      o.faults ? s.faults.size() * (s.fault_seconds + s.recovery_seconds + 3) + 30 : 0;
+      o.faults ? fault_timeline(s, s.faults.size(), 3).duration_s + 3.0 * s.faults.size() + 30 : 0;
   const double estimate =
       static_cast<double>(o.profiles.size()) * (30 + peak_.duration_s + 10 + search_s + 10) +
       faults_s;
@@ -78,8 +78,9 @@ Result<void> Demo::prepare() {
       s.step_seconds, s.search.start_rate, s.search.growth, s.search.max_rate, s.search.max_steps,
       s.search.slo_p99_ms, 100 * s.search.slo_error_rate));
   if (o.faults) {
-    ctx_.say(fmt::format("faults on scaled, {:.0f} s each + {:.0f} s recovery: {}", s.fault_seconds,
-                         s.recovery_seconds, fmt::join(s.faults, ", ")));
+    ctx_.say(fmt::format("faults on scaled, {:.0f} s quiet + {:.0f} s each + {:.0f} s recovery: {}",
+                         s.quiet_seconds, s.fault_seconds, s.recovery_seconds,
+                         fmt::join(s.faults, ", ")));
   }
   ctx_.say(fmt::format("expected duration: about {:.0f} min", std::ceil(estimate / 60)));
   return {};
