@@ -104,7 +104,8 @@ Result<void> Demo::run_faults(RunningStack& stack, ProfileRun& run, std::uint64_
     p.recovered_unix = unix_now();
     played.push_back(std::move(p));
   }
-  auto finished = ctx_.wait(*load, std::chrono::seconds(static_cast<long>(timeline.duration_s + 60)));
+  auto finished =
+      ctx_.wait(*load, std::chrono::seconds(static_cast<long>(timeline.duration_s + 60)));
   if (!finished.ok()) return finished.error();
   if (*finished != 0 && *finished != 99) {
     return Error{ErrorKind::internal,
@@ -137,7 +138,7 @@ Result<void> Demo::run_faults(RunningStack& stack, ProfileRun& run, std::uint64_
     // Its quiet spell, itself and its recovery: no other fault's onset in the window.
     v.diagnosis = diagnose(ctx_, stack, p.quiet_from_unix, p.recovered_unix,
                            run.dir / fmt::format("fault-{}-{}-diagnosis.json", ++index, v.fault),
-                           {"--load-run", run.faults_json.string()});
+                           run.faults_json);
     ctx_.say(fmt::format(
         "scaled:   {}: errors {:.2f} % of {} requests; orders {} created: {} confirmed, {} "
         "failed, {} pending; diagnosis: {}",

@@ -121,8 +121,8 @@ Result<void> Demo::run_profile(const std::string& profile) {
 
   // Diagnose the peak and save what Prometheus saw.
   run.diagnosis_json = run.dir / "diagnosis.json";
-  run.verdict.diagnosis = diagnose(ctx_, stack, peak_from, peak_to, run.diagnosis_json,
-                                   {"--load-run", run.peak_json.string()});
+  run.verdict.diagnosis =
+      diagnose(ctx_, stack, peak_from, peak_to, run.diagnosis_json, run.peak_json);
   ctx_.say(fmt::format("{}: crest diagnose: {}", profile, run.verdict.diagnosis));
   run.capture_json = run.dir / "prometheus.json";
   capture(ctx_, stack, peak_from - 2, peak_to + 2, run.capture_json);
