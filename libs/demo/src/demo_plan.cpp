@@ -39,7 +39,7 @@ constexpr Variant kVariants[] = {
     // The test suite's: every phase crossed, three steps, short faults.
     {DemoMode::test, 0.3, 5, 3, 0, 2.5, 10, 5, 3},
     {DemoMode::quick, 0.7, 8, 5, 1, 1.6, 12, 7, 4},
-    {DemoMode::full, 2.5, 20, 9, 2, 1.5, 20, 20, 15},
+    {DemoMode::full, 2.5, 20, 9, 2, 1.5, 15, 15, 10},
 };
 
 }  // namespace
