@@ -192,7 +192,27 @@ TEST_F(DemoEndToEnd, PeakPhasesAndFaultsAddUpToTheLoadRuns) {
   const json steady = read_json(out_ / "scaled/faults-load.json");
   std::uint64_t fault_requests = 0, fault_accepted = 0;
   int survived = 0;
+  double previous_recovered_s = 0;
+  int index = 0;
   for (const auto& f : verdict["faults"]) {
+    // Its diagnosis saw a quiet spell (the normal, after the previous fault's recovery), then its
+    // own onset, and nothing after its own recovery.
+    const double window_from = f["diagnosis_window_s"][0].get<double>();
+    EXPECT_GE(window_from, previous_recovered_s) << f;
+    EXPECT_GE(f["from_s"].get<double>() - window_from, 9.9) << f;
+    EXPECT_LE(f["to_s"].get<double>(), f["recovered_s"].get<double>()) << f;
+    EXPECT_DOUBLE_EQ(f["diagnosis_window_s"][1].get<double>(), f["recovered_s"].get<double>());
+    // The load run it was given holds that window's seconds only, none of another fault's.
+    const json given = read_json(out_ / "scaled" /
+                                 ("fault-" + std::to_string(++index) + "-" +
+                                  f["fault"].get<std::string>() + "-diagnosis.load.json"));
+    EXPECT_EQ(given["start_unix_ms"], steady["start_unix_ms"]);
+    EXPECT_GE(given["timeline"].size(), 10u);
+    for (const auto& second : given["timeline"]) {
+      EXPECT_GE(second["t"].get<double>(), window_from - 1) << f["fault"];
+      EXPECT_LT(second["t"].get<double>(), f["recovered_s"].get<double>() + 1) << f["fault"];
+    }
+    previous_recovered_s = f["recovered_s"].get<double>();
     fault_requests += f["during"]["requests"].get<std::uint64_t>();
     fault_accepted += f["accepted"].get<std::uint64_t>();
     EXPECT_LT(f["from_s"].get<double>(), f["to_s"].get<double>()) << f;

@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "test_shop.hpp"
@@ -50,6 +51,36 @@ TEST(Seed, IsDeterministicAndWritesLoginsThatWork) {
   EXPECT_EQ(again.error().kind, ErrorKind::conflict);
   std::filesystem::remove(csv_a);
   std::filesystem::remove(csv_b);
+}
+
+// Every seeded user logs in with the password the CSV gives them, and the hashes were computed
+// once per distinct password (the same salted hash string recurs), not once per user.
+TEST(Seed, HashesEachDistinctPasswordOnceAndEveryUserLogsIn) {
+  const auto csv_path = (std::filesystem::temp_directory_path() / "crest_seed_users.csv").string();
+  PasswordHasher hasher(1, 8 * 1024);
+  TestShop shop;
+  ASSERT_TRUE(seed_shop(shop.shop.stores, hasher, {2, 5, 20, 7, csv_path}).ok());
+  std::istringstream rows(read_file(csv_path));
+  std::string line;
+  std::getline(rows, line);
+  std::set<std::string> hashes, passwords;
+  int users = 0;
+  while (std::getline(rows, line)) {
+    const auto first = line.find(',');
+    const auto second = line.find(',', first + 1);
+    const auto email = line.substr(0, first);
+    const auto password = line.substr(first + 1, second - first - 1);
+    const auto user = shop.stores.users->user_by_email(email).value();
+    EXPECT_TRUE(hasher.verify(user.password_hash, password)) << email;
+    hashes.insert(user.password_hash);
+    passwords.insert(password);
+    ++users;
+  }
+  EXPECT_EQ(users, 20);
+  EXPECT_EQ(hashes.size(), passwords.size());
+  EXPECT_LE(hashes.size(), 8u);
+  EXPECT_GE(hashes.size(), 2u);
+  std::filesystem::remove(csv_path);
 }
 
 }  // namespace

@@ -31,13 +31,15 @@ struct Variant {
   DemoMode mode;
   double time_factor, step_seconds;
   int max_steps, refine_steps;
-  double growth, fault_seconds, recovery_seconds;
+  double growth, quiet_seconds, fault_seconds, recovery_seconds;
 };
+// A quiet spell of at least kDiagnosisNormalSamples seconds (1 s samples) before each fault, and
+// at least a third of the fault and its recovery, so that it is the window's first quarter.
 constexpr Variant kVariants[] = {
     // The test suite's: every phase crossed, three steps, short faults.
-    {DemoMode::test, 0.3, 5, 3, 0, 2.5, 5, 3},
-    {DemoMode::quick, 0.7, 8, 5, 1, 1.6, 7, 4},
-    {DemoMode::full, 2.5, 20, 9, 2, 1.5, 20, 15},
+    {DemoMode::test, 0.3, 5, 3, 0, 2.5, 10, 5, 3},
+    {DemoMode::quick, 0.7, 8, 5, 1, 1.6, 12, 7, 4},
+    {DemoMode::full, 2.5, 20, 9, 2, 1.5, 15, 15, 10},
 };
 
 }  // namespace
@@ -62,10 +64,27 @@ DemoSettings settings_for(DemoMode mode, int cores) {
     s.search.max_steps = v.max_steps;
     s.search.refine_steps = v.refine_steps;
     s.search.growth = v.growth;
+    s.quiet_seconds = v.quiet_seconds;
     s.fault_seconds = v.fault_seconds;
     s.recovery_seconds = v.recovery_seconds;
   }
   return s;
+}
+
+FaultTimeline fault_timeline(const DemoSettings& settings, std::size_t fault_count, double lead_s) {
+  FaultTimeline timeline;
+  double t = lead_s;
+  for (std::size_t i = 0; i < fault_count; ++i) {
+    FaultSlot slot;
+    slot.quiet_from_s = t;
+    slot.from_s = t + settings.quiet_seconds;
+    slot.to_s = slot.from_s + settings.fault_seconds;
+    slot.recovered_s = slot.to_s + settings.recovery_seconds;
+    t = slot.recovered_s;
+    timeline.slots.push_back(slot);
+  }
+  timeline.duration_s = t + 5;  // the last recovery is measured whole, even a little late
+  return timeline;
 }
 
 namespace {

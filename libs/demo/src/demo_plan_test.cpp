@@ -110,5 +110,35 @@ TEST(DemoPlan, VariantsGetShorterTowardsTheTest) {
   EXPECT_DOUBLE_EQ(settings_for(DemoMode::quick, 8).rate_factor, 4);
 }
 
+// Each fault's diagnosis window holds a normal before its onset that no other fault touches, long
+// enough to be what `crest diagnose` takes as the normal (the first quarter, at least ten
+// samples), and the steady load outlasts the last recovery.
+TEST(DemoPlan, EachFaultsDiagnosisWindowHoldsOnlyItsOwnFaultAfterAQuietSpell) {
+  for (const auto mode : {DemoMode::test, DemoMode::quick, DemoMode::full}) {
+    SCOPED_TRACE(to_string(mode));
+    const auto settings = settings_for(mode, 2);
+    const auto timeline = fault_timeline(settings, settings.faults.size(), 3);
+    ASSERT_EQ(timeline.slots.size(), settings.faults.size());
+    for (std::size_t i = 0; i < timeline.slots.size(); ++i) {
+      const auto& slot = timeline.slots[i];
+      EXPECT_DOUBLE_EQ(slot.to_s - slot.from_s, settings.fault_seconds);
+      EXPECT_DOUBLE_EQ(slot.recovered_s - slot.to_s, settings.recovery_seconds);
+      const double normal = slot.from_s - slot.quiet_from_s;
+      const double window = slot.recovered_s - slot.quiet_from_s;
+      EXPECT_GE(normal, kDiagnosisNormalSamples);
+      EXPECT_GE(normal, window / 4);
+      for (std::size_t j = 0; j < timeline.slots.size(); ++j) {
+        if (j == i) continue;
+        const auto& other = timeline.slots[j];
+        // No part of another fault or its recovery falls inside this window.
+        EXPECT_TRUE(other.recovered_s <= slot.quiet_from_s || other.from_s >= slot.recovered_s)
+            << "fault " << j << " overlaps the window of fault " << i;
+      }
+    }
+    EXPECT_GT(timeline.duration_s, timeline.slots.back().recovered_s);
+    EXPECT_DOUBLE_EQ(timeline.slots.front().quiet_from_s, 3);
+  }
+}
+
 }  // namespace
 }  // namespace crest::demo

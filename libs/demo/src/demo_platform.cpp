@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "crest/demo/diagnosis_inputs.hpp"
 #include "crest/demo/prometheus_capture.hpp"
 #include "crest/stack/stack_profile.hpp"
 
@@ -155,22 +156,31 @@ fs::path autoscaler_log(const fs::path& events, const fs::path& out) {
 
 // `crest diagnose` over a window; the JSON is written to `out`; its headline returned.
 std::string diagnose(DemoContext& ctx, const RunningStack& stack, double from, double to,
-                     const fs::path& out, const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {
-      "-c",
-      "exec \"$0\" \"$@\" 2>>'" + out.string() + ".log'",
-      ctx.options().crest_binary,
-      "diagnose",
-      "--prometheus",
-      stack.prometheus_url,
-      "--from",
-      fmt::format("{:.3f}", from),
-      "--to",
-      fmt::format("{:.3f}", to),
-      "--autoscaler-log",
-      autoscaler_log(stack.dir / "events.jsonl", out.parent_path() / "autoscaler.jsonl").string(),
-      "--json"};
-  args.insert(args.end(), extra.begin(), extra.end());
+                     const fs::path& out, const fs::path& load_run) {
+  // Its file inputs cut to the window (diagnosis_inputs.hpp), beside `out`.
+  const fs::path events =
+      autoscaler_log(stack.dir / "events.jsonl", out.parent_path() / "autoscaler.jsonl");
+  fs::path window_events = out, window_load = out;
+  window_events.replace_extension(".autoscaler.jsonl");
+  window_load.replace_extension(".load.json");
+  std::ofstream(window_events) << event_lines_within(read_text(events), from, to);
+  const auto run = json::parse(read_text(load_run), nullptr, false);
+  std::ofstream(window_load) << load_run_within(run, from, to).dump() << "\n";
+  std::vector<std::string> args = {"-c",
+                                   "exec \"$0\" \"$@\" 2>>'" + out.string() + ".log'",
+                                   ctx.options().crest_binary,
+                                   "diagnose",
+                                   "--prometheus",
+                                   stack.prometheus_url,
+                                   "--from",
+                                   fmt::format("{:.3f}", from),
+                                   "--to",
+                                   fmt::format("{:.3f}", to),
+                                   "--autoscaler-log",
+                                   window_events.string(),
+                                   "--load-run",
+                                   window_load.string(),
+                                   "--json"};
   stack::ProcessSpec spec;
   spec.program = "/bin/sh";
   spec.args = args;

@@ -56,7 +56,7 @@ Result<void> Demo::prepare() {
   // duration, a diagnosis 2-3 s, crest down 2-6 s.
   const double search_s = s.search.max_steps * (s.step_seconds + 4);
   const double faults_s =
-      o.faults ? s.faults.size() * (s.fault_seconds + s.recovery_seconds + 3) + 30 : 0;
+      o.faults ? fault_timeline(s, s.faults.size(), 3).duration_s + 3.0 * s.faults.size() + 30 : 0;
   const double estimate =
       static_cast<double>(o.profiles.size()) * (30 + peak_.duration_s + 10 + search_s + 10) +
       faults_s;
@@ -78,8 +78,9 @@ Result<void> Demo::prepare() {
       s.step_seconds, s.search.start_rate, s.search.growth, s.search.max_rate, s.search.max_steps,
       s.search.slo_p99_ms, 100 * s.search.slo_error_rate));
   if (o.faults) {
-    ctx_.say(fmt::format("faults on scaled, {:.0f} s each + {:.0f} s recovery: {}", s.fault_seconds,
-                         s.recovery_seconds, fmt::join(s.faults, ", ")));
+    ctx_.say(fmt::format("faults on scaled, {:.0f} s quiet + {:.0f} s each + {:.0f} s recovery: {}",
+                         s.quiet_seconds, s.fault_seconds, s.recovery_seconds,
+                         fmt::join(s.faults, ", ")));
   }
   ctx_.say(fmt::format("expected duration: about {:.0f} min", std::ceil(estimate / 60)));
   return {};
@@ -120,8 +121,8 @@ Result<void> Demo::run_profile(const std::string& profile) {
 
   // Diagnose the peak and save what Prometheus saw.
   run.diagnosis_json = run.dir / "diagnosis.json";
-  run.verdict.diagnosis = diagnose(ctx_, stack, peak_from, peak_to, run.diagnosis_json,
-                                   {"--load-run", run.peak_json.string()});
+  run.verdict.diagnosis =
+      diagnose(ctx_, stack, peak_from, peak_to, run.diagnosis_json, run.peak_json);
   ctx_.say(fmt::format("{}: crest diagnose: {}", profile, run.verdict.diagnosis));
   run.capture_json = run.dir / "prometheus.json";
   capture(ctx_, stack, peak_from - 2, peak_to + 2, run.capture_json);

@@ -140,9 +140,10 @@ Result<LoadOutcome> run_load(DemoContext& ctx, const RunningStack& stack, const 
 // The autoscaler's decision, pod and node events of the stack's event log, copied to `out`.
 fs::path autoscaler_log(const fs::path& events, const fs::path& out);
 
-// `crest diagnose` over a window; the JSON is written to `out`; its headline returned.
+// `crest diagnose` over [from, to] with the load run and the autoscaler's events of that window
+// only; the JSON is written to `out`; its headline returned.
 std::string diagnose(DemoContext& ctx, const RunningStack& stack, double from, double to,
-                     const fs::path& out, const std::vector<std::string>& extra);
+                     const fs::path& out, const fs::path& load_run);
 
 // What Prometheus recorded over [from, to], saved to `out` as the report reads it.
 void capture(DemoContext& ctx, const RunningStack& stack, double from, double to,

@@ -220,6 +220,8 @@ json Verdict::to_json() const {
                            {"target", f.target},
                            {"from_s", f.from_s},
                            {"to_s", f.to_s},
+                           {"recovered_s", f.recovered_s},
+                           {"diagnosis_window_s", {f.diagnosis_from_s, f.diagnosis_to_s}},
                            {"applied", f.applied},
                            {"error", f.error},
                            {"during", window_json(f.during)},

@@ -20,6 +20,7 @@ struct DemoSettings {
   double time_factor = 1;   // the peak plan's stage durations times this
   double step_seconds = 8;  // one breaking-point step
   BreakingPointSearch search;
+  double quiet_seconds = 12;        // steady load before each fault: its diagnosis's normal
   double fault_seconds = 10;        // how long each fault lasts
   double recovery_seconds = 6;      // steady load after each fault is undone
   double steady_rate_share = 0.5;   // steady load for the faults: this share of the sustained rate
@@ -28,6 +29,28 @@ struct DemoSettings {
 
 // The settings of a variant on a machine with `cores` CPUs.
 DemoSettings settings_for(DemoMode mode, int cores);
+
+// Where each fault sits in the steady load, in seconds since it started: a quiet spell (no fault,
+// the normal its diagnosis compares against), the fault, its recovery. Each fault's diagnosis
+// window runs from its quiet spell to the end of its recovery, so it holds its own onset and no
+// other fault's.
+struct FaultSlot {
+  double quiet_from_s = 0;  // the diagnosis window starts here
+  double from_s = 0;        // the fault is applied
+  double to_s = 0;          // the fault is undone
+  double recovered_s = 0;   // its recovery ends; so does its diagnosis window
+};
+struct FaultTimeline {
+  std::vector<FaultSlot> slots;
+  double duration_s = 0;  // of the steady load
+};
+// The timeline of `fault_count` faults after `lead_s` of warm-up.
+FaultTimeline fault_timeline(const DemoSettings& settings, std::size_t fault_count, double lead_s);
+
+// Samples `crest diagnose` takes as an SLO series' normal: the first quarter of the window, at
+// least this many (docs/diagnose.md, "Find the anomaly"). A quiet spell shorter than that would
+// let the fault into its own normal.
+constexpr double kDiagnosisNormalSamples = 10;
 
 // One stage of the scaled peak, in seconds since the run started, with the phase it belongs to
 // ("warm-up", "sustained", "spike", "recovery": from the stage's comment-free position).

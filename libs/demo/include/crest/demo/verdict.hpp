@@ -33,6 +33,9 @@ struct FaultVerdict {
   std::string target;
   double from_s = 0;  // seconds since the steady load started
   double to_s = 0;
+  double recovered_s = 0;       // the end of its recovery (its errors are counted up to here)
+  double diagnosis_from_s = 0;  // the diagnosis's window: its quiet spell to its recovery's end
+  double diagnosis_to_s = 0;
   WindowStats during;
   OrderCounts orders;          // orders created during the fault, as they ended
   std::uint64_t accepted = 0;  // checkouts answered 2xx during it (from the load timeline)
