@@ -69,9 +69,17 @@ component[dynamodb-throttle]='^dynamodb$';     mechanisms[dynamodb-throttle]='dy
 component[dynamodb-latency]='^dynamodb$';      mechanisms[dynamodb-latency]='dynamodb_latency'
 component[autoscaler-cap]='^catalog$';         mechanisms[autoscaler-cap]='cpu_saturation at_max_replicas'
 component[autoscaler-off]='^catalog$';         mechanisms[autoscaler-off]='cpu_saturation autoscaling_off'
+# Slow node provisioning shows only when pods need a new node: its case adds a spike (SPIKE_RATE
+# journeys/s beside the steady load) for the fault's duration. The spike lands on the services
+# that scale (catalog first), so either the node pool or catalog counts at service level; the
+# cause level (the scale-up waiting on a node) is what tells this fault from a plain spike.
+component[node-provision-slow]='^(node-pool|catalog)$'
+mechanisms[node-provision-slow]='node_provisioning_slow scale_lag'
+spike_rate=${SPIKE_RATE:-36}
+declare -A spike=([node-provision-slow]=1)
 all_faults="instance-kill cpu-hog memory-pressure replica-stop replica-lag primary-slow-queries
   primary-table-lock missing-index redis-stop redis-slow sqs-stop worker-stop poison-messages
-  dynamodb-throttle dynamodb-latency autoscaler-cap autoscaler-off"
+  dynamodb-throttle dynamodb-latency autoscaler-cap autoscaler-off node-provision-slow"
 faults=${faults:-$all_faults}
 
 # rank FILE REGEX (service level) / rank_cause FILE "m1 m2" (cause level): 1-based, 0 if absent.
@@ -99,6 +107,23 @@ run_case() {
   # process back (the supervisor restarts what a fault killed), then a quiet spell.
   "$crest" chaos stop --all --dir "$run_dir" >/dev/null 2>&1 || true
   sleep "$settle"
+  # What a DBA reads besides the graphs: each server's slow log (this case's part of it, from the
+  # size it had now) and its performance_schema digests, snapshotted every second by `crest db top`
+  # over the server's own socket.
+  local -A slow_size=()
+  local slow db_tops=() name pid sock
+  for slow in "$run_dir"/mariadb/*-slow.log; do
+    [ -f "$slow" ] && slow_size[$slow]=$(stat -c %s "$slow")
+  done
+  while read -r name pid; do
+    sock=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^--socket=//p')
+    [ -n "$sock" ] || continue
+    "$crest" db top --socket "$sock" --user root --server-name "${name#mariadb-}" --watch 1s \
+      --count $((pre + fault_s + post + 5)) --save "$dir/digests-${name#mariadb-}.jsonl" \
+      >/dev/null 2>"$dir/db-top-${name#mariadb-}.err" &
+    db_tops+=($!)
+  done < <(jq -r '.components[] | select(.component == "mariadb") | .instances[]
+                   | select(.pid > 0) | "\(.name) \(.pid)"' "$run_dir/state.json")
   start=$(date +%s)
   "$crest" run "$here/examples/chaos/steady-journeys.yaml" --target "$shop" --duration "${total}s" \
     --out "json=$dir/load-run.json" >"$dir/load.out" 2>&1 &
@@ -107,8 +132,15 @@ run_case() {
   local chaos_lines
   chaos_lines=0
   [ -f "$run_dir/chaos/faults.jsonl" ] && chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl")
+  local spike_load=""
+  if [ -n "${spike[$f]:-}" ]; then
+    "$crest" run "$here/examples/chaos/steady-journeys.yaml" --target "$shop" \
+      --duration "${fault_s}s" --rate "$spike_rate" >"$dir/spike.out" 2>&1 &
+    spike_load=$!
+  fi
   "$crest" chaos run "$f" --for "${fault_s}s" --dir "$run_dir" >"$dir/chaos.out" 2>&1 || true
   wait "$load" || true
+  [ -n "$spike_load" ] && { wait "$spike_load" || true; }
   # The run's start inside the file, so the saved case replays aligned without --load-start.
   if [ -s "$dir/load-run.json" ]; then
     jq -c --argjson s "$((start * 1000))" '. + {start_unix_ms: $s}' "$dir/load-run.json" \
@@ -116,6 +148,13 @@ run_case() {
   fi
   sleep "$post"
   end=$(date +%s)
+  local p
+  for p in "${db_tops[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${db_tops[@]}"; do wait "$p" 2>/dev/null || true; done
+  for slow in "${!slow_size[@]}"; do
+    name=$(basename "$slow" -slow.log)
+    tail -c +"$((slow_size[$slow] + 1))" "$slow" >"$dir/slow-$name.log" 2>/dev/null || true
+  done
   # The case's chaos log lines: for scoring only, never an input to the diagnosis.
   tail -n +"$((chaos_lines + 1))" "$run_dir/chaos/faults.jsonl" >"$dir/chaos.jsonl" 2>/dev/null || true
   jq -c --arg from "$(iso "$start")" --arg to "$(iso "$end")" \
@@ -135,6 +174,15 @@ diagnose_case() {
   local inputs=(--load-run "$dir/load-run.json")
   [ -n "$start" ] && inputs+=(--load-start "$start")
   [ -s "$dir/autoscaler.jsonl" ] && inputs+=(--autoscaler-log "$dir/autoscaler.jsonl")
+  local file server
+  for file in "$dir"/slow-*.log; do
+    [ -f "$file" ] || continue
+    server=$(basename "$file" .log); server=${server#slow-}
+    inputs+=(--slow-log "$server=$file")
+  done
+  for file in "$dir"/digests-*.jsonl; do
+    [ -s "$file" ] && inputs+=(--digests "$file")
+  done
   local t0 t1 t2
   t0=$(now_ms)
   if [ -n "$prom" ]; then
