@@ -79,6 +79,9 @@ double scale_floor(const SeriesKind& k, double centre) {
       break;
     case Signal::downstream_latency:
     case Signal::dynamodb_latency:
+      // Seconds spent waiting per second; a mean per call moves by milliseconds.
+      absolute = k.per_call ? 1e-3 : 0.01;
+      break;
     case Signal::pool_wait:
       absolute = 0.01;  // seconds spent waiting per second
       break;
@@ -293,6 +296,26 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     scored.window_median = quantile_in_place(in_window, 0.5);
     scored.first_anomalous_t = first_anomalous.value_or(scored.peak_t);
     out.push_back(std::move(scored));
+  }
+  // Time spent on a dependency counts only as far as its time per call moved too (more calls
+  // to a healthy dependency are its callers' doing); the per-call companions are only that check.
+  std::map<std::string, double> per_call_score;
+  for (const auto& s : out) {
+    if (s.kind.per_call) {
+      const auto& n = s.series->name;
+      per_call_score[Series{n.substr(0, n.size() - 9) + "_sum", s.series->labels, {}, {}, {}}
+                         .display_name()] = s.score;
+    }
+  }
+  if (!per_call_score.empty()) {
+    for (auto& s : out) {
+      const auto it = per_call_score.find(s.series->display_name());
+      if (it != per_call_score.end()) {
+        s.score = std::min(s.score, it->second);
+      }
+    }
+    out.erase(std::remove_if(out.begin(), out.end(), [](const auto& s) { return s.kind.per_call; }),
+              out.end());
   }
   std::stable_sort(out.begin(), out.end(), [](const ScoredSeries& a, const ScoredSeries& b) {
     const double ca = std::min(a.score, kScoreCap), cb = std::min(b.score, kScoreCap);

@@ -61,6 +61,7 @@ struct SeriesKind {
   std::string instance;   // pod / instance when the series has one
   bool counter = false;   // scored as a per-second rate
   bool skipped = false;   // not scored: histogram buckets, long polls
+  bool per_call = false;  // a mean latency per call (`*_seconds_per_call`), not time per second
 };
 SeriesKind classify(const Series& series);
 
