@@ -171,11 +171,11 @@ using testing::synthetic_counter;
 // every call got slower must still rank first.
 std::vector<ScoredSeries> score_calls_case(double per_call_after, std::vector<Series>& keep) {
   const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
-  const double calls = 20, calls_after = 400, per_call = 0.002;
+  const double calls = 20, calls_after = 60, per_call = 0.02;
   keep = {
-      synthetic_counter("crest_db_queries_total", db, {calls, 0.05, calls_after, 1200}),
+      synthetic_counter("crest_db_queries_total", db, {calls, 0.1, calls_after, 1200}),
       synthetic_counter("crest_db_query_duration_seconds_sum", db,
-                        {calls * per_call, 0.05, calls_after * per_call_after, 1200}, 1000, 300, 2),
+                        {calls * per_call, 0.02, calls_after * per_call_after, 1200}, 1000, 300, 2),
       synthetic_counter("crest_cache_requests_total",
                         {{"cache", "redis"}, {"result", "error"}, {"service", "catalog"}},
                         {0, 0.01, 20, 1200}, 1000, 300, 3),
@@ -186,7 +186,7 @@ std::vector<ScoredSeries> score_calls_case(double per_call_after, std::vector<Se
 
 TEST(TimePerCall, MoreCallsToAHealthyDependencyDoNotOutrankTheFailingOne) {
   std::vector<Series> series;
-  auto ranked = score_calls_case(0.002, series);
+  auto ranked = score_calls_case(0.02, series);
   auto components = rank_components(ranked);
   ASSERT_GE(components.size(), 2u);
   EXPECT_EQ(components[0].component, "cache");
@@ -195,7 +195,7 @@ TEST(TimePerCall, MoreCallsToAHealthyDependencyDoNotOutrankTheFailingOne) {
 
 TEST(TimePerCall, SlowerCallsStillRankTheDependency) {
   std::vector<Series> series;
-  auto ranked = score_calls_case(0.2, series);  // every call 100 times slower
+  auto ranked = score_calls_case(2.0, series);  // every call 100 times slower
   auto components = rank_components(ranked);
   ASSERT_GE(components.size(), 1u);
   EXPECT_EQ(components[0].component, "db:replica1");
