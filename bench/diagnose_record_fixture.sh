@@ -18,10 +18,13 @@ trap 'rm -rf "$tmp"' EXIT
 inputs=(--load-run "$case_dir/load-run.json")
 if [ -s "$case_dir/autoscaler.jsonl" ]; then
   # One line per change of a service's replica numbers; what no rule reads is dropped.
-  jq -c 'del(.metrics)' "$case_dir/autoscaler.jsonl" |
+  # A decision's metric readings shrink to the largest proposal (what the metrics asked for).
+  jq -c 'if (.metrics | type) == "array" and (.metrics | length) > 0
+         then .metrics = [{proposal: ([.metrics[].proposal] | max)}] else del(.metrics) end' \
+    "$case_dir/autoscaler.jsonl" |
     jq -s -c 'reduce .[] as $e ({seen: {}, out: []};
         ($e.service + "|" + $e.kind + "|" + ([$e.current, $e.desired, $e.max, $e.from, $e.to,
-          $e.reason, $e.transition] | tostring)) as $k
+          $e.reason, $e.transition, $e.instance, $e.node, $e.metrics] | tostring)) as $k
         | if .seen[$e.service + "|" + $e.kind] == $k then . else
             .seen[$e.service + "|" + $e.kind] = $k | .out += [$e] end) | .out[]' \
     >"$tmp/autoscaler.jsonl"

@@ -54,7 +54,7 @@ TEST(Diagnose, CpuSaturatedAtMaxReplicas) {
                                         {0, 0.01, 8, kOnset + 2}, 1000, 300, 78));
   for (double t : {1100.0, kOnset + 5, kOnset + 20}) {
     in.scaling_events.push_back(
-        {t, "decision", "catalog", 4, t > kOnset ? 6 : 4, 4, "cpu", 1, "as.jsonl"});
+        {t, "decision", "catalog", 4, t > kOnset ? 6 : 4, 4, "cpu", 1, "as.jsonl", {}, {}, {}});
   }
   const auto d = diagnose(std::move(in));
   ASSERT_TRUE(d.has_window);
@@ -286,11 +286,32 @@ TEST(Diagnose, ScaleUpLaggedTheSpike) {
   in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
                                         {{"container", "orders"}}, {0.2, 0.1, 0.9, kOnset}, 1000,
                                         300, 61));
-  in.scaling_events.push_back({1100, "decision", "orders", 2, 2, 10, "cpu 40%", 1, "as.jsonl"});
   in.scaling_events.push_back(
-      {kOnset + 15, "decision", "orders", 2, 5, std::nullopt, "cpu 95%", 2, "as.jsonl"});
-  in.scaling_events.push_back(
-      {kOnset + 40, "pod", "orders", 5, std::nullopt, std::nullopt, "ready", 3, "as.jsonl"});
+      {1100, "decision", "orders", 2, 2, 10, "cpu 40%", 1, "as.jsonl", {}, {}, {}});
+  in.scaling_events.push_back({kOnset + 15,
+                               "decision",
+                               "orders",
+                               2,
+                               5,
+                               std::nullopt,
+                               "cpu 95%",
+                               2,
+                               "as.jsonl",
+                               {},
+                               {},
+                               {}});
+  in.scaling_events.push_back({kOnset + 40,
+                               "pod",
+                               "orders",
+                               5,
+                               std::nullopt,
+                               std::nullopt,
+                               "ready",
+                               3,
+                               "as.jsonl",
+                               {},
+                               {},
+                               {}});
   const auto d = diagnose(std::move(in));
   ASSERT_GE(d.causes.size(), 2u) << format_text(d);
   bool lag = false;

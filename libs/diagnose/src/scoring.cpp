@@ -44,6 +44,9 @@ double scale_floor(const SeriesKind& k, double centre) {
     case Signal::queue_oldest_age:
       absolute = 0.5;
       break;
+    case Signal::capacity_wait:
+      absolute = 2;  // a pod takes a second or two to start even with room for it
+      break;
     case Signal::memory:
       // An idle instance's few MiB doubling when it takes its first requests is not a leak.
       absolute = 8 << 20;

@@ -74,6 +74,8 @@ const char* to_string(Signal s) {
       return "replicas_current";
     case Signal::replicas_max:
       return "replicas_max";
+    case Signal::capacity_wait:
+      return "capacity_wait";
     case Signal::lb_active_servers:
       return "lb_active_servers";
     case Signal::lb_server_up:
@@ -300,7 +302,9 @@ SeriesKind classify(const Series& s) {
         first_label(s, {"server_address", "peer_service", "peer"}));
   } else if (n == "http_client_errors_total") {
     set(Signal::downstream_errors, first_label(s, {"server_address", "peer_service", "peer"}));
-  } else if (n == "crest_autoscaler_desired_replicas" ||
+  } else if (n == "crest_pod_pending_seconds" || n == "crest_node_provisioning_seconds") {
+    set(Signal::capacity_wait);
+  } else if (n == "crest_autoscaler_unmet_replicas" || n == "crest_autoscaler_desired_replicas" ||
              n == "kube_horizontalpodautoscaler_status_desired_replicas") {
     set(Signal::replicas_desired);
   } else if (n == "crest_autoscaler_current_replicas" ||
@@ -498,6 +502,18 @@ std::string duration_base_of_calls(const std::string& name) {
   if (name == "crest_aws_requests_total") return "crest_aws_request_duration_seconds";
   return {};
 }
+
+}  // namespace
+
+std::string calls_key_of(const Series& s) {
+  if (ends_with(s.name, "_seconds_sum")) {
+    return calls_key(s.name.substr(0, s.name.size() - 4), s.labels);
+  }
+  const auto base = duration_base_of_calls(s.name);
+  return base.empty() ? std::string() : calls_key(base, s.labels);
+}
+
+namespace {
 
 void add_time_per_call(std::vector<Series>& series) {
   std::map<std::string, std::map<long long, double>> calls;  // key -> calls per second by ms

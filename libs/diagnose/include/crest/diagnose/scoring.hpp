@@ -44,6 +44,7 @@ enum class Signal {
   replicas_desired,
   replicas_current,
   replicas_max,
+  capacity_wait,  // pods pending, nodes being provisioned: the age of the oldest waiting
   lb_active_servers,
   lb_server_up,
   lb_errors,
@@ -66,6 +67,11 @@ struct SeriesKind {
 SeriesKind classify(const Series& series);
 
 // Counter to per-second rate (a drop is a reset: the new value is the increase).
+// The key that pairs a dependency's time spent (`X_seconds_sum`) with its call counter
+// (`X_seconds_count`, `crest_db_queries_total`, `crest_aws_requests_total` over outcomes); empty
+// for any other series.
+std::string calls_key_of(const Series& series);
+
 Series to_rate(const Series& counter);
 
 // Replaces the per-instance series (labels pod, instance, node) of one component by their
