@@ -58,8 +58,10 @@ component[memory-pressure]='^catalog$';        mechanisms[memory-pressure]='memo
 component[replica-stop]='^db:.*replica1$';     mechanisms[replica-stop]='replica_down'
 component[replica-lag]='^db:.*replica1$';      mechanisms[replica-lag]='replica_lag'
 component[primary-slow-queries]='^db:.*primary$'; mechanisms[primary-slow-queries]='db_saturation missing_index'
-component[primary-table-lock]='^db:.*primary$';   mechanisms[primary-table-lock]='db_saturation db_locks'
-component[missing-index]='^db:.*primary$';     mechanisms[missing-index]='missing_index'
+component[primary-table-lock]='^db:.*primary$';   mechanisms[primary-table-lock]='db_saturation lock_contention'
+# The index is dropped on the primary and the drop replicates: the reads that lose it run on the
+# replicas, so any database server is the right component.
+component[missing-index]='^db:';               mechanisms[missing-index]='missing_index'
 component[redis-stop]='^cache$';               mechanisms[redis-stop]='cache_unavailable'
 component[redis-slow]='^cache$';               mechanisms[redis-slow]='cache_degraded cache_unavailable'
 component[sqs-stop]='^(queue:|sqs$)';                 mechanisms[sqs-stop]='queue_unreachable'

@@ -246,6 +246,34 @@ void Rules::scaling() {
       add(std::move(c));
     }
   }
+  // Scale-ups waiting for capacity: a node being provisioned for long while pods stay pending.
+  for (const auto* s : top({Signal::capacity_wait}, [](auto& x) { return x.increased; })) {
+    if (s->series->name != "crest_node_provisioning_seconds" || s->peak < 15) {
+      continue;
+    }
+    Cause c{fmt::format("scale-up waited {} s for a new node ({} provisioning)",
+                        num(std::round(s->peak)), s->kind.component),
+            s->kind.component,
+            "node_provisioning_slow",
+            confidence(0.7, s),
+            "keep spare node capacity for known peaks (over-provisioning pods, a warm pool), "
+            "check the node group's provisioning time and instance quotas",
+            {series_evidence(*s)}};
+    for (const auto* pods : top({Signal::capacity_wait}, [](auto& x) {
+           return x.increased && x.series->name == "crest_pod_pending_seconds";
+         })) {
+      c.evidence.push_back(series_evidence(*pods));
+    }
+    for (const auto& e : in_.scaling_events) {
+      if (e.kind == "node" && e.t >= d_.window.onset - 30 && e.t <= d_.window.end + 60) {
+        c.evidence.push_back({"scaling",
+                              fmt::format("{}:{} {} {} {}", e.source, e.line, clock_of(e.t),
+                                          e.subject, e.transition),
+                              e.t, 0});
+      }
+    }
+    add(std::move(c));
+  }
 }
 
 bool Rules::at_max(const std::string& service, std::string& note) {
