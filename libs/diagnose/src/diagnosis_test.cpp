@@ -359,6 +359,53 @@ TEST(Diagnose, InstanceMarkedDownAtTheLoadBalancer) {
   EXPECT_EQ(c.title, "users instance down: marked DOWN by the load balancer (srv2)");
 }
 
+// A pod scaled in stops answering its scrape; that is no outage. The same pod failing its scrape
+// without having been taken out is one.
+TEST(Diagnose, AScaledInPodIsNotATargetDown) {
+  for (const bool retired : {true, false}) {
+    auto in = platform();
+    Series up{
+        "up", {{"job", "storefront"}, {"pod", "orders-3"}, {"service", "orders"}}, {}, {}, ""};
+    for (int i = 0; i < 300; ++i) {
+      up.t.push_back(1000 + i);
+      up.v.push_back(1000 + i < kOnset + 10 ? 1 : 0);
+    }
+    in.series.push_back(up);
+    if (retired) {
+      in.scaling_events.push_back(
+          {kOnset + 9, "pod", "orders", {}, {}, {}, "", 1, "ev.jsonl", {}, "draining", "orders-3"});
+    }
+    const auto d = diagnose(std::move(in));
+    const bool orders_down = std::any_of(d.ranking.begin(), d.ranking.end(), [](const auto& s) {
+      return s.kind.signal == Signal::target_up && s.score >= 3;
+    });
+    EXPECT_EQ(orders_down, !retired);
+  }
+}
+
+// A scale-up waiting a long time for a node: named from the node pool's provisioning age.
+TEST(Diagnose, ScaleUpWaitingForANode) {
+  auto in = platform();
+  in.scaling_events.push_back(
+      {1000, "node", "node-pool", {}, {}, {}, "", 1, "ev.jsonl", {}, "ready", "node-2"});
+  in.scaling_events.push_back(
+      {kOnset + 5, "pod", "users", {}, {}, {}, "", 2, "ev.jsonl", {}, "pending", "users-3"});
+  in.scaling_events.push_back(
+      {kOnset + 6, "node", "node-pool", {}, {}, {}, "", 3, "ev.jsonl", {}, "requested", "node-3"});
+  in.scaling_events.push_back(
+      {kOnset + 66, "node", "node-pool", {}, {}, {}, "", 4, "ev.jsonl", {}, "ready", "node-3"});
+  in.scaling_events.push_back(
+      {1299, "pod", "users", {}, {}, {}, "", 5, "ev.jsonl", {}, "started", "users-3"});
+  const auto d = diagnose(std::move(in));
+  ASSERT_FALSE(d.causes.empty()) << format_text(d);
+  const auto it = std::find_if(d.causes.begin(), d.causes.end(), [](const Cause& c) {
+    return c.mechanism == "node_provisioning_slow";
+  });
+  ASSERT_NE(it, d.causes.end()) << format_text(d);
+  EXPECT_EQ(it->component, "node-pool");
+  EXPECT_THAT(it->title, ::testing::ContainsRegex("waited (59|60|61) s"));  // the node took 60 s
+}
+
 TEST(Diagnose, NoRuleFitsShowsTheTopEvidence) {
   auto in = platform();
   in.series.push_back(synthetic("search_index_segments", {{"job", "search"}},

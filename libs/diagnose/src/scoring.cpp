@@ -44,6 +44,11 @@ double scale_floor(const SeriesKind& k, double centre) {
     case Signal::queue_oldest_age:
       absolute = 0.5;
       break;
+    case Signal::db_digest_load:
+      // One statement's share of the database's time: a fiftieth of a session is noise on a
+      // quiet server (hundreds of digests each wobble by a few milliseconds per second).
+      absolute = 0.02;
+      break;
     case Signal::capacity_wait:
       absolute = 2;  // a pod takes a second or two to start even with room for it
       break;
