@@ -65,7 +65,7 @@ component[missing-index]='^db:';               mechanisms[missing-index]='missin
 component[redis-stop]='^cache$';               mechanisms[redis-stop]='cache_unavailable'
 component[redis-slow]='^cache$';               mechanisms[redis-slow]='cache_degraded cache_unavailable'
 component[sqs-stop]='^(queue:|sqs$)';                 mechanisms[sqs-stop]='queue_unreachable'
-component[worker-stop]='^(queue:|sqs$|worker$)';    mechanisms[worker-stop]='worker_down queue_backlog'
+component[worker-stop]='^(queue:|sqs$|worker$)';    mechanisms[worker-stop]='worker_down queue_backlog instance_down'
 component[poison-messages]='^(queue:|sqs$)';          mechanisms[poison-messages]='poison_messages'
 component[dynamodb-throttle]='^dynamodb$';     mechanisms[dynamodb-throttle]='dynamodb_throttling'
 component[dynamodb-latency]='^dynamodb$';      mechanisms[dynamodb-latency]='dynamodb_latency'

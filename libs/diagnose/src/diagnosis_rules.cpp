@@ -401,6 +401,26 @@ void Rules::memory_and_restarts() {
     add_logs(c, service);
     add(std::move(c));
   }
+  // A service's instance that stops answering its scrape is down or frozen (a hung process holds
+  // its port and answers nothing). Databases, the cache and the queues have rules of their own.
+  for (const auto* s : top({Signal::target_up}, [](auto& x) { return !x.increased; })) {
+    const auto& service = s->kind.component;
+    if (service == "cache" || service == "sqs" || service == "dynamodb" ||
+        service.rfind("db:", 0) == 0 || service.rfind("queue:", 0) == 0 ||
+        has_cause(service, "instance_down") || has_cause(service, "memory_pressure")) {
+      continue;
+    }
+    Cause c{fmt::format("{} instance {} not answering: down or frozen", service,
+                        s->kind.instance.empty() ? service : s->kind.instance),
+            service,
+            "instance_down",
+            confidence(0.7, s),
+            "find why it stopped answering (a hung process, a stopped container, the node); keep "
+            "at least two instances behind a PodDisruptionBudget",
+            {series_evidence(*s)}};
+    add_logs(c, service);
+    add(std::move(c));
+  }
 }
 
 }  // namespace crest::diagnose::detail

@@ -383,6 +383,22 @@ TEST(Diagnose, AScaledInPodIsNotATargetDown) {
   }
 }
 
+// A frozen worker stops answering its scrape: named as down, not by the CPU it burns after.
+TEST(Diagnose, AnInstanceNotAnsweringItsScrapeIsDown) {
+  auto in = platform();
+  Series up{"up", {{"job", "storefront"}, {"pod", "worker-1"}, {"service", "worker"}}, {}, {}, ""};
+  for (int i = 0; i < 300; ++i) {
+    up.t.push_back(1000 + i);
+    up.v.push_back(1000 + i >= kOnset && 1000 + i < kOnset + 40 ? 0 : 1);
+  }
+  in.series.push_back(up);
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "worker");
+  EXPECT_EQ(c.mechanism, "instance_down");
+  EXPECT_THAT(c.title, HasSubstr("worker-1 not answering"));
+}
+
 // A scale-up waiting a long time for a node: named from the node pool's provisioning age.
 TEST(Diagnose, ScaleUpWaitingForANode) {
   auto in = platform();
