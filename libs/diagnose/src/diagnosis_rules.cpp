@@ -246,6 +246,34 @@ void Rules::scaling() {
       add(std::move(c));
     }
   }
+  // Replicas the metrics asked for and the bounds refused: a cap too low, or autoscaling off.
+  for (const auto* s : top({Signal::replicas_desired}, [](auto& x) {
+         return x.increased && x.peak >= 1 && x.series->name == "crest_autoscaler_unmet_replicas";
+       })) {
+    const auto& service = s->kind.component;
+    std::string reason;
+    double wanted = 0, current = 0;
+    for (const auto& e : in_.scaling_events) {
+      if (e.kind == "decision" && e.service == service && e.t >= d_.window.onset - 30 &&
+          e.t <= d_.window.end && e.wanted && e.current &&
+          *e.wanted - *e.current >= wanted - current) {
+        wanted = *e.wanted;
+        current = *e.current;
+        reason = e.reason;
+      }
+    }
+    const bool off = reason.find("Disabled") != std::string::npos;
+    Cause c{fmt::format("{} held at {} replicas while its metrics asked for {}{}", service,
+                        num(current), num(wanted), reason.empty() ? "" : " (" + reason + ")"),
+            service,
+            off ? "autoscaling_off" : "at_max_replicas",
+            confidence(0.65, s),
+            off ? "turn its autoscaling back on (HPA), or scale it by hand for the peak"
+                : "raise the HPA's maxReplicas (and the node group's max size) to what the peak "
+                  "needs",
+            {series_evidence(*s)}};
+    add(std::move(c));
+  }
   // Scale-ups waiting for capacity: a node being provisioned for long while pods stay pending.
   for (const auto* s : top({Signal::capacity_wait}, [](auto& x) { return x.increased; })) {
     if (s->series->name != "crest_node_provisioning_seconds" || s->peak < 15) {

@@ -399,6 +399,24 @@ TEST(Diagnose, AnInstanceNotAnsweringItsScrapeIsDown) {
   EXPECT_THAT(c.title, HasSubstr("worker-1 not answering"));
 }
 
+// The metrics ask for more replicas than the service may have: capped, or autoscaling off.
+TEST(Diagnose, ReplicasAskedForAndRefused) {
+  for (const char* reason : {"TooManyReplicas", "ScalingDisabled"}) {
+    auto in = platform();
+    for (double t = 1000; t < 1300; t += 5) {
+      ScalingEvent e{t, "decision", "users", 2, 2, {}, reason, 1, "ev.jsonl", {}, {}, {}};
+      e.wanted = t >= kOnset ? 9 : 2;
+      in.scaling_events.push_back(e);
+    }
+    const auto d = diagnose(std::move(in));
+    const auto& c = top_cause(d);
+    EXPECT_EQ(c.component, "users");
+    EXPECT_EQ(c.mechanism,
+              std::string(reason) == "TooManyReplicas" ? "at_max_replicas" : "autoscaling_off");
+    EXPECT_THAT(c.title, HasSubstr("held at 2 replicas while its metrics asked for 9"));
+  }
+}
+
 // A scale-up waiting a long time for a node: named from the node pool's provisioning age.
 TEST(Diagnose, ScaleUpWaitingForANode) {
   auto in = platform();
