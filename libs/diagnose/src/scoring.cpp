@@ -126,7 +126,7 @@ bool is_log_rate(Signal s) {
 }
 
 // A score beyond this is "certainly anomalous"; past it, the earlier mover ranks first.
-constexpr double kScoreCap = 100;
+constexpr double kScoreCap = 50;
 
 }  // namespace
 
