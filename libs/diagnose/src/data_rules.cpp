@@ -32,7 +32,7 @@ bool application_sql(const DigestLoad& d) {
 
 void Rules::database() {
   for (const auto* s : top({Signal::db_load, Signal::db_digest_load, Signal::db_slow_queries,
-                            Signal::db_connections},
+                            Signal::db_connections, Signal::db_rows_examined},
                            [](auto& x) { return x.increased; })) {
     const auto& component = s->kind.component;  // db:<server>
     if (has_cause(component)) {

@@ -49,6 +49,9 @@ double scale_floor(const SeriesKind& k, double centre) {
       // quiet server (hundreds of digests each wobble by a few milliseconds per second).
       absolute = 0.02;
       break;
+    case Signal::db_rows_examined:
+      absolute = 100;  // rows per second: a small table's scan is a few hundred
+      break;
     case Signal::capacity_wait:
       absolute = 2;  // a pod takes a second or two to start even with room for it
       break;

@@ -76,6 +76,8 @@ const char* to_string(Signal s) {
       return "replicas_max";
     case Signal::capacity_wait:
       return "capacity_wait";
+    case Signal::db_rows_examined:
+      return "db_rows_examined";
     case Signal::lb_active_servers:
       return "lb_active_servers";
     case Signal::lb_server_up:
@@ -224,6 +226,8 @@ SeriesKind classify(const Series& s) {
         "db:" + first_label(s, {"db_server", "server", "instance", "DBInstanceIdentifier", "id"}));
   } else if (n == "crest_db_digest_aas") {
     set(Signal::db_digest_load, "db:" + first_label(s, {"db_server", "server", "instance"}));
+  } else if (n == "crest_db_digest_rows_examined") {
+    set(Signal::db_rows_examined, "db:" + first_label(s, {"db_server", "server", "instance"}));
   } else if (starts_with(n, "crest_db_slow_quer") || n == "mysql_global_status_slow_queries") {
     set(Signal::db_slow_queries, "db:" + first_label(s, {"db_server", "server", "instance"}));
     k.counter = n == "mysql_global_status_slow_queries" && !s.per_second;

@@ -44,7 +44,9 @@ enum class Signal {
   replicas_desired,
   replicas_current,
   replicas_max,
-  capacity_wait,  // pods pending, nodes being provisioned: the age of the oldest waiting
+  capacity_wait,
+  db_rows_examined,  // rows one SQL digest reads per second  // pods pending, nodes being
+                     // provisioned: the age of the oldest waiting
   lb_active_servers,
   lb_server_up,
   lb_errors,
