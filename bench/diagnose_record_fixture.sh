@@ -62,9 +62,10 @@ if [ -s "$tmp/autoscaler.jsonl" ]; then
   replay+=(--autoscaler-log "$fixture/autoscaler.jsonl.gz")
 fi
 # The bundle holds the load series made from the digests; the snapshots themselves go in only
-# when the answer needs them (a missing index is named from their statements).
+# when the answer needs them (a missing index is named from its server's statements).
 for digests in "$tmp"/digests-*.jsonl; do
   [ -s "$digests" ] && [ "$mechanism" = missing_index ] || continue
+  [ "$(basename "$digests")" = "digests-${component#db:}.jsonl" ] || continue  # the named server
   gzip -9 -n -c "$digests" >"$fixture/$(basename "$digests").gz"
   replay+=(--digests "$fixture/$(basename "$digests").gz")
 done
