@@ -58,20 +58,35 @@ component[memory-pressure]='^catalog$';        mechanisms[memory-pressure]='memo
 component[replica-stop]='^db:.*replica1$';     mechanisms[replica-stop]='replica_down'
 component[replica-lag]='^db:.*replica1$';      mechanisms[replica-lag]='replica_lag'
 component[primary-slow-queries]='^db:.*primary$'; mechanisms[primary-slow-queries]='db_saturation missing_index'
-component[primary-table-lock]='^db:.*primary$';   mechanisms[primary-table-lock]='db_saturation db_locks'
-component[missing-index]='^db:.*primary$';     mechanisms[missing-index]='missing_index'
+component[primary-table-lock]='^db:.*primary$';   mechanisms[primary-table-lock]='db_saturation lock_contention'
+# The index is dropped on the primary and the drop replicates: the reads that lose it run on the
+# replicas, so any database server is the right component.
+component[missing-index]='^db:';               mechanisms[missing-index]='missing_index'
 component[redis-stop]='^cache$';               mechanisms[redis-stop]='cache_unavailable'
 component[redis-slow]='^cache$';               mechanisms[redis-slow]='cache_degraded cache_unavailable'
 component[sqs-stop]='^(queue:|sqs$)';                 mechanisms[sqs-stop]='queue_unreachable'
-component[worker-stop]='^(queue:|sqs$|worker$)';    mechanisms[worker-stop]='worker_down queue_backlog'
+component[worker-stop]='^(queue:|sqs$|worker$)';    mechanisms[worker-stop]='worker_down queue_backlog instance_down'
 component[poison-messages]='^(queue:|sqs$)';          mechanisms[poison-messages]='poison_messages'
 component[dynamodb-throttle]='^dynamodb$';     mechanisms[dynamodb-throttle]='dynamodb_throttling'
 component[dynamodb-latency]='^dynamodb$';      mechanisms[dynamodb-latency]='dynamodb_latency'
-component[autoscaler-cap]='^catalog$';         mechanisms[autoscaler-cap]='cpu_saturation at_max_replicas'
-component[autoscaler-off]='^catalog$';         mechanisms[autoscaler-off]='cpu_saturation autoscaling_off'
+component[autoscaler-cap]='^users$';           mechanisms[autoscaler-cap]='cpu_saturation at_max_replicas'
+component[autoscaler-off]='^users$';           mechanisms[autoscaler-off]='cpu_saturation autoscaling_off'
+# The scaling faults change nothing until something needs to scale: at the steady load no
+# service wants more replicas than it has. Their cases add a spike (SPIKE_RATE journeys/s beside
+# the steady load, for the fault's duration), as the issue puts it: "capped or disabled during a
+# spike". The spike makes `users` scale first (password hashing is its CPU), so the autoscaler
+# faults target it; slow node provisioning is the node pool's.
+component[node-provision-slow]='^node-pool$'
+mechanisms[node-provision-slow]='node_provisioning_slow'
+spike_rate=${SPIKE_RATE:-36}
+declare -A spike=([node-provision-slow]=1 [autoscaler-cap]=1 [autoscaler-off]=1)
+# The catalogue's queries never used products_by_category (their `? = ? OR category_id = ?` form
+# scans the 200 products with or without it), so dropping it changed nothing; the outbox relay's
+# poll (about 16 a second) reads through outbox_pending.
+declare -A target=([autoscaler-cap]=users [autoscaler-off]=users [missing-index]=outbox.outbox_pending)
 all_faults="instance-kill cpu-hog memory-pressure replica-stop replica-lag primary-slow-queries
   primary-table-lock missing-index redis-stop redis-slow sqs-stop worker-stop poison-messages
-  dynamodb-throttle dynamodb-latency autoscaler-cap autoscaler-off"
+  dynamodb-throttle dynamodb-latency autoscaler-cap autoscaler-off node-provision-slow"
 faults=${faults:-$all_faults}
 
 # rank FILE REGEX (service level) / rank_cause FILE "m1 m2" (cause level): 1-based, 0 if absent.
@@ -99,6 +114,23 @@ run_case() {
   # process back (the supervisor restarts what a fault killed), then a quiet spell.
   "$crest" chaos stop --all --dir "$run_dir" >/dev/null 2>&1 || true
   sleep "$settle"
+  # What a DBA reads besides the graphs: each server's slow log (this case's part of it, from the
+  # size it had now) and its performance_schema digests, snapshotted every second by `crest db top`
+  # over the server's own socket.
+  local -A slow_size=()
+  local slow db_tops=() name pid sock
+  for slow in "$run_dir"/mariadb/*-slow.log; do
+    [ -f "$slow" ] && slow_size[$slow]=$(stat -c %s "$slow")
+  done
+  while read -r name pid; do
+    sock=$(tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | sed -n 's/^--socket=//p')
+    [ -n "$sock" ] || continue
+    "$crest" db top --socket "$sock" --user root --server-name "${name#mariadb-}" --watch 1s \
+      --count $((pre + fault_s + post + 5)) --save "$dir/digests-${name#mariadb-}.jsonl" \
+      >/dev/null 2>"$dir/db-top-${name#mariadb-}.err" &
+    db_tops+=($!)
+  done < <(jq -r '.components[] | select(.component == "mariadb") | .instances[]
+                   | select(.pid > 0) | "\(.name) \(.pid)"' "$run_dir/state.json")
   start=$(date +%s)
   "$crest" run "$here/examples/chaos/steady-journeys.yaml" --target "$shop" --duration "${total}s" \
     --out "json=$dir/load-run.json" >"$dir/load.out" 2>&1 &
@@ -107,8 +139,18 @@ run_case() {
   local chaos_lines
   chaos_lines=0
   [ -f "$run_dir/chaos/faults.jsonl" ] && chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl")
-  "$crest" chaos run "$f" --for "${fault_s}s" --dir "$run_dir" >"$dir/chaos.out" 2>&1 || true
+  local spike_load=""
+  if [ -n "${spike[$f]:-}" ]; then
+    "$crest" run "$here/examples/chaos/steady-journeys.yaml" --target "$shop" \
+      --duration "${fault_s}s" --rate "$spike_rate" >"$dir/spike.out" 2>&1 &
+    spike_load=$!
+  fi
+  local target_args=()
+  [ -n "${target[$f]:-}" ] && target_args=(--target "${target[$f]}")
+  "$crest" chaos run "$f" "${target_args[@]}" --for "${fault_s}s" --dir "$run_dir" \
+    >"$dir/chaos.out" 2>&1 || true
   wait "$load" || true
+  [ -n "$spike_load" ] && { wait "$spike_load" || true; }
   # The run's start inside the file, so the saved case replays aligned without --load-start.
   if [ -s "$dir/load-run.json" ]; then
     jq -c --argjson s "$((start * 1000))" '. + {start_unix_ms: $s}' "$dir/load-run.json" \
@@ -116,6 +158,13 @@ run_case() {
   fi
   sleep "$post"
   end=$(date +%s)
+  local p
+  for p in "${db_tops[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${db_tops[@]}"; do wait "$p" 2>/dev/null || true; done
+  for slow in "${!slow_size[@]}"; do
+    name=$(basename "$slow" -slow.log)
+    tail -c +"$((slow_size[$slow] + 1))" "$slow" >"$dir/slow-$name.log" 2>/dev/null || true
+  done
   # The case's chaos log lines: for scoring only, never an input to the diagnosis.
   tail -n +"$((chaos_lines + 1))" "$run_dir/chaos/faults.jsonl" >"$dir/chaos.jsonl" 2>/dev/null || true
   jq -c --arg from "$(iso "$start")" --arg to "$(iso "$end")" \
@@ -135,6 +184,15 @@ diagnose_case() {
   local inputs=(--load-run "$dir/load-run.json")
   [ -n "$start" ] && inputs+=(--load-start "$start")
   [ -s "$dir/autoscaler.jsonl" ] && inputs+=(--autoscaler-log "$dir/autoscaler.jsonl")
+  local file server
+  for file in "$dir"/slow-*.log; do
+    [ -f "$file" ] || continue
+    server=$(basename "$file" .log); server=${server#slow-}
+    inputs+=(--slow-log "$server=$file")
+  done
+  for file in "$dir"/digests-*.jsonl; do
+    [ -s "$file" ] && inputs+=(--digests "$file")
+  done
   local t0 t1 t2
   t0=$(now_ms)
   if [ -n "$prom" ]; then

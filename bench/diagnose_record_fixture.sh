@@ -18,15 +18,33 @@ trap 'rm -rf "$tmp"' EXIT
 inputs=(--load-run "$case_dir/load-run.json")
 if [ -s "$case_dir/autoscaler.jsonl" ]; then
   # One line per change of a service's replica numbers; what no rule reads is dropped.
-  jq -c 'del(.metrics)' "$case_dir/autoscaler.jsonl" |
+  # A decision's metric readings shrink to the largest proposal (what the metrics asked for).
+  jq -c 'if (.metrics | type) == "array" and (.metrics | length) > 0
+         then .metrics = [{proposal: ([.metrics[].proposal] | max)}] else del(.metrics) end' \
+    "$case_dir/autoscaler.jsonl" |
     jq -s -c 'reduce .[] as $e ({seen: {}, out: []};
         ($e.service + "|" + $e.kind + "|" + ([$e.current, $e.desired, $e.max, $e.from, $e.to,
-          $e.reason, $e.transition] | tostring)) as $k
+          $e.reason, $e.transition, $e.instance, $e.node, $e.metrics] | tostring)) as $k
         | if .seen[$e.service + "|" + $e.kind] == $k then . else
             .seen[$e.service + "|" + $e.kind] = $k | .out += [$e] end) | .out[]' \
     >"$tmp/autoscaler.jsonl"
   inputs+=(--autoscaler-log "$tmp/autoscaler.jsonl")
 fi
+# Digest snapshots (what names a missing index): per server, only the application's five
+# statements with the most time over the case, every snapshot, without the server's monitoring.
+for digests in "$case_dir"/digests-*.jsonl; do
+  [ -s "$digests" ] || continue
+  name=$(basename "$digests")
+  top=$(jq -s -c '
+      def app: (.digest_text | ascii_downcase) as $t
+        | ($t | startswith("show ") | not) and ($t | test("performance_schema|information_schema") | not);
+      (.[0].digests | map({key: .digest, value: .sum_timer_wait}) | from_entries) as $first
+      | [.[-1].digests[] | select(app) | {digest, t: (.sum_timer_wait - ($first[.digest] // 0))}]
+      | sort_by(-.t) | .[:5] | map(.digest)' "$digests")
+  jq -c --argjson keep "$top" '.digests |= map(select(.digest as $d | $keep | index($d)))
+      | .waits = []' "$digests" >"$tmp/$name"
+  inputs+=(--digests "$tmp/$name")
+done
 "$crest" diagnose --prometheus-file "$case_dir/prometheus.json" "${inputs[@]}" --json \
   --save-fixture "$tmp/prometheus.json" >"$tmp/diagnosis.json"
 component=$(jq -r '.components[0].component' "$tmp/diagnosis.json")
@@ -43,6 +61,14 @@ if [ -s "$tmp/autoscaler.jsonl" ]; then
   gzip -9 -n -c "$tmp/autoscaler.jsonl" >"$fixture/autoscaler.jsonl.gz"
   replay+=(--autoscaler-log "$fixture/autoscaler.jsonl.gz")
 fi
+# The bundle holds the load series made from the digests; the snapshots themselves go in only
+# when the answer needs them (a missing index is named from its server's statements).
+for digests in "$tmp"/digests-*.jsonl; do
+  [ -s "$digests" ] && [ "$mechanism" = missing_index ] || continue
+  [ "$(basename "$digests")" = "digests-${component#db:}.jsonl" ] || continue  # the named server
+  gzip -9 -n -c "$digests" >"$fixture/$(basename "$digests").gz"
+  replay+=(--digests "$fixture/$(basename "$digests").gz")
+done
 jq -n --arg c "$component" --arg m "$mechanism" --arg f "$fault" \
   '{component: $c, mechanism: $m, recorded: ("crest chaos run " + $f + " on the local stack under examples/chaos/steady-journeys.yaml (bench/chaos_accuracy.sh)")}' \
   >"$fixture/expected.json"

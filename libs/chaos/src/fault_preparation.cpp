@@ -375,4 +375,26 @@ Result<Applied> prepare_scale(Context& c, bool cap) {
   return a;
 }
 
+// Nodes requested from now on take delay_s to become ready (the supervisor reads scale.json's
+// "node-pool" entry): a cloud short of capacity. Nothing changes until a pod needs a new node.
+Result<Applied> prepare_node_provisioning(Context& c) {
+  const std::string pool = "node-pool";
+  if (!c.spec.target.empty() && c.spec.target != pool)
+    return Error{ErrorKind::invalid_argument, "target " + c.spec.target + " is not node-pool"};
+  auto delay = int_parameter(c, "delay_s", 1, 3600);
+  if (!delay.ok()) return delay.error();
+  const fs::path file = c.run_dir / "scale.json";
+  auto all = read_scale_file(file);
+  if (!all.ok()) return all.error();
+  const json previous = all->contains(pool) ? (*all)[pool] : json();
+  json entry = previous.is_object() ? previous : json::object();
+  entry["provision_delay_ms"] = *delay * 1000LL;
+  Applied a;
+  a.target = pool;
+  a.parameters["delay_s"] = *delay;
+  a.undo["scale"] = {{"file", file.string()}, {"service", pool}, {"previous", previous}};
+  a.apply = [file, pool, entry]() { return write_scale_entry(file, pool, entry); };
+  return a;
+}
+
 }  // namespace crest::chaos::detail

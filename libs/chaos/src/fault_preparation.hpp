@@ -60,6 +60,7 @@ Result<Applied> prepare_redis_slow(Context& c);
 Result<Applied> prepare_poison(Context& c);
 Result<Applied> prepare_proxy(Context& c, const std::string& fault_line);
 Result<Applied> prepare_scale(Context& c, bool cap);
+Result<Applied> prepare_node_provisioning(Context& c);
 Result<void> write_scale_entry(const fs::path& file, const std::string& service, const json& entry);
 
 // The database (database_faults.cpp).

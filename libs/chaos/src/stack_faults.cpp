@@ -105,6 +105,10 @@ const std::vector<KindEntry>& kinds() {
         "the service's autoscaling switched off via scale.json"},
        {},
        [](Context& c) { return prepare_scale(c, false); }},
+      {{"node-provision-slow", "node-pool", "node-pool", "delay_s=120",
+        "nodes requested from now on take delay_s to become ready, via scale.json"},
+       {{"delay_s", "120"}},
+       prepare_node_provisioning},
   };
   return table;
 }

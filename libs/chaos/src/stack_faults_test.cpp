@@ -190,6 +190,26 @@ TEST_F(StackFaults, CapsTheAutoscalerAndRestoresTheEarlierOverrideExactly) {
   EXPECT_EQ(read(), before);
 }
 
+TEST_F(StackFaults, SlowsNodeProvisioningThroughScaleJsonAndRestoresIt) {
+  write_state({{"catalog", {{"catalog-1", start_sleeper()}}}});
+  const json before = {{"catalog", {{"max", 6}}}};
+  std::ofstream(dir_ / "scale.json") << before.dump();
+  auto read = [&] { return json::parse(std::ifstream(dir_ / "scale.json")); };
+  auto started = start_fault(dir_, {"node-provision-slow", "", {{"delay_s", "90"}}, {}});
+  ASSERT_TRUE(started.ok()) << started.error().message;
+  EXPECT_EQ(read()["node-pool"]["provision_delay_ms"], 90000);
+  EXPECT_EQ(read()["catalog"], before["catalog"]);
+  ASSERT_EQ(active_faults(dir_)->size(), 1u);
+  ASSERT_TRUE(stop_all_faults(dir_).ok());
+  EXPECT_EQ(read(), before);
+  auto bad = start_fault(dir_, {"node-provision-slow", "catalog", {}, {}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_THAT(bad.error().message, HasSubstr("node-pool"));
+  auto zero = start_fault(dir_, {"node-provision-slow", "", {{"delay_s", "0"}}, {}});
+  ASSERT_FALSE(zero.ok());
+  EXPECT_THAT(zero.error().message, HasSubstr("delay_s"));
+}
+
 TEST_F(StackFaults, CpuHogRunsInTheInstancesCgroupUntilUndone) {
   auto tree = stack::CgroupTree::create("chaos-test-" + std::to_string(::getpid()));
   if (!tree.available()) GTEST_SKIP() << "no cgroups: " << tree.reason();

@@ -1,5 +1,6 @@
 // Rules on the data stores: database load and digests, replicas, the cache.
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -12,9 +13,26 @@
 
 namespace crest::diagnose::detail {
 
+namespace {
+
+// The server's own chores and its monitoring (SHOW ..., performance_schema, information_schema)
+// are not the application's SQL: never "the top statement".
+bool monitoring_sql(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text.rfind("show ", 0) == 0 || text.find("performance_schema") != std::string::npos ||
+         text.find("information_schema") != std::string::npos;
+}
+
+bool application_sql(const DigestLoad& d) {
+  return !monitoring_sql(d.digest_text) && d.schema != "performance_schema";
+}
+
+}  // namespace
+
 void Rules::database() {
   for (const auto* s : top({Signal::db_load, Signal::db_digest_load, Signal::db_slow_queries,
-                            Signal::db_connections},
+                            Signal::db_connections, Signal::db_rows_examined},
                            [](auto& x) { return x.increased; })) {
     const auto& component = s->kind.component;  // db:<server>
     if (has_cause(component)) {
@@ -43,19 +61,49 @@ void Rules::database() {
         dbtop = &t;
       }
     }
-    const bool have_digests = dbtop != nullptr && !dbtop->digests.empty();
+    std::vector<const DigestLoad*> app;
+    if (dbtop != nullptr) {
+      for (const auto& dg : dbtop->digests) {
+        if (application_sql(dg)) app.push_back(&dg);
+      }
+    }
+    const bool have_digests = !app.empty();
     if (have_digests) {
-      const auto& top_sql = dbtop->digests.front();
+      // The statement that ran with an index before the onset and without one since: an index
+      // gone (dropped, or no longer chosen), however light its load on a small table.
+      const DigestLoad* lost_index = nullptr;
+      std::vector<DigestSnapshot> own;
+      for (const auto& snap : in_.digest_snapshots) {
+        if (snap.server == server) own.push_back(snap);
+      }
+      const DbTop before = compute_db_top(own, std::nullopt, d_.window.onset);
+      for (const auto* dg : app) {
+        if (!dg->no_index) continue;
+        for (const auto& was : before.digests) {
+          if (was.digest == dg->digest && !was.no_index && was.calls > 0) {
+            lost_index = dg;
+          }
+        }
+        if (lost_index != nullptr) break;
+      }
+      const auto& top_sql = lost_index != nullptr ? *lost_index : *app.front();
       title += fmt::format(", top SQL `{}`", top_sql.digest_text.substr(0, 120));
-      if (top_sql.no_index) {
+      if (lost_index != nullptr) {
+        title += fmt::format(
+            " (no index since the onset; it had one before: {} rows examined "
+            "per row returned)",
+            num(top_sql.rows_examined_per_row_returned));
+        mechanism = "missing_index";
+      } else if (top_sql.no_index) {
         title += " (no index)";
         if (top_sql.rows_examined_per_row_returned > 100) {
           mechanism = "missing_index";
         }
       }
       base += 0.2;
-      for (std::size_t i = 0; i < dbtop->digests.size() && i < 3; ++i) {
-        const auto& dg = dbtop->digests[i];
+      if (lost_index != nullptr && lost_index != app.front()) app.insert(app.begin(), lost_index);
+      for (std::size_t i = 0; i < app.size() && i < 3; ++i) {
+        const auto& dg = *app[i];
         evidence.push_back(
             {"digest",
              fmt::format(
@@ -72,7 +120,8 @@ void Rules::database() {
     };
     std::map<std::string, SlowTotals> by_sql;
     for (const auto& q : in_.slow_queries) {
-      if (q.server == server && q.t >= d_.window.onset && q.t <= d_.window.end) {
+      if (q.server == server && q.t >= d_.window.onset && q.t <= d_.window.end &&
+          !monitoring_sql(q.normalized)) {
         auto& totals = by_sql[q.normalized];
         totals.time += q.query_time_s;
         totals.lock += q.lock_time_s;

@@ -202,13 +202,19 @@ std::vector<Series> db_load_series(const std::vector<DigestSnapshot>& snapshots,
                {},
                {},
                "digest snapshots"};
+      // Rows the statement reads per second: an index lost turns a few into thousands.
+      Series rows{"crest_db_digest_rows_examined",
+                  {{"db_server", server}, {"digest", d.digest}},
+                  {},
+                  {},
+                  "digest snapshots"};
       for (std::size_t i = 1; i < list.size(); ++i) {
         const std::vector<DigestSnapshot> pair{list[i - 1], list[i]};
         const double seconds = list[i].t - list[i - 1].t;
         if (seconds <= 0) {
           continue;
         }
-        double value = 0;
+        double value = 0, examined = 0;
         const DigestRow* now = nullptr;
         const DigestRow* before = nullptr;
         for (const auto& r : list[i].digests) {
@@ -224,11 +230,16 @@ std::vector<Series> db_load_series(const std::vector<DigestSnapshot>& snapshots,
         if (now != nullptr) {
           value = delta(now->sum_timer_wait_ps, before ? before->sum_timer_wait_ps : 0) /
                   kPicoseconds / seconds;
+          examined =
+              delta(now->sum_rows_examined, before ? before->sum_rows_examined : 0) / seconds;
         }
         s.t.push_back(list[i].t);
         s.v.push_back(value);
+        rows.t.push_back(list[i].t);
+        rows.v.push_back(examined);
       }
       out.push_back(std::move(s));
+      out.push_back(std::move(rows));
     }
   }
   return out;

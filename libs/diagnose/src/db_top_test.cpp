@@ -88,14 +88,17 @@ TEST(DbTop, WindowLimitsTheDigestTotals) {
   std::vector<DigestSnapshot> snaps{
       snap(100, {row("a", "qa", 0, 0, 0, 0, 0), row("b", "qb", 0, 0, 0, 0, 0)}),
       snap(110, {row("a", "qa", 10, 50, 0, 0, 0), row("b", "qb", 0, 0, 0, 0, 0)}),
-      snap(120, {row("a", "qa", 10, 50, 0, 0, 0), row("b", "qb", 10, 5, 0, 0, 0)}),
+      snap(120, {row("a", "qa", 10, 50, 0, 0, 0), row("b", "qb", 10, 5, 4000, 10, 10)}),
   };
   EXPECT_EQ(compute_db_top(snaps).digests[0].digest, "a");
   EXPECT_EQ(compute_db_top(snaps, 110.0).digests[0].digest, "b");
   const auto series = db_load_series(snaps);
-  ASSERT_EQ(series.size(), 3u);  // total + two digests
+  ASSERT_EQ(series.size(), 5u);  // total + two digests' load and rows examined
   EXPECT_EQ(series[0].name, "crest_db_aas");
   EXPECT_EQ(series[0].v, (std::vector<double>{5, 0.5}));
+  EXPECT_EQ(series[4].name, "crest_db_digest_rows_examined");
+  EXPECT_EQ(series[4].label("digest"), "b");
+  EXPECT_EQ(series[4].v, (std::vector<double>{0, 400}));  // 4000 rows in 10 s
 }
 
 }  // namespace

@@ -17,6 +17,38 @@ using detail::is_slo;
 using detail::Rules;
 using detail::series_evidence;
 
+namespace {
+
+// A pod the platform took out on purpose (scaled in: draining, then stopped) stops answering its
+// scrape: that is not an outage. Its `up` samples from then on are dropped.
+void drop_scrapes_of_retired_pods(std::vector<Series>& series,
+                                  const std::vector<ScalingEvent>& events) {
+  std::map<std::string, double> retired;  // pod -> when it started draining or stopped
+  for (const auto& e : events) {
+    if (e.kind == "pod" && !e.subject.empty() &&
+        (e.transition == "draining" || e.transition == "stopped")) {
+      retired.emplace(e.subject, e.t);
+    }
+  }
+  if (retired.empty()) {
+    return;
+  }
+  for (auto& s : series) {
+    const auto it = s.name == "up" ? retired.find(s.label("pod")) : retired.end();
+    if (it == retired.end()) {
+      continue;
+    }
+    std::size_t keep = 0;
+    while (keep < s.t.size() && s.t[keep] < it->second) {
+      ++keep;
+    }
+    s.t.resize(keep);
+    s.v.resize(keep);
+  }
+}
+
+}  // namespace
+
 Diagnosis diagnose(Inputs in, const DiagnoseOptions& options) {
   Diagnosis d;
   d.scorer = options.scorer == Scorer::robust ? "robust (median/IQR)" : "nsigma (mean/stddev)";
@@ -29,6 +61,7 @@ Diagnosis diagnose(Inputs in, const DiagnoseOptions& options) {
       d.series.push_back(s);
     }
   }
+  drop_scrapes_of_retired_pods(d.series, in.scaling_events);
   aggregate_instances(d.series);
   add_derived_series(d.series);
   std::optional<AnomalyWindow> window;

@@ -246,6 +246,62 @@ void Rules::scaling() {
       add(std::move(c));
     }
   }
+  // Replicas the metrics asked for and the bounds refused: a cap too low, or autoscaling off.
+  for (const auto* s : top({Signal::replicas_desired}, [](auto& x) {
+         return x.increased && x.peak >= 1 && x.series->name == "crest_autoscaler_unmet_replicas";
+       })) {
+    const auto& service = s->kind.component;
+    std::string reason;
+    double wanted = 0, current = 0;
+    for (const auto& e : in_.scaling_events) {
+      if (e.kind == "decision" && e.service == service && e.t >= d_.window.onset - 30 &&
+          e.t <= d_.window.end && e.wanted && e.current &&
+          *e.wanted - *e.current >= wanted - current) {
+        wanted = *e.wanted;
+        current = *e.current;
+        reason = e.reason;
+      }
+    }
+    const bool off = reason.find("Disabled") != std::string::npos;
+    Cause c{fmt::format("{} held at {} replicas while its metrics asked for {}{}", service,
+                        num(current), num(wanted), reason.empty() ? "" : " (" + reason + ")"),
+            service,
+            off ? "autoscaling_off" : "at_max_replicas",
+            confidence(0.65, s),
+            off ? "turn its autoscaling back on (HPA), or scale it by hand for the peak"
+                : "raise the HPA's maxReplicas (and the node group's max size) to what the peak "
+                  "needs",
+            {series_evidence(*s)}};
+    add(std::move(c));
+  }
+  // Scale-ups waiting for capacity: a node being provisioned for long while pods stay pending.
+  for (const auto* s : top({Signal::capacity_wait}, [](auto& x) { return x.increased; })) {
+    if (s->series->name != "crest_node_provisioning_seconds" || s->peak < 15) {
+      continue;
+    }
+    Cause c{fmt::format("scale-up waited {} s for a new node ({} provisioning)",
+                        num(std::round(s->peak)), s->kind.component),
+            s->kind.component,
+            "node_provisioning_slow",
+            confidence(0.7, s),
+            "keep spare node capacity for known peaks (over-provisioning pods, a warm pool), "
+            "check the node group's provisioning time and instance quotas",
+            {series_evidence(*s)}};
+    for (const auto* pods : top({Signal::capacity_wait}, [](auto& x) {
+           return x.increased && x.series->name == "crest_pod_pending_seconds";
+         })) {
+      c.evidence.push_back(series_evidence(*pods));
+    }
+    for (const auto& e : in_.scaling_events) {
+      if (e.kind == "node" && e.t >= d_.window.onset - 30 && e.t <= d_.window.end + 60) {
+        c.evidence.push_back({"scaling",
+                              fmt::format("{}:{} {} {} {}", e.source, e.line, clock_of(e.t),
+                                          e.subject, e.transition),
+                              e.t, 0});
+      }
+    }
+    add(std::move(c));
+  }
 }
 
 bool Rules::at_max(const std::string& service, std::string& note) {
@@ -369,6 +425,26 @@ void Rules::memory_and_restarts() {
             "keep at least two instances behind a PodDisruptionBudget; find why it died (exit "
             "code, OOM, "
             "liveness probe)",
+            {series_evidence(*s)}};
+    add_logs(c, service);
+    add(std::move(c));
+  }
+  // A service's instance that stops answering its scrape is down or frozen (a hung process holds
+  // its port and answers nothing). Databases, the cache and the queues have rules of their own.
+  for (const auto* s : top({Signal::target_up}, [](auto& x) { return !x.increased; })) {
+    const auto& service = s->kind.component;
+    if (service == "cache" || service == "sqs" || service == "dynamodb" ||
+        service.rfind("db:", 0) == 0 || service.rfind("queue:", 0) == 0 ||
+        has_cause(service, "instance_down") || has_cause(service, "memory_pressure")) {
+      continue;
+    }
+    Cause c{fmt::format("{} instance {} not answering: down or frozen", service,
+                        s->kind.instance.empty() ? service : s->kind.instance),
+            service,
+            "instance_down",
+            confidence(0.7, s),
+            "find why it stopped answering (a hung process, a stopped container, the node); keep "
+            "at least two instances behind a PodDisruptionBudget",
             {series_evidence(*s)}};
     add_logs(c, service);
     add(std::move(c));

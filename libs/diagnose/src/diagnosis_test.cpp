@@ -54,7 +54,7 @@ TEST(Diagnose, CpuSaturatedAtMaxReplicas) {
                                         {0, 0.01, 8, kOnset + 2}, 1000, 300, 78));
   for (double t : {1100.0, kOnset + 5, kOnset + 20}) {
     in.scaling_events.push_back(
-        {t, "decision", "catalog", 4, t > kOnset ? 6 : 4, 4, "cpu", 1, "as.jsonl"});
+        {t, "decision", "catalog", 4, t > kOnset ? 6 : 4, 4, "cpu", 1, "as.jsonl", {}, {}, {}});
   }
   const auto d = diagnose(std::move(in));
   ASSERT_TRUE(d.has_window);
@@ -286,11 +286,32 @@ TEST(Diagnose, ScaleUpLaggedTheSpike) {
   in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
                                         {{"container", "orders"}}, {0.2, 0.1, 0.9, kOnset}, 1000,
                                         300, 61));
-  in.scaling_events.push_back({1100, "decision", "orders", 2, 2, 10, "cpu 40%", 1, "as.jsonl"});
   in.scaling_events.push_back(
-      {kOnset + 15, "decision", "orders", 2, 5, std::nullopt, "cpu 95%", 2, "as.jsonl"});
-  in.scaling_events.push_back(
-      {kOnset + 40, "pod", "orders", 5, std::nullopt, std::nullopt, "ready", 3, "as.jsonl"});
+      {1100, "decision", "orders", 2, 2, 10, "cpu 40%", 1, "as.jsonl", {}, {}, {}});
+  in.scaling_events.push_back({kOnset + 15,
+                               "decision",
+                               "orders",
+                               2,
+                               5,
+                               std::nullopt,
+                               "cpu 95%",
+                               2,
+                               "as.jsonl",
+                               {},
+                               {},
+                               {}});
+  in.scaling_events.push_back({kOnset + 40,
+                               "pod",
+                               "orders",
+                               5,
+                               std::nullopt,
+                               std::nullopt,
+                               "ready",
+                               3,
+                               "as.jsonl",
+                               {},
+                               {},
+                               {}});
   const auto d = diagnose(std::move(in));
   ASSERT_GE(d.causes.size(), 2u) << format_text(d);
   bool lag = false;
@@ -336,6 +357,87 @@ TEST(Diagnose, InstanceMarkedDownAtTheLoadBalancer) {
   EXPECT_EQ(c.component, "users");
   EXPECT_EQ(c.mechanism, "instance_down");
   EXPECT_EQ(c.title, "users instance down: marked DOWN by the load balancer (srv2)");
+}
+
+// A pod scaled in stops answering its scrape; that is no outage. The same pod failing its scrape
+// without having been taken out is one.
+TEST(Diagnose, AScaledInPodIsNotATargetDown) {
+  for (const bool retired : {true, false}) {
+    auto in = platform();
+    Series up{
+        "up", {{"job", "storefront"}, {"pod", "orders-3"}, {"service", "orders"}}, {}, {}, ""};
+    for (int i = 0; i < 300; ++i) {
+      up.t.push_back(1000 + i);
+      up.v.push_back(1000 + i < kOnset + 10 ? 1 : 0);
+    }
+    in.series.push_back(up);
+    if (retired) {
+      in.scaling_events.push_back(
+          {kOnset + 9, "pod", "orders", {}, {}, {}, "", 1, "ev.jsonl", {}, "draining", "orders-3"});
+    }
+    const auto d = diagnose(std::move(in));
+    const bool orders_down = std::any_of(d.ranking.begin(), d.ranking.end(), [](const auto& s) {
+      return s.kind.signal == Signal::target_up && s.score >= 3;
+    });
+    EXPECT_EQ(orders_down, !retired);
+  }
+}
+
+// A frozen worker stops answering its scrape: named as down, not by the CPU it burns after.
+TEST(Diagnose, AnInstanceNotAnsweringItsScrapeIsDown) {
+  auto in = platform();
+  Series up{"up", {{"job", "storefront"}, {"pod", "worker-1"}, {"service", "worker"}}, {}, {}, ""};
+  for (int i = 0; i < 300; ++i) {
+    up.t.push_back(1000 + i);
+    up.v.push_back(1000 + i >= kOnset && 1000 + i < kOnset + 40 ? 0 : 1);
+  }
+  in.series.push_back(up);
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "worker");
+  EXPECT_EQ(c.mechanism, "instance_down");
+  EXPECT_THAT(c.title, HasSubstr("worker-1 not answering"));
+}
+
+// The metrics ask for more replicas than the service may have: capped, or autoscaling off.
+TEST(Diagnose, ReplicasAskedForAndRefused) {
+  for (const char* reason : {"TooManyReplicas", "ScalingDisabled"}) {
+    auto in = platform();
+    for (double t = 1000; t < 1300; t += 5) {
+      ScalingEvent e{t, "decision", "users", 2, 2, {}, reason, 1, "ev.jsonl", {}, {}, {}};
+      e.wanted = t >= kOnset ? 9 : 2;
+      in.scaling_events.push_back(e);
+    }
+    const auto d = diagnose(std::move(in));
+    const auto& c = top_cause(d);
+    EXPECT_EQ(c.component, "users");
+    EXPECT_EQ(c.mechanism,
+              std::string(reason) == "TooManyReplicas" ? "at_max_replicas" : "autoscaling_off");
+    EXPECT_THAT(c.title, HasSubstr("held at 2 replicas while its metrics asked for 9"));
+  }
+}
+
+// A scale-up waiting a long time for a node: named from the node pool's provisioning age.
+TEST(Diagnose, ScaleUpWaitingForANode) {
+  auto in = platform();
+  in.scaling_events.push_back(
+      {1000, "node", "node-pool", {}, {}, {}, "", 1, "ev.jsonl", {}, "ready", "node-2"});
+  in.scaling_events.push_back(
+      {kOnset + 5, "pod", "users", {}, {}, {}, "", 2, "ev.jsonl", {}, "pending", "users-3"});
+  in.scaling_events.push_back(
+      {kOnset + 6, "node", "node-pool", {}, {}, {}, "", 3, "ev.jsonl", {}, "requested", "node-3"});
+  in.scaling_events.push_back(
+      {kOnset + 66, "node", "node-pool", {}, {}, {}, "", 4, "ev.jsonl", {}, "ready", "node-3"});
+  in.scaling_events.push_back(
+      {1299, "pod", "users", {}, {}, {}, "", 5, "ev.jsonl", {}, "started", "users-3"});
+  const auto d = diagnose(std::move(in));
+  ASSERT_FALSE(d.causes.empty()) << format_text(d);
+  const auto it = std::find_if(d.causes.begin(), d.causes.end(), [](const Cause& c) {
+    return c.mechanism == "node_provisioning_slow";
+  });
+  ASSERT_NE(it, d.causes.end()) << format_text(d);
+  EXPECT_EQ(it->component, "node-pool");
+  EXPECT_THAT(it->title, ::testing::ContainsRegex("waited (59|60|61) s"));  // the node took 60 s
 }
 
 TEST(Diagnose, NoRuleFitsShowsTheTopEvidence) {

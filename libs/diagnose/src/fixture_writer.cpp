@@ -16,10 +16,14 @@ namespace {
 // Series that other inputs produce again on replay (the autoscaler log keeps its own file) or that
 // the diagnosis derives from the series kept (the cache hit ratio).
 bool derived_again_on_replay(const Series& s) {
-  static const std::set<std::string> names = {
-      "crest_autoscaler_desired_replicas", "crest_autoscaler_current_replicas",
-      "crest_autoscaler_max_replicas", "crest_cache_hit_ratio"};
-  return names.count(s.name) > 0;
+  static const std::set<std::string> names = {"crest_autoscaler_desired_replicas",
+                                              "crest_autoscaler_current_replicas",
+                                              "crest_autoscaler_max_replicas",
+                                              "crest_autoscaler_unmet_replicas",
+                                              "crest_pod_pending_seconds",
+                                              "crest_node_provisioning_seconds",
+                                              "crest_cache_hit_ratio"};
+  return names.count(s.name) > 0 || s.name.ends_with("_per_call");
 }
 
 // Rules look past the top of the ranking for these (replicas against max, a queue's consumption,
@@ -66,6 +70,17 @@ std::string compact_fixture_bundle(const Diagnosis& d, std::size_t keep_series) 
     }
     if (!slo) {
       ++ranked;
+    }
+  }
+  // A time spent kept needs its call counters: scoring reads it against its time per call.
+  std::set<std::string> calls_wanted;
+  for (const auto* s : keep) {
+    if (s->name.ends_with("_seconds_sum")) calls_wanted.insert(calls_key_of(*s));
+  }
+  calls_wanted.erase("");
+  for (const auto& s : d.series) {
+    if (!s.name.ends_with("_seconds_sum") && calls_wanted.count(calls_key_of(s)) > 0) {
+      keep.insert(&s);
     }
   }
   nlohmann::json result = nlohmann::json::array();

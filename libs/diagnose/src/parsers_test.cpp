@@ -2,6 +2,9 @@
 
 #include "crest/metrics/latency_histogram.hpp"
 
+#include <algorithm>
+#include <map>
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -365,6 +368,41 @@ TEST(AutoscalerLog, AcceptsTheStacksOwnEventKinds) {
   const auto series = scaling_series(*r);
   ASSERT_EQ(series.size(), 2u);  // desired and current of users, from its one decision
   EXPECT_EQ(series[0].label("service"), "users");
+}
+
+// Pods waiting for a node, the node being provisioned, and a decision whose metrics asked for
+// more replicas than the bounds allowed.
+TEST(AutoscalerLog, WaitingPodsAndNodesAndUnmetReplicasBecomeSeries) {
+  auto r = parse_autoscaler_log(
+      "{\"current\":2,\"desired\":2,\"kind\":\"decision\",\"service\":\"users\","
+      "\"metrics\":[{\"metric\":\"cpu\",\"proposal\":5},{\"metric\":\"memory\","
+      "\"proposal\":1}],\"reason\":\"TooManyReplicas\",\"ts\":\"2026-11-30T10:00:00Z\"}\n"
+      "{\"instance\":\"users-3\",\"kind\":\"pod\",\"service\":\"users\","
+      "\"transition\":\"pending\",\"ts\":\"2026-11-30T10:00:01Z\"}\n"
+      "{\"kind\":\"node\",\"node\":\"node-3\",\"service\":\"node-pool\","
+      "\"transition\":\"requested\",\"ts\":\"2026-11-30T10:00:02Z\"}\n"
+      "{\"kind\":\"node\",\"node\":\"node-3\",\"service\":\"node-pool\","
+      "\"transition\":\"ready\",\"ts\":\"2026-11-30T10:00:32Z\"}\n"
+      "{\"instance\":\"users-3\",\"kind\":\"pod\",\"pid\":42,\"service\":\"users\","
+      "\"transition\":\"started\",\"ts\":\"2026-11-30T10:00:33Z\"}\n",
+      "events.jsonl");
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ((*r)[0].wanted, 5);
+  EXPECT_EQ((*r)[1].subject, "users-3");
+  EXPECT_EQ((*r)[2].subject, "node-3");
+  EXPECT_EQ((*r)[2].transition, "requested");
+  std::map<std::string, Series> by_name;
+  for (auto& s : scaling_series(*r)) by_name[s.name + "/" + s.label("service")] = s;
+  ASSERT_EQ(by_name.count("crest_node_provisioning_seconds/node-pool"), 1u);
+  ASSERT_EQ(by_name.count("crest_pod_pending_seconds/users"), 1u);
+  ASSERT_EQ(by_name.count("crest_autoscaler_unmet_replicas/users"), 1u);
+  const auto& node = by_name["crest_node_provisioning_seconds/node-pool"];
+  EXPECT_EQ(node.v.front(), 0);
+  EXPECT_NEAR(*std::max_element(node.v.begin(), node.v.end()), 30, 1.5);
+  EXPECT_EQ(node.v.back(), 0);  // ready
+  const auto& pods = by_name["crest_pod_pending_seconds/users"];
+  EXPECT_NEAR(*std::max_element(pods.v.begin(), pods.v.end()), 32, 1.5);
+  EXPECT_EQ(by_name["crest_autoscaler_unmet_replicas/users"].v.front(), 3);  // 5 wanted, 2 had
 }
 
 TEST(HaproxyStat, SnapshotsBecomeHealthSeries) {

@@ -44,6 +44,17 @@ double scale_floor(const SeriesKind& k, double centre) {
     case Signal::queue_oldest_age:
       absolute = 0.5;
       break;
+    case Signal::db_digest_load:
+      // One statement's share of the database's time: a fiftieth of a session is noise on a
+      // quiet server (hundreds of digests each wobble by a few milliseconds per second).
+      absolute = 0.02;
+      break;
+    case Signal::db_rows_examined:
+      absolute = 100;  // rows per second: a small table's scan is a few hundred
+      break;
+    case Signal::capacity_wait:
+      absolute = 2;  // a pod takes a second or two to start even with room for it
+      break;
     case Signal::memory:
       // An idle instance's few MiB doubling when it takes its first requests is not a leak.
       absolute = 8 << 20;
@@ -79,6 +90,9 @@ double scale_floor(const SeriesKind& k, double centre) {
       break;
     case Signal::downstream_latency:
     case Signal::dynamodb_latency:
+      // Seconds spent waiting per second; a mean per call moves by milliseconds.
+      absolute = k.per_call ? 1e-3 : 0.01;
+      break;
     case Signal::pool_wait:
       absolute = 0.01;  // seconds spent waiting per second
       break;
@@ -115,7 +129,7 @@ bool is_log_rate(Signal s) {
 }
 
 // A score beyond this is "certainly anomalous"; past it, the earlier mover ranks first.
-constexpr double kScoreCap = 100;
+constexpr double kScoreCap = 50;
 
 }  // namespace
 
@@ -293,6 +307,26 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     scored.window_median = quantile_in_place(in_window, 0.5);
     scored.first_anomalous_t = first_anomalous.value_or(scored.peak_t);
     out.push_back(std::move(scored));
+  }
+  // Time spent on a dependency counts only as far as its time per call moved too (more calls
+  // to a healthy dependency are its callers' doing); the per-call companions are only that check.
+  std::map<std::string, double> per_call_score;
+  for (const auto& s : out) {
+    if (s.kind.per_call) {
+      const auto& n = s.series->name;
+      per_call_score[Series{n.substr(0, n.size() - 9) + "_sum", s.series->labels, {}, {}, {}}
+                         .display_name()] = s.score;
+    }
+  }
+  if (!per_call_score.empty()) {
+    for (auto& s : out) {
+      const auto it = per_call_score.find(s.series->display_name());
+      if (it != per_call_score.end()) {
+        s.score = std::min(s.score, it->second);
+      }
+    }
+    out.erase(std::remove_if(out.begin(), out.end(), [](const auto& s) { return s.kind.per_call; }),
+              out.end());
   }
   std::stable_sort(out.begin(), out.end(), [](const ScoredSeries& a, const ScoredSeries& b) {
     const double ca = std::min(a.score, kScoreCap), cb = std::min(b.score, kScoreCap);

@@ -159,3 +159,47 @@ TEST(DerivedSeries, CacheHitRatio) {
 
 }  // namespace
 }  // namespace crest::diagnose
+
+namespace crest::diagnose {
+namespace {
+
+using testing::Shape;
+using testing::synthetic_counter;
+
+// A cache that fails sends its misses to the database: the time spent there rises with the
+// calls, each no slower. The cache's errors must rank above the database, and a database whose
+// every call got slower must still rank first.
+std::vector<ScoredSeries> score_calls_case(double per_call_after, std::vector<Series>& keep) {
+  const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
+  const double calls = 20, calls_after = 60, per_call = 0.02;
+  keep = {
+      synthetic_counter("crest_db_queries_total", db, {calls, 0.1, calls_after, 1200}),
+      synthetic_counter("crest_db_query_duration_seconds_sum", db,
+                        {calls * per_call, 0.02, calls_after * per_call_after, 1200}, 1000, 300, 2),
+      synthetic_counter("crest_cache_requests_total",
+                        {{"cache", "redis"}, {"result", "error"}, {"service", "catalog"}},
+                        {0, 0.01, 20, 1200}, 1000, 300, 3),
+  };
+  add_derived_series(keep);
+  return score_series(keep, AnomalyWindow{1200, 1299, true, "test"}, {});
+}
+
+TEST(TimePerCall, MoreCallsToAHealthyDependencyDoNotOutrankTheFailingOne) {
+  std::vector<Series> series;
+  auto ranked = score_calls_case(0.02, series);
+  auto components = rank_components(ranked);
+  ASSERT_GE(components.size(), 2u);
+  EXPECT_EQ(components[0].component, "cache");
+  for (const auto& s : ranked) EXPECT_FALSE(s.kind.per_call);  // companions only
+}
+
+TEST(TimePerCall, SlowerCallsStillRankTheDependency) {
+  std::vector<Series> series;
+  auto ranked = score_calls_case(2.0, series);  // every call 100 times slower
+  auto components = rank_components(ranked);
+  ASSERT_GE(components.size(), 1u);
+  EXPECT_EQ(components[0].component, "db:replica1");
+}
+
+}  // namespace
+}  // namespace crest::diagnose

@@ -74,6 +74,10 @@ const char* to_string(Signal s) {
       return "replicas_current";
     case Signal::replicas_max:
       return "replicas_max";
+    case Signal::capacity_wait:
+      return "capacity_wait";
+    case Signal::db_rows_examined:
+      return "db_rows_examined";
     case Signal::lb_active_servers:
       return "lb_active_servers";
     case Signal::lb_server_up:
@@ -222,6 +226,8 @@ SeriesKind classify(const Series& s) {
         "db:" + first_label(s, {"db_server", "server", "instance", "DBInstanceIdentifier", "id"}));
   } else if (n == "crest_db_digest_aas") {
     set(Signal::db_digest_load, "db:" + first_label(s, {"db_server", "server", "instance"}));
+  } else if (n == "crest_db_digest_rows_examined") {
+    set(Signal::db_rows_examined, "db:" + first_label(s, {"db_server", "server", "instance"}));
   } else if (starts_with(n, "crest_db_slow_quer") || n == "mysql_global_status_slow_queries") {
     set(Signal::db_slow_queries, "db:" + first_label(s, {"db_server", "server", "instance"}));
     k.counter = n == "mysql_global_status_slow_queries" && !s.per_second;
@@ -229,7 +235,9 @@ SeriesKind classify(const Series& s) {
     set(Signal::db_queries, "db:" + first_label(s, {"db_server", "server", "instance"}));
     k.instance = service_of(s);
   } else if (starts_with(n, "crest_db_query_duration_seconds")) {
-    set(ends_with(n, "_bucket") ? Signal::other : Signal::downstream_latency,
+    set(ends_with(n, "_bucket")  ? Signal::other
+        : ends_with(n, "_count") ? Signal::throughput
+                                 : Signal::downstream_latency,
         "db:" + first_label(s, {"db_server", "server"}));
     k.instance = service_of(s);
   } else if (n == "mysql_global_status_threads_connected" || n == "DatabaseConnections") {
@@ -285,17 +293,22 @@ SeriesKind classify(const Series& s) {
   } else if (starts_with(n, "crest_aws_request_duration_seconds") ||
              n == "SuccessfulRequestLatency") {
     const bool dynamo = aws.empty() || aws == "dynamodb";
-    set(ends_with(n, "_bucket") ? Signal::other
-        : dynamo                ? Signal::dynamodb_latency
-                                : Signal::downstream_latency,
+    set(ends_with(n, "_bucket")  ? Signal::other
+        : ends_with(n, "_count") ? Signal::throughput
+        : dynamo                 ? Signal::dynamodb_latency
+                                 : Signal::downstream_latency,
         dynamo ? "dynamodb" : aws);
     k.instance = first_label(s, {"pod", "job", "instance"});
   } else if (starts_with(n, "http_client_request_duration_seconds")) {
-    set(ends_with(n, "_bucket") ? Signal::other : Signal::downstream_latency,
+    set(ends_with(n, "_bucket")  ? Signal::other
+        : ends_with(n, "_count") ? Signal::throughput
+                                 : Signal::downstream_latency,
         first_label(s, {"server_address", "peer_service", "peer"}));
   } else if (n == "http_client_errors_total") {
     set(Signal::downstream_errors, first_label(s, {"server_address", "peer_service", "peer"}));
-  } else if (n == "crest_autoscaler_desired_replicas" ||
+  } else if (n == "crest_pod_pending_seconds" || n == "crest_node_provisioning_seconds") {
+    set(Signal::capacity_wait);
+  } else if (n == "crest_autoscaler_unmet_replicas" || n == "crest_autoscaler_desired_replicas" ||
              n == "kube_horizontalpodautoscaler_status_desired_replicas") {
     set(Signal::replicas_desired);
   } else if (n == "crest_autoscaler_current_replicas" ||
@@ -328,6 +341,7 @@ SeriesKind classify(const Series& s) {
   }
   // Buckets are scored through their quantiles or sums. A long poll (SQS ReceiveMessage waits
   // up to 20 s for a message) lasts as long as the queue is empty: its duration is not latency.
+  k.per_call = ends_with(n, "_seconds_per_call");
   k.skipped = ends_with(n, "_bucket") || (starts_with(n, "crest_aws_request_duration_seconds") &&
                                           s.label("operation") == "ReceiveMessage");
   if (k.component.empty() || k.component == "db:" || k.component == "queue:") {
@@ -387,6 +401,20 @@ Combine combine_of(Signal signal) {
 }
 
 constexpr const char* kInstanceLabels[] = {"pod", "instance", "node"};
+
+// Removes the series flagged in `drop`, keeping the others in order.
+void remove_flagged(std::vector<Series>& series, const std::vector<bool>& drop) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < series.size(); ++i) {
+    if (!drop[i]) {
+      if (kept != i) {
+        series[kept] = std::move(series[i]);
+      }
+      ++kept;
+    }
+  }
+  series.resize(kept);
+}
 
 }  // namespace
 
@@ -452,22 +480,95 @@ void aggregate_instances(std::vector<Series>& series) {
     }
     added.push_back(std::move(total));
   }
-  std::size_t kept = 0;
-  for (std::size_t i = 0; i < series.size(); ++i) {
-    if (!drop[i]) {
-      if (kept != i) {
-        series[kept] = std::move(series[i]);
-      }
-      ++kept;
-    }
-  }
-  series.resize(kept);
+  remove_flagged(series, drop);
   for (auto& s : added) {
     series.push_back(std::move(s));
   }
 }
 
+namespace {
+
+// Time spent calling a dependency (`X_seconds_sum` per second) rises when each call is slower and
+// when there are more calls: a cache that fails sends its misses to the database, whose time
+// spent then rises though nothing is wrong with it. Where the calls are counted too (the
+// histogram's `X_seconds_count`, or the client's own call counter: `crest_db_queries_total`,
+// `crest_aws_requests_total` summed over outcomes), a companion series of the mean time per call
+// (`X_seconds_per_call`: Δsum / Δcalls) is added; scoring lets the time spent count only as far
+// as the time per call moved too (score_series).
+std::string calls_key(const std::string& base, Labels labels) {
+  labels.erase("outcome");
+  return Series{base, std::move(labels), {}, {}, {}}.display_name();
+}
+
+std::string duration_base_of_calls(const std::string& name) {
+  if (ends_with(name, "_seconds_count")) return name.substr(0, name.size() - 6);
+  if (name == "crest_db_queries_total") return "crest_db_query_duration_seconds";
+  if (name == "crest_aws_requests_total") return "crest_aws_request_duration_seconds";
+  return {};
+}
+
+}  // namespace
+
+std::string calls_key_of(const Series& s) {
+  if (ends_with(s.name, "_seconds_sum")) {
+    return calls_key(s.name.substr(0, s.name.size() - 4), s.labels);
+  }
+  const auto base = duration_base_of_calls(s.name);
+  return base.empty() ? std::string() : calls_key(base, s.labels);
+}
+
+namespace {
+
+void add_time_per_call(std::vector<Series>& series) {
+  std::map<std::string, std::map<long long, double>> calls;  // key -> calls per second by ms
+  for (const auto& s : series) {
+    const auto base = duration_base_of_calls(s.name);
+    if (base.empty()) {
+      continue;
+    }
+    const Series rate = s.per_second ? s : to_rate(s);
+    auto& into = calls[calls_key(base, s.labels)];
+    for (std::size_t i = 0; i < rate.t.size(); ++i) {
+      into[std::llround(rate.t[i] * 1000)] += rate.v[i];
+    }
+  }
+  std::vector<Series> added;
+  for (const auto& sum : series) {
+    if (!ends_with(sum.name, "_seconds_sum")) {
+      continue;
+    }
+    const auto signal = classify(sum).signal;
+    if (signal != Signal::downstream_latency && signal != Signal::dynamodb_latency) {
+      continue;
+    }
+    const std::string base = sum.name.substr(0, sum.name.size() - 4);
+    const auto it = calls.find(calls_key(base, sum.labels));
+    if (it == calls.end()) {
+      continue;
+    }
+    const Series time = sum.per_second ? sum : to_rate(sum);
+    Series mean{base + "_per_call", sum.labels, {}, {}, sum.source};
+    for (std::size_t k = 0; k < time.t.size(); ++k) {
+      const auto c = it->second.find(std::llround(time.t[k] * 1000));
+      // No call completed in the step: no mean (a hung dependency shows when its calls time out).
+      if (c != it->second.end() && c->second > 1e-9) {
+        mean.t.push_back(time.t[k]);
+        mean.v.push_back(time.v[k] / c->second);
+      }
+    }
+    if (!mean.t.empty()) {
+      added.push_back(std::move(mean));
+    }
+  }
+  for (auto& s : added) {
+    series.push_back(std::move(s));
+  }
+}
+
+}  // namespace
+
 void add_derived_series(std::vector<Series>& series) {
+  add_time_per_call(series);
   // Hit ratio per (cache label set minus result), from rates of hits and misses.
   std::map<std::string, std::pair<const Series*, const Series*>> caches;
   for (const auto& s : series) {

@@ -48,6 +48,7 @@ struct LocalPlatform::Node {
   bool ready = false;
   bool removed = false;
   detail::Clock::time_point ready_at;
+  detail::Clock::time_point requested_at;
   detail::Clock::time_point idle_since = detail::Clock::now();
 };
 

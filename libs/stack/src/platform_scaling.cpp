@@ -86,9 +86,15 @@ void LocalPlatform::manage_nodes() {
   const auto now = Clock::now();
   int live = 0;
   bool provisioning = false;
+  const auto provision_delay =
+      node_provision_delay_override_.value_or(profile.node_provision_delay);
   for (auto& node : nodes_) {
     if (node->removed) continue;
     ++live;
+    // A provisioning delay shortened at run time (a slow-provisioning fault undone) applies to
+    // the nodes still waiting too; a longer one only to nodes requested from then on.
+    if (!node->ready)
+      node->ready_at = std::min(node->ready_at, node->requested_at + provision_delay);
     if (!node->ready && now >= node->ready_at) {
       node->ready = true;
       event({{"kind", "node"},
@@ -102,6 +108,7 @@ void LocalPlatform::manage_nodes() {
     auto node = std::make_unique<Node>();
     node->name = fmt::format("node-{}", nodes_.size() + 1);
     node->allocatable = profile.node_cpu;
+    node->requested_at = now;
     node->ready_at = now + delay;
     node->ready = delay.count() == 0;
     (void)cgroups_.make_group(node->name, {profile.node_cpu, 0});
@@ -124,7 +131,7 @@ void LocalPlatform::manage_nodes() {
     return p->storefront && p->phase == InstancePhase::pending;
   });
   // Like the Cluster Autoscaler: a pod that fits on no node asks for one more (one at a time).
-  if (pending && !provisioning && live < profile.nodes_max) add_node(profile.node_provision_delay);
+  if (pending && !provisioning && live < profile.nodes_max) add_node(provision_delay);
   // Idle nodes above the minimum go after a delay, like the Cluster Autoscaler's scale-down.
   for (auto& node : nodes_) {
     if (node->removed || !node->ready) continue;
@@ -258,13 +265,24 @@ ScaleOverride LocalPlatform::override_for(const std::string& service) const {
 void LocalPlatform::apply_overrides() {
   const fs::path file = options_.run_dir / "scale.json";
   std::error_code ec;
-  if (!fs::exists(file, ec)) return;
+  if (!fs::exists(file, ec)) {
+    node_provision_delay_override_.reset();
+    return;
+  }
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(read_file(file));
   } catch (const nlohmann::json::exception&) {
     return;  // being written; next tick
   }
+  // The node pool's provisioning time, changed at run time (no event: a cloud's slow capacity
+  // does not announce itself either; the nodes' requested/ready events show it).
+  node_provision_delay_override_.reset();
+  if (j.contains("node-pool") && j["node-pool"].is_object() &&
+      j["node-pool"].contains("provision_delay_ms") &&
+      j["node-pool"]["provision_delay_ms"].is_number_integer())
+    node_provision_delay_override_ =
+        std::chrono::milliseconds(j["node-pool"]["provision_delay_ms"].get<long long>());
   for (const auto& [service, o] : j.items()) {
     if (options_.profile.service(service) == nullptr) continue;
     ScaleOverride next;

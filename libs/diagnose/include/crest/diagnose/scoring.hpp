@@ -44,6 +44,9 @@ enum class Signal {
   replicas_desired,
   replicas_current,
   replicas_max,
+  capacity_wait,
+  db_rows_examined,  // rows one SQL digest reads per second  // pods pending, nodes being
+                     // provisioned: the age of the oldest waiting
   lb_active_servers,
   lb_server_up,
   lb_errors,
@@ -61,10 +64,16 @@ struct SeriesKind {
   std::string instance;   // pod / instance when the series has one
   bool counter = false;   // scored as a per-second rate
   bool skipped = false;   // not scored: histogram buckets, long polls
+  bool per_call = false;  // a mean latency per call (`*_seconds_per_call`), not time per second
 };
 SeriesKind classify(const Series& series);
 
 // Counter to per-second rate (a drop is a reset: the new value is the increase).
+// The key that pairs a dependency's time spent (`X_seconds_sum`) with its call counter
+// (`X_seconds_count`, `crest_db_queries_total`, `crest_aws_requests_total` over outcomes); empty
+// for any other series.
+std::string calls_key_of(const Series& series);
+
 Series to_rate(const Series& counter);
 
 // Replaces the per-instance series (labels pod, instance, node) of one component by their

@@ -92,6 +92,9 @@ struct ScalingEvent {
   std::string reason;
   int line = 0;
   std::string source;
+  std::optional<double> wanted;  // a decision's largest metric proposal, before min/max bounds
+  std::string transition;        // pod: pending, started, ready...; node: requested, ready...
+  std::string subject;           // the pod ("users-2") or node ("node-3") a transition is of
 };
 
 // Everything one diagnosis reads.

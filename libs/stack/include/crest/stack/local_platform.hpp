@@ -147,6 +147,8 @@ class LocalPlatform {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::map<std::string, int> next_index_;
   std::map<std::string, ScaleOverride> overrides_;
+  // scale.json's "node-pool": {"provision_delay_ms": N} (crest chaos node-provision-slow).
+  std::optional<std::chrono::milliseconds> node_provision_delay_override_;
   std::string extra_metrics_;
   std::optional<HaproxyRuntime> haproxy_;
   std::uint16_t haproxy_port_ = 0;
