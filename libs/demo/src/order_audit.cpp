@@ -81,4 +81,16 @@ Result<OrderCounts> count_orders(const DatabaseAddress& db, const std::string& s
   return parse_order_counts(text.str());
 }
 
+std::string OrderAudit::describe() const {
+  auto text = fmt::format("{} lost: {} accepted, {} confirmed + {} failed, {} pending", lost(),
+                          accepted, stored.confirmed, stored.failed, stored.pending);
+  if (stored.total() > accepted) {
+    text += fmt::format(
+        " ({} more stored than the load saw accepted: checkouts it gave up on at its "
+        "timeout, which the shop still took)",
+        stored.total() - accepted);
+  }
+  return text;
+}
+
 }  // namespace crest::demo

@@ -40,5 +40,18 @@ TEST(OrderAudit, AnAcceptedOrderNotFinishedIsLost) {
   EXPECT_TRUE(audit.ok());
 }
 
+// The verdict's cell says why the database can hold more orders than the load saw accepted.
+TEST(OrderAudit, DescribesTheOrdersAndAnySurplus) {
+  OrderAudit audit;
+  audit.accepted = 100;
+  audit.stored = {0, 97, 3, 0};
+  EXPECT_EQ(audit.describe(), "0 lost: 100 accepted, 97 confirmed + 3 failed, 0 pending");
+  audit.stored = {1, 105, 2, 0};
+  EXPECT_EQ(audit.describe(),
+            "0 lost: 100 accepted, 105 confirmed + 2 failed, 1 pending (8 more stored than the "
+            "load saw accepted: checkouts it gave up on at its timeout, which the shop still "
+            "took)");
+}
+
 }  // namespace
 }  // namespace crest::demo

@@ -156,11 +156,6 @@ std::string efficiency_cell(const std::optional<BreakingPoint>& bp) {
                      e->rate, e->journeys_per_cpu_second);
 }
 
-std::string orders_cell(const OrderAudit& a) {
-  return fmt::format("{} lost: {} accepted, {} confirmed + {} failed, {} pending", a.lost(),
-                     a.accepted, a.stored.confirmed, a.stored.failed, a.stored.pending);
-}
-
 json row(std::vector<std::string> cells, std::optional<bool> ok) {
   return {{"cells", std::move(cells)}, {"ok", ok ? json(*ok) : json(nullptr)}};
 }
@@ -266,7 +261,7 @@ json Verdict::to_json() const {
     std::vector<std::string> cells = {"orders"};
     bool all_ok = true;
     for (const auto& p : profiles) {
-      cells.push_back(orders_cell(p.orders));
+      cells.push_back(p.orders.describe());
       all_ok = all_ok && p.orders.ok();
     }
     peak_rows.push_back(row(cells, all_ok));

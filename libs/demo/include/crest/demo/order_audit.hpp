@@ -44,6 +44,10 @@ struct OrderAudit {
     return accepted > stored.finished() ? accepted - stored.finished() : 0;
   }
   bool ok() const { return lost() == 0 && stored.pending == 0; }
+  // "0 lost: 243 accepted, 264 confirmed + 7 failed, 0 pending", and when the database holds
+  // more orders than the load generator saw accepted (a checkout it gave up on at its timeout
+  // that the shop still took), how many more and why.
+  std::string describe() const;
 };
 
 }  // namespace crest::demo
