@@ -33,6 +33,8 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
                                  "crest_replica_lag_seconds",
                                  "crest_replica_usable",
                                  "crest_cache_requests_total",
+                                 "crest_cache_request_duration_seconds_sum",
+                                 "crest_cache_request_duration_seconds_count",
                                  "redis_up",
                                  "crest_queue_approximate_messages",
                                  "crest_queue_oldest_message_age_seconds",

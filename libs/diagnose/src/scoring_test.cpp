@@ -193,6 +193,31 @@ TEST(TimePerCall, MoreCallsToAHealthyDependencyDoNotOutrankTheFailingOne) {
   for (const auto& s : ranked) EXPECT_FALSE(s.kind.per_call);  // companions only
 }
 
+// A Redis that pauses answers every call, none failing: its callers' timing of the cache's
+// round trips (crest_cache_request_duration_seconds) names the cache, not the database that
+// serves the same calls as before.
+TEST(TimePerCall, ASlowCacheIsNamedByItsCallersRoundTrips) {
+  const Labels cache{{"cache", "redis"}, {"service", "catalog"}};
+  const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
+  std::vector<Series> series = {
+      synthetic_counter("crest_cache_request_duration_seconds_count", cache, {200, 0.5, 190, 1200}),
+      synthetic_counter("crest_cache_request_duration_seconds_sum", cache,
+                        {200 * 0.0003, 0.0001, 190 * 0.02, 1200}, 1000, 300, 2),
+      synthetic_counter("crest_db_queries_total", db, {20, 0.1, 21, 1200}, 1000, 300, 3),
+      synthetic_counter("crest_db_query_duration_seconds_sum", db,
+                        {20 * 0.02, 0.02, 21 * 0.021, 1200}, 1000, 300, 4),
+  };
+  add_derived_series(series);
+  const auto ranked = score_series(series, AnomalyWindow{1200, 1299, true, "test"}, {});
+  const auto components = rank_components(ranked);
+  ASSERT_GE(components.size(), 1u);
+  EXPECT_EQ(components[0].component, "cache");
+  const auto top = std::find_if(ranked.begin(), ranked.end(),
+                                [](const ScoredSeries& s) { return s.kind.component == "cache"; });
+  ASSERT_NE(top, ranked.end());
+  EXPECT_EQ(top->kind.signal, Signal::downstream_latency);
+}
+
 TEST(TimePerCall, SlowerCallsStillRankTheDependency) {
   std::vector<Series> series;
   auto ranked = score_calls_case(2.0, series);  // every call 100 times slower

@@ -259,6 +259,12 @@ SeriesKind classify(const Series& s) {
                            : Signal::cache_errors,
         local ? std::string() : "cache");
     k.instance = s.label("cache");
+  } else if (starts_with(n, "crest_cache_request_duration_seconds")) {
+    set(ends_with(n, "_bucket")  ? Signal::other
+        : ends_with(n, "_count") ? Signal::throughput
+                                 : Signal::downstream_latency,
+        s.label("cache") == "local" ? std::string() : "cache");
+    k.instance = service_of(s);
   } else if (n == "crest_cache_hit_ratio") {
     set(Signal::cache_hit_ratio, s.label("cache") == "local" ? std::string() : "cache");
     k.instance = s.label("cache");

@@ -306,6 +306,11 @@ RedisCache::RedisCache(RedisCacheOptions options, Clock& clock)
     hits_ = &family.with({options_.name, "hit"});
     misses_ = &family.with({options_.name, "miss"});
     errors_ = &family.with({options_.name, "error"});
+    // Timed as the database and AWS clients are, so a slow cache shows as a slow cache.
+    command_seconds_ = &options_.metrics
+                            ->histogram_family("crest_cache_request_duration_seconds",
+                                               "Time of one cache command's round trip.", {"cache"})
+                            .with({options_.name});
   }
 }
 
@@ -423,7 +428,12 @@ Result<RedisCache::Reply> RedisCache::command(const std::vector<std::string_view
   }
 
   std::string error;
+  const auto sent = std::chrono::steady_clock::now();
   redisReply* raw = connection->roundtrip(argv, error);
+  if (command_seconds_ != nullptr) {
+    command_seconds_->observe(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
+  }
   if (raw == nullptr) {
     const std::string why = fmt::format("redis {}:{}: {}", options_.host, options_.port, error);
     connection->close();

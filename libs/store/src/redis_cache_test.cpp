@@ -74,6 +74,15 @@ TEST_F(RedisTest, GetSetEraseTtlAndCounters) {
   EXPECT_EQ(requests("hit"), 2);
   EXPECT_EQ(requests("miss"), 3);
   EXPECT_EQ(requests("error"), 0);
+  // Every command's round trip is timed: 5 GETs, 2 SETs, 2 DELs.
+  const auto timed = registry_
+                         .histogram_family("crest_cache_request_duration_seconds",
+                                           "Time of one cache command's round trip.", {"cache"})
+                         .with({"redis"})
+                         .snapshot();
+  EXPECT_EQ(timed.count, 9u);
+  EXPECT_GT(timed.sum, 0.0);
+  EXPECT_LT(timed.sum, 1.0);
 }
 
 TEST_F(RedisTest, DownMeansFailFastThenReconnects) {

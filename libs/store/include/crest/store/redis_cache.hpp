@@ -23,6 +23,7 @@
 
 namespace crest::metrics {
 class Counter;
+class Histogram;
 class Registry;
 }  // namespace crest::metrics
 
@@ -82,6 +83,7 @@ class RedisCache final : public Cache {
   metrics::Counter* hits_ = nullptr;
   metrics::Counter* misses_ = nullptr;
   metrics::Counter* errors_ = nullptr;
+  metrics::Histogram* command_seconds_ = nullptr;  // one command's round trip on the wire
 
   std::shared_ptr<void> tls_context_;  // SSL_CTX, shared by the connections
   std::string tls_context_error_;
