@@ -219,19 +219,28 @@ void Rules::replicas() {
 }
 
 void Rules::cache() {
-  for (const auto* s :
-       top({Signal::cache_errors, Signal::cache_up, Signal::cache_hit_ratio, Signal::cache_misses},
-           [](auto& x) {
-             return x.kind.signal == Signal::cache_errors || x.kind.signal == Signal::cache_misses
-                        ? x.increased
-                        : !x.increased;
-           })) {
+  for (const auto* s : top({Signal::cache_errors, Signal::cache_up, Signal::cache_hit_ratio,
+                            Signal::cache_misses, Signal::downstream_latency},
+                           [](auto& x) {
+                             if (x.kind.signal == Signal::downstream_latency) {
+                               return x.kind.component == "cache" && x.increased;
+                             }
+                             return x.kind.signal == Signal::cache_errors ||
+                                            x.kind.signal == Signal::cache_misses
+                                        ? x.increased
+                                        : !x.increased;
+                           })) {
     if (has_cause("cache")) {
       return;
     }
     const bool down = s->kind.signal == Signal::cache_errors || s->kind.signal == Signal::cache_up;
-    std::string title = down ? "cache unavailable" : "cache hit ratio fell";
-    if (const auto* ratio = any(Signal::cache_hit_ratio, ""); ratio && !down) {
+    // Its callers' time in cache calls rose, each call slower (scoring lets time spent count
+    // only as far as the time per call moved): the cache answers, slowly.
+    const bool slow = s->kind.signal == Signal::downstream_latency;
+    std::string title = down   ? "cache unavailable"
+                        : slow ? "cache slow: its callers' time per call rose"
+                               : "cache hit ratio fell";
+    if (const auto* ratio = any(Signal::cache_hit_ratio, ""); ratio && !down && !slow) {
       title += fmt::format(" from {} to {}", num(ratio->normal_centre), num(ratio->window_median));
     }
     std::vector<Evidence> evidence{series_evidence(*s)};
@@ -244,9 +253,11 @@ void Rules::cache() {
       evidence.push_back(series_evidence(*reads));
     }
     add({title, "cache", down ? "cache_unavailable" : "cache_degraded", confidence(0.8, s),
-         "bring the cache back; it is an optimisation, so make sure the database can take the "
-         "misses "
-         "(replicas) and that stampedes on hot keys are collapsed",
+         slow ? "find why the cache is slow (its CPU, memory and evictions, a slow command, "
+                "persistence forks, the network); keep its command timeout short so callers fall "
+                "back to the database instead of waiting"
+              : "bring the cache back; it is an optimisation, so make sure the database can take "
+                "the misses (replicas) and that stampedes on hot keys are collapsed",
          std::move(evidence)});
   }
 }

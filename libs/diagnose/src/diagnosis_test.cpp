@@ -186,6 +186,21 @@ TEST(Diagnose, CacheUnavailableAndPrimaryReadsUp) {
   EXPECT_THAT(c.title, HasSubstr("cache unavailable; primary read QPS x6"));
 }
 
+// A cache that answers every call, slowly: its callers' timing of the round trips names it.
+TEST(Diagnose, CacheSlowFromItsCallersRoundTrips) {
+  auto in = platform();
+  const Labels cache{{"cache", "redis"}, {"job", "catalog"}};
+  in.series.push_back(synthetic_counter("crest_cache_request_duration_seconds_count", cache,
+                                        {200, 0.05, 190, kOnset}, 1000, 300, 34));
+  in.series.push_back(synthetic_counter("crest_cache_request_duration_seconds_sum", cache,
+                                        {200 * 0.0003, 0.05, 190 * 0.02, kOnset}, 1000, 300, 35));
+  const auto d = diagnose(std::move(in));
+  const auto& c = top_cause(d);
+  EXPECT_EQ(c.component, "cache");
+  EXPECT_EQ(c.mechanism, "cache_degraded");
+  EXPECT_THAT(c.title, HasSubstr("cache slow"));
+}
+
 TEST(Diagnose, ReplicaLagging) {
   auto in = platform();
   Series lag{"crest_replica_lag_seconds", {{"replica", "replica2"}}, {}, {}, "r"};
