@@ -240,12 +240,23 @@ void Rules::cache() {
     std::string title = down   ? "cache unavailable"
                         : slow ? "cache slow: its callers' time per call rose"
                                : "cache hit ratio fell";
+    // The figures must say what the title says: typical value if it fell, else the lowest.
     if (const auto* ratio = any(Signal::cache_hit_ratio, ""); ratio && !down && !slow) {
-      title += fmt::format(" from {} to {}", num(ratio->normal_centre), num(ratio->window_median));
+      if (ratio->window_median < ratio->normal_centre) {
+        title +=
+            fmt::format(" from {} to {}", num(ratio->normal_centre), num(ratio->window_median));
+      } else if (!ratio->increased && ratio->peak < ratio->normal_centre) {
+        title += fmt::format(" from {} to {} at its lowest", num(ratio->normal_centre),
+                             num(ratio->peak));
+      } else {
+        title = "cache misses rose";  // the ratio itself did not fall
+      }
     }
     std::vector<Evidence> evidence{series_evidence(*s)};
+    // Only reads that typically ran above their normal during the window: "x0.5" is no rise.
     if (const auto* reads = any(Signal::db_queries, "", [](auto& x) {
-          return x.increased && x.series->label("operation") == "read" && x.normal_centre > 0;
+          return x.increased && x.series->label("operation") == "read" && x.normal_centre > 0 &&
+                 x.window_median > x.normal_centre;
         })) {
       const double ratio = reads->window_median / reads->normal_centre;
       title += fmt::format("; {} read QPS x{}", reads->kind.component.substr(3),

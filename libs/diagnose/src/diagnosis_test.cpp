@@ -201,6 +201,27 @@ TEST(Diagnose, CacheSlowFromItsCallersRoundTrips) {
   EXPECT_THAT(c.title, HasSubstr("cache slow"));
 }
 
+// Misses rose with the lookups while the hit ratio went up (0.9 to 0.91): a cache cause must
+// not read "hit ratio fell", and reads that dropped are no "read QPS x0.5".
+TEST(Diagnose, CacheFiguresAgreeWithTheTitle) {
+  auto in = platform();
+  const Labels hit{{"cache", "redis"}, {"result", "hit"}, {"job", "catalog"}};
+  const Labels miss{{"cache", "redis"}, {"result", "miss"}, {"job", "catalog"}};
+  in.series.push_back(
+      synthetic_counter("crest_cache_requests_total", hit, {90, 0.02, 400, kOnset}, 1000, 300, 36));
+  in.series.push_back(
+      synthetic_counter("crest_cache_requests_total", miss, {10, 0.02, 40, kOnset}, 1000, 300, 37));
+  in.series.push_back(
+      synthetic_counter("crest_db_queries_total",
+                        {{"db_server", "replica2"}, {"operation", "read"}, {"job", "catalog"}},
+                        {20, 0.05, 10, kOnset}, 1000, 300, 38));
+  const auto d = diagnose(std::move(in));
+  const auto cache = std::find_if(d.causes.begin(), d.causes.end(),
+                                  [](const Cause& c) { return c.component == "cache"; });
+  ASSERT_NE(cache, d.causes.end()) << format_text(d);
+  EXPECT_EQ(cache->title, "cache misses rose");
+}
+
 TEST(Diagnose, ReplicaLagging) {
   auto in = platform();
   Series lag{"crest_replica_lag_seconds", {{"replica", "replica2"}}, {}, {}, "r"};
