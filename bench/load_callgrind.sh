@@ -9,6 +9,9 @@
 # Env: ROUNDS, VUS (default 10), SECONDS_PER_RUN (default 6). Loopback only; stops what it starts.
 set -euo pipefail
 
+# shellcheck source=bench/scripted_journey.sh
+source "$(cd "$(dirname "$0")" && pwd)/scripted_journey.sh"
+
 command -v valgrind >/dev/null || { echo "needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 [[ $# -ge 1 ]] || { sed -n 2,9p "$0" >&2; exit 2; }
 tmp="$(mktemp -d /tmp/crest-callgrind.XXXXXX)"
@@ -18,13 +21,6 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
-
-python3 -c "
-import sys
-with open(sys.argv[1], 'w') as f:
-    f.write('email,password\n')
-    for i in range(1000): f.write(f'user{i}@bench.test,pw{i}\n')
-" "$tmp/users.csv"
 
 # one_run BUILD: prints "requests total main loop" (instructions per request)
 one_run() {
@@ -36,29 +32,7 @@ one_run() {
   for _ in $(seq 300); do [[ -s "$out" ]] && break; sleep 0.1; done
   local port
   port="$(awk '{print $2}' "$out")"
-  cat > "$tmp/journey.yaml" <<YAML
-target: http://127.0.0.1:$port
-data:
-  users: {file: users.csv, mode: sequential}
-journeys:
-  - name: shopper
-    steps:
-      - name: login
-        request: {method: POST, path: /api/login, json: {email: "{{ users.email }}", password: "{{ users.password }}"}}
-        capture: [{name: token, json: \$.token}]
-        check: {status: 200}
-      - name: products
-        request: {path: /api/products, query: {page: "{{ randint(1, 5) }}"}, headers: {Authorization: "Bearer {{ token }}"}}
-        capture: [{name: pid, json: "\$.items[0].id"}]
-      - name: product
-        request: {path: "/api/products/{{ pid }}", headers: {Authorization: "Bearer {{ token }}"}}
-      - name: hello
-        request: {path: /hello, headers: {Authorization: "Bearer {{ token }}"}}
-      - name: add to cart
-        request: {method: POST, path: /api/cart/items, headers: {Authorization: "Bearer {{ token }}"}, json: {product_id: "{{{ pid }}}", quantity: 1}}
-        check: {status: 201}
-load: {executor: constant-vus, vus: ${VUS:-10}, duration: ${SECONDS_PER_RUN:-6}s, threads: 1}
-YAML
+  write_scripted_journey "$tmp" "$port" "${VUS:-10}" "${SECONDS_PER_RUN:-6}"
   rm -f "$tmp"/cg.out*
   valgrind --tool=callgrind --separate-threads=yes --callgrind-out-file="$tmp/cg.out" \
     "$build/apps/crest/crest" run "$tmp/journey.yaml" -q --out "json=$tmp/run.json" \

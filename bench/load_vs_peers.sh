@@ -19,6 +19,8 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=bench/scripted_journey.sh
+source "$here/scripted_journey.sh"
 repo="$(cd "$here/.." && pwd)"
 build="${1:-$repo/build/load-rel}"
 crest="$build/apps/crest/crest"
@@ -184,35 +186,7 @@ if [[ "${SKIP_JOURNEY:-0}" != 1 ]]; then
   pids+=($!)
   for _ in $(seq 50); do [[ -s "$tmp/target.out" ]] && break; sleep 0.1; done
   tport="$(awk '{print $2}' "$tmp/target.out")"
-  python3 -c "
-import sys
-with open(sys.argv[1], 'w') as f:
-    f.write('email,password\n')
-    for i in range(1000): f.write(f'user{i}@bench.test,pw{i}\n')
-" "$tmp/users.csv"
-  cat > "$tmp/journey.yaml" <<YAML
-target: http://127.0.0.1:$tport
-data:
-  users: {file: users.csv, mode: sequential}
-journeys:
-  - name: shopper
-    steps:
-      - name: login
-        request: {method: POST, path: /api/login, json: {email: "{{ users.email }}", password: "{{ users.password }}"}}
-        capture: [{name: token, json: \$.token}]
-        check: {status: 200}
-      - name: products
-        request: {path: /api/products, query: {page: "{{ randint(1, 5) }}"}, headers: {Authorization: "Bearer {{ token }}"}}
-        capture: [{name: pid, json: "\$.items[0].id"}]
-      - name: product
-        request: {path: "/api/products/{{ pid }}", headers: {Authorization: "Bearer {{ token }}"}}
-      - name: hello
-        request: {path: /hello, headers: {Authorization: "Bearer {{ token }}"}}
-      - name: add to cart
-        request: {method: POST, path: /api/cart/items, headers: {Authorization: "Bearer {{ token }}"}, json: {product_id: "{{{ pid }}}", quantity: 1}}
-        check: {status: 201}
-load: {executor: constant-vus, vus: $CONNS, duration: ${DURATION}s, threads: 1}
-YAML
+  write_scripted_journey "$tmp" "$tport" "$CONNS" "$DURATION"
   /usr/bin/time -o "$tmp/t.journey" -f "%U %S %M" "$crest" run "$tmp/journey.yaml" -q --out "json=$tmp/journey.json" >/dev/null
   jreqs="$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['http_reqs'])" "$tmp/journey.json")"
   jfail="$(python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(d['http_req_failed'])" "$tmp/journey.json")"
