@@ -46,11 +46,13 @@ double scale_floor(const SeriesKind& k, double centre) {
       break;
     case Signal::db_digest_load:
       // One statement's share of the database's time: a fiftieth of a session is noise on a
-      // quiet server (hundreds of digests each wobble by a few milliseconds per second).
-      absolute = 0.02;
+      // quiet server (hundreds of digests each wobble by a few milliseconds per second). Per
+      // call, a millisecond, as for a client's time per call.
+      absolute = k.per_call ? 1e-3 : 0.02;
       break;
     case Signal::db_rows_examined:
-      absolute = 100;  // rows per second: a small table's scan is a few hundred
+      // Rows per second: a small table's scan is a few hundred; per call, ten.
+      absolute = k.per_call ? 10 : 100;
       break;
     case Signal::capacity_wait:
       absolute = 2;  // a pod takes a second or two to start even with room for it
@@ -66,7 +68,6 @@ double scale_floor(const SeriesKind& k, double centre) {
     case Signal::queue_depth:
     case Signal::outbox_pending:
     case Signal::db_connections:
-    case Signal::db_load:
     case Signal::replicas_desired:
     case Signal::replicas_current:
     case Signal::replicas_max:
@@ -96,10 +97,25 @@ double scale_floor(const SeriesKind& k, double centre) {
     case Signal::pool_wait:
       absolute = 0.01;  // seconds spent waiting per second
       break;
+    case Signal::db_load:
+      absolute = k.per_call ? 1e-3 : 0.5;  // sessions; per statement, a millisecond
+      break;
     default:
       break;
   }
   return std::max(0.01 * std::abs(centre), absolute);
+}
+
+// The series a per-call companion moderates: a client's `X_seconds_per_call` checks its
+// `X_seconds_sum`; the database's own figures from its digests check their load and rows read.
+std::string spent_series_of(const std::string& per_call) {
+  static const std::map<std::string, std::string> database{
+      {"crest_db_seconds_per_call", "crest_db_aas"},
+      {"crest_db_digest_seconds_per_call", "crest_db_digest_aas"},
+      {"crest_db_digest_rows_per_call", "crest_db_digest_rows_examined"}};
+  const auto it = database.find(per_call);
+  if (it != database.end()) return it->second;
+  return per_call.substr(0, per_call.size() - std::string_view("_per_call").size()) + "_sum";
 }
 
 struct Normal {
@@ -191,6 +207,9 @@ std::optional<AnomalyWindow> change_point_window(const std::vector<Series>& seri
   double data_end = 0;
   for (const auto& raw : series) {
     const auto kind = classify(raw);
+    if (kind.per_call) {
+      continue;  // a companion that moderates another series' score, not a candidate itself
+    }
     const Series s = kind.counter ? to_rate(raw) : raw;
     const auto n = s.v.size();
     if (n < 20) {
@@ -313,8 +332,7 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
   std::map<std::string, double> per_call_score;
   for (const auto& s : out) {
     if (s.kind.per_call) {
-      const auto& n = s.series->name;
-      per_call_score[Series{n.substr(0, n.size() - 9) + "_sum", s.series->labels, {}, {}, {}}
+      per_call_score[Series{spent_series_of(s.series->name), s.series->labels, {}, {}, {}}
                          .display_name()] = s.score;
     }
   }
