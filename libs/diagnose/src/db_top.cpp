@@ -207,8 +207,8 @@ std::vector<Series> db_load_series(const std::vector<DigestSnapshot>& snapshots,
     out.push_back(std::move(total));
     // The server's time per statement: load that rose only because more statements came (a
     // failed cache's misses) is its callers' doing, as for a client's time spent per call.
-    Series per_call{"crest_db_seconds_per_call", {{"db_server", server}}, {}, {},
-                    "digest snapshots"};
+    Series per_call{
+        "crest_db_seconds_per_call", {{"db_server", server}}, {}, {}, "digest snapshots"};
     for (std::size_t i = 1; i < list.size(); ++i) {
       std::unordered_map<std::string, const DigestRow*> previous;
       for (const auto& r : list[i - 1].digests) previous[r.schema + '.' + r.digest] = &r;
