@@ -144,8 +144,12 @@ bool is_log_rate(Signal s) {
   return s == Signal::log_errors || s == Signal::log_warnings;
 }
 
-// A score beyond this is "certainly anomalous"; past it, the earlier mover ranks first.
+// A score beyond this is "certainly anomalous"; past it, the component that left its normal
+// first ranks first, the raw score breaking ties.
 constexpr double kScoreCap = 50;
+// A series this far from its normal dates its component's departure (noise among hundreds of
+// digests reaches 10 or so; a table lock's running sessions reached 26).
+constexpr double kClearlyAnomalous = 20;
 
 }  // namespace
 
@@ -346,7 +350,24 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     out.erase(std::remove_if(out.begin(), out.end(), [](const auto& s) { return s.kind.per_call; }),
               out.end());
   }
-  std::stable_sort(out.begin(), out.end(), [](const ScoredSeries& a, const ScoredSeries& b) {
+  // When a component left its normal: the first time any of its clearly anomalous series did
+  // (a table lock shows in the server's running sessions at once, in its callers' time spent
+  // only as the blocked statements complete). Symptoms and log lines do not count.
+  std::map<std::string, double> component_left;
+  for (const auto& s : out) {
+    if (s.score < kClearlyAnomalous || is_log_rate(s.kind.signal) ||
+        s.kind.signal == Signal::slo_latency || s.kind.signal == Signal::slo_errors) {
+      continue;
+    }
+    auto [it, added] = component_left.emplace(s.kind.component, s.first_anomalous_t);
+    if (!added) it->second = std::min(it->second, s.first_anomalous_t);
+  }
+  const auto left = [&](const ScoredSeries& s) {
+    const auto it = component_left.find(s.kind.component);
+    return it == component_left.end() ? s.first_anomalous_t
+                                      : std::min(it->second, s.first_anomalous_t);
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const ScoredSeries& a, const ScoredSeries& b) {
     const double ca = std::min(a.score, kScoreCap), cb = std::min(b.score, kScoreCap);
     if (ca != cb) {
       return ca > cb;
@@ -358,8 +379,8 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
       if (la != lb) {
         return lb;
       }
-      if (a.first_anomalous_t != b.first_anomalous_t) {
-        return a.first_anomalous_t < b.first_anomalous_t;
+      if (left(a) != left(b)) {
+        return left(a) < left(b);
       }
     }
     return a.score > b.score;

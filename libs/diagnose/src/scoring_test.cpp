@@ -107,6 +107,27 @@ TEST(RobustScoring, RanksTheSeriesThatMovedFirst) {
   EXPECT_EQ(components[0].component, "catalog");
 }
 
+// Among the certainly anomalous, a component's time is the first of its clearly anomalous
+// series: a locked table's running sessions rise at once (score ~30), its callers' time spent
+// only later, after the queue behind it has grown.
+TEST(RobustScoring, AComponentLeavesItsNormalWithItsFirstClearlyAnomalousSeries) {
+  const auto rank_with_sessions = [](double sessions_after) {
+    std::vector<Series> series{
+        synthetic("crest_queue_approximate_messages", {{"queue", "orders"}}, {5, 0.1, 500, 1205},
+                  1000, 300, 1),
+        synthetic("crest_db_query_duration_seconds_sum", {{"db_server", "primary"}},
+                  {0.1, 0.1, 500, 1215}, 1000, 300, 2),
+        synthetic("mysql_global_status_threads_running", {{"db_server", "primary"}},
+                  {2, 0.1, sessions_after, 1203}, 1000, 300, 3)};
+    for (auto& s : series) s.per_second = true;
+    auto scored = score_series(series, AnomalyWindow{1200, 1299, true, "test"});
+    return rank_components(scored);
+  };
+  EXPECT_EQ(rank_with_sessions(15)[0].component, "db:primary");  // (15 - 2) / 0.5: 26
+  // Sessions that hardly moved date nothing: the queue moved first.
+  EXPECT_EQ(rank_with_sessions(2.1)[0].component, "queue:orders");
+}
+
 // Why median/IQR: spikes inside the normal period inflate a standard deviation, so NSigma
 // misses a real shift that the robust scorer sees.
 TEST(RobustScoring, OutliersInTheNormalPeriodDoNotHideAShift) {
