@@ -10,6 +10,11 @@ namespace crest::diagnose {
 
 namespace {
 
+// The least a mean time per call must move to count: about one loopback round trip to Redis
+// (0.1-0.3 ms). At 1 ms, a cache that answered in 5 ms instead of 0.2 ms scored 5 and ranked
+// below the replicas its timeouts sent reads to.
+constexpr double kPerCallFloor = 3e-4;
+
 double quantile_in_place(std::vector<double>& v, double q) {
   if (v.empty()) {
     return 0;
@@ -47,8 +52,8 @@ double scale_floor(const SeriesKind& k, double centre) {
     case Signal::db_digest_load:
       // One statement's share of the database's time: a fiftieth of a session is noise on a
       // quiet server (hundreds of digests each wobble by a few milliseconds per second). Per
-      // call, a millisecond, as for a client's time per call.
-      absolute = k.per_call ? 1e-3 : 0.02;
+      // call, as for a client's time per call.
+      absolute = k.per_call ? kPerCallFloor : 0.02;
       break;
     case Signal::db_rows_examined:
       // Rows per second: a small table's scan is a few hundred; per call, ten.
@@ -91,14 +96,14 @@ double scale_floor(const SeriesKind& k, double centre) {
       break;
     case Signal::downstream_latency:
     case Signal::dynamodb_latency:
-      // Seconds spent waiting per second; a mean per call moves by milliseconds.
-      absolute = k.per_call ? 1e-3 : 0.01;
+      // Seconds spent waiting per second, or a mean time per call.
+      absolute = k.per_call ? kPerCallFloor : 0.01;
       break;
     case Signal::pool_wait:
       absolute = 0.01;  // seconds spent waiting per second
       break;
     case Signal::db_load:
-      absolute = k.per_call ? 1e-3 : 0.5;  // sessions; per statement, a millisecond
+      absolute = k.per_call ? kPerCallFloor : 0.5;  // sessions, or seconds per statement
       break;
     default:
       break;

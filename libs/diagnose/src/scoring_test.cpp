@@ -239,6 +239,29 @@ TEST(TimePerCall, ASlowCacheIsNamedByItsCallersRoundTrips) {
   EXPECT_EQ(top->kind.signal, Signal::downstream_latency);
 }
 
+// The saved redis-slow cases: a cache pausing 40 ms in every 100 ms answered in about 8 ms
+// instead of 0.2 (a 7.8 ms rise: 26 floors of 0.3 ms, but under 8 of the 1 ms floor this had
+// before); a saturated replica's statements took 20 ms instead of 2, its time spent rising 15
+// floors. The cache moved further from its own normal and must rank first.
+TEST(TimePerCall, ASubMillisecondDependencyThatGotSlowerOutranksTheLoadItShifted) {
+  const Labels cache{{"cache", "redis"}, {"service", "catalog"}};
+  const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
+  std::vector<Series> series = {
+      synthetic_counter("crest_cache_request_duration_seconds_count", cache,
+                        {200, 0.02, 190, 1200}),
+      synthetic_counter("crest_cache_request_duration_seconds_sum", cache,
+                        {200 * 0.0002, 0.02, 190 * 0.008, 1200}, 1000, 300, 2),
+      synthetic_counter("crest_db_queries_total", db, {20, 0.02, 9.5, 1200}, 1000, 300, 3),
+      synthetic_counter("crest_db_query_duration_seconds_sum", db,
+                        {20 * 0.002, 0.02, 9.5 * 0.02, 1200}, 1000, 300, 4),
+  };
+  add_derived_series(series);
+  const auto ranked = score_series(series, AnomalyWindow{1200, 1299, true, "test"}, {});
+  const auto components = rank_components(ranked);
+  ASSERT_GE(components.size(), 2u);
+  EXPECT_EQ(components[0].component, "cache");
+}
+
 TEST(TimePerCall, SlowerCallsStillRankTheDependency) {
   std::vector<Series> series;
   auto ranked = score_calls_case(2.0, series);  // every call 100 times slower
