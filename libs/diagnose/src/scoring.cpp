@@ -352,6 +352,24 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
         s.score = std::min(s.score, it->second);
       }
     }
+    // Time a caller measured on a database that served its statements no slower (the server's
+    // own time per statement, from its digests, did not move) was spent in the caller: a
+    // CPU-starved instance waits for its own CPU between sending a query and reading the answer.
+    // It is the caller's evidence.
+    std::map<std::string, double> server_per_call;
+    for (const auto& s : out) {
+      if (s.kind.per_call && s.series->name == "crest_db_seconds_per_call") {
+        server_per_call[s.kind.component] = s.score;
+      }
+    }
+    for (auto& s : out) {
+      const auto server = server_per_call.find(s.kind.component);
+      const auto caller = s.series->label("service");
+      if (server != server_per_call.end() && server->second < 3 && !caller.empty() &&
+          s.kind.signal == Signal::downstream_latency) {
+        s.kind.component = caller;
+      }
+    }
     out.erase(std::remove_if(out.begin(), out.end(), [](const auto& s) { return s.kind.per_call; }),
               out.end());
   }

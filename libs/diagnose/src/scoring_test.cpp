@@ -262,6 +262,31 @@ TEST(TimePerCall, ASubMillisecondDependencyThatGotSlowerOutranksTheLoadItShifted
   EXPECT_EQ(components[0].component, "cache");
 }
 
+// A catalog instance starved of CPU times its queries slow (it waits for its own CPU before
+// reading each answer) while the replica's digests show every statement served as fast as
+// ever: the caller's time is the caller's evidence. If the server's own time per statement
+// moved too, the database keeps it.
+TEST(TimePerCall, SlowCallsTheServerServedAsFastAsEverAreTheCallers) {
+  const auto component_of_client_time = [](double server_per_call_after) {
+    const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
+    std::vector<Series> series = {
+        synthetic_counter("crest_db_queries_total", db, {20, 0.02, 20, 1200}),
+        synthetic_counter("crest_db_query_duration_seconds_sum", db,
+                          {20 * 0.002, 0.02, 20 * 0.05, 1200}, 1000, 300, 2),
+        testing::synthetic("crest_db_seconds_per_call", {{"db_server", "replica1"}},
+                           {0.0015, 0.02, server_per_call_after, 1200}, 1000, 300, 3),
+    };
+    add_derived_series(series);
+    const auto ranked = score_series(series, AnomalyWindow{1200, 1299, true, "test"}, {});
+    for (const auto& s : ranked) {
+      if (s.series->name == "crest_db_query_duration_seconds_sum") return s.kind.component;
+    }
+    return std::string("missing");
+  };
+  EXPECT_EQ(component_of_client_time(0.0015), "catalog");
+  EXPECT_EQ(component_of_client_time(0.04), "db:replica1");
+}
+
 TEST(TimePerCall, SlowerCallsStillRankTheDependency) {
   std::vector<Series> series;
   auto ranked = score_calls_case(2.0, series);  // every call 100 times slower
