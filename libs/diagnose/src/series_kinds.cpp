@@ -84,6 +84,8 @@ const char* to_string(Signal s) {
       return "lb_server_up";
     case Signal::lb_errors:
       return "lb_errors";
+    case Signal::lb_added_latency:
+      return "lb_added_latency";
     case Signal::target_up:
       return "target_up";
     case Signal::log_errors:
@@ -332,6 +334,12 @@ SeriesKind classify(const Series& s) {
     if (!s.label("state").empty()) {  // the exporter's one-series-per-state form: keep UP only
       set(s.label("state") == "UP" ? Signal::lb_server_up : Signal::other);
     }
+  } else if (n == kLbAddedSeries) {
+    set(Signal::lb_added_latency);
+  } else if (n == "haproxy_backend_response_time_average_seconds" || n == kOwnMeanSeries ||
+             n == kOwnMeanMaxSeries) {
+    // Inputs of lb_added_response_seconds only: each alone moves with any slowdown of the service.
+    k.skipped = true;
   } else if (n == "haproxy_backend_http_responses_total") {
     set(s.label("code") == "5xx" ? Signal::lb_errors : Signal::throughput,
         first_label(s, {"proxy", "backend"}));
@@ -348,8 +356,9 @@ SeriesKind classify(const Series& s) {
   // Buckets are scored through their quantiles or sums. A long poll (SQS ReceiveMessage waits
   // up to 20 s for a message) lasts as long as the queue is empty: its duration is not latency.
   k.per_call = ends_with(n, "_seconds_per_call");
-  k.skipped = ends_with(n, "_bucket") || (starts_with(n, "crest_aws_request_duration_seconds") &&
-                                          s.label("operation") == "ReceiveMessage");
+  k.skipped = k.skipped || ends_with(n, "_bucket") ||
+              (starts_with(n, "crest_aws_request_duration_seconds") &&
+               s.label("operation") == "ReceiveMessage");
   if (k.component.empty() || k.component == "db:" || k.component == "queue:") {
     k.component = k.component.empty() ? "unknown" : k.component + "unknown";
   }
@@ -571,10 +580,39 @@ void add_time_per_call(std::vector<Series>& series) {
   }
 }
 
+// lb_added_response_seconds{service}: the balancer's average for the service's backend (label
+// `proxy`) above the service's own highest recent mean, at the same instants (scoring.hpp).
+void add_lb_added_time(std::vector<Series>& series) {
+  std::map<std::string, std::map<long long, double>> own_max;  // service -> by ms
+  for (const auto& s : series) {
+    if (s.name == kOwnMeanMaxSeries && !s.label("service").empty()) {
+      auto& into = own_max[s.label("service")];
+      for (std::size_t i = 0; i < s.t.size(); ++i) into[std::llround(s.t[i] * 1000)] = s.v[i];
+    }
+  }
+  std::vector<Series> added;
+  for (const auto& lb : series) {
+    if (lb.name != "haproxy_backend_response_time_average_seconds") continue;
+    const auto own = own_max.find(lb.label("proxy"));
+    if (own == own_max.end()) continue;
+    Series gap{kLbAddedSeries, {{"service", lb.label("proxy")}}, {}, {}, lb.source};
+    for (std::size_t i = 0; i < lb.t.size(); ++i) {
+      const auto o = own->second.find(std::llround(lb.t[i] * 1000));
+      if (o != own->second.end()) {
+        gap.t.push_back(lb.t[i]);
+        gap.v.push_back(std::max(0.0, lb.v[i] - o->second));
+      }
+    }
+    if (!gap.t.empty()) added.push_back(std::move(gap));
+  }
+  for (auto& s : added) series.push_back(std::move(s));
+}
+
 }  // namespace
 
 void add_derived_series(std::vector<Series>& series) {
   add_time_per_call(series);
+  add_lb_added_time(series);
   // Hit ratio per (cache label set minus result), from rates of hits and misses.
   std::map<std::string, std::pair<const Series*, const Series*>> caches;
   for (const auto& s : series) {

@@ -50,6 +50,8 @@ enum class Signal {
   lb_active_servers,
   lb_server_up,
   lb_errors,
+  // The balancer's time for a backend beyond the service's own (lb_added_response_seconds).
+  lb_added_latency,
   target_up,  // Prometheus' own `up`: the target answered its scrape
   log_errors,
   log_warnings,
@@ -85,6 +87,16 @@ void aggregate_instances(std::vector<Series>& series);
 
 // Adds derived series: cache hit ratio from hits and misses per cache.
 void add_derived_series(std::vector<Series>& series);
+
+// The time the load balancer adds to a service's requests. Its input series (named Prometheus
+// queries, per `service`): the service's own mean time per request, and that mean's highest value
+// over the last 10 minutes. HAProxy's `haproxy_backend_response_time_average_seconds` averages
+// over the last 512 requests; that average cannot exceed the highest of the service's own recent
+// means unless something between the balancer and the service adds time. So
+// lb_added_response_seconds{service} = max(0, balancer average - own recent highest mean).
+inline constexpr const char* kOwnMeanSeries = "service_own_request_seconds_mean";
+inline constexpr const char* kOwnMeanMaxSeries = "service_own_request_seconds_mean_max_10m";
+inline constexpr const char* kLbAddedSeries = "lb_added_response_seconds";
 
 struct AnomalyWindow {
   double onset = 0;
