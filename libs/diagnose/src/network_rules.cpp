@@ -45,10 +45,21 @@ std::string ms(double seconds) {
 void Rules::network() {
   for (const auto* s : top({Signal::lb_added_latency}, [](auto& x) { return x.increased; })) {
     const std::string& service = s->kind.component;
-    const double added = s->peak - s->normal_centre;
-    if (added < 0.003) {
-      continue;  // a few milliseconds: rounding of the balancer's average (whole ms)
+    if (s->peak - s->normal_centre < 0.003) {
+      continue;  // a few milliseconds: the balancer's average is rounded to whole ones
     }
+    std::optional<BeforeAndDuring> at_balancer, own;
+    for (const auto& series : d_.series) {
+      if (series.label("service") != service) continue;
+      if (series.name == kLbRequestSeries) {
+        at_balancer = before_and_during(series, d_.window.onset, d_.window.end);
+      } else if (series.name == kOwnMeanSeries) {
+        own = before_and_during(series, d_.window.onset, d_.window.end);
+      }
+    }
+    // Per request, as the balancer sees it beyond the service's own time.
+    const double added =
+        at_balancer && own ? at_balancer->during - own->during : s->peak - s->normal_centre;
     Cause c{fmt::format("network between the load balancer and {}: +{} per request seen at the "
                         "balancer",
                         service, ms(added)),
@@ -59,23 +70,16 @@ void Rules::network() {
             "or proxy on it, connection reuse); compare the balancer's time per server to find "
             "the instances affected, and move traffic off them",
             {series_evidence(*s)}};
-    for (const auto& series : d_.series) {
-      if (series.name == "haproxy_backend_response_time_average_seconds" &&
-          series.label("proxy") == service) {
-        if (auto lb = before_and_during(series, d_.window.onset, d_.window.end)) {
-          c.evidence.push_back({"series",
-                                fmt::format("{}: {} before, {} during", series.display_name(),
-                                            ms(lb->before), ms(lb->during)),
-                                s->peak_t, 0});
-        }
-      }
+    if (at_balancer) {
+      c.evidence.push_back(
+          {"series",
+           fmt::format("{}{{service=\"{}\"}}: {} before, {} during (per request, recovered "
+                       "from haproxy_backend_response_time_average_seconds)",
+                       kLbRequestSeries, service, ms(at_balancer->before), ms(at_balancer->during)),
+           s->peak_t, 0});
     }
-    for (const auto& series : d_.series) {
-      if (series.name != kOwnMeanSeries || series.label("service") != service) continue;
-      auto own = before_and_during(series, d_.window.onset, d_.window.end);
-      if (!own) continue;
-      const double rise = own->during - own->before;
-      if (rise > added / 2) {
+    if (own) {
+      if (own->during - own->before > added / 2) {
         c.confidence =
             std::min(c.confidence, 0.3);  // the service slowed too: not the network alone
         c.title += fmt::format(", though {}'s own time rose too ({} -> {})", service,
@@ -85,9 +89,9 @@ void Rules::network() {
                                ms(own->during));
       }
       c.evidence.push_back({"series",
-                            fmt::format("{}: {} before, {} during (the service's own time per "
-                                        "request)",
-                                        series.display_name(), ms(own->before), ms(own->during)),
+                            fmt::format("{}{{service=\"{}\"}}: {} before, {} during (the "
+                                        "service's own time per request)",
+                                        kOwnMeanSeries, service, ms(own->before), ms(own->during)),
                             s->peak_t, 0});
     }
     add(std::move(c));

@@ -18,9 +18,43 @@ using testing::synthetic_counter;
 
 constexpr double kOnset = 1200;
 
-// A quiet platform whose client-side latency rises at kOnset, with the balancer's average per
-// backend and each service's own mean (and its 10-minute highest) flat unless a test says so.
-Inputs platform(const Shape& catalog_lb, const Shape& catalog_own, const Shape& catalog_own_max) {
+// What HAProxy exports for a backend taking `rate` requests a second, each lasting `before`
+// seconds until `change_at` and `after` from then on: its sliding average over the last 512
+// requests (haproxy_backend_response_time_average_seconds) and its response counter.
+std::vector<Series> balancer(const std::string& backend, double before, double after,
+                             double change_at, double rate = 10) {
+  Series average{"haproxy_backend_response_time_average_seconds",
+                 {{"job", "haproxy"}, {"proxy", backend}},
+                 {},
+                 {},
+                 "synthetic"};
+  Series responses{"haproxy_backend_http_responses_total",
+                   {{"job", "haproxy"}, {"proxy", backend}, {"code", "2xx"}},
+                   {},
+                   {},
+                   "synthetic"};
+  double mean = before, count = 0;
+  for (int i = 0; i < 300; ++i) {
+    const double t = 1000 + i;
+    for (int r = 0; r < rate; ++r) {
+      // Each request a little off the typical time, as real ones are.
+      const double x = (t >= change_at ? after : before) * (1 + 0.1 * ((r % 3) - 1));
+      mean += (x - mean) / 512;
+    }
+    count += rate;
+    average.t.push_back(t);
+    average.v.push_back(mean);
+    responses.t.push_back(t);
+    responses.v.push_back(count);
+  }
+  return {average, responses};
+}
+
+// A quiet platform whose client-side latency rises at kOnset; each backend's requests take
+// `catalog_at_lb` (catalog) or 4 ms at the balancer, and each service's own mean (and its 10-minute
+// highest) is flat unless a test says so.
+Inputs platform(std::pair<double, double> catalog_at_lb, const Shape& catalog_own,
+                const Shape& catalog_own_max) {
   Inputs in;
   in.series.push_back(
       synthetic("load_p99_ms", {{"component", "load"}}, {25, 0.1, 70, kOnset}, 1000, 300, 1));
@@ -30,9 +64,10 @@ Inputs platform(const Shape& catalog_lb, const Shape& catalog_own, const Shape& 
     in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
                                           {{"container", service}, {"pod", service + "-1"}},
                                           {0.2, 0.1, 0.2, 1e18}, 1000, 300, ++seed));
-    in.series.push_back(synthetic(
-        "haproxy_backend_response_time_average_seconds", {{"job", "haproxy"}, {"proxy", service}},
-        catalog ? catalog_lb : Shape{0.004, 0.05, 0.004, 1e18}, 1000, 300, ++seed));
+    for (auto& s : catalog ? balancer(service, catalog_at_lb.first, catalog_at_lb.second, kOnset)
+                           : balancer(service, 0.004, 0.004, 1e18)) {
+      in.series.push_back(std::move(s));
+    }
     in.series.push_back(synthetic(kOwnMeanSeries, {{"service", service}},
                                   catalog ? catalog_own : Shape{0.003, 0.1, 0.003, 1e18}, 1000, 300,
                                   ++seed));
@@ -51,8 +86,8 @@ const Cause* cause_of(const Diagnosis& d, const std::string& mechanism) {
 
 TEST(NetworkRule, TheBalancersTimeRisingAloneIsTheNetworkToThatService) {
   // +30 ms at the balancer for catalog; catalog's own time stays at 2 ms.
-  auto d = diagnose(platform({0.0025, 0.05, 0.0325, kOnset}, {0.002, 0.1, 0.002, 1e18},
-                             {0.003, 0.01, 0.003, 1e18}));
+  auto d =
+      diagnose(platform({0.0025, 0.0325}, {0.002, 0.1, 0.002, 1e18}, {0.003, 0.01, 0.003, 1e18}));
   ASSERT_TRUE(d.has_window);
   ASSERT_FALSE(d.causes.empty()) << format_text(d);
   const auto& c = d.causes.front();
@@ -68,8 +103,8 @@ TEST(NetworkRule, TheBalancersTimeRisingAloneIsTheNetworkToThatService) {
 
 TEST(NetworkRule, AServiceThatSlowsItselfIsNotTheNetwork) {
   // The balancer's average follows catalog's own slowdown: never above its highest recent mean.
-  auto d = diagnose(platform({0.0025, 0.05, 0.0325, kOnset}, {0.002, 0.1, 0.033, kOnset},
-                             {0.003, 0.01, 0.034, kOnset}));
+  auto d =
+      diagnose(platform({0.003, 0.034}, {0.002, 0.1, 0.033, kOnset}, {0.003, 0.01, 0.034, kOnset}));
   EXPECT_EQ(cause_of(d, "network_latency"), nullptr) << format_text(d);
   for (const auto& s : d.series) {
     if (s.name == kLbAddedSeries) {
@@ -78,31 +113,38 @@ TEST(NetworkRule, AServiceThatSlowsItselfIsNotTheNetwork) {
   }
 }
 
-TEST(NetworkRule, TheAddedTimeIsTheBalancersAverageAboveTheOwnHighest) {
-  std::vector<Series> series = {
-      {"haproxy_backend_response_time_average_seconds",
-       {{"proxy", "catalog"}},
-       {1, 2, 3},
-       {0.002, 0.030, 0.050},
-       "p"},
-      {kOwnMeanMaxSeries, {{"service", "catalog"}}, {1, 2, 3}, {0.003, 0.004, 0.060}, "p"},
-      {kOwnMeanMaxSeries, {{"service", "cart"}}, {1, 2, 3}, {0.003, 0.004, 0.005}, "p"},
-  };
+TEST(NetworkRule, RecoversTheTimePerRequestFromTheBalancersSlidingAverage) {
+  // 10 requests a second: 3 ms each, then 43 ms from t=1150 on.
+  auto series = balancer("catalog", 0.003, 0.043, 1150);
+  series.push_back(synthetic(kOwnMeanMaxSeries, {{"service", "catalog"}}, {0.004, 0, 0.004, 1e18}));
+  series.push_back(synthetic(kOwnMeanMaxSeries, {{"service", "cart"}}, {0.004, 0, 0.004, 1e18}));
   add_derived_series(series);
-  const auto added = std::find_if(series.begin(), series.end(),
-                                  [](const Series& s) { return s.name == kLbAddedSeries; });
+  const auto named = [&](const char* name) {
+    return std::find_if(series.begin(), series.end(),
+                        [&](const Series& s) { return s.name == name; });
+  };
+  const auto per_request = named(kLbRequestSeries);
+  const auto added = named(kLbAddedSeries);
+  ASSERT_NE(per_request, series.end());
   ASSERT_NE(added, series.end());
   EXPECT_EQ(added->label("service"), "catalog");
-  ASSERT_EQ(added->v.size(), 3u);
-  EXPECT_DOUBLE_EQ(added->v[0], 0);
-  EXPECT_NEAR(added->v[1], 0.026, 1e-9);
-  EXPECT_DOUBLE_EQ(added->v[2], 0);  // the service's own time explains it
+  // The first value needs 100 requests behind it: 10 s at 10 a second.
+  EXPECT_DOUBLE_EQ(per_request->t.front(), 1010);
+  const auto at = [](const Series& s, double t) {
+    return s.v[static_cast<std::size_t>(std::find(s.t.begin(), s.t.end(), t) - s.t.begin())];
+  };
+  EXPECT_NEAR(at(*per_request, 1100), 0.003, 0.0005);
+  EXPECT_NEAR(at(*per_request, 1200), 0.043, 0.0005);
+  EXPECT_DOUBLE_EQ(at(*added, 1100), 0);                 // 3 ms < 2 x 4 ms
+  EXPECT_NEAR(at(*added, 1200), 0.043 - 0.008, 0.0005);  // beyond twice the own highest
   EXPECT_EQ(std::count_if(series.begin(), series.end(),
                           [](const Series& s) { return s.name == kLbAddedSeries; }),
             1);  // cart has no balancer series
   // The inputs alone are not scored: each moves with any slowdown of the service.
-  EXPECT_TRUE(classify(series[0]).skipped);
-  EXPECT_TRUE(classify(series[1]).skipped);
+  for (const char* input :
+       {"haproxy_backend_response_time_average_seconds", kOwnMeanMaxSeries, kLbRequestSeries}) {
+    EXPECT_TRUE(classify(*named(input)).skipped) << input;
+  }
   EXPECT_EQ(classify(*added).signal, Signal::lb_added_latency);
   EXPECT_EQ(classify(*added).component, "catalog");
 }

@@ -337,7 +337,7 @@ SeriesKind classify(const Series& s) {
   } else if (n == kLbAddedSeries) {
     set(Signal::lb_added_latency);
   } else if (n == "haproxy_backend_response_time_average_seconds" || n == kOwnMeanSeries ||
-             n == kOwnMeanMaxSeries) {
+             n == kOwnMeanMaxSeries || n == kLbRequestSeries) {
     // Inputs of lb_added_response_seconds only: each alone moves with any slowdown of the service.
     k.skipped = true;
   } else if (n == "haproxy_backend_http_responses_total") {
@@ -580,29 +580,58 @@ void add_time_per_call(std::vector<Series>& series) {
   }
 }
 
-// lb_added_response_seconds{service}: the balancer's average for the service's backend (label
-// `proxy`) above the service's own highest recent mean, at the same instants (scoring.hpp).
+// The balancer's time per request, recovered from its sliding average (scoring.hpp): over an
+// interval with n requests of mean x, HAProxy's average moves from a0 to a1 = a0 * k + x * (1 - k),
+// k = (1 - 1/512)^n, so x = (a1 - a0 * k) / (1 - k). The average is in whole milliseconds, so the
+// interval reaches back until it holds kLbMinRequests requests (at most 60 s): the rounding then
+// moves x by at most about 6 ms.
+constexpr double kLbWindowRequests = 512;  // HAProxy's TIME_STATS_SAMPLES
+constexpr double kLbMinRequests = 100;
+constexpr double kLbMaxLookback = 60;
+
 void add_lb_added_time(std::vector<Series>& series) {
-  std::map<std::string, std::map<long long, double>> own_max;  // service -> by ms
+  using ByMs = std::map<long long, double>;
+  std::map<std::string, ByMs> own_max, requests_per_s;  // by service (the backend's name)
   for (const auto& s : series) {
     if (s.name == kOwnMeanMaxSeries && !s.label("service").empty()) {
       auto& into = own_max[s.label("service")];
       for (std::size_t i = 0; i < s.t.size(); ++i) into[std::llround(s.t[i] * 1000)] = s.v[i];
+    } else if (s.name == "haproxy_backend_http_responses_total" && !s.label("proxy").empty()) {
+      const Series rate = s.per_second ? s : to_rate(s);
+      auto& into = requests_per_s[s.label("proxy")];
+      for (std::size_t i = 0; i < rate.t.size(); ++i)
+        into[std::llround(rate.t[i] * 1000)] += rate.v[i];
     }
   }
   std::vector<Series> added;
   for (const auto& lb : series) {
     if (lb.name != "haproxy_backend_response_time_average_seconds") continue;
-    const auto own = own_max.find(lb.label("proxy"));
-    if (own == own_max.end()) continue;
-    Series gap{kLbAddedSeries, {{"service", lb.label("proxy")}}, {}, {}, lb.source};
-    for (std::size_t i = 0; i < lb.t.size(); ++i) {
+    const std::string service = lb.label("proxy");
+    const auto own = own_max.find(service);
+    const auto rates = requests_per_s.find(service);
+    if (own == own_max.end() || rates == requests_per_s.end()) continue;
+    Series per_request{kLbRequestSeries, {{"service", service}}, {}, {}, lb.source};
+    Series gap{kLbAddedSeries, {{"service", service}}, {}, {}, lb.source};
+    for (std::size_t i = 1; i < lb.t.size(); ++i) {
+      double n = 0;
+      std::size_t j = i;
+      while (j > 0 && n < kLbMinRequests && lb.t[i] - lb.t[j - 1] <= kLbMaxLookback) {
+        const auto r = rates->second.find(std::llround(lb.t[j] * 1000));
+        n += (r == rates->second.end() ? 0.0 : r->second) * (lb.t[j] - lb.t[j - 1]);
+        --j;
+      }
+      if (n < kLbMinRequests) continue;
+      const double k = std::pow(1 - 1 / kLbWindowRequests, n);
+      const double x = (lb.v[i] - lb.v[j] * k) / (1 - k);
+      per_request.t.push_back(lb.t[i]);
+      per_request.v.push_back(x);
       const auto o = own->second.find(std::llround(lb.t[i] * 1000));
       if (o != own->second.end()) {
         gap.t.push_back(lb.t[i]);
-        gap.v.push_back(std::max(0.0, lb.v[i] - o->second));
+        gap.v.push_back(std::max(0.0, x - kLbOwnFactor * o->second));
       }
     }
+    if (!per_request.t.empty()) added.push_back(std::move(per_request));
     if (!gap.t.empty()) added.push_back(std::move(gap));
   }
   for (auto& s : added) series.push_back(std::move(s));

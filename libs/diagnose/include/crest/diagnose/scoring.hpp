@@ -88,15 +88,21 @@ void aggregate_instances(std::vector<Series>& series);
 // Adds derived series: cache hit ratio from hits and misses per cache.
 void add_derived_series(std::vector<Series>& series);
 
-// The time the load balancer adds to a service's requests. Its input series (named Prometheus
-// queries, per `service`): the service's own mean time per request, and that mean's highest value
-// over the last 10 minutes. HAProxy's `haproxy_backend_response_time_average_seconds` averages
-// over the last 512 requests; that average cannot exceed the highest of the service's own recent
-// means unless something between the balancer and the service adds time. So
-// lb_added_response_seconds{service} = max(0, balancer average - own recent highest mean).
+// The time the load balancer adds to a service's requests. Inputs: HAProxy's
+// `haproxy_backend_response_time_average_seconds{proxy}` (a sliding average over the backend's
+// last 512 requests) with `haproxy_backend_http_responses_total{proxy}`, from which the balancer's
+// mean time per request over the last 100 or more requests is recovered
+// (`lb_request_seconds{service}`), and two named Prometheus queries per `service`: the service's
+// own mean time per request, and that mean's highest value over the last 10 minutes. A service
+// that is slow itself also keeps requests waiting before its handler starts the clock (accept
+// queue, busy event loop), so the balancer may see up to about twice its own time; beyond that,
+// something between the two adds it: lb_added_response_seconds{service} = max(0, balancer's time
+// per request - 2 * own highest recent mean).
 inline constexpr const char* kOwnMeanSeries = "service_own_request_seconds_mean";
 inline constexpr const char* kOwnMeanMaxSeries = "service_own_request_seconds_mean_max_10m";
+inline constexpr const char* kLbRequestSeries = "lb_request_seconds";
 inline constexpr const char* kLbAddedSeries = "lb_added_response_seconds";
+inline constexpr double kLbOwnFactor = 2;
 
 struct AnomalyWindow {
   double onset = 0;
