@@ -149,5 +149,17 @@ TEST(NetworkRule, RecoversTheTimePerRequestFromTheBalancersSlidingAverage) {
   EXPECT_EQ(classify(*added).component, "catalog");
 }
 
+TEST(NetworkRule, TheServicesOwnRiseMayComeAFewSecondsAfterTheBalancers) {
+  // The balancer sees 43 ms from t=1150; the service's own mean (a rate over 15 s) shows it at
+  // t=1160 only.
+  auto series = balancer("cart", 0.003, 0.043, 1150);
+  series.push_back(synthetic(kOwnMeanMaxSeries, {{"service", "cart"}}, {0.004, 0, 0.045, 1160}));
+  add_derived_series(series);
+  const auto added = std::find_if(series.begin(), series.end(),
+                                  [](const Series& s) { return s.name == kLbAddedSeries; });
+  ASSERT_NE(added, series.end());
+  EXPECT_DOUBLE_EQ(*std::max_element(added->v.begin(), added->v.end()), 0);
+}
+
 }  // namespace
 }  // namespace crest::diagnose

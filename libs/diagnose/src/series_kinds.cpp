@@ -588,6 +588,7 @@ void add_time_per_call(std::vector<Series>& series) {
 constexpr double kLbWindowRequests = 512;  // HAProxy's TIME_STATS_SAMPLES
 constexpr double kLbMinRequests = 100;
 constexpr double kLbMaxLookback = 60;
+constexpr double kLbOwnLookAhead = 20;
 
 void add_lb_added_time(std::vector<Series>& series) {
   using ByMs = std::map<long long, double>;
@@ -625,10 +626,16 @@ void add_lb_added_time(std::vector<Series>& series) {
       const double x = (lb.v[i] - lb.v[j] * k) / (1 - k);
       per_request.t.push_back(lb.t[i]);
       per_request.v.push_back(x);
-      const auto o = own->second.find(std::llround(lb.t[i] * 1000));
-      if (o != own->second.end()) {
+      // The service's own highest over the 10 minutes before and kLbOwnLookAhead after: its
+      // mean is a rate over 15 s, so its rise can come a little after the balancer's.
+      const auto from = std::llround(lb.t[i] * 1000);
+      double highest = -1;
+      for (auto o = own->second.lower_bound(from);
+           o != own->second.end() && o->first <= from + std::llround(kLbOwnLookAhead * 1000); ++o)
+        highest = std::max(highest, o->second);
+      if (highest >= 0) {
         gap.t.push_back(lb.t[i]);
-        gap.v.push_back(std::max(0.0, x - kLbOwnFactor * o->second));
+        gap.v.push_back(std::max(0.0, x - kLbOwnFactor * highest));
       }
     }
     if (!per_request.t.empty()) added.push_back(std::move(per_request));

@@ -97,7 +97,7 @@ void add_derived_series(std::vector<Series>& series);
 // that is slow itself also keeps requests waiting before its handler starts the clock (accept
 // queue, busy event loop), so the balancer may see up to about twice its own time; beyond that,
 // something between the two adds it: lb_added_response_seconds{service} = max(0, balancer's time
-// per request - 2 * own highest recent mean).
+// per request - 2 * own highest mean from 10 minutes before to 20 s after).
 inline constexpr const char* kOwnMeanSeries = "service_own_request_seconds_mean";
 inline constexpr const char* kOwnMeanMaxSeries = "service_own_request_seconds_mean_max_10m";
 inline constexpr const char* kLbRequestSeries = "lb_request_seconds";
