@@ -73,9 +73,8 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
        " / "
        "sum by (job) (rate(http_server_request_duration_seconds_count[15s]))"},
       // A service's own mean time per request (what the balancer forwards: not probes or
-      // scrapes), and its highest value over the 10 minutes before each instant (scoring.hpp).
+      // scrapes), compared with the balancer's (scoring.hpp).
       {kOwnMeanSeries, own_mean},
-      {kOwnMeanMaxSeries, "max_over_time((" + own_mean + ")[10m:5s])"},
       {"raw", "{__name__=~\"" + names + "\"}"},
   };
 }

@@ -94,8 +94,7 @@ std::string compact_fixture_bundle(const Diagnosis& d, std::size_t keep_series) 
     if (((s.name == "haproxy_backend_response_time_average_seconds" ||
           s.name == "haproxy_backend_http_responses_total") &&
          lb_services.count(s.label("proxy")) > 0) ||
-        ((s.name == kOwnMeanSeries || s.name == kOwnMeanMaxSeries) &&
-         lb_services.count(s.label("service")) > 0)) {
+        (s.name == kOwnMeanSeries && lb_services.count(s.label("service")) > 0)) {
       keep.insert(&s);
     }
   }

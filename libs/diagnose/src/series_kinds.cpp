@@ -588,14 +588,17 @@ void add_time_per_call(std::vector<Series>& series) {
 constexpr double kLbWindowRequests = 512;  // HAProxy's TIME_STATS_SAMPLES
 constexpr double kLbMinRequests = 100;
 constexpr double kLbMaxLookback = 60;
-constexpr double kLbOwnLookAhead = 20;
+// The service's own mean is a rate over 15 s (command.cpp), and can rise a few seconds after the
+// balancer's figure.
+constexpr double kOwnRateWindow = 15;
+constexpr double kOwnLag = 5;
 
 void add_lb_added_time(std::vector<Series>& series) {
   using ByMs = std::map<long long, double>;
-  std::map<std::string, ByMs> own_max, requests_per_s;  // by service (the backend's name)
+  std::map<std::string, ByMs> own_mean, requests_per_s;  // by service (the backend's name)
   for (const auto& s : series) {
-    if (s.name == kOwnMeanMaxSeries && !s.label("service").empty()) {
-      auto& into = own_max[s.label("service")];
+    if (s.name == kOwnMeanSeries && !s.label("service").empty()) {
+      auto& into = own_mean[s.label("service")];
       for (std::size_t i = 0; i < s.t.size(); ++i) into[std::llround(s.t[i] * 1000)] = s.v[i];
     } else if (s.name == "haproxy_backend_http_responses_total" && !s.label("proxy").empty()) {
       const Series rate = s.per_second ? s : to_rate(s);
@@ -608,9 +611,9 @@ void add_lb_added_time(std::vector<Series>& series) {
   for (const auto& lb : series) {
     if (lb.name != "haproxy_backend_response_time_average_seconds") continue;
     const std::string service = lb.label("proxy");
-    const auto own = own_max.find(service);
+    const auto own = own_mean.find(service);
     const auto rates = requests_per_s.find(service);
-    if (own == own_max.end() || rates == requests_per_s.end()) continue;
+    if (own == own_mean.end() || rates == requests_per_s.end()) continue;
     Series per_request{kLbRequestSeries, {{"service", service}}, {}, {}, lb.source};
     Series gap{kLbAddedSeries, {{"service", service}}, {}, {}, lb.source};
     for (std::size_t i = 1; i < lb.t.size(); ++i) {
@@ -626,12 +629,11 @@ void add_lb_added_time(std::vector<Series>& series) {
       const double x = (lb.v[i] - lb.v[j] * k) / (1 - k);
       per_request.t.push_back(lb.t[i]);
       per_request.v.push_back(x);
-      // The service's own highest over the 10 minutes before and kLbOwnLookAhead after: its
-      // mean is a rate over 15 s, so its rise can come a little after the balancer's.
-      const auto from = std::llround(lb.t[i] * 1000);
+      // The same requests as the service measured them: its means whose 15 s cover (t_j, t_i].
+      const auto from = std::llround(lb.t[j] * 1000);
+      const auto to = std::llround((lb.t[i] + kOwnRateWindow + kOwnLag) * 1000);
       double highest = -1;
-      for (auto o = own->second.lower_bound(from);
-           o != own->second.end() && o->first <= from + std::llround(kLbOwnLookAhead * 1000); ++o)
+      for (auto o = own->second.lower_bound(from); o != own->second.end() && o->first <= to; ++o)
         highest = std::max(highest, o->second);
       if (highest >= 0) {
         gap.t.push_back(lb.t[i]);
