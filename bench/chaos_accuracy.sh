@@ -78,6 +78,9 @@ component[autoscaler-off]='^users$';           mechanisms[autoscaler-off]='cpu_s
 # faults target it; slow node provisioning is the node pool's.
 component[node-provision-slow]='^node-pool$'
 mechanisms[node-provision-slow]='node_provisioning_slow'
+# Time added between the load balancer and catalog's instances (a proxy per instance): the
+# balancer's time for catalog rises while catalog's own does not.
+component[network-latency]='^catalog$';        mechanisms[network-latency]='network_latency'
 spike_rate=${SPIKE_RATE:-36}
 declare -A spike=([node-provision-slow]=1 [autoscaler-cap]=1 [autoscaler-off]=1)
 # The catalogue's queries never used products_by_category (their `? = ? OR category_id = ?` form
@@ -87,6 +90,7 @@ declare -A target=([autoscaler-cap]=users [autoscaler-off]=users [missing-index]
 all_faults="instance-kill cpu-hog memory-pressure replica-stop replica-lag primary-slow-queries
   primary-table-lock missing-index redis-stop redis-slow sqs-stop worker-stop poison-messages
   dynamodb-throttle dynamodb-latency autoscaler-cap autoscaler-off node-provision-slow"
+all_faults="$all_faults network-latency"
 faults=${faults:-$all_faults}
 
 # rank FILE REGEX (service level) / rank_cause FILE "m1 m2" (cause level): 1-based, 0 if absent.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # crest chaos end to end on a real local stack (crest up --set chaos.proxy=true): the fault proxy
 # sits between the services and dynalite and passes traffic through until a fault is set; a
-# DynamoDB throttling fault turns cart reads into 503s and its undo brings them back; a cpu-hog
+# DynamoDB throttling fault turns cart reads into 503s and its undo brings them back; 300 ms added
+# between the balancer and catalog shows on catalog's answers and goes with the undo; a cpu-hog
 # left behind by a killed `crest chaos run` is undone from the log; `crest down` undoes what is
 # still active. Started processes are stopped by `crest down` (by pid); nothing leaves loopback.
 #   tests/chaos/chaos_stack_test.sh path/to/crest
@@ -34,6 +35,13 @@ cart() { curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$shop/api/cart" -
 [ "$(cart)" = 503 ] || fail "under throttling the cart answered $(cart), not 503"
 "$crest" chaos stop --all --dir "$run" >/dev/null
 [ "$(cart)" = 200 ] || fail "after the undo the cart answered $(cart)"
+
+# The network between the balancer and catalog: a proxy per instance, taken out by the undo.
+catalog_s() { curl -s -o /dev/null -w '%{time_total}' --max-time 10 "$shop/api/categories"; }
+"$crest" chaos run network-latency --target catalog --set delay_ms=300 --dir "$run" >/dev/null
+t=$(catalog_s); awk -v t="$t" 'BEGIN { exit !(t >= 0.3) }' || fail "network-latency: catalog in $t s"
+"$crest" chaos stop --all --dir "$run" >/dev/null
+t=$(catalog_s); awk -v t="$t" 'BEGIN { exit !(t < 0.3) }' || fail "after the undo: catalog in $t s"
 
 # A chaos command killed mid-fault: its helpers stay until `crest chaos stop` undoes them.
 "$crest" chaos run cpu-hog --target catalog --for 60s --dir "$run" >"$work/hog.out" 2>&1 &

@@ -61,6 +61,10 @@ Result<Applied> prepare_poison(Context& c);
 Result<Applied> prepare_proxy(Context& c, const std::string& fault_line);
 Result<Applied> prepare_scale(Context& c, bool cap);
 Result<Applied> prepare_node_provisioning(Context& c);
+// The network between the load balancer and a service (network_faults.cpp).
+Result<Applied> prepare_network_latency(Context& c);
+// Points HAProxy's servers back at their instances where they still point at the fault's proxies.
+Result<void> restore_balancer_routes(const json& balancer);
 Result<void> write_scale_entry(const fs::path& file, const std::string& service, const json& entry);
 
 // The database (database_faults.cpp).

@@ -97,6 +97,12 @@ const std::vector<KindEntry>& kinds() {
          if (!p.ok()) return p.error();
          return prepare_proxy(c, fmt::format("latency latency_ms={} probability={}", *ms, *p));
        }},
+      {{"network-latency", "catalog", kInstanceTargets,
+        "delay_ms=40 kind=latency status=503 probability=1",
+        "a fault proxy put between the load balancer and the service's instances: added latency "
+        "(or errors, resets) on its /api/ requests"},
+       {{"delay_ms", "40"}, {"kind", "latency"}, {"status", "503"}, {"probability", "1"}},
+       prepare_network_latency},
       {{"autoscaler-cap", "catalog", "a service", "max=current",
         "the service's max replicas lowered (default: its current count) via scale.json"},
        {{"max", "current"}},
@@ -117,6 +123,9 @@ const std::vector<KindEntry>& kinds() {
 
 Result<void> undo_record(const FaultRecord& record) {
   const json& undo = record.undo;
+  if (undo.contains("balancer")) {  // before its proxies end: traffic goes back to the instances
+    if (auto r = restore_balancer_routes(undo["balancer"]); !r.ok()) return r;
+  }
   if (undo.contains("pid_file")) {
     std::ifstream in(undo["pid_file"].get<std::string>());
     for (std::string line; std::getline(in, line);) {

@@ -52,7 +52,13 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
                                  "kube_horizontalpodautoscaler_spec_max_replicas",
                                  "haproxy_backend_active_servers",
                                  "haproxy_backend_http_responses_total",
+                                 "haproxy_backend_response_time_average_seconds",
                                  "up"};
+  const std::string traffic = "{http_route!~\"/metrics|/readyz|/healthz\"}";
+  const std::string own_mean =
+      "sum by (service) (rate(http_server_request_duration_seconds_sum" + traffic +
+      "[15s])) / sum by (service) (rate(http_server_request_duration_seconds_count" + traffic +
+      "[15s]))";
   std::string names;
   for (const char* n : kNames) {
     names += (names.empty() ? "" : "|") + std::string(n);
@@ -66,6 +72,9 @@ std::vector<PrometheusQuery> default_prometheus_queries() {
        "(rate(http_server_request_duration_seconds_count{http_response_status_code=~\"5..\"}[15s]))"
        " / "
        "sum by (job) (rate(http_server_request_duration_seconds_count[15s]))"},
+      // A service's own mean time per request (what the balancer forwards: not probes or
+      // scrapes), compared with the balancer's (scoring.hpp).
+      {kOwnMeanSeries, own_mean},
       {"raw", "{__name__=~\"" + names + "\"}"},
   };
 }

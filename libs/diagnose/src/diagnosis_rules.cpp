@@ -59,6 +59,7 @@ void Rules::run() {
   dynamodb();
   downstream();
   pool_wait();
+  network();
   // The generic ranking says which component; rules only say what happened to it. So causes
   // follow their component's rank, and confidence orders the causes of one component.
   std::map<std::string, std::size_t> component_rank;

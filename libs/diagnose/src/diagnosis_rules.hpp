@@ -46,6 +46,7 @@ class Rules {
   void dynamodb();
   void downstream();
   void pool_wait();
+  void network();  // network_rules.cpp
 
   // Scaling: at max replicas, or a scale-up that came long after the onset.
   struct ScaleFacts {

@@ -23,7 +23,8 @@ bool derived_again_on_replay(const Series& s) {
                                               "crest_pod_pending_seconds",
                                               "crest_node_provisioning_seconds",
                                               "crest_cache_hit_ratio"};
-  return names.count(s.name) > 0 || s.name.ends_with("_per_call");
+  return names.count(s.name) > 0 || s.name.ends_with("_per_call") || s.name == kLbAddedSeries ||
+         s.name == kLbRequestSeries;
 }
 
 // Rules look past the top of the ranking for these (replicas against max, a queue's consumption,
@@ -80,6 +81,20 @@ std::string compact_fixture_bundle(const Diagnosis& d, std::size_t keep_series) 
   calls_wanted.erase("");
   for (const auto& s : d.series) {
     if (!s.name.ends_with("_seconds_sum") && calls_wanted.count(calls_key_of(s)) > 0) {
+      keep.insert(&s);
+    }
+  }
+  // The balancer's added time is derived again from its inputs (scoring.hpp), which the rule
+  // quotes too.
+  std::set<std::string> lb_services;
+  for (const auto* s : keep) {
+    if (s->name == kLbAddedSeries) lb_services.insert(s->label("service"));
+  }
+  for (const auto& s : d.series) {
+    if (((s.name == "haproxy_backend_response_time_average_seconds" ||
+          s.name == "haproxy_backend_http_responses_total") &&
+         lb_services.count(s.label("proxy")) > 0) ||
+        (s.name == kOwnMeanSeries && lb_services.count(s.label("service")) > 0)) {
       keep.insert(&s);
     }
   }

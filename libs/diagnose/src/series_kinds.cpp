@@ -84,6 +84,8 @@ const char* to_string(Signal s) {
       return "lb_server_up";
     case Signal::lb_errors:
       return "lb_errors";
+    case Signal::lb_added_latency:
+      return "lb_added_latency";
     case Signal::target_up:
       return "target_up";
     case Signal::log_errors:
@@ -333,6 +335,12 @@ SeriesKind classify(const Series& s) {
     if (!s.label("state").empty()) {  // the exporter's one-series-per-state form: keep UP only
       set(s.label("state") == "UP" ? Signal::lb_server_up : Signal::other);
     }
+  } else if (n == kLbAddedSeries) {
+    set(Signal::lb_added_latency);
+  } else if (n == "haproxy_backend_response_time_average_seconds" || n == kOwnMeanSeries ||
+             n == kOwnMeanMaxSeries || n == kLbRequestSeries) {
+    // Inputs of lb_added_response_seconds only: each alone moves with any slowdown of the service.
+    k.skipped = true;
   } else if (n == "haproxy_backend_http_responses_total") {
     set(s.label("code") == "5xx" ? Signal::lb_errors : Signal::throughput,
         first_label(s, {"proxy", "backend"}));
@@ -349,8 +357,9 @@ SeriesKind classify(const Series& s) {
   // Buckets are scored through their quantiles or sums. A long poll (SQS ReceiveMessage waits
   // up to 20 s for a message) lasts as long as the queue is empty: its duration is not latency.
   k.per_call = ends_with(n, "_per_call");
-  k.skipped = ends_with(n, "_bucket") || (starts_with(n, "crest_aws_request_duration_seconds") &&
-                                          s.label("operation") == "ReceiveMessage");
+  k.skipped = k.skipped || ends_with(n, "_bucket") ||
+              (starts_with(n, "crest_aws_request_duration_seconds") &&
+               s.label("operation") == "ReceiveMessage");
   if (k.component.empty() || k.component == "db:" || k.component == "queue:") {
     k.component = k.component.empty() ? "unknown" : k.component + "unknown";
   }
@@ -572,10 +581,77 @@ void add_time_per_call(std::vector<Series>& series) {
   }
 }
 
+// The balancer's time per request, recovered from its sliding average (scoring.hpp): over an
+// interval with n requests of mean x, HAProxy's average moves from a0 to a1 = a0 * k + x * (1 - k),
+// k = (1 - 1/512)^n, so x = (a1 - a0 * k) / (1 - k). The average is in whole milliseconds, so the
+// interval reaches back until it holds kLbMinRequests requests (at most 60 s): the rounding then
+// moves x by at most about 6 ms.
+constexpr double kLbWindowRequests = 512;  // HAProxy's TIME_STATS_SAMPLES
+constexpr double kLbMinRequests = 100;
+constexpr double kLbMaxLookback = 60;
+// The service's own mean is a rate over 15 s (command.cpp), and can rise a few seconds after the
+// balancer's figure.
+constexpr double kOwnRateWindow = 15;
+constexpr double kOwnLag = 5;
+
+void add_lb_added_time(std::vector<Series>& series) {
+  using ByMs = std::map<long long, double>;
+  std::map<std::string, ByMs> own_mean, requests_per_s;  // by service (the backend's name)
+  for (const auto& s : series) {
+    if (s.name == kOwnMeanSeries && !s.label("service").empty()) {
+      auto& into = own_mean[s.label("service")];
+      for (std::size_t i = 0; i < s.t.size(); ++i) into[std::llround(s.t[i] * 1000)] = s.v[i];
+    } else if (s.name == "haproxy_backend_http_responses_total" && !s.label("proxy").empty()) {
+      const Series rate = s.per_second ? s : to_rate(s);
+      auto& into = requests_per_s[s.label("proxy")];
+      for (std::size_t i = 0; i < rate.t.size(); ++i)
+        into[std::llround(rate.t[i] * 1000)] += rate.v[i];
+    }
+  }
+  std::vector<Series> added;
+  for (const auto& lb : series) {
+    if (lb.name != "haproxy_backend_response_time_average_seconds") continue;
+    const std::string service = lb.label("proxy");
+    const auto own = own_mean.find(service);
+    const auto rates = requests_per_s.find(service);
+    if (own == own_mean.end() || rates == requests_per_s.end()) continue;
+    Series per_request{kLbRequestSeries, {{"service", service}}, {}, {}, lb.source};
+    Series gap{kLbAddedSeries, {{"service", service}}, {}, {}, lb.source};
+    for (std::size_t i = 1; i < lb.t.size(); ++i) {
+      double n = 0;
+      std::size_t j = i;
+      while (j > 0 && n < kLbMinRequests && lb.t[i] - lb.t[j - 1] <= kLbMaxLookback) {
+        const auto r = rates->second.find(std::llround(lb.t[j] * 1000));
+        n += (r == rates->second.end() ? 0.0 : r->second) * (lb.t[j] - lb.t[j - 1]);
+        --j;
+      }
+      if (n < kLbMinRequests) continue;
+      const double k = std::pow(1 - 1 / kLbWindowRequests, n);
+      const double x = (lb.v[i] - lb.v[j] * k) / (1 - k);
+      per_request.t.push_back(lb.t[i]);
+      per_request.v.push_back(x);
+      // The same requests as the service measured them: its means whose 15 s cover (t_j, t_i].
+      const auto from = std::llround(lb.t[j] * 1000);
+      const auto to = std::llround((lb.t[i] + kOwnRateWindow + kOwnLag) * 1000);
+      double highest = -1;
+      for (auto o = own->second.lower_bound(from); o != own->second.end() && o->first <= to; ++o)
+        highest = std::max(highest, o->second);
+      if (highest >= 0) {
+        gap.t.push_back(lb.t[i]);
+        gap.v.push_back(std::max(0.0, x - kLbOwnFactor * highest));
+      }
+    }
+    if (!per_request.t.empty()) added.push_back(std::move(per_request));
+    if (!gap.t.empty()) added.push_back(std::move(gap));
+  }
+  for (auto& s : added) series.push_back(std::move(s));
+}
+
 }  // namespace
 
 void add_derived_series(std::vector<Series>& series) {
   add_time_per_call(series);
+  add_lb_added_time(series);
   // Hit ratio per (cache label set minus result), from rates of hits and misses.
   std::map<std::string, std::pair<const Series*, const Series*>> caches;
   for (const auto& s : series) {

@@ -50,6 +50,8 @@ enum class Signal {
   lb_active_servers,
   lb_server_up,
   lb_errors,
+  // The balancer's time for a backend beyond the service's own (lb_added_response_seconds).
+  lb_added_latency,
   target_up,  // Prometheus' own `up`: the target answered its scrape
   log_errors,
   log_warnings,
@@ -85,6 +87,23 @@ void aggregate_instances(std::vector<Series>& series);
 
 // Adds derived series: cache hit ratio from hits and misses per cache.
 void add_derived_series(std::vector<Series>& series);
+
+// The time the load balancer adds to a service's requests. From HAProxy's
+// `haproxy_backend_response_time_average_seconds{proxy}` (a sliding average over the backend's
+// last 512 requests) and `haproxy_backend_http_responses_total{proxy}`, the balancer's mean time
+// per request over the last 100 or more requests is recovered (`lb_request_seconds{service}`) and
+// compared with the service's own mean time per request (a named Prometheus query, per `service`)
+// over the same requests. A service that is slow itself also keeps requests waiting before its
+// handler starts the clock (accept queue, busy event loop), so the balancer may see up to about
+// twice its own time; beyond that, something between the two adds it:
+// lb_added_response_seconds{service} = max(0, balancer's time per request - 2 * own highest mean
+// over those requests).
+inline constexpr const char* kOwnMeanSeries = "service_own_request_seconds_mean";
+// Fetched by the first builds of the rule (a 10-minute highest); never scored.
+inline constexpr const char* kOwnMeanMaxSeries = "service_own_request_seconds_mean_max_10m";
+inline constexpr const char* kLbRequestSeries = "lb_request_seconds";
+inline constexpr const char* kLbAddedSeries = "lb_added_response_seconds";
+inline constexpr double kLbOwnFactor = 2;
 
 struct AnomalyWindow {
   double onset = 0;
