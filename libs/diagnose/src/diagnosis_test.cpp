@@ -453,6 +453,44 @@ TEST(Diagnose, ReplicasAskedForAndRefused) {
   }
 }
 
+// Autoscaling switched off reads no metrics, so no proposal says what the service wanted: its
+// CPU saturation names it, with the decisions that show scaling off.
+TEST(Diagnose, CpuSaturatedWithItsAutoscalingOff) {
+  for (const char* reason : {"ScalingDisabled", "DesiredWithinRange"}) {
+    auto in = platform();
+    in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                          {{"container", "users"}, {"pod", "users-2"}},
+                                          {0.1, 0.1, 0.49, kOnset}, 1000, 300, 83));
+    for (double t = 1000; t < 1300; t += 5) {
+      in.scaling_events.push_back({t,
+                                   "decision",
+                                   "users",
+                                   2,
+                                   2,
+                                   {},
+                                   t >= kOnset - 10 ? reason : "DesiredWithinRange",
+                                   1,
+                                   "ev.jsonl",
+                                   {},
+                                   {},
+                                   {}});
+    }
+    const auto d = diagnose(std::move(in));
+    const auto& c = top_cause(d);
+    EXPECT_EQ(c.component, "users");
+    EXPECT_EQ(c.mechanism, "cpu_saturation");
+    if (std::string(reason) == "ScalingDisabled") {
+      EXPECT_THAT(c.title, HasSubstr("CPU saturated and its autoscaling off"));
+      EXPECT_THAT(c.remedy, HasSubstr("autoscaling back on"));
+      EXPECT_TRUE(std::any_of(c.evidence.begin(), c.evidence.end(), [](const Evidence& e) {
+        return e.text.find("autoscaling off (ScalingDisabled), 2 replicas") != std::string::npos;
+      })) << format_text(d);
+    } else {
+      EXPECT_THAT(c.title, ::testing::Not(HasSubstr("autoscaling off")));
+    }
+  }
+}
+
 // A scale-up waiting a long time for a node: named from the node pool's provisioning age.
 TEST(Diagnose, ScaleUpWaitingForANode) {
   auto in = platform();
