@@ -514,6 +514,70 @@ TEST(Diagnose, ScaleUpWaitingForANode) {
   EXPECT_THAT(it->title, ::testing::ContainsRegex("waited (59|60|61) s"));  // the node took 60 s
 }
 
+// A spike saturates users at once; its scale-up then waits for a node. The node pool ranks first
+// only when the node took abnormally long: users' saturation is what the missing pod would have
+// relieved. A node provisioned in the usual 10 s is no cause, and users stays first.
+TEST(Diagnose, CapacityThatDidNotArriveRanksBeforeTheServiceThatWaited) {
+  for (const double node_seconds : {25.0, 10.0}) {
+    auto in = platform();
+    in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                          {{"container", "users"}, {"pod", "users-2"}},
+                                          {0.1, 0.1, 0.49, kOnset}, 1000, 300, 84));
+    in.scaling_events.push_back(
+        {1000, "node", "node-pool", {}, {}, {}, "", 1, "ev.jsonl", {}, "ready", "node-2"});
+    in.scaling_events.push_back(
+        {kOnset + 5, "pod", "users", {}, {}, {}, "", 2, "ev.jsonl", {}, "pending", "users-4"});
+    in.scaling_events.push_back({kOnset + 6,
+                                 "node",
+                                 "node-pool",
+                                 {},
+                                 {},
+                                 {},
+                                 "",
+                                 3,
+                                 "ev.jsonl",
+                                 {},
+                                 "requested",
+                                 "node-3"});
+    in.scaling_events.push_back({kOnset + 6 + node_seconds,
+                                 "node",
+                                 "node-pool",
+                                 {},
+                                 {},
+                                 {},
+                                 "",
+                                 4,
+                                 "ev.jsonl",
+                                 {},
+                                 "ready",
+                                 "node-3"});
+    in.scaling_events.push_back({kOnset + 7 + node_seconds,
+                                 "pod",
+                                 "users",
+                                 {},
+                                 {},
+                                 {},
+                                 "",
+                                 5,
+                                 "ev.jsonl",
+                                 {},
+                                 "started",
+                                 "users-4"});
+    in.scaling_events.push_back(
+        {1299, "node", "node-pool", {}, {}, {}, "", 6, "ev.jsonl", {}, "ready", "node-2"});
+    const auto d = diagnose(std::move(in));
+    ASSERT_FALSE(d.components.empty()) << format_text(d);
+    if (node_seconds > 15) {
+      EXPECT_EQ(d.components.front().component, "node-pool") << format_text(d);
+      EXPECT_EQ(top_cause(d).mechanism, "node_provisioning_slow");
+      EXPECT_EQ(d.components[1].component, "users");
+    } else {
+      EXPECT_EQ(d.components.front().component, "users") << format_text(d);
+      EXPECT_EQ(top_cause(d).mechanism, "cpu_saturation");
+    }
+  }
+}
+
 TEST(Diagnose, NoRuleFitsShowsTheTopEvidence) {
   auto in = platform();
   in.series.push_back(synthetic("search_index_segments", {{"job", "search"}},

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <set>
+#include <string>
 
 namespace crest::diagnose {
 
@@ -53,7 +55,10 @@ double scale_floor(const SeriesKind& k, double centre) {
       absolute = 100;  // rows per second: a small table's scan is a few hundred
       break;
     case Signal::capacity_wait:
-      absolute = 2;  // a pod takes a second or two to start even with room for it
+      // A pod takes a second or two to start even with room for it; a healthy node pool takes
+      // some seconds to provision a node (10 s on the local stack): one that took that long
+      // scores 2, one that took 15 s, 3.
+      absolute = k.provides_capacity ? 5 : 2;
       break;
     case Signal::memory:
       // An idle instance's few MiB doubling when it takes its first requests is not a leak.
@@ -346,6 +351,25 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     }
     return a.score > b.score;
   });
+  // Capacity before those who waited for it: a component whose pods stayed pending while a node
+  // took abnormally long to provision is that delay's symptom (its saturation is what the
+  // missing pods would have relieved), however early it moved. The provider's wait goes just
+  // before the first series of the first component that waited.
+  const auto anomalous = [&](const ScoredSeries& s) {
+    return s.kind.signal == Signal::capacity_wait && s.increased &&
+           s.score >= options.first_anomalous_threshold;
+  };
+  std::set<std::string> waited;
+  for (const auto& s : out) {
+    if (anomalous(s) && !s.kind.provides_capacity) waited.insert(s.kind.component);
+  }
+  for (std::size_t j = 0; j < out.size() && !waited.empty(); ++j) {
+    if (!anomalous(out[j]) || !out[j].kind.provides_capacity) continue;
+    const auto first = std::find_if(out.begin(), out.begin() + static_cast<long>(j), [&](auto& s) {
+      return s.kind.component != out[j].kind.component && waited.contains(s.kind.component);
+    });
+    std::rotate(first, out.begin() + static_cast<long>(j), out.begin() + static_cast<long>(j) + 1);
+  }
   return out;
 }
 
