@@ -49,6 +49,13 @@ double delta(double now, double before) {
   return now >= before ? now - before : now;
 }
 
+bool monitoring_statement(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text.rfind("show ", 0) == 0 || text.find("performance_schema") != std::string::npos ||
+         text.find("information_schema") != std::string::npos;
+}
+
 bool is_own_query(const DigestRow& d) {
   return d.digest_text.find("performance_schema") != std::string::npos ||
          d.digest_text.find("`information_schema` . `GLOBAL_STATUS`") != std::string::npos;
@@ -195,8 +202,15 @@ std::vector<Series> db_load_series(const std::vector<DigestSnapshot>& snapshots,
       total.v.push_back(i.aas);
     }
     out.push_back(std::move(total));
-    for (std::size_t k = 0; k < whole.digests.size() && k < max_digests; ++k) {
+    std::size_t digests = 0;
+    for (std::size_t k = 0; k < whole.digests.size() && digests < max_digests; ++k) {
       const auto& d = whole.digests[k];
+      // The monitoring's statements (an exporter's SHOW GLOBAL STATUS / VARIABLES) measure how
+      // starved the server is, not what the application asks of it: no series of their own.
+      if (monitoring_statement(d.digest_text)) {
+        continue;
+      }
+      ++digests;
       Series s{"crest_db_digest_aas",
                {{"db_server", server}, {"digest", d.digest}},
                {},

@@ -101,5 +101,21 @@ TEST(DbTop, WindowLimitsTheDigestTotals) {
   EXPECT_EQ(series[4].v, (std::vector<double>{0, 400}));  // 4000 rows in 10 s
 }
 
+// An exporter's SHOW GLOBAL VARIABLES slows down when the server is starved and then looked like
+// the server's busiest new statement: the monitoring gets no digest series of its own (it still
+// counts in the server's total load).
+TEST(DbTop, TheMonitoringsStatementsGetNoDigestSeries) {
+  std::vector<DigestSnapshot> snaps{
+      snap(100, {row("m", "SHOW GLOBAL VARIABLES", 0, 0, 0, 0, 0), row("a", "qa", 0, 0, 0, 0, 0)}),
+      snap(110,
+           {row("m", "SHOW GLOBAL VARIABLES", 10, 50, 0, 0, 0), row("a", "qa", 10, 5, 0, 0, 0)}),
+  };
+  const auto series = db_load_series(snaps);
+  ASSERT_EQ(series.size(), 3u);  // total + the application's digest (load and rows examined)
+  EXPECT_EQ(series[0].v, (std::vector<double>{5.5}));
+  EXPECT_EQ(series[1].name, "crest_db_digest_aas");
+  EXPECT_EQ(series[1].label("digest"), "a");
+}
+
 }  // namespace
 }  // namespace crest::diagnose
