@@ -578,6 +578,38 @@ TEST(Diagnose, CapacityThatDidNotArriveRanksBeforeTheServiceThatWaited) {
   }
 }
 
+// A spike saturates users: its threads wait for the CPU to read their answers, so the primary's
+// reads look slow from users, and the calls to DynamoDB rise with the logins. Neither is the
+// dependency's anomaly while users itself is throttled from the start; a primary slow for
+// everyone (no caller throttled) still is.
+TEST(Diagnose, AThrottledCallerMeasuresItsOwnStarvation) {
+  for (const bool throttled : {true, false}) {
+    auto in = platform();
+    const Labels db{{"db_server", "primary"}, {"operation", "read"}, {"service", "users"}};
+    in.series.push_back(synthetic_counter("crest_db_query_duration_seconds_sum", db,
+                                          {0.004, 0.05, 0.6, kOnset}, 1000, 300, 85));
+    in.series.push_back(
+        synthetic_counter("crest_db_queries_total", db, {2, 0.05, 6, kOnset}, 1000, 300, 86));
+    in.series.push_back(synthetic_counter(
+        "crest_aws_requests_total",
+        {{"exported_service", "DynamoDB"}, {"outcome", "success"}, {"service", "users"}},
+        {2, 0.05, 30, kOnset}, 1000, 300, 87));
+    if (throttled) {
+      in.series.push_back(synthetic_counter("container_cpu_cfs_throttled_periods_total",
+                                            {{"container", "users"}, {"pod", "users-1"}},
+                                            {0, 0.2, 6, kOnset}, 1000, 300, 88));
+    }
+    const auto d = diagnose(std::move(in));
+    ASSERT_FALSE(d.components.empty()) << format_text(d);
+    EXPECT_EQ(d.components.front().component, throttled ? "users" : "db:primary") << format_text(d);
+    for (const auto& s : d.ranking) {
+      if (s.kind.component == "dynamodb") {
+        EXPECT_EQ(s.score, 0) << s.series->display_name();  // more calls: the callers' demand
+      }
+    }
+  }
+}
+
 TEST(Diagnose, NoRuleFitsShowsTheTopEvidence) {
   auto in = platform();
   in.series.push_back(synthetic("search_index_segments", {{"job", "search"}},

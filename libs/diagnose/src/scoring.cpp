@@ -333,6 +333,46 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     out.erase(std::remove_if(out.begin(), out.end(), [](const auto& s) { return s.kind.per_call; }),
               out.end());
   }
+  // What a caller measures of a dependency says as much about the caller. A service starved of
+  // CPU (its throttling anomalous from the start: no later than the calls' time) measures every
+  // call slow, as its threads wait for the CPU to read the answers: its time on a dependency
+  // counts against the dependency no more than its own throttling counts against it. And more
+  // calls to a dependency (a call count labelled with the calling service) are the callers'
+  // demand, not the dependency's anomaly: only a fall counts there (calls that stopped
+  // succeeding).
+  struct Starved {
+    double score = 0;
+    double since = 0;
+  };
+  std::map<std::string, Starved> throttled;
+  for (const auto& s : out) {
+    if (s.kind.signal == Signal::cpu_throttling && s.increased &&
+        s.score >= options.first_anomalous_threshold) {
+      auto [it, added] =
+          throttled.try_emplace(s.kind.component, Starved{s.score, s.first_anomalous_t});
+      it->second.score = std::max(it->second.score, s.score);
+      it->second.since = std::min(it->second.since, s.first_anomalous_t);
+    }
+  }
+  for (auto& s : out) {
+    const std::string caller = s.series->label("service");
+    if (caller.empty() || caller == s.kind.component) {
+      continue;
+    }
+    const auto& c = s.kind.component;
+    const bool dependency = c.rfind("db:", 0) == 0 || c == "dynamodb" || c == "sqs" || c == "cache";
+    const bool measured =
+        s.kind.signal == Signal::downstream_latency || s.kind.signal == Signal::dynamodb_latency;
+    // One sample's grace: a counter's rate and a gauge may see the same moment a second apart.
+    if (const auto it = throttled.find(caller);
+        measured && it != throttled.end() && it->second.since <= s.first_anomalous_t + 1) {
+      s.score = std::min(s.score, std::nextafter(it->second.score, 0.0));  // a tie: the caller
+    }
+    const bool calls = s.kind.signal == Signal::db_queries || s.kind.signal == Signal::throughput;
+    if (dependency && calls && s.increased) {
+      s.score = 0;
+    }
+  }
   std::stable_sort(out.begin(), out.end(), [](const ScoredSeries& a, const ScoredSeries& b) {
     const double ca = std::min(a.score, kScoreCap), cb = std::min(b.score, kScoreCap);
     if (ca != cb) {
