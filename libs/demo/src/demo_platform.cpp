@@ -7,7 +7,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "crest/demo/diagnosis_inputs.hpp"
 #include "crest/demo/prometheus_capture.hpp"
 #include "crest/stack/stack_profile.hpp"
 
@@ -157,15 +156,10 @@ fs::path autoscaler_log(const fs::path& events, const fs::path& out) {
 // `crest diagnose` over a window; the JSON is written to `out`; its headline returned.
 std::string diagnose(DemoContext& ctx, const RunningStack& stack, double from, double to,
                      const fs::path& out, const fs::path& load_run) {
-  // Its file inputs cut to the window (diagnosis_inputs.hpp), beside `out`.
+  // Its --from/--to bound every input, so the whole load run and event log can be given: the
+  // other faults' onsets and scale events stay out of this one's evidence.
   const fs::path events =
       autoscaler_log(stack.dir / "events.jsonl", out.parent_path() / "autoscaler.jsonl");
-  fs::path window_events = out, window_load = out;
-  window_events.replace_extension(".autoscaler.jsonl");
-  window_load.replace_extension(".load.json");
-  std::ofstream(window_events) << event_lines_within(read_text(events), from, to);
-  const auto run = json::parse(read_text(load_run), nullptr, false);
-  std::ofstream(window_load) << load_run_within(run, from, to).dump() << "\n";
   std::vector<std::string> args = {"-c",
                                    "exec \"$0\" \"$@\" 2>>'" + out.string() + ".log'",
                                    ctx.options().crest_binary,
@@ -177,9 +171,9 @@ std::string diagnose(DemoContext& ctx, const RunningStack& stack, double from, d
                                    "--to",
                                    fmt::format("{:.3f}", to),
                                    "--autoscaler-log",
-                                   window_events.string(),
+                                   events.string(),
                                    "--load-run",
-                                   window_load.string(),
+                                   load_run.string(),
                                    "--json"};
   stack::ProcessSpec spec;
   spec.program = "/bin/sh";

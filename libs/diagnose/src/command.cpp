@@ -195,8 +195,10 @@ int diagnose_command(int argc, char** argv) {
   bool as_json = false;
   std::size_t top = 15;
   app.add_option("--prometheus", prometheus, "live Prometheus base URL (http://127.0.0.1:9090)");
-  app.add_option("--from", from_text, "with --prometheus: start (RFC 3339 or Unix seconds)");
-  app.add_option("--to", to_text, "with --prometheus: end");
+  app.add_option("--from", from_text,
+                 "start of what is read (RFC 3339 or Unix seconds): the range --prometheus "
+                 "queries, and a bound on every file input");
+  app.add_option("--to", to_text, "end of what is read, as --from");
   app.add_option("--step", step, "with --prometheus: step in seconds (1)");
   app.add_option("--save-prometheus", save_prometheus,
                  "with --prometheus: save the answers (replay with --prometheus-file)");
@@ -312,7 +314,7 @@ int diagnose_command(int argc, char** argv) {
         "no input: give at least one of --prometheus, --prometheus-file, --load-run, --logs, ... "
         "(--help)");
   }
-  const auto d = diagnose(std::move(in), options);
+  const auto d = diagnose(within(std::move(in), from, to), options);
   std::cout << (as_json ? format_json(d) : format_text(d));
   if (!save_fixture.empty()) {
     std::ofstream out(save_fixture);

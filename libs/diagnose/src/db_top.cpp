@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iostream>
 #include <thread>
+#include <unordered_map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -54,6 +55,15 @@ bool monitoring_statement(std::string text) {
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return text.rfind("show ", 0) == 0 || text.find("performance_schema") != std::string::npos ||
          text.find("information_schema") != std::string::npos;
+}
+
+// A statement's row (by digest and schema) in a snapshot, if it has one.
+const DigestRow* find_digest(const DigestSnapshot& snapshot, const std::string& digest,
+                             const std::string& schema) {
+  for (const auto& r : snapshot.digests) {
+    if (r.digest == digest && r.schema == schema) return &r;
+  }
+  return nullptr;
 }
 
 bool is_own_query(const DigestRow& d) {
@@ -202,6 +212,27 @@ std::vector<Series> db_load_series(const std::vector<DigestSnapshot>& snapshots,
       total.v.push_back(i.aas);
     }
     out.push_back(std::move(total));
+    // The server's time per statement: load that rose only because more statements came (a
+    // failed cache's misses) is its callers' doing, as for a client's time spent per call.
+    Series per_call{
+        "crest_db_seconds_per_call", {{"db_server", server}}, {}, {}, "digest snapshots"};
+    for (std::size_t i = 1; i < list.size(); ++i) {
+      std::unordered_map<std::string, const DigestRow*> previous;
+      for (const auto& r : list[i - 1].digests) previous[r.schema + '.' + r.digest] = &r;
+      double timer = 0, calls = 0;
+      for (const auto& r : list[i].digests) {
+        if (is_own_query(r)) continue;
+        const auto it = previous.find(r.schema + '.' + r.digest);
+        const DigestRow* before = it == previous.end() ? nullptr : it->second;
+        timer += delta(r.sum_timer_wait_ps, before ? before->sum_timer_wait_ps : 0);
+        calls += delta(r.count_star, before ? before->count_star : 0);
+      }
+      if (calls > 0 && list[i].t > list[i - 1].t) {
+        per_call.t.push_back(list[i].t);
+        per_call.v.push_back(timer / kPicoseconds / calls);
+      }
+    }
+    out.push_back(std::move(per_call));
     std::size_t digests = 0;
     for (std::size_t k = 0; k < whole.digests.size() && digests < max_digests; ++k) {
       const auto& d = whole.digests[k];
@@ -211,49 +242,39 @@ std::vector<Series> db_load_series(const std::vector<DigestSnapshot>& snapshots,
         continue;
       }
       ++digests;
-      Series s{"crest_db_digest_aas",
-               {{"db_server", server}, {"digest", d.digest}},
-               {},
-               {},
-               "digest snapshots"};
+      const Labels labels{{"db_server", server}, {"digest", d.digest}};
+      Series load{"crest_db_digest_aas", labels, {}, {}, "digest snapshots"};
       // Rows the statement reads per second: an index lost turns a few into thousands.
-      Series rows{"crest_db_digest_rows_examined",
-                  {{"db_server", server}, {"digest", d.digest}},
-                  {},
-                  {},
-                  "digest snapshots"};
+      Series rows{"crest_db_digest_rows_examined", labels, {}, {}, "digest snapshots"};
+      // Per call, the companions that tell a slower or costlier statement from more of them.
+      Series time_per_call{"crest_db_digest_seconds_per_call", labels, {}, {}, "digest snapshots"};
+      Series rows_per_call{"crest_db_digest_rows_per_call", labels, {}, {}, "digest snapshots"};
       for (std::size_t i = 1; i < list.size(); ++i) {
-        const std::vector<DigestSnapshot> pair{list[i - 1], list[i]};
         const double seconds = list[i].t - list[i - 1].t;
         if (seconds <= 0) {
           continue;
         }
-        double value = 0, examined = 0;
-        const DigestRow* now = nullptr;
-        const DigestRow* before = nullptr;
-        for (const auto& r : list[i].digests) {
-          if (r.digest == d.digest && r.schema == d.schema) {
-            now = &r;
-          }
+        double timer = 0, examined = 0, calls = 0;
+        if (const DigestRow* now = find_digest(list[i], d.digest, d.schema); now != nullptr) {
+          const DigestRow* before = find_digest(list[i - 1], d.digest, d.schema);
+          timer = delta(now->sum_timer_wait_ps, before ? before->sum_timer_wait_ps : 0);
+          examined = delta(now->sum_rows_examined, before ? before->sum_rows_examined : 0);
+          calls = delta(now->count_star, before ? before->count_star : 0);
         }
-        for (const auto& r : list[i - 1].digests) {
-          if (r.digest == d.digest && r.schema == d.schema) {
-            before = &r;
-          }
-        }
-        if (now != nullptr) {
-          value = delta(now->sum_timer_wait_ps, before ? before->sum_timer_wait_ps : 0) /
-                  kPicoseconds / seconds;
-          examined =
-              delta(now->sum_rows_examined, before ? before->sum_rows_examined : 0) / seconds;
-        }
-        s.t.push_back(list[i].t);
-        s.v.push_back(value);
+        load.t.push_back(list[i].t);
+        load.v.push_back(timer / kPicoseconds / seconds);
         rows.t.push_back(list[i].t);
-        rows.v.push_back(examined);
+        rows.v.push_back(examined / seconds);
+        if (calls > 0) {
+          time_per_call.t.push_back(list[i].t);
+          time_per_call.v.push_back(timer / kPicoseconds / calls);
+          rows_per_call.t.push_back(list[i].t);
+          rows_per_call.v.push_back(examined / calls);
+        }
       }
-      out.push_back(std::move(s));
-      out.push_back(std::move(rows));
+      for (auto* series : {&load, &rows, &time_per_call, &rows_per_call}) {
+        out.push_back(std::move(*series));
+      }
     }
   }
   return out;

@@ -1,4 +1,5 @@
 #include "crest/diagnose/db_top.hpp"
+#include "crest/diagnose/scoring.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -93,12 +94,49 @@ TEST(DbTop, WindowLimitsTheDigestTotals) {
   EXPECT_EQ(compute_db_top(snaps).digests[0].digest, "a");
   EXPECT_EQ(compute_db_top(snaps, 110.0).digests[0].digest, "b");
   const auto series = db_load_series(snaps);
-  ASSERT_EQ(series.size(), 5u);  // total + two digests' load and rows examined
+  // The server's load and time per statement, then per digest its load, rows examined per
+  // second, time per call and rows per call.
+  ASSERT_EQ(series.size(), 10u);
   EXPECT_EQ(series[0].name, "crest_db_aas");
   EXPECT_EQ(series[0].v, (std::vector<double>{5, 0.5}));
-  EXPECT_EQ(series[4].name, "crest_db_digest_rows_examined");
-  EXPECT_EQ(series[4].label("digest"), "b");
-  EXPECT_EQ(series[4].v, (std::vector<double>{0, 400}));  // 4000 rows in 10 s
+  EXPECT_EQ(series[1].name, "crest_db_seconds_per_call");
+  EXPECT_EQ(series[1].v, (std::vector<double>{5, 0.5}));  // 50 s over 10 calls, then 5 s over 10
+  EXPECT_EQ(series[7].name, "crest_db_digest_rows_examined");
+  EXPECT_EQ(series[7].label("digest"), "b");
+  EXPECT_EQ(series[7].v, (std::vector<double>{0, 400}));  // 4000 rows in 10 s
+  // Per call only where the statement ran: b ran in the second interval alone.
+  EXPECT_EQ(series[8].name, "crest_db_digest_seconds_per_call");
+  EXPECT_EQ(series[8].t, (std::vector<double>{120}));
+  EXPECT_EQ(series[8].v, (std::vector<double>{0.5}));
+  EXPECT_EQ(series[9].name, "crest_db_digest_rows_per_call");
+  EXPECT_EQ(series[9].v, (std::vector<double>{400}));
+}
+
+TEST(DbTop, MoreCallsOfAnUnchangedStatementAreNotItsAnomaly) {
+  // One statement runs 10 calls a second at 2 ms for a minute, then 40 a second at the same
+  // 2 ms (a cache's misses arriving); another's calls get 50 times slower. Scored, the first's
+  // load counts only as far as its time per call moved: not at all.
+  std::vector<DigestSnapshot> snaps;
+  double calls_a = 0, secs_a = 0, calls_b = 0, secs_b = 0;
+  for (int t = 0; t <= 120; ++t) {
+    const bool after = t > 90;
+    calls_a += after ? 40 : 10;
+    secs_a += (after ? 40 : 10) * 0.002;
+    calls_b += 5;
+    secs_b += 5 * (after ? 0.1 : 0.002);
+    snaps.push_back(snap(1000 + t, {row("a", "qa", calls_a, secs_a, calls_a, calls_a, 0),
+                                    row("b", "qb", calls_b, secs_b, calls_b, calls_b, 0)}));
+  }
+  const auto series = db_load_series(snaps);
+  const auto ranked = score_series(series, AnomalyWindow{1091, 1120, true, "test"});
+  double score_a = -1, score_b = -1;
+  for (const auto& s : ranked) {
+    EXPECT_FALSE(s.kind.per_call);  // the companions only moderate
+    if (s.series->name != "crest_db_digest_aas") continue;
+    (s.series->label("digest") == "a" ? score_a : score_b) = s.score;
+  }
+  EXPECT_LT(score_a, 1.0);
+  EXPECT_GT(score_b, 10.0);
 }
 
 // An exporter's SHOW GLOBAL VARIABLES slows down when the server is starved and then looked like
@@ -111,10 +149,15 @@ TEST(DbTop, TheMonitoringsStatementsGetNoDigestSeries) {
            {row("m", "SHOW GLOBAL VARIABLES", 10, 50, 0, 0, 0), row("a", "qa", 10, 5, 0, 0, 0)}),
   };
   const auto series = db_load_series(snaps);
-  ASSERT_EQ(series.size(), 3u);  // total + the application's digest (load and rows examined)
-  EXPECT_EQ(series[0].v, (std::vector<double>{5.5}));
-  EXPECT_EQ(series[1].name, "crest_db_digest_aas");
-  EXPECT_EQ(series[1].label("digest"), "a");
+  ASSERT_FALSE(series.empty());
+  EXPECT_EQ(series[0].name, "crest_db_aas");
+  EXPECT_EQ(series[0].v, (std::vector<double>{5.5}));  // the monitoring's time still counts here
+  int application = 0;
+  for (const auto& s : series) {
+    EXPECT_NE(s.label("digest"), "m") << s.name;
+    application += s.name == "crest_db_digest_aas" && s.label("digest") == "a";
+  }
+  EXPECT_EQ(application, 1);
 }
 
 }  // namespace

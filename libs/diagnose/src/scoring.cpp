@@ -12,6 +12,11 @@ namespace crest::diagnose {
 
 namespace {
 
+// The least a mean time per call must move to count: about one loopback round trip to Redis
+// (0.1-0.3 ms). At 1 ms, a cache that answered in 5 ms instead of 0.2 ms scored 5 and ranked
+// below the replicas its timeouts sent reads to.
+constexpr double kPerCallFloor = 3e-4;
+
 double quantile_in_place(std::vector<double>& v, double q) {
   if (v.empty()) {
     return 0;
@@ -48,11 +53,13 @@ double scale_floor(const SeriesKind& k, double centre) {
       break;
     case Signal::db_digest_load:
       // One statement's share of the database's time: a fiftieth of a session is noise on a
-      // quiet server (hundreds of digests each wobble by a few milliseconds per second).
-      absolute = 0.02;
+      // quiet server (hundreds of digests each wobble by a few milliseconds per second). Per
+      // call, as for a client's time per call.
+      absolute = k.per_call ? kPerCallFloor : 0.02;
       break;
     case Signal::db_rows_examined:
-      absolute = 100;  // rows per second: a small table's scan is a few hundred
+      // Rows per second: a small table's scan is a few hundred; per call, ten.
+      absolute = k.per_call ? 10 : 100;
       break;
     case Signal::capacity_wait:
       // A pod takes a second or two to start even with room for it; a healthy node pool takes
@@ -71,7 +78,6 @@ double scale_floor(const SeriesKind& k, double centre) {
     case Signal::queue_depth:
     case Signal::outbox_pending:
     case Signal::db_connections:
-    case Signal::db_load:
     case Signal::replicas_desired:
     case Signal::replicas_current:
     case Signal::replicas_max:
@@ -95,16 +101,31 @@ double scale_floor(const SeriesKind& k, double centre) {
       break;
     case Signal::downstream_latency:
     case Signal::dynamodb_latency:
-      // Seconds spent waiting per second; a mean per call moves by milliseconds.
-      absolute = k.per_call ? 1e-3 : 0.01;
+      // Seconds spent waiting per second, or a mean time per call.
+      absolute = k.per_call ? kPerCallFloor : 0.01;
       break;
     case Signal::pool_wait:
       absolute = 0.01;  // seconds spent waiting per second
+      break;
+    case Signal::db_load:
+      absolute = k.per_call ? kPerCallFloor : 0.5;  // sessions, or seconds per statement
       break;
     default:
       break;
   }
   return std::max(0.01 * std::abs(centre), absolute);
+}
+
+// The series a per-call companion moderates: a client's `X_seconds_per_call` checks its
+// `X_seconds_sum`; the database's own figures from its digests check their load and rows read.
+std::string spent_series_of(const std::string& per_call) {
+  static const std::map<std::string, std::string> database{
+      {"crest_db_seconds_per_call", "crest_db_aas"},
+      {"crest_db_digest_seconds_per_call", "crest_db_digest_aas"},
+      {"crest_db_digest_rows_per_call", "crest_db_digest_rows_examined"}};
+  const auto it = database.find(per_call);
+  if (it != database.end()) return it->second;
+  return per_call.substr(0, per_call.size() - std::string_view("_per_call").size()) + "_sum";
 }
 
 struct Normal {
@@ -133,8 +154,12 @@ bool is_log_rate(Signal s) {
   return s == Signal::log_errors || s == Signal::log_warnings;
 }
 
-// A score beyond this is "certainly anomalous"; past it, the earlier mover ranks first.
+// A score beyond this is "certainly anomalous"; past it, the component that left its normal
+// first ranks first, the raw score breaking ties.
 constexpr double kScoreCap = 50;
+// A series this far from its normal dates its component's departure (noise among hundreds of
+// digests reaches 10 or so; a table lock's running sessions reached 26).
+constexpr double kClearlyAnomalous = 20;
 
 }  // namespace
 
@@ -196,6 +221,9 @@ std::optional<AnomalyWindow> change_point_window(const std::vector<Series>& seri
   double data_end = 0;
   for (const auto& raw : series) {
     const auto kind = classify(raw);
+    if (kind.per_call) {
+      continue;  // a companion that moderates another series' score, not a candidate itself
+    }
     const Series s = kind.counter ? to_rate(raw) : raw;
     const auto n = s.v.size();
     if (n < 20) {
@@ -318,8 +346,7 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
   std::map<std::string, double> per_call_score;
   for (const auto& s : out) {
     if (s.kind.per_call) {
-      const auto& n = s.series->name;
-      per_call_score[Series{n.substr(0, n.size() - 9) + "_sum", s.series->labels, {}, {}, {}}
+      per_call_score[Series{spent_series_of(s.series->name), s.series->labels, {}, {}, {}}
                          .display_name()] = s.score;
     }
   }
@@ -328,6 +355,24 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
       const auto it = per_call_score.find(s.series->display_name());
       if (it != per_call_score.end()) {
         s.score = std::min(s.score, it->second);
+      }
+    }
+    // Time a caller measured on a database that served its statements no slower (the server's
+    // own time per statement, from its digests, did not move) was spent in the caller: a
+    // CPU-starved instance waits for its own CPU between sending a query and reading the answer.
+    // It is the caller's evidence.
+    std::map<std::string, double> server_per_call;
+    for (const auto& s : out) {
+      if (s.kind.per_call && s.series->name == "crest_db_seconds_per_call") {
+        server_per_call[s.kind.component] = s.score;
+      }
+    }
+    for (auto& s : out) {
+      const auto server = server_per_call.find(s.kind.component);
+      const auto caller = s.series->label("service");
+      if (server != server_per_call.end() && server->second < 3 && !caller.empty() &&
+          s.kind.signal == Signal::downstream_latency) {
+        s.kind.component = caller;
       }
     }
     out.erase(std::remove_if(out.begin(), out.end(), [](const auto& s) { return s.kind.per_call; }),
@@ -363,9 +408,10 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     const bool dependency = c.rfind("db:", 0) == 0 || c == "dynamodb" || c == "sqs" || c == "cache";
     const bool measured =
         s.kind.signal == Signal::downstream_latency || s.kind.signal == Signal::dynamodb_latency;
-    // One sample's grace: a counter's rate and a gauge may see the same moment a second apart.
+    // A few seconds' grace: the throttling counter's rate and the caller's timings are scraped
+    // from different targets, each a second or two apart.
     if (const auto it = throttled.find(caller);
-        measured && it != throttled.end() && it->second.since <= s.first_anomalous_t + 1) {
+        measured && it != throttled.end() && it->second.since <= s.first_anomalous_t + 3) {
       s.score = std::min(s.score, std::nextafter(it->second.score, 0.0));  // a tie: the caller
     }
     const bool calls = s.kind.signal == Signal::db_queries || s.kind.signal == Signal::throughput;
@@ -373,7 +419,24 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
       s.score = 0;
     }
   }
-  std::stable_sort(out.begin(), out.end(), [](const ScoredSeries& a, const ScoredSeries& b) {
+  // When a component left its normal: the first time any of its clearly anomalous series did
+  // (a table lock shows in the server's running sessions at once, in its callers' time spent
+  // only as the blocked statements complete). Symptoms and log lines do not count.
+  std::map<std::string, double> component_left;
+  for (const auto& s : out) {
+    if (s.score < kClearlyAnomalous || is_log_rate(s.kind.signal) ||
+        s.kind.signal == Signal::slo_latency || s.kind.signal == Signal::slo_errors) {
+      continue;
+    }
+    auto [it, added] = component_left.emplace(s.kind.component, s.first_anomalous_t);
+    if (!added) it->second = std::min(it->second, s.first_anomalous_t);
+  }
+  const auto left = [&](const ScoredSeries& s) {
+    const auto it = component_left.find(s.kind.component);
+    return it == component_left.end() ? s.first_anomalous_t
+                                      : std::min(it->second, s.first_anomalous_t);
+  };
+  std::stable_sort(out.begin(), out.end(), [&](const ScoredSeries& a, const ScoredSeries& b) {
     const double ca = std::min(a.score, kScoreCap), cb = std::min(b.score, kScoreCap);
     if (ca != cb) {
       return ca > cb;
@@ -385,8 +448,8 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
       if (la != lb) {
         return lb;
       }
-      if (a.first_anomalous_t != b.first_anomalous_t) {
-        return a.first_anomalous_t < b.first_anomalous_t;
+      if (left(a) != left(b)) {
+        return left(a) < left(b);
       }
     }
     return a.score > b.score;

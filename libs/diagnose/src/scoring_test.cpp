@@ -107,6 +107,27 @@ TEST(RobustScoring, RanksTheSeriesThatMovedFirst) {
   EXPECT_EQ(components[0].component, "catalog");
 }
 
+// Among the certainly anomalous, a component's time is the first of its clearly anomalous
+// series: a locked table's running sessions rise at once (score ~30), its callers' time spent
+// only later, after the queue behind it has grown.
+TEST(RobustScoring, AComponentLeavesItsNormalWithItsFirstClearlyAnomalousSeries) {
+  const auto rank_with_sessions = [](double sessions_after) {
+    std::vector<Series> series{
+        synthetic("crest_queue_approximate_messages", {{"queue", "orders"}}, {5, 0.1, 500, 1205},
+                  1000, 300, 1),
+        synthetic("crest_db_query_duration_seconds_sum", {{"db_server", "primary"}},
+                  {0.1, 0.1, 500, 1215}, 1000, 300, 2),
+        synthetic("mysql_global_status_threads_running", {{"db_server", "primary"}},
+                  {2, 0.1, sessions_after, 1203}, 1000, 300, 3)};
+    for (auto& s : series) s.per_second = true;
+    auto scored = score_series(series, AnomalyWindow{1200, 1299, true, "test"});
+    return rank_components(scored);
+  };
+  EXPECT_EQ(rank_with_sessions(15)[0].component, "db:primary");  // (15 - 2) / 0.5: 26
+  // Sessions that hardly moved date nothing: the queue moved first.
+  EXPECT_EQ(rank_with_sessions(2.1)[0].component, "queue:orders");
+}
+
 // Why median/IQR: spikes inside the normal period inflate a standard deviation, so NSigma
 // misses a real shift that the robust scorer sees.
 TEST(RobustScoring, OutliersInTheNormalPeriodDoNotHideAShift) {
@@ -216,6 +237,54 @@ TEST(TimePerCall, ASlowCacheIsNamedByItsCallersRoundTrips) {
                                 [](const ScoredSeries& s) { return s.kind.component == "cache"; });
   ASSERT_NE(top, ranked.end());
   EXPECT_EQ(top->kind.signal, Signal::downstream_latency);
+}
+
+// The saved redis-slow cases: a cache pausing 40 ms in every 100 ms answered in about 8 ms
+// instead of 0.2 (a 7.8 ms rise: 26 floors of 0.3 ms, but under 8 of the 1 ms floor this had
+// before); a saturated replica's statements took 20 ms instead of 2, its time spent rising 15
+// floors. The cache moved further from its own normal and must rank first.
+TEST(TimePerCall, ASubMillisecondDependencyThatGotSlowerOutranksTheLoadItShifted) {
+  const Labels cache{{"cache", "redis"}, {"service", "catalog"}};
+  const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
+  std::vector<Series> series = {
+      synthetic_counter("crest_cache_request_duration_seconds_count", cache,
+                        {200, 0.02, 190, 1200}),
+      synthetic_counter("crest_cache_request_duration_seconds_sum", cache,
+                        {200 * 0.0002, 0.02, 190 * 0.008, 1200}, 1000, 300, 2),
+      synthetic_counter("crest_db_queries_total", db, {20, 0.02, 9.5, 1200}, 1000, 300, 3),
+      synthetic_counter("crest_db_query_duration_seconds_sum", db,
+                        {20 * 0.002, 0.02, 9.5 * 0.02, 1200}, 1000, 300, 4),
+  };
+  add_derived_series(series);
+  const auto ranked = score_series(series, AnomalyWindow{1200, 1299, true, "test"}, {});
+  const auto components = rank_components(ranked);
+  ASSERT_GE(components.size(), 2u);
+  EXPECT_EQ(components[0].component, "cache");
+}
+
+// A catalog instance starved of CPU times its queries slow (it waits for its own CPU before
+// reading each answer) while the replica's digests show every statement served as fast as
+// ever: the caller's time is the caller's evidence. If the server's own time per statement
+// moved too, the database keeps it.
+TEST(TimePerCall, SlowCallsTheServerServedAsFastAsEverAreTheCallers) {
+  const auto component_of_client_time = [](double server_per_call_after) {
+    const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
+    std::vector<Series> series = {
+        synthetic_counter("crest_db_queries_total", db, {20, 0.02, 20, 1200}),
+        synthetic_counter("crest_db_query_duration_seconds_sum", db,
+                          {20 * 0.002, 0.02, 20 * 0.05, 1200}, 1000, 300, 2),
+        testing::synthetic("crest_db_seconds_per_call", {{"db_server", "replica1"}},
+                           {0.0015, 0.02, server_per_call_after, 1200}, 1000, 300, 3),
+    };
+    add_derived_series(series);
+    const auto ranked = score_series(series, AnomalyWindow{1200, 1299, true, "test"}, {});
+    for (const auto& s : ranked) {
+      if (s.series->name == "crest_db_query_duration_seconds_sum") return s.kind.component;
+    }
+    return std::string("missing");
+  };
+  EXPECT_EQ(component_of_client_time(0.0015), "catalog");
+  EXPECT_EQ(component_of_client_time(0.04), "db:replica1");
 }
 
 TEST(TimePerCall, SlowerCallsStillRankTheDependency) {

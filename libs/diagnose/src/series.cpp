@@ -45,6 +45,30 @@ std::optional<double> parse_time(std::string_view s) {
   return parse_rfc3339(s);
 }
 
+Inputs within(Inputs in, std::optional<double> from, std::optional<double> to) {
+  const auto outside = [&](double t) { return (from && t < *from) || (to && t > *to); };
+  const auto keep = [&](auto& list) {
+    std::erase_if(list, [&](const auto& item) { return outside(item.t); });
+  };
+  for (auto& s : in.series) {
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < s.t.size(); ++i) {
+      if (!outside(s.t[i])) {
+        s.t[kept] = s.t[i];
+        s.v[kept++] = s.v[i];
+      }
+    }
+    s.t.resize(kept);
+    s.v.resize(kept);
+  }
+  std::erase_if(in.series, [](const Series& s) { return s.t.empty(); });
+  keep(in.logs);
+  keep(in.slow_queries);
+  keep(in.digest_snapshots);
+  keep(in.scaling_events);
+  return in;
+}
+
 std::string format_time(double unix_seconds) {
   return format_rfc3339_ms(unix_seconds);
 }

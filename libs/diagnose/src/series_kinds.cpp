@@ -221,12 +221,13 @@ SeriesKind classify(const Series& s) {
     set(Signal::in_flight);
   } else if (starts_with(n, "crest_db_pool_wait_seconds")) {
     set(Signal::pool_wait);
-  } else if (n == "crest_db_aas" || n == "mysql_global_status_threads_running" || n == "DBLoad") {
+  } else if (n == "crest_db_aas" || n == "crest_db_seconds_per_call" ||
+             n == "mysql_global_status_threads_running" || n == "DBLoad") {
     set(Signal::db_load,
         "db:" + first_label(s, {"db_server", "server", "instance", "DBInstanceIdentifier", "id"}));
-  } else if (n == "crest_db_digest_aas") {
+  } else if (n == "crest_db_digest_aas" || n == "crest_db_digest_seconds_per_call") {
     set(Signal::db_digest_load, "db:" + first_label(s, {"db_server", "server", "instance"}));
-  } else if (n == "crest_db_digest_rows_examined") {
+  } else if (n == "crest_db_digest_rows_examined" || n == "crest_db_digest_rows_per_call") {
     set(Signal::db_rows_examined, "db:" + first_label(s, {"db_server", "server", "instance"}));
   } else if (starts_with(n, "crest_db_slow_quer") || n == "mysql_global_status_slow_queries") {
     set(Signal::db_slow_queries, "db:" + first_label(s, {"db_server", "server", "instance"}));
@@ -348,7 +349,7 @@ SeriesKind classify(const Series& s) {
   }
   // Buckets are scored through their quantiles or sums. A long poll (SQS ReceiveMessage waits
   // up to 20 s for a message) lasts as long as the queue is empty: its duration is not latency.
-  k.per_call = ends_with(n, "_seconds_per_call");
+  k.per_call = ends_with(n, "_per_call");
   k.skipped = ends_with(n, "_bucket") || (starts_with(n, "crest_aws_request_duration_seconds") &&
                                           s.label("operation") == "ReceiveMessage");
   if (k.component.empty() || k.component == "db:" || k.component == "queue:") {

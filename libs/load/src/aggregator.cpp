@@ -88,7 +88,7 @@ class Aggregator {
       point.step_failures.push_back(step.failures);
       point.step_histograms.push_back(step.duration.serialise());
     }
-    if (final && result_.totals.scenarios.empty() && engine_.plan.scenarios.size() == 1) {
+    if (final && result_.totals.scenarios.empty() && scenario_is_whole_run(engine_.plan)) {
       result_.totals.scenarios.push_back(whole_run_as_scenario(result_.totals));
     }
     result_.peak_vus = std::max(result_.peak_vus, point.active_vus);

@@ -9,7 +9,7 @@ bool shaped_like_plan(const MetricSet& m, const Plan& plan) {
   return m.steps.size() == plan.step_names.size() && m.journeys.size() == plan.journeys.size() &&
          m.groups.size() == plan.groups.size() && m.checks.size() == plan.check_names.size() &&
          (m.scenarios.size() == plan.scenarios.size() ||
-          (m.scenarios.empty() && plan.scenarios.size() == 1));  // one: filled at the end
+          (m.scenarios.empty() && scenario_is_whole_run(plan)));
 }
 
 bool shaped_like_plan(const TimelinePoint& p, const Plan& plan) {

@@ -101,7 +101,8 @@ MetricSet::MetricSet(std::size_t n_steps, std::size_t n_journeys, std::size_t n_
 
 MetricSet MetricSet::for_plan(const Plan& plan) {
   return MetricSet(plan.step_names.size(), plan.journeys.size(), plan.groups.size(),
-                   plan.check_names.size(), plan.scenarios.size() > 1 ? plan.scenarios.size() : 0);
+                   plan.check_names.size(),
+                   scenario_is_whole_run(plan) ? 0 : plan.scenarios.size());
 }
 
 void MetricSet::merge(const MetricSet& o) {
@@ -148,6 +149,10 @@ void MetricSet::reset() {
   dropped = interrupted = 0;
 }
 
+bool scenario_is_whole_run(const Plan& plan) {
+  return plan.scenarios.size() == 1;
+}
+
 ScenarioStats whole_run_as_scenario(const MetricSet& totals) {
   ScenarioStats all;
   for (const auto& step : totals.steps) {
@@ -165,7 +170,7 @@ ScenarioStats whole_run_as_scenario(const MetricSet& totals) {
 }
 
 std::vector<ScenarioStats> scenario_totals(const Plan& plan, const MetricSet& totals) {
-  if (totals.scenarios.empty() && plan.scenarios.size() == 1) {
+  if (totals.scenarios.empty() && scenario_is_whole_run(plan)) {
     return {whole_run_as_scenario(totals)};
   }
   return totals.scenarios;

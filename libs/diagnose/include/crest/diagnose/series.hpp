@@ -106,6 +106,11 @@ struct Inputs {
   std::vector<ScalingEvent> scaling_events;
 };
 
+// Only what happened in [from, to] (either bound optional): every series' samples, log lines,
+// slow queries, digest snapshots and scaling events. `crest diagnose --from/--to` applies it to
+// every input, so a whole load run or event log can be given for one incident's window.
+Inputs within(Inputs in, std::optional<double> from, std::optional<double> to);
+
 // RFC 3339 ("2026-11-30T08:47:19.123Z", "+01:00" offsets, a space instead of T, no zone = UTC)
 // or Unix seconds; nullopt for anything else.
 std::optional<double> parse_time(std::string_view text);

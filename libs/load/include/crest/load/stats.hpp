@@ -97,6 +97,11 @@ struct MetricSet {
   bool operator==(const MetricSet&) const = default;
 };
 
+// A one-scenario plan records no per-scenario series: its scenario's figures are the whole
+// run's, filled in when the load ends (whole_run_as_scenario), so each request is recorded once.
+// Plans with several scenarios record one series each; plans with none, none.
+bool scenario_is_whole_run(const Plan& plan);
+
 // The only scenario's figures of a one-scenario plan: every request, iteration, drop and check.
 ScenarioStats whole_run_as_scenario(const MetricSet& totals);
 
