@@ -111,10 +111,15 @@ TEST(DbTop, TheMonitoringsStatementsGetNoDigestSeries) {
            {row("m", "SHOW GLOBAL VARIABLES", 10, 50, 0, 0, 0), row("a", "qa", 10, 5, 0, 0, 0)}),
   };
   const auto series = db_load_series(snaps);
-  ASSERT_EQ(series.size(), 3u);  // total + the application's digest (load and rows examined)
-  EXPECT_EQ(series[0].v, (std::vector<double>{5.5}));
-  EXPECT_EQ(series[1].name, "crest_db_digest_aas");
-  EXPECT_EQ(series[1].label("digest"), "a");
+  ASSERT_FALSE(series.empty());
+  EXPECT_EQ(series[0].name, "crest_db_aas");
+  EXPECT_EQ(series[0].v, (std::vector<double>{5.5}));  // the monitoring's time still counts here
+  int application = 0;
+  for (const auto& s : series) {
+    EXPECT_NE(s.label("digest"), "m") << s.name;
+    application += s.name == "crest_db_digest_aas" && s.label("digest") == "a";
+  }
+  EXPECT_EQ(application, 1);
 }
 
 }  // namespace

@@ -363,9 +363,10 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     const bool dependency = c.rfind("db:", 0) == 0 || c == "dynamodb" || c == "sqs" || c == "cache";
     const bool measured =
         s.kind.signal == Signal::downstream_latency || s.kind.signal == Signal::dynamodb_latency;
-    // One sample's grace: a counter's rate and a gauge may see the same moment a second apart.
+    // A few seconds' grace: the throttling counter's rate and the caller's timings are scraped
+    // from different targets, each a second or two apart.
     if (const auto it = throttled.find(caller);
-        measured && it != throttled.end() && it->second.since <= s.first_anomalous_t + 1) {
+        measured && it != throttled.end() && it->second.since <= s.first_anomalous_t + 3) {
       s.score = std::min(s.score, std::nextafter(it->second.score, 0.0));  // a tie: the caller
     }
     const bool calls = s.kind.signal == Signal::db_queries || s.kind.signal == Signal::throughput;
