@@ -72,16 +72,17 @@ component[dynamodb-latency]='^dynamodb$';      mechanisms[dynamodb-latency]='dyn
 component[autoscaler-cap]='^users$';           mechanisms[autoscaler-cap]='cpu_saturation at_max_replicas'
 component[autoscaler-off]='^users$';           mechanisms[autoscaler-off]='cpu_saturation autoscaling_off'
 # The scaling faults change nothing until something needs to scale: at the steady load no
-# service wants more replicas than it has. Their cases add a spike (SPIKE_RATE journeys/s beside
-# the steady load, for the fault's duration), as the issue puts it: "capped or disabled during a
-# spike". The spike makes `users` scale first (password hashing is its CPU), so the autoscaler
-# faults target it; slow node provisioning is the node pool's.
+# service wants more replicas than it has. Their cases add a spike beside the steady load while
+# the fault is on, as the issue puts it: "capped or disabled during a spike". The spike is logins
+# of registered users (examples/chaos/login-spike.yaml, SPIKE_RATE logins/s): its demand lands on
+# `users`' CPU (password hashing) and hardly on the databases, so the autoscaler faults target
+# `users`; slow node provisioning is the node pool's. Calibration: docs/chaos.md.
 component[node-provision-slow]='^node-pool$'
 mechanisms[node-provision-slow]='node_provisioning_slow'
 # Time added between the load balancer and catalog's instances (a proxy per instance): the
 # balancer's time for catalog rises while catalog's own does not.
 component[network-latency]='^catalog$';        mechanisms[network-latency]='network_latency'
-spike_rate=${SPIKE_RATE:-36}
+spike_rate=${SPIKE_RATE:-30}
 declare -A spike=([node-provision-slow]=1 [autoscaler-cap]=1 [autoscaler-off]=1)
 # The catalogue's queries never used products_by_category (their `? = ? OR category_id = ?` form
 # scans the 200 products with or without it), so dropping it changed nothing; the outbox relay's
@@ -117,6 +118,11 @@ run_case() {
   # Start from normal: no fault left active (crest chaos stop --all undoes a stray one), every
   # process back (the supervisor restarts what a fault killed), then a quiet spell.
   "$crest" chaos stop --all --dir "$run_dir" >/dev/null 2>&1 || true
+  # The spike's users exist before the case's normal period (409s on a second case: registered).
+  if [ -n "${spike[$f]:-}" ]; then
+    "$crest" run "$here/examples/chaos/spike-users-register.yaml" --target "$shop" -q \
+      >"$dir/spike-register.out" 2>&1 || true
+  fi
   sleep "$settle"
   # What a DBA reads besides the graphs: each server's slow log (this case's part of it, from the
   # size it had now) and its performance_schema digests, snapshotted every second by `crest db top`
@@ -143,18 +149,19 @@ run_case() {
   local chaos_lines
   chaos_lines=0
   [ -f "$run_dir/chaos/faults.jsonl" ] && chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl")
-  local spike_load=""
-  if [ -n "${spike[$f]:-}" ]; then
-    "$crest" run "$here/examples/chaos/steady-journeys.yaml" --target "$shop" \
-      --duration "${fault_s}s" --rate "$spike_rate" >"$dir/spike.out" 2>&1 &
-    spike_load=$!
-  fi
   local target_args=()
   [ -n "${target[$f]:-}" ] && target_args=(--target "${target[$f]}")
   "$crest" chaos run "$f" "${target_args[@]}" --for "${fault_s}s" --dir "$run_dir" \
-    >"$dir/chaos.out" 2>&1 || true
+    >"$dir/chaos.out" 2>&1 &
+  local fault_run=$!
+  if [ -n "${spike[$f]:-}" ]; then
+    # Inside the fault: on a second after it starts, over before it ends.
+    sleep 1
+    "$crest" run "$here/examples/chaos/login-spike.yaml" --target "$shop" \
+      --duration "$((fault_s - 2))s" --rate "$spike_rate" >"$dir/spike.out" 2>&1 || true
+  fi
+  wait "$fault_run" || true
   wait "$load" || true
-  [ -n "$spike_load" ] && { wait "$spike_load" || true; }
   # The run's start inside the file, so the saved case replays aligned without --load-start.
   if [ -s "$dir/load-run.json" ]; then
     jq -c --argjson s "$((start * 1000))" '. + {start_unix_ms: $s}' "$dir/load-run.json" \

@@ -60,6 +60,16 @@ else
   "$crest" chaos stop --all --dir "$run" >/dev/null
 fi
 
+# A scaling fault undone gives the service back its own scaling: the undo removes the entry it
+# added to scale.json, and the stack then drops the override (it once kept it for good).
+overrides() { jq -c 'select(.kind == "override" and .service == "users") | .override' "$run/events.jsonl"; }
+"$crest" chaos run autoscaler-off --target users --dir "$run" >/dev/null
+for _ in $(seq 50); do overrides | grep -q '"off":true' && break; sleep 0.2; done
+overrides | grep -q '"off":true' || fail "autoscaler-off: no override event"
+"$crest" chaos stop --all --dir "$run" >/dev/null
+for _ in $(seq 50); do [ "$(overrides | tail -1)" = "{}" ] && break; sleep 0.2; done
+[ "$(overrides | tail -1)" = "{}" ] || fail "autoscaler-off undone, the override stayed: $(overrides)"
+
 # crest down undoes a fault still active: the SQS server frozen, then resumed before the stack stops.
 "$crest" chaos run sqs-stop --dir "$run" >/dev/null
 sqs=$(jq -r '.components[] | select(.component == "sqs") | .instances[0].pid' "$run/state.json")

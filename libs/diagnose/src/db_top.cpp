@@ -50,6 +50,13 @@ double delta(double now, double before) {
   return now >= before ? now - before : now;
 }
 
+bool monitoring_statement(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text.rfind("show ", 0) == 0 || text.find("performance_schema") != std::string::npos ||
+         text.find("information_schema") != std::string::npos;
+}
+
 // A statement's row (by digest and schema) in a snapshot, if it has one.
 const DigestRow* find_digest(const DigestSnapshot& snapshot, const std::string& digest,
                              const std::string& schema) {
@@ -226,8 +233,15 @@ std::vector<Series> db_load_series(const std::vector<DigestSnapshot>& snapshots,
       }
     }
     out.push_back(std::move(per_call));
-    for (std::size_t k = 0; k < whole.digests.size() && k < max_digests; ++k) {
+    std::size_t digests = 0;
+    for (std::size_t k = 0; k < whole.digests.size() && digests < max_digests; ++k) {
       const auto& d = whole.digests[k];
+      // The monitoring's statements (an exporter's SHOW GLOBAL STATUS / VARIABLES) measure how
+      // starved the server is, not what the application asks of it: no series of their own.
+      if (monitoring_statement(d.digest_text)) {
+        continue;
+      }
+      ++digests;
       const Labels labels{{"db_server", server}, {"digest", d.digest}};
       Series load{"crest_db_digest_aas", labels, {}, {}, "digest snapshots"};
       // Rows the statement reads per second: an index lost turns a few into thousands.

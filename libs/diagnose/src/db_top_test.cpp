@@ -139,5 +139,26 @@ TEST(DbTop, MoreCallsOfAnUnchangedStatementAreNotItsAnomaly) {
   EXPECT_GT(score_b, 10.0);
 }
 
+// An exporter's SHOW GLOBAL VARIABLES slows down when the server is starved and then looked like
+// the server's busiest new statement: the monitoring gets no digest series of its own (it still
+// counts in the server's total load).
+TEST(DbTop, TheMonitoringsStatementsGetNoDigestSeries) {
+  std::vector<DigestSnapshot> snaps{
+      snap(100, {row("m", "SHOW GLOBAL VARIABLES", 0, 0, 0, 0, 0), row("a", "qa", 0, 0, 0, 0, 0)}),
+      snap(110,
+           {row("m", "SHOW GLOBAL VARIABLES", 10, 50, 0, 0, 0), row("a", "qa", 10, 5, 0, 0, 0)}),
+  };
+  const auto series = db_load_series(snaps);
+  ASSERT_FALSE(series.empty());
+  EXPECT_EQ(series[0].name, "crest_db_aas");
+  EXPECT_EQ(series[0].v, (std::vector<double>{5.5}));  // the monitoring's time still counts here
+  int application = 0;
+  for (const auto& s : series) {
+    EXPECT_NE(s.label("digest"), "m") << s.name;
+    application += s.name == "crest_db_digest_aas" && s.label("digest") == "a";
+  }
+  EXPECT_EQ(application, 1);
+}
+
 }  // namespace
 }  // namespace crest::diagnose

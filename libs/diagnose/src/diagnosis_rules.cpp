@@ -200,6 +200,16 @@ void Rules::scaling() {
           e->reason.find("limit") != std::string::npos) {
         f.at_max = true;
       }
+      // Kubernetes' ScalingActive=False reason: the autoscaler reads no metrics and changes
+      // nothing, so no proposal tells what the service wanted; its saturation has to.
+      if (e->kind == "decision" && e->reason == "ScalingDisabled" && !f.disabled) {
+        f.disabled = true;
+        f.events.push_back(
+            {"scaling",
+             fmt::format("{}:{} {} {} autoscaling off ({}), {} replicas", e->source, e->line,
+                         clock_of(e->t), service, e->reason, e->current ? num(*e->current) : "?"),
+             e->t, 0});
+      }
       if (target && !f.ready_after_s && e->current && *e->current >= *target) {
         f.ready_after_s = e->t - onset;
         f.events.push_back({"scaling",
@@ -307,6 +317,10 @@ void Rules::scaling() {
 
 bool Rules::at_max(const std::string& service, std::string& note) {
   auto it = scale_.find(service);
+  if (it != scale_.end() && it->second.disabled) {
+    note = " and its autoscaling off";
+    return true;
+  }
   if (it != scale_.end() && it->second.at_max) {
     note = it->second.max ? fmt::format(" and at max replicas ({})", num(*it->second.max))
                           : " and at max replicas";
@@ -360,11 +374,13 @@ void Rules::cpu() {
             service,
             "cpu_saturation",
             confidence(base, s),
-            capped ? "raise the HPA's maxReplicas (and the node group's max size), or cut CPU "
-                     "per request"
-                   : "scale out (HPA on CPU), raise the CPU limit if it is throttled below its "
-                     "request, or "
-                     "find what burns CPU on that instance",
+            capped && note.find("autoscaling off") != std::string::npos
+                ? "turn its autoscaling back on (HPA), or scale it out by hand for the peak"
+            : capped ? "raise the HPA's maxReplicas (and the node group's max size), or cut CPU "
+                       "per request"
+                     : "scale out (HPA on CPU), raise the CPU limit if it is throttled below its "
+                       "request, or "
+                       "find what burns CPU on that instance",
             {series_evidence(*s)}};
     if (service.rfind("db:", 0) == 0) {
       // A database server's CPU is its load: the statements it runs, not a service to scale out.

@@ -52,6 +52,7 @@ class Rules {
   struct ScaleFacts {
     std::optional<double> max;
     bool at_max = false;
+    bool disabled = false;  // a decision in the window with its scaling off (ScalingDisabled)
     std::optional<double> decided_after_s;  // first scale-up decision after the onset
     std::optional<double> ready_after_s;    // current reached that decision's desired count
     bool never_caught_up = false;

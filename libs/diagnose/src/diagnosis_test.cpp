@@ -453,6 +453,44 @@ TEST(Diagnose, ReplicasAskedForAndRefused) {
   }
 }
 
+// Autoscaling switched off reads no metrics, so no proposal says what the service wanted: its
+// CPU saturation names it, with the decisions that show scaling off.
+TEST(Diagnose, CpuSaturatedWithItsAutoscalingOff) {
+  for (const char* reason : {"ScalingDisabled", "DesiredWithinRange"}) {
+    auto in = platform();
+    in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                          {{"container", "users"}, {"pod", "users-2"}},
+                                          {0.1, 0.1, 0.49, kOnset}, 1000, 300, 83));
+    for (double t = 1000; t < 1300; t += 5) {
+      in.scaling_events.push_back({t,
+                                   "decision",
+                                   "users",
+                                   2,
+                                   2,
+                                   {},
+                                   t >= kOnset - 10 ? reason : "DesiredWithinRange",
+                                   1,
+                                   "ev.jsonl",
+                                   {},
+                                   {},
+                                   {}});
+    }
+    const auto d = diagnose(std::move(in));
+    const auto& c = top_cause(d);
+    EXPECT_EQ(c.component, "users");
+    EXPECT_EQ(c.mechanism, "cpu_saturation");
+    if (std::string(reason) == "ScalingDisabled") {
+      EXPECT_THAT(c.title, HasSubstr("CPU saturated and its autoscaling off"));
+      EXPECT_THAT(c.remedy, HasSubstr("autoscaling back on"));
+      EXPECT_TRUE(std::any_of(c.evidence.begin(), c.evidence.end(), [](const Evidence& e) {
+        return e.text.find("autoscaling off (ScalingDisabled), 2 replicas") != std::string::npos;
+      })) << format_text(d);
+    } else {
+      EXPECT_THAT(c.title, ::testing::Not(HasSubstr("autoscaling off")));
+    }
+  }
+}
+
 // A scale-up waiting a long time for a node: named from the node pool's provisioning age.
 TEST(Diagnose, ScaleUpWaitingForANode) {
   auto in = platform();
@@ -474,6 +512,102 @@ TEST(Diagnose, ScaleUpWaitingForANode) {
   ASSERT_NE(it, d.causes.end()) << format_text(d);
   EXPECT_EQ(it->component, "node-pool");
   EXPECT_THAT(it->title, ::testing::ContainsRegex("waited (59|60|61) s"));  // the node took 60 s
+}
+
+// A spike saturates users at once; its scale-up then waits for a node. The node pool ranks first
+// only when the node took abnormally long: users' saturation is what the missing pod would have
+// relieved. A node provisioned in the usual 10 s is no cause, and users stays first.
+TEST(Diagnose, CapacityThatDidNotArriveRanksBeforeTheServiceThatWaited) {
+  for (const double node_seconds : {25.0, 10.0}) {
+    auto in = platform();
+    in.series.push_back(synthetic_counter("container_cpu_usage_seconds_total",
+                                          {{"container", "users"}, {"pod", "users-2"}},
+                                          {0.1, 0.1, 0.49, kOnset}, 1000, 300, 84));
+    in.scaling_events.push_back(
+        {1000, "node", "node-pool", {}, {}, {}, "", 1, "ev.jsonl", {}, "ready", "node-2"});
+    in.scaling_events.push_back(
+        {kOnset + 5, "pod", "users", {}, {}, {}, "", 2, "ev.jsonl", {}, "pending", "users-4"});
+    in.scaling_events.push_back({kOnset + 6,
+                                 "node",
+                                 "node-pool",
+                                 {},
+                                 {},
+                                 {},
+                                 "",
+                                 3,
+                                 "ev.jsonl",
+                                 {},
+                                 "requested",
+                                 "node-3"});
+    in.scaling_events.push_back({kOnset + 6 + node_seconds,
+                                 "node",
+                                 "node-pool",
+                                 {},
+                                 {},
+                                 {},
+                                 "",
+                                 4,
+                                 "ev.jsonl",
+                                 {},
+                                 "ready",
+                                 "node-3"});
+    in.scaling_events.push_back({kOnset + 7 + node_seconds,
+                                 "pod",
+                                 "users",
+                                 {},
+                                 {},
+                                 {},
+                                 "",
+                                 5,
+                                 "ev.jsonl",
+                                 {},
+                                 "started",
+                                 "users-4"});
+    in.scaling_events.push_back(
+        {1299, "node", "node-pool", {}, {}, {}, "", 6, "ev.jsonl", {}, "ready", "node-2"});
+    const auto d = diagnose(std::move(in));
+    ASSERT_FALSE(d.components.empty()) << format_text(d);
+    if (node_seconds > 15) {
+      EXPECT_EQ(d.components.front().component, "node-pool") << format_text(d);
+      EXPECT_EQ(top_cause(d).mechanism, "node_provisioning_slow");
+      EXPECT_EQ(d.components[1].component, "users");
+    } else {
+      EXPECT_EQ(d.components.front().component, "users") << format_text(d);
+      EXPECT_EQ(top_cause(d).mechanism, "cpu_saturation");
+    }
+  }
+}
+
+// A spike saturates users: its threads wait for the CPU to read their answers, so the primary's
+// reads look slow from users, and the calls to DynamoDB rise with the logins. Neither is the
+// dependency's anomaly while users itself is throttled from the start; a primary slow for
+// everyone (no caller throttled) still is.
+TEST(Diagnose, AThrottledCallerMeasuresItsOwnStarvation) {
+  for (const bool throttled : {true, false}) {
+    auto in = platform();
+    const Labels db{{"db_server", "primary"}, {"operation", "read"}, {"service", "users"}};
+    in.series.push_back(synthetic_counter("crest_db_query_duration_seconds_sum", db,
+                                          {0.004, 0.05, 0.6, kOnset}, 1000, 300, 85));
+    in.series.push_back(
+        synthetic_counter("crest_db_queries_total", db, {2, 0.05, 6, kOnset}, 1000, 300, 86));
+    in.series.push_back(synthetic_counter(
+        "crest_aws_requests_total",
+        {{"exported_service", "DynamoDB"}, {"outcome", "success"}, {"service", "users"}},
+        {2, 0.05, 30, kOnset}, 1000, 300, 87));
+    if (throttled) {
+      in.series.push_back(synthetic_counter("container_cpu_cfs_throttled_periods_total",
+                                            {{"container", "users"}, {"pod", "users-1"}},
+                                            {0, 0.2, 6, kOnset}, 1000, 300, 88));
+    }
+    const auto d = diagnose(std::move(in));
+    ASSERT_FALSE(d.components.empty()) << format_text(d);
+    EXPECT_EQ(d.components.front().component, throttled ? "users" : "db:primary") << format_text(d);
+    for (const auto& s : d.ranking) {
+      if (s.kind.component == "dynamodb") {
+        EXPECT_EQ(s.score, 0) << s.series->display_name();  // more calls: the callers' demand
+      }
+    }
+  }
 }
 
 TEST(Diagnose, NoRuleFitsShowsTheTopEvidence) {

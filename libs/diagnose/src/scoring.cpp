@@ -5,6 +5,8 @@
 #include <cmath>
 #include <map>
 #include <numeric>
+#include <set>
+#include <string>
 
 namespace crest::diagnose {
 
@@ -60,7 +62,10 @@ double scale_floor(const SeriesKind& k, double centre) {
       absolute = k.per_call ? 10 : 100;
       break;
     case Signal::capacity_wait:
-      absolute = 2;  // a pod takes a second or two to start even with room for it
+      // A pod takes a second or two to start even with room for it; a healthy node pool takes
+      // some seconds to provision a node (10 s on the local stack): one that took that long
+      // scores 2, one that took 15 s, 3.
+      absolute = k.provides_capacity ? 5 : 2;
       break;
     case Signal::memory:
       // An idle instance's few MiB doubling when it takes its first requests is not a leak.
@@ -373,6 +378,47 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     out.erase(std::remove_if(out.begin(), out.end(), [](const auto& s) { return s.kind.per_call; }),
               out.end());
   }
+  // What a caller measures of a dependency says as much about the caller. A service starved of
+  // CPU (its throttling anomalous from the start: no later than the calls' time) measures every
+  // call slow, as its threads wait for the CPU to read the answers: its time on a dependency
+  // counts against the dependency no more than its own throttling counts against it. And more
+  // calls to a dependency (a call count labelled with the calling service) are the callers'
+  // demand, not the dependency's anomaly: only a fall counts there (calls that stopped
+  // succeeding).
+  struct Starved {
+    double score = 0;
+    double since = 0;
+  };
+  std::map<std::string, Starved> throttled;
+  for (const auto& s : out) {
+    if (s.kind.signal == Signal::cpu_throttling && s.increased &&
+        s.score >= options.first_anomalous_threshold) {
+      auto [it, added] =
+          throttled.try_emplace(s.kind.component, Starved{s.score, s.first_anomalous_t});
+      it->second.score = std::max(it->second.score, s.score);
+      it->second.since = std::min(it->second.since, s.first_anomalous_t);
+    }
+  }
+  for (auto& s : out) {
+    const std::string caller = s.series->label("service");
+    if (caller.empty() || caller == s.kind.component) {
+      continue;
+    }
+    const auto& c = s.kind.component;
+    const bool dependency = c.rfind("db:", 0) == 0 || c == "dynamodb" || c == "sqs" || c == "cache";
+    const bool measured =
+        s.kind.signal == Signal::downstream_latency || s.kind.signal == Signal::dynamodb_latency;
+    // A few seconds' grace: the throttling counter's rate and the caller's timings are scraped
+    // from different targets, each a second or two apart.
+    if (const auto it = throttled.find(caller);
+        measured && it != throttled.end() && it->second.since <= s.first_anomalous_t + 3) {
+      s.score = std::min(s.score, std::nextafter(it->second.score, 0.0));  // a tie: the caller
+    }
+    const bool calls = s.kind.signal == Signal::db_queries || s.kind.signal == Signal::throughput;
+    if (dependency && calls && s.increased) {
+      s.score = 0;
+    }
+  }
   // When a component left its normal: the first time any of its clearly anomalous series did
   // (a table lock shows in the server's running sessions at once, in its callers' time spent
   // only as the blocked statements complete). Symptoms and log lines do not count.
@@ -408,6 +454,25 @@ std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
     }
     return a.score > b.score;
   });
+  // Capacity before those who waited for it: a component whose pods stayed pending while a node
+  // took abnormally long to provision is that delay's symptom (its saturation is what the
+  // missing pods would have relieved), however early it moved. The provider's wait goes just
+  // before the first series of the first component that waited.
+  const auto anomalous = [&](const ScoredSeries& s) {
+    return s.kind.signal == Signal::capacity_wait && s.increased &&
+           s.score >= options.first_anomalous_threshold;
+  };
+  std::set<std::string> waited;
+  for (const auto& s : out) {
+    if (anomalous(s) && !s.kind.provides_capacity) waited.insert(s.kind.component);
+  }
+  for (std::size_t j = 0; j < out.size() && !waited.empty(); ++j) {
+    if (!anomalous(out[j]) || !out[j].kind.provides_capacity) continue;
+    const auto first = std::find_if(out.begin(), out.begin() + static_cast<long>(j), [&](auto& s) {
+      return s.kind.component != out[j].kind.component && waited.contains(s.kind.component);
+    });
+    std::rotate(first, out.begin() + static_cast<long>(j), out.begin() + static_cast<long>(j) + 1);
+  }
   return out;
 }
 

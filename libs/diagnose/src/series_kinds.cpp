@@ -317,6 +317,7 @@ SeriesKind classify(const Series& s) {
     set(Signal::downstream_errors, first_label(s, {"server_address", "peer_service", "peer"}));
   } else if (n == "crest_pod_pending_seconds" || n == "crest_node_provisioning_seconds") {
     set(Signal::capacity_wait);
+    k.provides_capacity = n == "crest_node_provisioning_seconds";
   } else if (n == "crest_autoscaler_unmet_replicas" || n == "crest_autoscaler_desired_replicas" ||
              n == "kube_horizontalpodautoscaler_status_desired_replicas") {
     set(Signal::replicas_desired);

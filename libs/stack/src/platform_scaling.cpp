@@ -264,9 +264,20 @@ ScaleOverride LocalPlatform::override_for(const std::string& service) const {
 
 void LocalPlatform::apply_overrides() {
   const fs::path file = options_.run_dir / "scale.json";
+  // A service whose entry is gone (a chaos fault undone writes the previous state back, which
+  // may be no entry at all) has no override any more: its autoscaling and bounds come back.
+  const auto clear_unlisted = [this](const nlohmann::json& listed) {
+    for (auto& [service, current] : overrides_) {
+      const bool had = current.min || current.max || current.replicas || current.autoscaling_off;
+      if (!had || listed.contains(service)) continue;
+      current = ScaleOverride{};
+      event({{"kind", "override"}, {"service", service}, {"override", nlohmann::json::object()}});
+    }
+  };
   std::error_code ec;
   if (!fs::exists(file, ec)) {
     node_provision_delay_override_.reset();
+    clear_unlisted(nlohmann::json::object());
     return;
   }
   nlohmann::json j;
@@ -302,6 +313,7 @@ void LocalPlatform::apply_overrides() {
     if (next.max) want = std::min(want, *next.max);
     if (want != desired(service)) (void)scale(service, want, "crest scale");
   }
+  clear_unlisted(j);
 }
 
 }  // namespace crest::stack

@@ -52,7 +52,8 @@ std::vector<DbTop> compute_db_tops(const std::vector<DigestSnapshot>& snapshots,
                                    std::optional<double> to = std::nullopt);
 
 // crest_db_aas{db_server} per interval and crest_db_digest_aas{db_server,digest} for the
-// `max_digests` digests with the most load overall.
+// `max_digests` digests with the most load overall (the application's: not the monitoring's
+// SHOW ... and performance_schema statements).
 std::vector<Series> db_load_series(const std::vector<DigestSnapshot>& snapshots,
                                    std::size_t max_digests = 20);
 

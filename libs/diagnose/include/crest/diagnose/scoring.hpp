@@ -67,6 +67,8 @@ struct SeriesKind {
   bool counter = false;   // scored as a per-second rate
   bool skipped = false;   // not scored: histogram buckets, long polls
   bool per_call = false;  // a mean latency per call (`*_seconds_per_call`), not time per second
+  // A capacity wait that others wait on (a node being provisioned), not a pod's own wait.
+  bool provides_capacity = false;
 };
 SeriesKind classify(const Series& series);
 
