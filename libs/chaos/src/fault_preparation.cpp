@@ -129,7 +129,11 @@ Result<Applied> prepare_freeze_component(Context& c, const std::string& componen
 
 namespace {
 Result<StackProcess> storefront_instance(Context& c) {
-  const std::string target = c.spec.target.empty() ? "catalog" : c.spec.target;
+  return storefront_instance(c, c.spec.target.empty() ? "catalog" : c.spec.target);
+}
+}  // namespace
+
+Result<StackProcess> storefront_instance(const Context& c, const std::string& target) {
   auto p = find_process(c, target);
   if (!p.ok()) return p.error();
   if (!is_service(p->component))
@@ -138,8 +142,6 @@ Result<StackProcess> storefront_instance(Context& c) {
         fmt::format("target {} is not a storefront instance: {}", target, kInstanceTargets)};
   return p;
 }
-
-}  // namespace
 
 Result<Applied> prepare_instance_kill(Context& c) {
   auto p = storefront_instance(c);

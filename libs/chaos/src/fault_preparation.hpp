@@ -43,6 +43,9 @@ bool is_service(const std::string& name);
 // A live process named `target` (instance or component name), or the first ready instance of the
 // component `target`.
 Result<StackProcess> find_process(const Context& c, const std::string& target);
+// The storefront instance `target` names ("catalog" for its first, "catalog-2"); an error
+// listing what may be named when it names anything else.
+Result<StackProcess> storefront_instance(const Context& c, const std::string& target);
 std::vector<StackProcess> component_processes(const Context& c, const std::string& component);
 Result<int> int_parameter(const Context& c, const std::string& key, int low, int high);
 Result<double> number_parameter(const Context& c, const std::string& key, double low, double high);

@@ -128,12 +128,8 @@ Result<Applied> prepare_network_latency(Context& c) {
       if (p.phase == "ready" || p.phase.empty()) instances.push_back(p);
     }
   } else {
-    auto p = find_process(c, target);
+    auto p = storefront_instance(c, target);
     if (!p.ok()) return p.error();
-    if (!is_service(p->component))
-      return Error{
-          ErrorKind::invalid_argument,
-          fmt::format("target {} is not a storefront instance: {}", target, kInstanceTargets)};
     instances.push_back(*p);
   }
   if (instances.empty())
