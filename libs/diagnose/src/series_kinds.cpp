@@ -339,7 +339,7 @@ SeriesKind classify(const Series& s) {
   } else if (n == kLbAddedSeries) {
     set(Signal::lb_added_latency);
   } else if (n == "haproxy_backend_response_time_average_seconds" || n == kOwnMeanSeries ||
-             n == kOwnMeanMaxSeries || n == kLbRequestSeries) {
+             n == kLbRequestSeries) {
     // Inputs of lb_added_response_seconds only: each alone moves with any slowdown of the service.
     k.skipped = true;
   } else if (n == "haproxy_backend_http_responses_total") {

@@ -101,8 +101,6 @@ void add_derived_series(std::vector<Series>& series);
 // lb_added_response_seconds{service} = max(0, balancer's time per request - 2 * own highest mean
 // over those requests).
 inline constexpr const char* kOwnMeanSeries = "service_own_request_seconds_mean";
-// Fetched by the first builds of the rule (a 10-minute highest); never scored.
-inline constexpr const char* kOwnMeanMaxSeries = "service_own_request_seconds_mean_max_10m";
 inline constexpr const char* kLbRequestSeries = "lb_request_seconds";
 inline constexpr const char* kLbAddedSeries = "lb_added_response_seconds";
 inline constexpr double kLbOwnFactor = 2;
