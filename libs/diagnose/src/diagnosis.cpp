@@ -74,7 +74,7 @@ Diagnosis diagnose(Inputs in, const DiagnoseOptions& options) {
     }
     window = AnomalyWindow{*options.onset, options.end.value_or(end), false, "--onset"};
   } else {
-    window = find_anomaly_window(d.series);
+    window = merge_health_window(find_anomaly_window(d.series), find_health_window(d.series));
     if (!window) {
       window = change_point_window(d.series);
     }

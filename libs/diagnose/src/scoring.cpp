@@ -265,6 +265,88 @@ std::optional<AnomalyWindow> change_point_window(const std::vector<Series>& seri
                        "change point of the candidate series"};
 }
 
+std::optional<AnomalyWindow> find_health_window(const std::vector<Series>& series,
+                                                const WindowOptions& options) {
+  // Evidence after the last bad sample: what a restart or an outage left behind.
+  constexpr double kAfter = 10;
+  std::optional<AnomalyWindow> best;
+  double last_bad = 0;
+  double data_end = 0;
+  for (const auto& s : series) {
+    if (!s.t.empty()) {
+      data_end = std::max(data_end, s.t.back());
+    }
+    const auto kind = classify(s);
+    const bool down = kind.signal == Signal::target_up;
+    if (!down && kind.signal != Signal::restarts) {
+      continue;
+    }
+    const auto n = s.v.size();
+    if (n <= options.min_reference) {
+      continue;
+    }
+    // A target that was not answering through its normal is not news when it still is not.
+    if (down) {
+      std::vector<double> normal(s.v.begin(),
+                                 s.v.begin() + static_cast<long>(options.min_reference));
+      if (quantile_in_place(normal, 0.5) < 0.5) {
+        continue;
+      }
+    }
+    std::optional<double> onset;
+    double last = 0;
+    int run = 0;
+    for (std::size_t i = options.min_reference; i < n; ++i) {
+      bool bad = false;
+      if (down) {
+        run = s.v[i] < 0.5 ? run + 1 : 0;
+        bad = run >= options.consecutive;
+        if (bad && !onset) {
+          onset = s.t[i + 1 - static_cast<std::size_t>(options.consecutive)];
+        }
+      } else {
+        // A counter that rose (a reset is a new process, not a restart it counted), or a
+        // per-second rate above zero.
+        bad = kind.counter ? s.v[i] > s.v[i - 1] : s.v[i] > 0;
+        if (bad && !onset) {
+          onset = s.t[i];
+        }
+      }
+      if (bad) {
+        last = s.t[i];
+      }
+    }
+    if (onset) {
+      last_bad = std::max(last_bad, last);
+      if (!best || *onset < best->onset) {
+        best = AnomalyWindow{*onset, 0, true, s.display_name()};
+      }
+    }
+  }
+  if (best) {
+    best->end = std::min(data_end, std::max(last_bad, best->onset) + kAfter);
+  }
+  return best;
+}
+
+std::optional<AnomalyWindow> merge_health_window(std::optional<AnomalyWindow> symptom,
+                                                 const std::optional<AnomalyWindow>& health) {
+  if (!health) {
+    return symptom;
+  }
+  if (!symptom) {
+    return health;
+  }
+  if (health->onset < symptom->onset && symptom->onset - health->onset <= kHealthLead) {
+    symptom->trigger = health->trigger + ", " + std::to_string(static_cast<int>(
+                                                    symptom->onset - health->onset)) +
+                       " s before " + symptom->trigger;
+    symptom->onset = health->onset;
+    symptom->end = std::max(symptom->end, health->end);
+  }
+  return symptom;
+}
+
 std::vector<ScoredSeries> score_series(const std::vector<Series>& series,
                                        const AnomalyWindow& window, const ScoringOptions& options) {
   std::vector<ScoredSeries> out;

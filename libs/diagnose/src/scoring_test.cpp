@@ -1,5 +1,6 @@
 #include "crest/diagnose/scoring.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include <gtest/gtest.h>
@@ -82,6 +83,57 @@ TEST(AnomalyWindow, ChangePointWithoutSloSeries) {
   auto w = change_point_window(series);
   ASSERT_TRUE(w);
   EXPECT_NEAR(w->onset, 1150, 2);
+}
+
+// An `up` series: answering (1) except for the scrapes at `down` (seconds after t0 = 1000).
+Series target_up(const std::vector<int>& down, const std::string& pod = "catalog-1") {
+  Series s{"up", {{"job", "storefront"}, {"pod", pod}}, {}, {}, "synthetic"};
+  for (int i = 0; i < 120; ++i) {
+    s.t.push_back(1000 + i);
+    s.v.push_back(std::find(down.begin(), down.end(), i) == down.end() ? 1 : 0);
+  }
+  return s;
+}
+
+TEST(HealthWindow, ATargetDownForThreeScrapesOpensAWindow) {
+  auto w = find_health_window({target_up({40, 41, 42, 43, 44}), target_up({}, "cart-1")});
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->onset, 1040);
+  EXPECT_EQ(w->end, 1054);  // ten seconds after the last failed scrape
+  EXPECT_EQ(w->trigger, "up{job=\"storefront\",pod=\"catalog-1\"}");
+  // Two failed scrapes are a slow scrape, not an outage; a target never up is not news.
+  EXPECT_FALSE(find_health_window({target_up({40, 41})}));
+  std::vector<int> always;
+  for (int i = 0; i < 120; ++i) always.push_back(i);
+  EXPECT_FALSE(find_health_window({target_up(always)}));
+}
+
+TEST(HealthWindow, ARestartOpensAWindowAtItsCount) {
+  Series restarts{"kube_pod_container_status_restarts_total", {{"pod", "catalog-1"}}, {}, {}, ""};
+  for (int i = 0; i < 60; ++i) {
+    restarts.t.push_back(1000 + i);
+    restarts.v.push_back(i < 30 ? 2 : 3);  // two restarts before the data, one at 1030
+  }
+  auto w = find_health_window({restarts});
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->onset, 1030);
+  EXPECT_EQ(w->end, 1040);
+}
+
+TEST(HealthWindow, OpensTheSymptomsWindowWhenItCameFirst) {
+  const AnomalyWindow health{1040, 1054, true, "up{pod=\"catalog-1\"}"};
+  const AnomalyWindow symptom{1072, 1082, true, "load_p99_ms"};
+  auto w = merge_health_window(symptom, health);
+  ASSERT_TRUE(w);
+  EXPECT_EQ(w->onset, 1040);
+  EXPECT_EQ(w->end, 1082);
+  EXPECT_EQ(w->trigger, "up{pod=\"catalog-1\"}, 32 s before load_p99_ms");
+  // Long before the symptom, or after its onset: the symptom's window stands.
+  EXPECT_EQ(merge_health_window(symptom, AnomalyWindow{1000, 1010, true, "up"})->onset, 1072);
+  EXPECT_EQ(merge_health_window(AnomalyWindow{1000, 1082, true, "p99"}, health)->onset, 1000);
+  // Nothing users saw: the health event's own window.
+  EXPECT_EQ(merge_health_window(std::nullopt, health)->trigger, health.trigger);
+  EXPECT_FALSE(merge_health_window(std::nullopt, std::nullopt));
 }
 
 // The known answer: catalog's CPU is what moved; everything else is noise.

@@ -125,6 +125,20 @@ std::optional<AnomalyWindow> find_anomaly_window(const std::vector<Series>& seri
 // Without SLO series: the median change point of every series (most different halves).
 std::optional<AnomalyWindow> change_point_window(const std::vector<Series>& series);
 
+// Health events: a scrape target that stopped answering for `consecutive` scrapes in a row after
+// answering through its normal (a dead or frozen process), or a container that restarted or was
+// OOM-killed. Users need not notice either (another instance takes the traffic, a queue holds the
+// work), so the symptom may show later or never. nullopt when neither happened after the normal.
+std::optional<AnomalyWindow> find_health_window(const std::vector<Series>& series,
+                                                const WindowOptions& options = {});
+// How long before the symptom a health event still opens its window: a killed instance's
+// replacement takes its first requests cold some 30 s later.
+inline constexpr double kHealthLead = 60;
+// The symptom's window, opened at the health event when that came first by at most kHealthLead;
+// the health event's own window when no symptom moved.
+std::optional<AnomalyWindow> merge_health_window(std::optional<AnomalyWindow> symptom,
+                                                 const std::optional<AnomalyWindow>& health);
+
 enum class Scorer { robust, nsigma };
 
 struct ScoredSeries {
