@@ -338,8 +338,8 @@ std::optional<AnomalyWindow> merge_health_window(std::optional<AnomalyWindow> sy
     return health;
   }
   if (health->onset < symptom->onset && symptom->onset - health->onset <= kHealthLead) {
-    symptom->trigger = health->trigger + ", " + std::to_string(static_cast<int>(
-                                                    symptom->onset - health->onset)) +
+    symptom->trigger = health->trigger + ", " +
+                       std::to_string(static_cast<int>(symptom->onset - health->onset)) +
                        " s before " + symptom->trigger;
     symptom->onset = health->onset;
     symptom->end = std::max(symptom->end, health->end);

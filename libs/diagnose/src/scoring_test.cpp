@@ -252,22 +252,40 @@ TEST(TimePerCall, MoreCallsToAHealthyDependencyDoNotOutrankTheFailingOne) {
   for (const auto& s : ranked) EXPECT_FALSE(s.kind.per_call);  // companions only
 }
 
-// A Redis that pauses answers every call, none failing: its callers' timing of the cache's
-// round trips (crest_cache_request_duration_seconds) names the cache, not the database that
-// serves the same calls as before.
-TEST(TimePerCall, ASlowCacheIsNamedByItsCallersRoundTrips) {
+// A cache whose round trips got slower beside a replica serving catalog's reads: the callers'
+// timing of each (crest_cache_request_duration_seconds, crest_db_query_duration_seconds), calls
+// per second and seconds per call before and from t = 1200.
+struct CacheAndReplica {
+  double cache_calls_after, cache_per_call, cache_per_call_after;
+  double db_calls_after, db_per_call, db_per_call_after;
+};
+std::vector<ScoredSeries> score_cache_and_replica(const CacheAndReplica& c,
+                                                  std::vector<Series>& series) {
   const Labels cache{{"cache", "redis"}, {"service", "catalog"}};
   const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
-  std::vector<Series> series = {
-      synthetic_counter("crest_cache_request_duration_seconds_count", cache, {200, 0.5, 190, 1200}),
-      synthetic_counter("crest_cache_request_duration_seconds_sum", cache,
-                        {200 * 0.0003, 0.0001, 190 * 0.02, 1200}, 1000, 300, 2),
-      synthetic_counter("crest_db_queries_total", db, {20, 0.1, 21, 1200}, 1000, 300, 3),
+  series = {
+      synthetic_counter("crest_cache_request_duration_seconds_count", cache,
+                        {200, 0.02, c.cache_calls_after, 1200}),
+      synthetic_counter(
+          "crest_cache_request_duration_seconds_sum", cache,
+          {200 * c.cache_per_call, 0.02, c.cache_calls_after * c.cache_per_call_after, 1200}, 1000,
+          300, 2),
+      synthetic_counter("crest_db_queries_total", db, {20, 0.02, c.db_calls_after, 1200}, 1000, 300,
+                        3),
       synthetic_counter("crest_db_query_duration_seconds_sum", db,
-                        {20 * 0.02, 0.02, 21 * 0.021, 1200}, 1000, 300, 4),
+                        {20 * c.db_per_call, 0.02, c.db_calls_after * c.db_per_call_after, 1200},
+                        1000, 300, 4),
   };
   add_derived_series(series);
-  const auto ranked = score_series(series, AnomalyWindow{1200, 1299, true, "test"}, {});
+  return score_series(series, AnomalyWindow{1200, 1299, true, "test"}, {});
+}
+
+// A Redis that pauses answers every call, none failing: its callers' timing of the cache's
+// round trips names the cache, not the database that serves the same calls as before; the
+// cache's best series is that timing.
+TEST(TimePerCall, ASlowCacheIsNamedByItsCallersRoundTrips) {
+  std::vector<Series> series;
+  const auto ranked = score_cache_and_replica({190, 0.0003, 0.02, 21, 0.02, 0.021}, series);
   const auto components = rank_components(ranked);
   ASSERT_GE(components.size(), 1u);
   EXPECT_EQ(components[0].component, "cache");
@@ -282,19 +300,8 @@ TEST(TimePerCall, ASlowCacheIsNamedByItsCallersRoundTrips) {
 // before); a saturated replica's statements took 20 ms instead of 2, its time spent rising 15
 // floors. The cache moved further from its own normal and must rank first.
 TEST(TimePerCall, ASubMillisecondDependencyThatGotSlowerOutranksTheLoadItShifted) {
-  const Labels cache{{"cache", "redis"}, {"service", "catalog"}};
-  const Labels db{{"db_server", "replica1"}, {"operation", "read"}, {"service", "catalog"}};
-  std::vector<Series> series = {
-      synthetic_counter("crest_cache_request_duration_seconds_count", cache,
-                        {200, 0.02, 190, 1200}),
-      synthetic_counter("crest_cache_request_duration_seconds_sum", cache,
-                        {200 * 0.0002, 0.02, 190 * 0.008, 1200}, 1000, 300, 2),
-      synthetic_counter("crest_db_queries_total", db, {20, 0.02, 9.5, 1200}, 1000, 300, 3),
-      synthetic_counter("crest_db_query_duration_seconds_sum", db,
-                        {20 * 0.002, 0.02, 9.5 * 0.02, 1200}, 1000, 300, 4),
-  };
-  add_derived_series(series);
-  const auto ranked = score_series(series, AnomalyWindow{1200, 1299, true, "test"}, {});
+  std::vector<Series> series;
+  const auto ranked = score_cache_and_replica({190, 0.0002, 0.008, 9.5, 0.002, 0.02}, series);
   const auto components = rank_components(ranked);
   ASSERT_GE(components.size(), 2u);
   EXPECT_EQ(components[0].component, "cache");
