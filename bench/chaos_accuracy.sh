@@ -18,6 +18,7 @@
 #   bench/chaos_accuracy.sh [--reps 3] [--faults "cpu-hog redis-stop"] [--out bench/results/chaos]
 #                           [--dir RUNDIR] [--build build/ci] [--pre 50] [--fault 30] [--post 10]
 #                           [--settle 20]   # quiet seconds before each case's load starts
+#                           [--target SERVICE]  # the instance faults on another service
 #   bench/chaos_accuracy.sh --summary-only --out DIR
 #   bench/chaos_accuracy.sh --rediagnose --out DIR   # offline: diagnose the saved cases again
 # Starts `crest up --profile scaled --set chaos.proxy=true` in RUNDIR if no stack runs there (and
@@ -26,7 +27,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 build=build/ci reps=3 out=bench/results/chaos run_dir=/tmp/crest-chaos-bench pre=50 fault_s=30 post=10
 settle=20
-faults="" summary_only=0 rediagnose=0
+faults="" summary_only=0 rediagnose=0 on_service=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --reps) reps=$2; shift 2 ;;
@@ -38,6 +39,7 @@ while [ $# -gt 0 ]; do
     --fault) fault_s=$2; shift 2 ;;
     --post) post=$2; shift 2 ;;
     --settle) settle=$2; shift 2 ;;
+    --target) on_service=$2; shift 2 ;;
     --summary-only) summary_only=1; shift ;;
     --rediagnose) rediagnose=1; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
@@ -88,11 +90,30 @@ declare -A spike=([node-provision-slow]=1 [autoscaler-cap]=1 [autoscaler-off]=1)
 # scans the 200 products with or without it), so dropping it changed nothing; the outbox relay's
 # poll (about 16 a second) reads through outbox_pending.
 declare -A target=([autoscaler-cap]=users [autoscaler-off]=users [missing-index]=outbox.outbox_pending)
+# --target SERVICE: the faults on one instance of a service (the table above has them on catalog)
+# run on SERVICE instead, as cases `FAULT@SERVICE-REP` with SERVICE the expected component: how
+# far the diagnosis carries to a place it was not tuned on.
+instance_faults="instance-kill cpu-hog memory-pressure network-latency"
+expect_on() {  # expect_on FAULT@SERVICE: that case's target, component and mechanisms
+  local base=${1%@*} service=${1#*@}
+  target[$1]=$service component[$1]="^$service\$" mechanisms[$1]=${mechanisms[$base]}
+}
 all_faults="instance-kill cpu-hog memory-pressure replica-stop replica-lag primary-slow-queries
   primary-table-lock missing-index redis-stop redis-slow sqs-stop worker-stop poison-messages
   dynamodb-throttle dynamodb-latency autoscaler-cap autoscaler-off node-provision-slow"
 all_faults="$all_faults network-latency"
 faults=${faults:-$all_faults}
+if [ -n "$on_service" ]; then
+  on=""
+  for f in $faults; do
+    [[ " $instance_faults " == *" $f "* ]] || { echo "--target: $f is not an instance fault ($instance_faults)" >&2; exit 2; }
+    on="$on $f@$on_service"
+  done
+  faults=$on
+fi
+for f in $faults; do
+  if [[ $f == *@* ]]; then expect_on "$f"; fi
+done
 
 # rank FILE REGEX (service level) / rank_cause FILE "m1 m2" (cause level): 1-based, 0 if absent.
 rank() {
@@ -151,7 +172,7 @@ run_case() {
   [ -f "$run_dir/chaos/faults.jsonl" ] && chaos_lines=$(wc -l <"$run_dir/chaos/faults.jsonl")
   local target_args=()
   [ -n "${target[$f]:-}" ] && target_args=(--target "${target[$f]}")
-  "$crest" chaos run "$f" "${target_args[@]}" --for "${fault_s}s" --dir "$run_dir" \
+  "$crest" chaos run "${f%@*}" "${target_args[@]}" --for "${fault_s}s" --dir "$run_dir" \
     >"$dir/chaos.out" 2>&1 &
   local fault_run=$!
   if [ -n "${spike[$f]:-}" ]; then
@@ -266,6 +287,7 @@ if [ "$rediagnose" = 1 ]; then
     dir=${dir%/}
     [ -f "$dir/prometheus.json" ] || continue
     name=$(basename "$dir")
+    if [[ $name == *@* ]]; then expect_on "${name%-*}"; fi
     diagnose_case "${name%-*}" "${name##*-}" "$dir"
   done
   summary
