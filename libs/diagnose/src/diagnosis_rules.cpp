@@ -105,6 +105,10 @@ std::size_t Rules::rank(const ScoredSeries* s) const {
   return static_cast<std::size_t>(std::find(top_.begin(), top_.end(), s) - top_.begin());
 }
 
+bool Rules::near_window(double t, double after) const {
+  return t >= d_.window.onset - 30 && t <= d_.window.end + after;
+}
+
 double Rules::confidence(double base, const ScoredSeries* main) const {
   const double factor = 1.0 - 0.04 * static_cast<double>(std::min<std::size_t>(rank(main), 15));
   return std::clamp(base * factor, 0.05, 0.99);
@@ -172,8 +176,7 @@ void Rules::scaling() {
       if (e->max) {
         f.max = e->max;
       }
-      const bool in_window = e->t >= onset - 30 && e->t <= d_.window.end;
-      if (!in_window) {
+      if (!near_window(e->t)) {
         continue;
       }
       if (e->kind == "decision" && e->desired && e->current && *e->desired > *e->current &&
@@ -265,9 +268,8 @@ void Rules::scaling() {
     std::string reason;
     double wanted = 0, current = 0;
     for (const auto& e : in_.scaling_events) {
-      if (e.kind == "decision" && e.service == service && e.t >= d_.window.onset - 30 &&
-          e.t <= d_.window.end && e.wanted && e.current &&
-          *e.wanted - *e.current >= wanted - current) {
+      if (e.kind == "decision" && e.service == service && near_window(e.t) && e.wanted &&
+          e.current && *e.wanted - *e.current >= wanted - current) {
         wanted = *e.wanted;
         current = *e.current;
         reason = e.reason;
@@ -304,7 +306,7 @@ void Rules::scaling() {
       c.evidence.push_back(series_evidence(*pods));
     }
     for (const auto& e : in_.scaling_events) {
-      if (e.kind == "node" && e.t >= d_.window.onset - 30 && e.t <= d_.window.end + 60) {
+      if (e.kind == "node" && near_window(e.t, 60)) {
         c.evidence.push_back({"scaling",
                               fmt::format("{}:{} {} {} {}", e.source, e.line, clock_of(e.t),
                                           e.subject, e.transition),

@@ -33,6 +33,9 @@ class Rules {
   std::size_t rank(const ScoredSeries* s) const;
   double confidence(double base, const ScoredSeries* main) const;
   bool has_cause(const std::string& component, const std::string& mechanism = "") const;
+  // A scaling event that bears on the window: from 30 s before its onset (a decision acts some
+  // seconds later) to `after` seconds past its end.
+  bool near_window(double t, double after = 0) const;
   void add_logs(Cause& c, const std::string& service) const;
   void add(Cause c);
   void scaling();
