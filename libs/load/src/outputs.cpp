@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "crest/report/inputs.hpp"
@@ -287,6 +289,16 @@ std::string format_summary(const Plan& plan, const RunResult& run,
       line("    " + note);
     }
   }
+  if (!run.recorded.empty()) {
+    line("");
+    line("  RECORDED (record: true; the values are in the JSON output)");
+    for (const auto& r : run.recorded) {
+      line(fmt::format("    {}: {}  {} values{}", r.step, r.capture, r.values.size(),
+                       r.not_kept == 0 ? ""
+                                       : fmt::format(", {} more not kept (limit {} reached)",
+                                                     r.not_kept, run.record_limit)));
+    }
+  }
   line("");
   return out;
 }
@@ -315,6 +327,26 @@ std::string format_json(const Plan& plan, const RunResult& run,
     j["stop_detail"] = run.stop_detail;  // the signal, or the threshold that aborted the run
   }
   j["notes"] = run.notes;
+  if (!plan.recorded.empty()) {
+    // {"step": {"capture": {"values": [...], "count": N, "not_kept": M}}}: every `record: true`
+    // capture of the plan, even one that took no value.
+    json recorded = json::object();
+    for (const auto& wanted : plan.recorded) {
+      const auto found = std::find_if(run.recorded.begin(), run.recorded.end(), [&](const auto& r) {
+        return r.step == wanted.step && r.capture == wanted.capture;
+      });
+      const bool any = found != run.recorded.end();
+      recorded[wanted.step][wanted.capture] = {
+          {"values", any ? json(found->values) : json::array()},
+          {"count", any ? found->values.size() : 0},
+          {"not_kept", any ? found->not_kept : 0}};
+    }
+    j["recorded"] = std::move(recorded);
+    j["recorded_limit"] = run.record_limit;
+    for (auto& note : recorded_notes(run.recorded, run.record_limit)) {
+      j["notes"].push_back(std::move(note));
+    }
+  }
   j["vus_max"] = run.peak_vus;
   j["dropped_iterations"] = t.dropped;
   j["iterations_interrupted"] = t.interrupted;
