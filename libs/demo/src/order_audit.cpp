@@ -231,8 +231,8 @@ std::string OrderAudit::describe() const {
     }
     if (not_seen_accepted > 0) {
       text += fmt::format(
-          "; {} more stored that the load never saw accepted (checkouts it gave up on at its "
-          "timeout, which the shop still took)",
+          "; {} more stored that the load never saw accepted (checkouts whose answer it never "
+          "saw: in flight when a run stopped, or past its timeout)",
           not_seen_accepted);
     }
     if (without_id > 0) {
@@ -245,8 +245,8 @@ std::string OrderAudit::describe() const {
                           accepted, stored.confirmed, stored.failed, stored.pending);
   if (stored.total() > accepted) {
     text += fmt::format(
-        " ({} more stored than the load saw accepted: checkouts it gave up on at its "
-        "timeout, which the shop still took, or hiding as many lost)",
+        " ({} more stored than the load saw accepted: checkouts whose answer it never saw, in "
+        "flight when a run stopped or past its timeout, which can hide as many lost)",
         stored.total() - accepted);
   }
   if (!fallback_reason.empty()) {

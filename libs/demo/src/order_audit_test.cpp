@@ -53,8 +53,8 @@ TEST(OrderAudit, DescribesTheOrdersAndAnySurplus) {
   audit.stored = {1, 105, 2, 0};
   EXPECT_EQ(audit.describe(),
             "0 lost: 100 accepted, 105 confirmed + 2 failed, 1 pending (8 more stored than the "
-            "load saw accepted: checkouts it gave up on at its timeout, which the shop still "
-            "took, or hiding as many lost)");
+            "load saw accepted: checkouts whose answer it never saw, in flight when a run "
+            "stopped or past its timeout, which can hide as many lost)");
 }
 
 TEST(StoredOrders, ParsesIdsAndStatuses) {
@@ -128,8 +128,8 @@ TEST(OrderAuditByIds, ATimedOutButStoredOrderDoesNotHideALostOne) {
   EXPECT_EQ(audit.accepted_stored.failed, 1u);
   EXPECT_EQ(audit.describe(),
             "1 lost: 5 accepted (by order id), 3 confirmed + 1 failed, 0 pending; 1 not in the "
-            "database: 5; 1 more stored that the load never saw accepted (checkouts it gave up "
-            "on at its timeout, which the shop still took)");
+            "database: 5; 1 more stored that the load never saw accepted (checkouts whose answer "
+            "it never saw: in flight when a run stopped, or past its timeout)");
   // And a timed-out order alone is no loss.
   const auto fine = audit_orders(accepted_ids({"1", "2"}),
                                  stored({{1, "confirmed"}, {2, "failed"}, {3, "confirmed"}}));

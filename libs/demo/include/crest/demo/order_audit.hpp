@@ -81,7 +81,9 @@ struct OrderAudit {
   OrderCounts accepted_stored;     // the accepted ids as the database holds them
   std::uint64_t missing = 0;       // accepted ids the database does not hold
   std::vector<std::string> missing_ids;  // the first few of them
-  std::uint64_t not_seen_accepted = 0;   // stored orders the load never saw accepted (timeouts)
+  // Stored orders the load never saw accepted: checkouts in flight when a run's hard stop cut
+  // them, or past their timeout, that the shop took all the same.
+  std::uint64_t not_seen_accepted = 0;
 
   // Accepted orders that are neither confirmed nor failed: pending ones, or ones missing. By ids
   // exactly; by counts, accepted - confirmed - failed (a timed-out checkout the shop took then
