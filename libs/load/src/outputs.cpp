@@ -460,7 +460,8 @@ std::string format_json(const Plan& plan, const RunResult& run,
                         {"steps", per_step}});
   }
   j["timeline"] = timeline;
-  return j.dump(2) + "\n";
+  // Recorded values and notes quote what responses held: bytes that are not UTF-8 become U+FFFD.
+  return j.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }
 
 std::string format_csv(const Plan& plan, const RunResult& run) {

@@ -34,6 +34,27 @@ load: {executor: constant-vus, vus: 1, duration: 1s}
   EXPECT_THAT(format_json(*plan, run, {}), HasSubstr("\"stop_reason\": \"completed\""));
 }
 
+// A recorded value is whatever the response held: bytes that are not UTF-8 are written as U+FFFD,
+// never an exception at the end of the run.
+TEST(Outputs, RecordedValuesThatAreNotUtf8AreReplaced) {
+  auto plan = parse_plan(R"(target: http://127.0.0.1:1
+journeys:
+  - steps: [{name: a, request: {path: /a}, capture: [{name: v, regex: '(.*)', record: true}]}]
+load: {executor: constant-vus, vus: 1, duration: 1s}
+)",
+                         "plan.yaml");
+  ASSERT_TRUE(plan.ok()) << plan.error().message;
+  RunResult run;
+  run.totals = MetricSet(plan->step_names.size(), plan->journeys.size(), plan->groups.size(),
+                         plan->check_names.size());
+  run.elapsed_s = 1;
+  run.recorded = {{"a", "v", {"ok", "bad\xff\xfe"}, 0}};
+  std::string json;
+  ASSERT_NO_THROW(json = format_json(*plan, run, {}));
+  EXPECT_THAT(json, HasSubstr("\"bad\xef\xbf\xbd"));
+  EXPECT_THAT(json, HasSubstr("\"ok\""));
+}
+
 TEST(Outputs, CsvHasWholeSecondsAndBusyAndAllocatedVus) {
   auto plan = parse_plan(R"(target: http://127.0.0.1:1
 journeys: [{steps: [{name: a, request: {path: /a}}]}]
