@@ -26,7 +26,7 @@ constexpr FaultPlay kFaultPlays[] = {
 
 }  // namespace
 
-Result<void> Demo::run_faults(RunningStack& stack, ProfileRun& run, std::uint64_t& accepted) {
+Result<void> Demo::run_faults(RunningStack& stack, ProfileRun& run, AcceptedCheckouts& accepted) {
   const auto& s = settings_;
   const double rate = std::max(2.0, std::round(peak_.sustained_rate * s.steady_rate_share));
   // A few seconds for the load's connections and first journeys, then each fault in its slot.
@@ -114,7 +114,7 @@ Result<void> Demo::run_faults(RunningStack& stack, ProfileRun& run, std::uint64_
   }
   auto outcome = LoadOutcome::read(run.faults_json.string());
   if (!outcome.ok()) return outcome.error();
-  accepted += outcome->step_2xx("checkout");
+  add_checkouts(accepted, *outcome, run.faults_json.filename().string());
   const double t0 = outcome->start_unix_s();
   run.fault_log = chaos::fault_log_path(stack.dir);
   run.faults_capture = run.dir / "faults-prometheus.json";

@@ -233,14 +233,21 @@ double platform_cpu_seconds(DemoContext& ctx, const RunningStack& stack, double 
 }
 
 // Waits until no order is pending (the worker catches up after the load), at most `limit`.
-Result<OrderCounts> settled_orders(DemoContext& ctx, const RunningStack& stack, double limit_s) {
+Result<std::vector<StoredOrder>> settled_orders(DemoContext& ctx, const RunningStack& stack,
+                                                double limit_s) {
   const auto deadline = Clock::now() + std::chrono::duration<double>(limit_s);
   for (;;) {
-    auto counts = count_orders(stack.primary, stack.dir.string());
-    if (!counts.ok()) return counts.error();
-    if (counts->pending == 0 || Clock::now() > deadline) return counts;
+    auto orders = read_orders(stack.primary, stack.dir.string());
+    if (!orders.ok()) return orders.error();
+    if (count_by_status(*orders).pending == 0 || Clock::now() > deadline) return orders;
     if (!ctx.pause(1)) return interrupted();
   }
+}
+
+void add_checkouts(AcceptedCheckouts& accepted, const LoadOutcome& run, const std::string& name) {
+  const auto* ids = run.recorded("checkout", "order_id");
+  accepted.add(run.step_2xx("checkout"), ids == nullptr ? nullptr : &ids->values,
+               ids == nullptr ? 0 : ids->not_kept, name);
 }
 
 }  // namespace crest::demo

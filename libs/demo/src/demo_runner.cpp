@@ -96,7 +96,7 @@ Result<void> Demo::run_profile(const std::string& profile) {
   if (!started.ok()) return started.error();
   RunningStack& stack = *started;
   run.events = stack.dir / "events.jsonl";
-  std::uint64_t accepted = 0;  // 2xx to checkout over every load run on this platform
+  AcceptedCheckouts accepted;  // 2xx to checkout, and their order ids, over every load run here
 
   // The peak.
   ctx_.say(fmt::format("{}: the peak plan, {:.0f} s (sustained {:.0f}/s, spike {:.0f}/s)", profile,
@@ -104,7 +104,7 @@ Result<void> Demo::run_profile(const std::string& profile) {
   run.peak_json = run.dir / "peak.json";
   auto peak = run_load(ctx_, stack, peak_plan_, run.peak_json, {}, peak_.duration_s);
   if (!peak.ok()) return peak.error();
-  accepted += peak->step_2xx("checkout");
+  add_checkouts(accepted, *peak, run.peak_json.filename().string());
   std::vector<std::pair<std::string, std::pair<double, double>>> windows;
   for (const auto& p : peak_.phases) {
     if (p.name != "warm-up") windows.push_back({p.name, {p.from_s, p.to_s + 0.5}});
@@ -151,7 +151,7 @@ Result<void> Demo::run_profile(const std::string& profile) {
                               fmt::format("{:.0f}s", s.step_seconds)},
                              s.step_seconds);
         if (!step.ok()) return step.error();
-        accepted += step->step_2xx("checkout");
+        add_checkouts(accepted, *step, out.filename().string());
         StepMeasurement m;
         m.requests = step->requests();
         m.failures = step->failures();
@@ -189,15 +189,15 @@ Result<void> Demo::run_profile(const std::string& profile) {
   }
 
   // Orders: every accepted one confirmed or failed, none pending.
-  auto counts = settled_orders(ctx_, stack, profile == "scaled" ? 60 : 10);
-  if (!counts.ok()) return counts.error();
-  run.verdict.orders.accepted = accepted;
-  run.verdict.orders.stored = *counts;
-  ctx_.say(
-      fmt::format("{}: orders: {} accepted by the shop; in the database {} confirmed, {} "
-                  "failed, {} pending: {} lost",
-                  profile, accepted, counts->confirmed, counts->failed, counts->pending,
-                  run.verdict.orders.lost()));
+  auto stored = settled_orders(ctx_, stack, profile == "scaled" ? 60 : 10);
+  if (!stored.ok()) return stored.error();
+  run.verdict.orders = audit_orders(accepted, *stored);
+  const auto& counts = run.verdict.orders.stored;
+  ctx_.say(fmt::format(
+      "{}: orders: {} accepted by the shop; in the database {} confirmed, {} failed, {} pending; "
+      "{}",
+      profile, accepted.count, counts.confirmed, counts.failed, counts.pending,
+      run.verdict.orders.describe()));
   stack.stop(ctx_);
   run.events = autoscaler_log(run.events, run.dir / "autoscaler.jsonl");
   runs_.push_back(std::move(run));

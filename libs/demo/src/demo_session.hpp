@@ -154,8 +154,14 @@ void capture(DemoContext& ctx, const RunningStack& stack, double from, double to
 double platform_cpu_seconds(DemoContext& ctx, const RunningStack& stack, double from_unix,
                             double elapsed_s);
 
-// Waits until no order is pending (the worker catches up after the load), at most `limit_s`.
-Result<OrderCounts> settled_orders(DemoContext& ctx, const RunningStack& stack, double limit_s);
+// Waits until no order is pending (the worker catches up after the load), at most `limit_s`;
+// returns every order's id and status.
+Result<std::vector<StoredOrder>> settled_orders(DemoContext& ctx, const RunningStack& stack,
+                                                double limit_s);
+
+// Adds a load run's accepted checkouts (2xx to `checkout`, and the order ids it recorded) to
+// `accepted`; `name` names the run when its ids are missing.
+void add_checkouts(AcceptedCheckouts& accepted, const LoadOutcome& run, const std::string& name);
 
 struct ProfileRun {
   std::string profile;
@@ -178,7 +184,7 @@ class Demo {
  private:
   Result<void> prepare();
   Result<void> run_profile(const std::string& profile);
-  Result<void> run_faults(RunningStack& stack, ProfileRun& run, std::uint64_t& accepted);
+  Result<void> run_faults(RunningStack& stack, ProfileRun& run, AcceptedCheckouts& accepted);
   Result<void> write_report();
 
   DemoContext ctx_;

@@ -60,6 +60,26 @@ Result<LoadOutcome> LoadOutcome::from_json(const json& run, const std::string& o
       out.timeline_.push_back(std::move(s));
     }
     out.p99_ms_ = static_cast<double>(total.percentile_us(99)) / 1000.0;
+    if (auto recorded = run.find("recorded"); recorded != run.end()) {
+      if (!recorded->is_object()) return bad("'recorded' is not an object");
+      for (const auto& [step, captures] : recorded->items()) {
+        if (!captures.is_object()) return bad("'recorded." + step + "' is not an object");
+        for (const auto& [capture, list] : captures.items()) {
+          const auto field = "'recorded." + step + "." + capture + "'";
+          if (!list.is_object() || !list.contains("values") || !list["values"].is_array()) {
+            return bad(field + " has no 'values' list");
+          }
+          RecordedList kept;
+          kept.not_kept = list.value("not_kept", std::uint64_t{0});
+          kept.values.reserve(list["values"].size());
+          for (const auto& v : list["values"]) {
+            if (!v.is_string()) return bad(field + " holds a value that is not a string");
+            kept.values.push_back(v.get<std::string>());
+          }
+          out.recorded_[{step, capture}] = std::move(kept);
+        }
+      }
+    }
   } catch (const json::exception& e) {
     return bad(std::string("unexpected shape: ") + e.what());
   }
@@ -73,6 +93,12 @@ std::uint64_t LoadOutcome::step_2xx(const std::string& step) const {
     }
   }
   return 0;
+}
+
+const RecordedList* LoadOutcome::recorded(const std::string& step,
+                                          const std::string& capture) const {
+  const auto found = recorded_.find({step, capture});
+  return found == recorded_.end() ? nullptr : &found->second;
 }
 
 std::uint64_t LoadOutcome::step_passed(const std::string& step, double from_s, double to_s) const {

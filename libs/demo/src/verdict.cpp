@@ -196,17 +196,30 @@ json Verdict::to_json() const {
                             {"journeys_per_cpu_second", e->journeys_per_cpu_second}};
       }
     }
+    const auto& o = p.orders;
+    // accepted .. stored: the database's figures for every order; lost and what follows: how the
+    // accepted ones were found (by order id, or by count and why).
+    json orders = {{"accepted", o.accepted},    {"confirmed", o.stored.confirmed},
+                   {"failed", o.stored.failed}, {"pending", o.stored.pending},
+                   {"other", o.stored.other},   {"stored", o.stored.total()},
+                   {"lost", o.lost()},          {"compared_by", o.by_ids ? "order_id" : "count"}};
+    if (o.by_ids) {
+      orders["accepted_ids"] = o.accepted_ids;
+      orders["accepted_without_id"] = o.without_id;
+      orders["accepted_orders"] = {{"confirmed", o.accepted_stored.confirmed},
+                                   {"failed", o.accepted_stored.failed},
+                                   {"pending", o.accepted_stored.pending},
+                                   {"other", o.accepted_stored.other},
+                                   {"missing", o.missing}};
+      orders["missing_ids"] = o.missing_ids;
+      orders["stored_not_seen_accepted"] = o.not_seen_accepted;
+    } else {
+      orders["fallback_reason"] = o.fallback_reason;
+    }
     profiles_json.push_back({{"profile", p.profile},
                              {"phases", phases},
                              {"breaking_point", bp},
-                             {"orders",
-                              {{"accepted", p.orders.accepted},
-                               {"confirmed", p.orders.stored.confirmed},
-                               {"failed", p.orders.stored.failed},
-                               {"pending", p.orders.stored.pending},
-                               {"other", p.orders.stored.other},
-                               {"stored", p.orders.stored.total()},
-                               {"lost", p.orders.lost()}}},
+                             {"orders", orders},
                              {"diagnosis", p.diagnosis}});
   }
   json faults_json = json::array();

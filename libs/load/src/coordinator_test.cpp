@@ -16,6 +16,7 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -294,7 +295,12 @@ load: {executor: constant-vus, vus: 6, duration: 1500ms}
 TEST(CoordinatedRun, SharedIterationsAreExactAcrossWorkers) {
   LoadTarget target({});
   const auto plan = write_file("dist_shared.yaml", "target: " + target.url() + R"(
-journeys: [{steps: [{name: hello, request: {path: /hello}, check: {status: 200}}]}]
+journeys:
+  - steps:
+      - name: checkout
+        request: {method: POST, path: /api/checkout, headers: {Idempotency-Key: k}}
+        capture: [{name: order, json: $.order_id, record: true}]
+        check: {status: 202}
 load: {executor: shared-iterations, vus: 6, iterations: 301, max_duration: 30s}
 )");
   const int port = free_port();
@@ -308,16 +314,26 @@ load: {executor: shared-iterations, vus: 6, iterations: 301, max_duration: 30s}
   }
   ASSERT_EQ(coordinator.wait(30), 0) << coordinator.err();
   std::uint64_t sum = 0;
+  std::uint64_t recorded_sum = 0;
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(workers[static_cast<std::size_t>(i)]->wait(10), 0);
-    sum += read_json(dir() + "/shared-w" + std::to_string(i) + ".json")["http_reqs"]
-               .get<std::uint64_t>();
+    const auto own = read_json(dir() + "/shared-w" + std::to_string(i) + ".json");
+    sum += own["http_reqs"].get<std::uint64_t>();
+    recorded_sum += own["recorded"]["checkout"]["order"]["count"].get<std::uint64_t>();
   }
   const auto merged = read_json(dir() + "/dist_shared.json");
   EXPECT_EQ(merged["http_reqs"].get<std::uint64_t>(), 301u);
   EXPECT_EQ(merged["iterations"].get<std::uint64_t>(), 301u);
   EXPECT_EQ(sum, 301u);
   EXPECT_EQ(target.requests(), 301u);
+  // The recorded order ids of every worker, merged: each order the target issued, once.
+  const auto orders = merged["recorded"]["checkout"]["order"]["values"];
+  std::set<std::string> distinct;
+  for (const auto& id : orders) distinct.insert(id.get<std::string>());
+  EXPECT_EQ(orders.size(), 301u);
+  EXPECT_EQ(distinct.size(), 301u);
+  EXPECT_TRUE(distinct.contains("o-1") && distinct.contains("o-301"));
+  EXPECT_EQ(recorded_sum, 301u);
 }
 
 // scenarios: every scenario is split over the workers; a shared-iterations scenario's total is

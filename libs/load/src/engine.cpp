@@ -51,6 +51,20 @@ void Engine::record(EventLoop& loop, VirtualUser& vu, const Journey& journey, co
   }
 }
 
+void Engine::keep_recorded(EventLoop& loop, const VirtualUser& vu, const Step& step) {
+  for (const auto& capture : step.captures) {
+    if (capture.recorded < 0) {
+      continue;
+    }
+    auto& kept = loop.recorded[static_cast<std::size_t>(capture.recorded)];
+    if (kept.values.size() < loop.record_limit) {
+      kept.values.push_back(vu.vars[static_cast<std::size_t>(capture.slot)]);
+    } else {
+      ++kept.not_kept;
+    }
+  }
+}
+
 std::string_view Engine::thread_group(const VirtualUser& vu) const {
   return plan.scenarios.size() > 1 && forced_journey < 0
              ? std::string_view(plan.scenarios[static_cast<std::size_t>(vu.scenario)].name)
@@ -268,6 +282,9 @@ io::Task<void> Engine::iteration(EventLoop& loop, VirtualUser& vu) {
       }
     }
     record(loop, vu, journey, step, sample);
+    if (step.records && sample.failure == FailureKind::none) {
+      keep_recorded(loop, vu, step);
+    }
     if (vu.debugging) {
       print_exchange(vu, step, sample);
     }

@@ -162,6 +162,10 @@ struct EventLoop {
   std::atomic<bool> finished{false};  // its thread no longer touches `metrics`
   std::vector<bool> check_passed;
   std::string missing_capture;
+  // `record: true` captures' values taken on this loop (by Plan::recorded), without a lock: read
+  // once the loop's thread is joined. At most record_limit each; the rest only counted.
+  std::vector<RecordedValues> recorded;
+  std::size_t record_limit = 0;
 };
 
 struct Engine {
@@ -222,6 +226,7 @@ struct Engine {
   io::Task<void> control(EventLoop& loop);
   void record(EventLoop& loop, VirtualUser& vu, const Journey& journey, const Step& step,
               const Sample& sample);
+  static void keep_recorded(EventLoop& loop, const VirtualUser& vu, const Step& step);
   std::string_view thread_group(const VirtualUser& vu) const;  // JTL threadName
 
   // exchange.cpp: one request and its response.

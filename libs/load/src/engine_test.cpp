@@ -15,6 +15,8 @@
 #include <sstream>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "crest/load/outputs.hpp"
 #include "crest/load/threshold.hpp"
 #include "load_target.hpp"
@@ -149,6 +151,96 @@ load: {executor: constant-vus, vus: 2, duration: 600ms}
   }
   EXPECT_EQ(target.count("/api/orders/o-1"), 1u);
   EXPECT_EQ(t.groups[0].count(), t.journeys[0].iterations);
+}
+
+// `record: true`: every value the capture takes on a passed request is kept, none of a failed
+// one, and the JSON output carries them by step and capture.
+TEST(Engine, RecordedCapturesKeepTheValuesOfPassedRequests) {
+  LoadTarget target({});
+  const auto plan = plan_for("target: " + target.url() + R"(
+journeys:
+  - steps:
+      - name: checkout
+        request: {method: POST, path: /api/checkout, headers: {Idempotency-Key: "{{ uuid() }}"}}
+        capture: [{name: order, json: $.order_id, record: true}, {name: loc, header: Location}]
+        check: {status: 202}
+      - name: status
+        request: {path: "/status/{{ pick(200, 500) }}"}
+        capture: [{name: code, json: $.status, record: true}]
+load: {executor: constant-vus, vus: 3, duration: 500ms}
+)");
+  const auto r = run(plan, with_threads(2));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.recorded.size(), 2u);
+  const auto& checkout = r.totals.steps[0];
+  const auto& orders = r.recorded[0];
+  EXPECT_EQ(orders.step, "checkout");
+  EXPECT_EQ(orders.capture, "order");
+  EXPECT_GT(checkout.requests, 10u);
+  EXPECT_EQ(checkout.failures, 0u);
+  // Every order the target issued, each once: o-1 .. o-N.
+  ASSERT_EQ(orders.values.size(), checkout.requests);
+  auto sorted = orders.values;
+  std::sort(sorted.begin(), sorted.end());
+  EXPECT_EQ(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  for (std::size_t i = 1; i <= orders.values.size(); ++i) {
+    EXPECT_TRUE(std::binary_search(sorted.begin(), sorted.end(), "o-" + std::to_string(i))) << i;
+  }
+  // The 500s failed (no status check): their captured "500" is not kept.
+  const auto& status = r.totals.steps[1];
+  const auto& codes = r.recorded[1];
+  EXPECT_GT(status.failures, 0u);
+  EXPECT_EQ(codes.values.size(), status.requests - status.failures);
+  EXPECT_THAT(codes.values, ::testing::Each(std::string("200")));
+  EXPECT_EQ(codes.not_kept, 0u);
+
+  const auto json = nlohmann::json::parse(format_json(plan, r, {}));
+  EXPECT_EQ(json["recorded"]["checkout"]["order"]["values"].get<std::vector<std::string>>(),
+            orders.values);
+  EXPECT_EQ(json["recorded"]["checkout"]["order"]["count"], orders.values.size());
+  EXPECT_EQ(json["recorded"]["checkout"]["order"]["not_kept"], 0);
+  EXPECT_EQ(json["recorded"]["status"]["code"]["count"], codes.values.size());
+  EXPECT_FALSE(json["recorded"]["checkout"].contains("loc"));
+  EXPECT_EQ(json["recorded_limit"], kDefaultRecordLimit);
+  EXPECT_THAT(format_summary(plan, r, {}),
+              HasSubstr("checkout: order  " + std::to_string(orders.values.size()) + " values"));
+}
+
+// Past the limit the values are counted, not kept, and the output says so.
+TEST(Engine, RecordedValuesStopAtTheLimit) {
+  LoadTarget target({});
+  const auto plan = plan_for("target: " + target.url() + R"(
+journeys:
+  - steps:
+      - name: checkout
+        request: {method: POST, path: /api/checkout, headers: {Idempotency-Key: "{{ uuid() }}"}}
+        capture: [{name: order, json: $.order_id, record: true}]
+load: {executor: shared-iterations, vus: 1, iterations: 12, max_duration: 5s}
+)");
+  RunOptions options;
+  options.record_limit = 5;
+  const auto r = run(plan, options);
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.recorded.size(), 1u);
+  EXPECT_EQ(r.recorded[0].values, (std::vector<std::string>{"o-1", "o-2", "o-3", "o-4", "o-5"}));
+  EXPECT_EQ(r.recorded[0].not_kept, 7u);
+  const auto json = nlohmann::json::parse(format_json(plan, r, {}));
+  EXPECT_EQ(json["recorded"]["checkout"]["order"]["not_kept"], 7);
+  EXPECT_EQ(json["recorded_limit"], 5);
+  EXPECT_THAT(json["notes"].dump(), HasSubstr("reached its limit of 5: 7 more were not kept"));
+  EXPECT_THAT(format_summary(plan, r, {}), HasSubstr("7 more not kept (limit 5 reached)"));
+}
+
+// A plan without `record` writes no "recorded" object (what the demo's fallback reads).
+TEST(Engine, NoRecordedObjectWithoutRecord) {
+  LoadTarget target({});
+  const auto plan = plan_for("target: " + target.url() + R"(
+journeys: [{steps: [{name: checkout, request: {method: POST, path: /api/checkout, headers: {Idempotency-Key: k}}, capture: [{name: order, json: $.order_id}]}]}]
+load: {executor: shared-iterations, vus: 1, iterations: 2, max_duration: 5s}
+)");
+  const auto r = run(plan);
+  EXPECT_TRUE(r.recorded.empty());
+  EXPECT_FALSE(nlohmann::json::parse(format_json(plan, r, {})).contains("recorded"));
 }
 
 TEST(Engine, StatusCodesChunkedCloseAndEof) {

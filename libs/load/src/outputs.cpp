@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "crest/report/inputs.hpp"
@@ -287,9 +289,78 @@ std::string format_summary(const Plan& plan, const RunResult& run,
       line("    " + note);
     }
   }
+  if (!run.recorded.empty()) {
+    line("");
+    line("  RECORDED (record: true; the values are in the JSON output)");
+    for (const auto& r : run.recorded) {
+      line(fmt::format("    {}: {}  {} values{}", r.step, r.capture, r.values.size(),
+                       r.not_kept == 0 ? ""
+                                       : fmt::format(", {} more not kept (limit {} reached)",
+                                                     r.not_kept, run.record_limit)));
+    }
+  }
   line("");
   return out;
 }
+
+namespace {
+
+// `value` as a JSON string: plain printable ASCII as it is, anything else through nlohmann::json
+// (escapes, and U+FFFD for bytes that are not UTF-8).
+void append_json_string(std::string& out, const std::string& value) {
+  const bool plain = std::all_of(value.begin(), value.end(), [](char c) {
+    return c >= 0x20 && c < 0x7f && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out += '"';
+    out += value;
+    out += '"';
+  } else {
+    out += nlohmann::json(value).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+}
+
+// {"step": {"capture": {"count": N, "not_kept": M, "values": [...]}}}: every `record: true`
+// capture of the plan, even one that took no value.
+void write_recorded(std::string& out, const Plan& plan, const RunResult& run) {
+  std::vector<std::string> steps;  // in first-seen order, each once
+  for (const auto& r : plan.recorded) {
+    if (std::find(steps.begin(), steps.end(), r.step) == steps.end()) steps.push_back(r.step);
+  }
+  out += "{";
+  for (std::size_t s = 0; s < steps.size(); ++s) {
+    out += s == 0 ? "\n    " : ",\n    ";
+    append_json_string(out, steps[s]);
+    out += ": {";
+    bool first = true;
+    for (const auto& wanted : plan.recorded) {
+      if (wanted.step != steps[s]) continue;
+      const auto found = std::find_if(run.recorded.begin(), run.recorded.end(), [&](const auto& r) {
+        return r.step == wanted.step && r.capture == wanted.capture;
+      });
+      const bool any = found != run.recorded.end();
+      out += first ? "\n      " : ",\n      ";
+      first = false;
+      append_json_string(out, wanted.capture);
+      out += fmt::format(": {{\"count\": {}, \"not_kept\": {}, \"values\": [",
+                         any ? found->values.size() : 0, any ? found->not_kept : 0);
+      if (any) {
+        std::size_t bytes = 0;
+        for (const auto& value : found->values) bytes += value.size() + 4;
+        out.reserve(out.size() + bytes + 64);  // one allocation, not a doubling per megabyte
+        for (std::size_t i = 0; i < found->values.size(); ++i) {
+          if (i > 0) out += ", ";
+          append_json_string(out, found->values[i]);
+        }
+      }
+      out += "]}";
+    }
+    out += "\n    }";
+  }
+  out += "\n  }";
+}
+
+}  // namespace
 
 std::string format_json(const Plan& plan, const RunResult& run,
                         const std::vector<ThresholdResult>& thresholds) {
@@ -315,6 +386,15 @@ std::string format_json(const Plan& plan, const RunResult& run,
     j["stop_detail"] = run.stop_detail;  // the signal, or the threshold that aborted the run
   }
   j["notes"] = run.notes;
+  // The recorded values are written by hand after the rest (write_recorded): through
+  // nlohmann::json each value would cost an allocation and a walk, about 1,000 instructions.
+  if (!plan.recorded.empty()) {
+    j["recorded_limit"] = run.record_limit;
+    for (auto& note : recorded_notes(run.recorded, run.record_limit)) {
+      j["notes"].push_back(std::move(note));
+    }
+  }
+
   j["vus_max"] = run.peak_vus;
   j["dropped_iterations"] = t.dropped;
   j["iterations_interrupted"] = t.interrupted;
@@ -428,7 +508,15 @@ std::string format_json(const Plan& plan, const RunResult& run,
                         {"steps", per_step}});
   }
   j["timeline"] = timeline;
-  return j.dump(2) + "\n";
+  // Recorded values and notes quote what responses held: bytes that are not UTF-8 become U+FFFD.
+  auto text = j.dump(2, ' ', false, json::error_handler_t::replace);
+  if (!plan.recorded.empty()) {
+    text.resize(text.size() - 2);  // "\n}", the closing brace: "recorded" goes last
+    text += ",\n  \"recorded\": ";
+    write_recorded(text, plan, run);
+    text += "\n}";
+  }
+  return text + "\n";
 }
 
 std::string format_csv(const Plan& plan, const RunResult& run) {

@@ -412,8 +412,9 @@ void PlanParser::parse_captures(const YAML::Node& node, Step& step) {
     fail(node, "expected capture to be a list of {name, json|regex|header|cookie}");
   }
   for (const auto& c : node) {
-    expect_map(c, "a capture",
-               {"name", "json", "regex", "group", "header", "cookie", "match", "default"});
+    expect_map(
+        c, "a capture",
+        {"name", "json", "regex", "group", "header", "cookie", "match", "default", "record"});
     Capture cap;
     if (!c["name"]) {
       fail(c, "missing 'name' in capture (the variable to store the value in)");
@@ -459,6 +460,17 @@ void PlanParser::parse_captures(const YAML::Node& node, Step& step) {
     if (c["default"]) {
       cap.has_default = true;
       cap.default_value = c["default"].IsNull() ? "" : scalar(c["default"], "capture default");
+    }
+    if (c["record"] && boolean(c["record"], "capture record")) {
+      const auto same = [&](const Plan::RecordedCapture& r) {
+        return r.step == step.name && r.capture == cap.name;
+      };
+      const auto found = std::find_if(plan_.recorded.begin(), plan_.recorded.end(), same);
+      cap.recorded = static_cast<int>(found - plan_.recorded.begin());
+      if (found == plan_.recorded.end()) {
+        plan_.recorded.push_back({step.name, cap.name});
+      }
+      step.records = true;
     }
     cap.slot = plan_.vars.add(cap.name);
     step.captures.push_back(std::move(cap));

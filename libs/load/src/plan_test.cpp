@@ -296,6 +296,45 @@ TEST(Plan, RegexGroupOutOfRange) {
       "'a(b)', group: 2}]}]\n",
       "plan.yaml:3:76", "has 1 groups, group 2 asked for");
 }
+TEST(Plan, RecordedCapturesAreListedOncePerStepAndName) {
+  const auto plan = parse_ok(R"(target: http://127.0.0.1:8080
+journeys:
+  - name: a
+    steps:
+      - name: checkout
+        request: {method: POST, path: /api/checkout}
+        capture: [{name: order_id, json: $.order_id, record: true}, {name: loc, header: Location}]
+  - name: b
+    steps:
+      - name: checkout
+        request: {method: POST, path: /api/checkout}
+        capture: [{name: order_id, json: $.id, record: yes}]
+      - name: other
+        request: {path: /x}
+        capture: [{name: token, json: $.t, record: false}]
+load: {executor: constant-vus, vus: 1, duration: 1s}
+)");
+  ASSERT_EQ(plan.recorded.size(), 1u);
+  EXPECT_EQ(plan.recorded[0].step, "checkout");
+  EXPECT_EQ(plan.recorded[0].capture, "order_id");
+  const auto& a = plan.journeys[0].steps[0];
+  EXPECT_TRUE(a.records);
+  EXPECT_EQ(a.captures[0].recorded, 0);
+  EXPECT_EQ(a.captures[1].recorded, -1);
+  EXPECT_EQ(plan.journeys[1].steps[0].captures[0].recorded, 0);  // the same list
+  EXPECT_FALSE(plan.journeys[1].steps[1].records);
+  EXPECT_EQ(plan.journeys[1].steps[1].captures[0].recorded, -1);
+}
+TEST(Plan, RecordMustBeABoolean) {
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a, json: "
+      "$.a, record: 1}]}]\n",
+      "plan.yaml:3:73", "expected capture record to be true or false, got '1'");
+  expect_error(
+      "target: http://h\njourneys:\n  - steps: [{request: {path: /}, capture: [{name: a, json: "
+      "$.a, record: [true]}]}]\n",
+      "plan.yaml:3:73", "expected capture record to be a single value");
+}
 TEST(Plan, BadStatusCheck) {
   expect_error(
       "target: http://h\njourneys:\n  - steps: [{request: {path: /}, check: {status: [200, "

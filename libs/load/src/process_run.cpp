@@ -200,7 +200,7 @@ int run_shard(const Plan& plan, RunOptions options, int report_fd) {
     }
   };
   options.should_abort = [](const MetricSet&, double) { return g_shard_abort.load(); };
-  const auto r = run_plan(plan, options);
+  auto r = run_plan(plan, options);
   for (const auto& note : r.notes) {  // the frames carry metrics only: notes go to stderr
     std::fprintf(stderr, "crest run (shard %d): %s\n", options.shard_index, note.c_str());
   }
@@ -212,6 +212,7 @@ int run_shard(const Plan& plan, RunOptions options, int report_fd) {
   last.source_addresses = r.source_addresses;
   last.aborted = r.aborted;
   last.error = r.error;
+  last.recorded = std::move(r.recorded);
   const bool sent = write_all(report_fd, encode_shard_frame(last));
   ::close(report_fd);
   return r.error.empty() && sent ? 0 : 1;

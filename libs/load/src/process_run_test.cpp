@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -78,6 +79,8 @@ TEST(ProcessFrames, TickAndResultRoundTrip) {
   result.source_addresses = 6;
   result.aborted = true;
   result.error = "cannot resolve nowhere.test: Host not found\n(twice)";
+  result.recorded = {{"checkout", "order_id", {"17", "", "a:b 12\n"}, 4},
+                     {"login", "token", {}, 0}};
 
   const std::string stream = encode_shard_frame(tick) + encode_shard_frame(result);
   std::string_view view(stream);
@@ -99,6 +102,7 @@ TEST(ProcessFrames, TickAndResultRoundTrip) {
   EXPECT_EQ(b.source_addresses, 6);
   EXPECT_TRUE(b.aborted);
   EXPECT_EQ(b.error, result.error);
+  EXPECT_EQ(b.recorded, result.recorded);
 }
 
 TEST(ProcessFrames, PartialFramesWaitAndGarbageIsMalformed) {
@@ -120,7 +124,11 @@ TEST(ProcessFrames, PartialFramesWaitAndGarbageIsMalformed) {
   };
   for (const std::string payload :
        {"", "hello", "tick 1 2 3 0 0 0\n", "tick 1 2 3 2 0 0\n", "result 1 1 1 1 0 5\nabc",
-        "result 1 1 1 1 0\n", "tick 1 2 3 0 0 5\nms1 0", "tick x 2 3 0 0 0\n"}) {
+        "result 1 1 1 1 0\n", "tick 1 2 3 0 0 5\nms1 0", "tick x 2 3 0 0 0\n",
+        // recorded values: fewer entries or values than announced, a bad count, bytes after them
+        "result 1 1 1 1 0 0 1\n", "result 1 1 1 1 0 0 1\n1:s1:c1:01:2",
+        "result 1 1 1 1 0 0 1\n1:s1:c1:01:x", "result 1 1 1 1 0 0 1\n1:s1:c1:01:11:v1:w",
+        "result 1 1 1 1 0 0 0\n1:s", "result 1 1 1 1 0 0 1\n1:s1:c1:02:99999"}) {
     const auto framed = frame_of(payload);
     std::string_view view(framed);
     ShardFrame f;
@@ -183,6 +191,40 @@ load: {executor: constant-arrival-rate, rate: 100, duration: 2s, pre_allocated_v
   EXPECT_EQ(static_cast<std::size_t>(ticks), r.timeline.size());
   EXPECT_TRUE(saw_final);
   EXPECT_GT(r.max_rss_kib, 0u);
+}
+
+// The values of a `record: true` capture come back from every process: each request's once.
+TEST(ProcessRun, RecordedValuesOfEveryProcessAreMerged) {
+  LoadTarget target({});
+  std::string rows = "id\n";
+  for (int i = 0; i < 60; ++i) {
+    rows += std::to_string(2000 + i) + "\n";
+  }
+  write_file("recorded_rows.csv", rows);
+  const auto path = write_file("recorded_split.yaml", "target: " + target.url() + R"(
+data:
+  rows: {file: recorded_rows.csv, mode: sequential}
+journeys:
+  - steps:
+      - name: row
+        request: {path: "/api/products/{{ rows.id }}"}
+        capture: [{name: product, json: $.id, record: true}]
+load: {executor: shared-iterations, vus: 4, iterations: 60, max_duration: 10s}
+)");
+  const auto plan = load(path);
+  const auto r = run_processes(plan, split(path, 2));
+  ASSERT_TRUE(r.error.empty()) << r.error;
+  ASSERT_EQ(r.recorded.size(), 1u);
+  EXPECT_EQ(r.recorded[0].step, "row");
+  EXPECT_EQ(r.recorded[0].capture, "product");
+  EXPECT_EQ(r.recorded[0].not_kept, 0u);
+  auto values = r.recorded[0].values;
+  EXPECT_EQ(values.size(), r.totals.requests());
+  std::sort(values.begin(), values.end());
+  EXPECT_EQ(std::unique(values.begin(), values.end()), values.end());
+  for (const auto& v : values) {
+    EXPECT_EQ(target.count("/api/products/" + v), 1u) << v;
+  }
 }
 
 // Needs the engine's shard support: VU indexes and unique rows must be disjoint across processes.

@@ -83,6 +83,12 @@ RunResult run_load(const Plan& plan, const RunOptions& options, int once,
     const int global = shard * threads + i;  // this loop's index in the whole run
     auto loop = std::make_unique<EventLoop>(engine, global, plan);
     loop->check_passed.reserve(16);
+    for (const auto& r : plan.recorded) {
+      loop->recorded.push_back({r.step, r.capture, {}, 0});
+    }
+    // Each loop keeps its share of the limit, so the process never holds more than the limit.
+    loop->record_limit = (options.record_limit + static_cast<std::size_t>(threads) - 1) /
+                         static_cast<std::size_t>(threads);
     for (std::size_t s = 0; s < plan.scenarios.size(); ++s) {
       const auto& spec = plan.scenarios[s].load;
       auto& share = *loop->scenarios[s];
@@ -124,6 +130,10 @@ RunResult run_load(const Plan& plan, const RunOptions& options, int once,
   result.source_addresses = engine.source_addresses;
   result.seed = options.seed;
   result.notes = std::move(engine.notes);
+  result.record_limit = options.record_limit;
+  for (auto& loop : engine.loops) {  // every loop's thread has been joined
+    merge_recorded(result.recorded, std::move(loop->recorded), options.record_limit);
+  }
   if (final_vars != nullptr) {
     *final_vars = std::move(engine.final_vars);
   }
@@ -209,6 +219,7 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
   setup.totals.scenarios.clear();
   result.totals.merge(setup.totals);
   result.notes.insert(result.notes.end(), setup.notes.begin(), setup.notes.end());
+  merge_recorded(result.recorded, std::move(setup.recorded), options.record_limit);
   // teardown: once, after the load, whatever the load did (unless it was interrupted).
   if (plan.teardown >= 0 && !(options.stop != nullptr && options.stop->load())) {
     std::vector<std::string> vars;
@@ -218,6 +229,7 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
     teardown.totals.scenarios.clear();
     result.totals.merge(teardown.totals);
     result.notes.insert(result.notes.end(), teardown.notes.begin(), teardown.notes.end());
+    merge_recorded(result.recorded, std::move(teardown.recorded), options.record_limit);
     if (!teardown.error.empty()) {
       result.notes.push_back("teardown could not run: " + teardown.error);
     }

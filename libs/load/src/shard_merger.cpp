@@ -162,14 +162,15 @@ void ShardMerger::finish(RunResult& out) {
   out.totals = empty_set();
   out.peak_vus = 0;
   out.threads = 0;
-  for (const auto& s : shards_) {
+  for (auto& s : shards_) {
     if (s.totals) {
       out.totals.merge(*s.totals);
     }
     if (!s.result) {
       continue;
     }
-    const auto& r = *s.result;
+    auto& r = *s.result;
+    merge_recorded(out.recorded, std::move(r.recorded), kDefaultRecordLimit);
     out.elapsed_s = std::max(out.elapsed_s, r.elapsed_s);
     out.threads += r.threads;
     out.peak_vus += r.peak_vus;

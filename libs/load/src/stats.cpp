@@ -210,4 +210,41 @@ std::string format_ms(double ms) {
   return fmt::format("{:.2f}ms", ms);
 }
 
+void merge_recorded(std::vector<RecordedValues>& into, std::vector<RecordedValues>&& from,
+                    std::size_t limit) {
+  for (auto& entry : from) {
+    auto it = std::find_if(into.begin(), into.end(), [&](const RecordedValues& r) {
+      return r.step == entry.step && r.capture == entry.capture;
+    });
+    if (it == into.end()) {
+      into.push_back({entry.step, entry.capture, {}, 0});
+      it = into.end() - 1;
+    }
+    const auto room = limit > it->values.size() ? limit - it->values.size() : 0;
+    const auto taken = std::min(room, entry.values.size());
+    it->not_kept += entry.not_kept + (entry.values.size() - taken);
+    if (it->values.empty() && taken == entry.values.size()) {
+      it->values = std::move(entry.values);
+    } else {
+      it->values.insert(
+          it->values.end(), std::make_move_iterator(entry.values.begin()),
+          std::make_move_iterator(entry.values.begin() + static_cast<std::ptrdiff_t>(taken)));
+    }
+  }
+}
+
+std::vector<std::string> recorded_notes(const std::vector<RecordedValues>& recorded,
+                                        std::size_t limit) {
+  std::vector<std::string> notes;
+  for (const auto& r : recorded) {
+    if (r.not_kept > 0) {
+      notes.push_back(fmt::format(
+          "step '{}': capture '{}' recorded {} values, then reached its limit of {}: {} more "
+          "were not kept (the list in the JSON output is incomplete)",
+          r.step, r.capture, r.values.size(), limit, r.not_kept));
+    }
+  }
+  return notes;
+}
+
 }  // namespace crest::load

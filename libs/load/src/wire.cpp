@@ -404,6 +404,63 @@ class Fields {
   std::vector<std::string_view> parts_;
 };
 
+void put_blob(std::string& out, std::string_view blob) {
+  out += std::to_string(blob.size());
+  out += ':';
+  out += blob;
+}
+
+// Takes "<bytes>:<bytes of text>" off the front of `body`.
+bool get_blob(std::string_view& body, std::string_view& out) {
+  const auto colon = body.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 12) {
+    return false;
+  }
+  std::size_t n = 0;
+  const auto [ptr, ec] = std::from_chars(body.data(), body.data() + colon, n);
+  if (ec != std::errc() || ptr != body.data() + colon || n > body.size() - colon - 1) {
+    return false;
+  }
+  out = body.substr(colon + 1, n);
+  body.remove_prefix(colon + 1 + n);
+  return true;
+}
+
+bool get_count(std::string_view& body, std::uint64_t& out) {
+  std::string_view text;
+  if (!get_blob(body, text)) {
+    return false;
+  }
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && ptr == text.data() + text.size() && !text.empty();
+}
+
+// The recorded captures of a result frame: exactly `entries` of them, and nothing after.
+bool take_recorded(std::string_view body, std::size_t entries, std::vector<RecordedValues>& out) {
+  for (std::size_t i = 0; i < entries; ++i) {
+    RecordedValues r;
+    std::string_view step;
+    std::string_view capture;
+    std::uint64_t count = 0;
+    if (!get_blob(body, step) || !get_blob(body, capture) || !get_count(body, r.not_kept) ||
+        !get_count(body, count) || count > body.size()) {  // each value takes 2 bytes at least
+      return false;
+    }
+    r.step.assign(step);
+    r.capture.assign(capture);
+    r.values.reserve(count);
+    for (std::uint64_t k = 0; k < count; ++k) {
+      std::string_view value;
+      if (!get_blob(body, value)) {
+        return false;
+      }
+      r.values.emplace_back(value);
+    }
+    out.push_back(std::move(r));
+  }
+  return body.empty();
+}
+
 }  // namespace
 
 std::string encode_tick_frame(double elapsed_s, double total_s, int active_vus, bool final,
@@ -417,9 +474,18 @@ std::string encode_shard_frame(const ShardFrame& f) {
                                   f.last ? &*f.last : nullptr, f.totals);
   }
   std::string payload =
-      fmt::format("result {} {} {} {} {} {}\n", f.elapsed_s, f.peak_vus, f.threads,
-                  f.source_addresses, f.aborted ? 1 : 0, f.error.size());
+      fmt::format("result {} {} {} {} {} {} {}\n", f.elapsed_s, f.peak_vus, f.threads,
+                  f.source_addresses, f.aborted ? 1 : 0, f.error.size(), f.recorded.size());
   payload += f.error;
+  for (const auto& r : f.recorded) {
+    put_blob(payload, r.step);
+    put_blob(payload, r.capture);
+    put_blob(payload, std::to_string(r.not_kept));
+    put_blob(payload, std::to_string(r.values.size()));
+    for (const auto& v : r.values) {
+      put_blob(payload, v);
+    }
+  }
   return frame(payload);
 }
 
@@ -476,15 +542,19 @@ FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out) {
       return FrameStatus::malformed;
     }
     f.totals = std::move(*totals);
-  } else if (fields.size() == 7 && fields[0] == "result") {
+  } else if (fields.size() == 8 && fields[0] == "result") {
     f.kind = ShardFrame::Kind::result;
     std::size_t error_len = 0;
+    std::size_t entries = 0;
     if (!fields.get(1, f.elapsed_s) || !fields.get(2, f.peak_vus) || !fields.get(3, f.threads) ||
         !fields.get(4, f.source_addresses) || !fields.flag(5, f.aborted) ||
-        !fields.get(6, error_len) || error_len != body.size()) {
+        !fields.get(6, error_len) || error_len > body.size() || !fields.get(7, entries)) {
       return FrameStatus::malformed;
     }
-    f.error.assign(body);
+    f.error.assign(body.substr(0, error_len));
+    if (!take_recorded(body.substr(error_len), entries, f.recorded)) {
+      return FrameStatus::malformed;
+    }
   } else {
     return FrameStatus::malformed;
   }

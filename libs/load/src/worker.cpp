@@ -309,6 +309,7 @@ Exit run_shard_process(int sock, std::string& inbox, const ControlFrame& shard,
         r.elapsed_s = own.result->elapsed_s;
         r.peak_vus = own.result->peak_vus;
         r.threads = own.result->threads;
+        r.recorded = own.result->recorded;
       }
       std::ofstream(json_path) << format_json(*plan, r,
                                               evaluate_thresholds(*plan, r.totals, r.elapsed_s));

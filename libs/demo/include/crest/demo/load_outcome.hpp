@@ -3,7 +3,9 @@
 // and, for any window of the run (a phase of the peak plan, a fault), the requests, failures and
 // the exact p99 (the per-second step histograms merged).
 #include <cstdint>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -22,6 +24,12 @@ struct WindowStats {
   }
 };
 
+// The values a `record: true` capture kept over a run (crest run's JSON "recorded" object).
+struct RecordedList {
+  std::vector<std::string> values;
+  std::uint64_t not_kept = 0;  // values past the load engine's recording limit
+};
+
 class LoadOutcome {
  public:
   // An error naming the file when it is not a crest run JSON output.
@@ -37,6 +45,9 @@ class LoadOutcome {
   double p99_ms() const { return p99_ms_; }
   // Responses with a 2xx status to the step named `step` (checkouts the shop accepted).
   std::uint64_t step_2xx(const std::string& step) const;
+  // The values `capture` of `step` recorded (`record: true`), or nullptr when the run recorded
+  // none for it (an output older than `record`, or a plan without it).
+  const RecordedList* recorded(const std::string& step, const std::string& capture) const;
   // Answers to `step` in (from_s, to_s] that passed its checks (requests - failures).
   std::uint64_t step_passed(const std::string& step, double from_s, double to_s) const;
   // Seconds of the timeline whose end lies in (from_s, to_s], seconds since the run started.
@@ -53,6 +64,7 @@ class LoadOutcome {
   std::uint64_t requests_ = 0, failures_ = 0, iterations_ = 0, dropped_ = 0;
   nlohmann::json steps_;
   std::vector<Second> timeline_;
+  std::map<std::pair<std::string, std::string>, RecordedList> recorded_;
 };
 
 }  // namespace crest::demo

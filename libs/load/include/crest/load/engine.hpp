@@ -43,6 +43,8 @@ struct RunOptions {
   // choice) draws from streams derived from this seed and the VU's global index: a run is
   // reproduced by its seed, and processes and shards draw distinct streams.
   std::uint64_t seed = 1;
+  // The most values kept per `record: true` capture (each event loop keeps its share).
+  std::size_t record_limit = kDefaultRecordLimit;
   // Called on the aggregating thread once a second and at the end (final = true).
   std::function<void(const Progress&, bool final)> on_tick;
   // Set to true from anywhere (signal handler, threshold abort) to stop the run.
@@ -76,6 +78,10 @@ struct RunResult {
   // The first failure of some kinds on a step, explained once each (a capture that found nothing:
   // its expression and the response; a header value with CR/LF).
   std::vector<std::string> notes;
+  // The values of the plan's `record: true` captures (by Plan::recorded), within
+  // RunOptions::record_limit each.
+  std::vector<RecordedValues> recorded;
+  std::size_t record_limit = kDefaultRecordLimit;  // RunOptions::record_limit
 };
 
 // Runs the plan to completion. Never throws on the request path; returns the totals.

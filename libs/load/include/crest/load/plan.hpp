@@ -42,6 +42,9 @@ struct Capture {
   int match = 1;
   bool has_default = false;  // nothing found: store default_value, and the sample does not fail
   std::string default_value;
+  // `record: true`: each value it takes on a passed request is kept for the run's output
+  // (RunResult::recorded). Index into Plan::recorded, or -1.
+  int recorded = -1;
 };
 
 struct Check {
@@ -100,6 +103,7 @@ struct Step {
   std::vector<Check> checks;
   ThinkTime think;
   bool needs_body = false;     // a capture or check reads the body
+  bool records = false;        // a capture has `record: true`
   bool checks_status = false;  // a status check decides success; otherwise >= 400 is a failure
 };
 
@@ -226,6 +230,13 @@ struct Plan {
   std::vector<Group> groups;
   std::vector<std::string> step_names;   // metric series, by Step::metric
   std::vector<std::string> check_names;  // by Check::id
+  // Captures with `record: true`, one per step name and capture name (steps of the same name
+  // share one list, as they share a series). By Capture::recorded.
+  struct RecordedCapture {
+    std::string step;
+    std::string capture;
+  };
+  std::vector<RecordedCapture> recorded;
   // `load:` as written, or the first scenario's; run-wide keys (threads, source_addresses,
   // processes) are read here. The engine runs `scenarios` (always at least one).
   LoadSpec load;

@@ -128,4 +128,23 @@ struct TimelinePoint {
 
 std::string format_ms(double ms);  // "12.34ms", "1.23s"
 
+// The values a `record: true` capture took on passed requests (Plan::recorded), in the order
+// each event loop saw them. At most `limit` are kept; the rest are only counted in not_kept.
+struct RecordedValues {
+  std::string step;
+  std::string capture;
+  std::vector<std::string> values;
+  std::uint64_t not_kept = 0;
+  bool operator==(const RecordedValues&) const = default;
+};
+inline constexpr std::size_t kDefaultRecordLimit = 1'000'000;
+
+// Adds `from` to `into` entry by entry (matched by step and capture name; new ones appended),
+// keeping at most `limit` values per entry and counting the others in not_kept.
+void merge_recorded(std::vector<RecordedValues>& into, std::vector<RecordedValues>&& from,
+                    std::size_t limit);
+// One line per entry whose limit was reached: what was not kept, and why.
+std::vector<std::string> recorded_notes(const std::vector<RecordedValues>& recorded,
+                                        std::size_t limit);
+
 }  // namespace crest::load

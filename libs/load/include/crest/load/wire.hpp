@@ -28,8 +28,11 @@ std::optional<TimelinePoint> deserialise_timeline_point(std::string_view text);
 // then the payload, text:
 //   "tick <elapsed_s> <total_s> <active_vus> <final 0|1> <point bytes> <totals bytes>\n"
 //       followed by serialise(TimelinePoint) and serialise(MetricSet) of those lengths;
-//   "result <elapsed_s> <peak_vus> <threads> <source_addresses> <aborted 0|1> <error bytes>\n"
-//       followed by the error text (empty when the run went well): the shard's last frame.
+//   "result <elapsed_s> <peak_vus> <threads> <source_addresses> <aborted 0|1> <error bytes>
+//    <recorded entries>\n"
+//       followed by the error text (empty when the run went well), then per recorded capture
+//       the strings step, capture, not_kept, value count and the values, each as "<bytes>:"
+//       then the bytes: the shard's last frame.
 struct ShardFrame {
   enum class Kind : std::uint8_t { tick, result };
   Kind kind = Kind::tick;
@@ -44,6 +47,7 @@ struct ShardFrame {
   int source_addresses = 1;
   bool aborted = false;
   std::string error;
+  std::vector<RecordedValues> recorded;  // result: the shard's `record: true` captures
 };
 
 inline constexpr std::size_t kMaxShardFrameBytes = 256u << 20;
