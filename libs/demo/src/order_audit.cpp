@@ -17,15 +17,36 @@ namespace {
 constexpr std::size_t kMissingIdsNamed = 5;  // missing ids named in the text
 }  // namespace
 
-Result<OrderCounts> parse_order_counts(std::string_view text) {
-  OrderCounts counts;
+namespace {
+
+// Calls on_line(number, line) for each non-empty line of the client's output; the first error it
+// returns ends the reading.
+template <typename OnLine>
+Result<void> for_each_line(std::string_view text, OnLine on_line) {
   int line_number = 0;
   while (!text.empty()) {
     const auto end = text.find('\n');
-    std::string_view line = text.substr(0, end);
+    const std::string_view line = text.substr(0, end);
     text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
     ++line_number;
     if (line.empty()) continue;
+    if (auto r = on_line(line_number, line); !r.ok()) return r;
+  }
+  return {};
+}
+
+void add_status(OrderCounts& counts, std::string_view status, std::uint64_t n) {
+  (status == "pending"     ? counts.pending
+   : status == "confirmed" ? counts.confirmed
+   : status == "failed"    ? counts.failed
+                           : counts.other) += n;
+}
+
+}  // namespace
+
+Result<OrderCounts> parse_order_counts(std::string_view text) {
+  OrderCounts counts;
+  auto read = for_each_line(text, [&](int line_number, std::string_view line) -> Result<void> {
     const auto tab = line.find('\t');
     std::uint64_t n = 0;
     const auto number = tab == std::string_view::npos ? std::string_view{} : line.substr(tab + 1);
@@ -35,12 +56,10 @@ Result<OrderCounts> parse_order_counts(std::string_view text) {
                    fmt::format("order counts, line {}: want 'status<TAB>count', got '{}'",
                                line_number, line)};
     }
-    const auto status = line.substr(0, tab);
-    (status == "pending"     ? counts.pending
-     : status == "confirmed" ? counts.confirmed
-     : status == "failed"    ? counts.failed
-                             : counts.other) += n;
-  }
+    add_status(counts, line.substr(0, tab), n);
+    return {};
+  });
+  if (!read.ok()) return read.error();
   return counts;
 }
 
@@ -111,13 +130,7 @@ Result<OrderCounts> count_orders(const DatabaseAddress& db, const std::string& s
 
 Result<std::vector<StoredOrder>> parse_stored_orders(std::string_view text) {
   std::vector<StoredOrder> orders;
-  int line_number = 0;
-  while (!text.empty()) {
-    const auto end = text.find('\n');
-    std::string_view line = text.substr(0, end);
-    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
-    ++line_number;
-    if (line.empty()) continue;
+  auto read = for_each_line(text, [&](int line_number, std::string_view line) -> Result<void> {
     const auto tab = line.find('\t');
     const auto id = line.substr(0, tab);
     const auto status = tab == std::string_view::npos ? std::string_view{} : line.substr(tab + 1);
@@ -128,18 +141,15 @@ Result<std::vector<StoredOrder>> parse_stored_orders(std::string_view text) {
                                line_number, quoted(line))};
     }
     orders.push_back({std::string(id), std::string(status)});
-  }
+    return {};
+  });
+  if (!read.ok()) return read.error();
   return orders;
 }
 
 OrderCounts count_by_status(const std::vector<StoredOrder>& orders) {
   OrderCounts counts;
-  for (const auto& o : orders) {
-    (o.status == "pending"     ? counts.pending
-     : o.status == "confirmed" ? counts.confirmed
-     : o.status == "failed"    ? counts.failed
-                               : counts.other) += 1;
-  }
+  for (const auto& o : orders) add_status(counts, o.status, 1);
   return counts;
 }
 

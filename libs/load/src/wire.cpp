@@ -404,14 +404,14 @@ class Fields {
   std::vector<std::string_view> parts_;
 };
 
-void put_blob(std::string& out, std::string_view blob) {
+void append_blob(std::string& out, std::string_view blob) {
   out += std::to_string(blob.size());
   out += ':';
   out += blob;
 }
 
 // Takes "<bytes>:<bytes of text>" off the front of `body`.
-bool get_blob(std::string_view& body, std::string_view& out) {
+bool take_blob(std::string_view& body, std::string_view& out) {
   const auto colon = body.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon > 12) {
     return false;
@@ -426,9 +426,16 @@ bool get_blob(std::string_view& body, std::string_view& out) {
   return true;
 }
 
+bool take_blob(std::string_view& body, std::string& out) {
+  std::string_view view;
+  if (!take_blob(body, view)) return false;
+  out.assign(view);
+  return true;
+}
+
 bool get_count(std::string_view& body, std::uint64_t& out) {
   std::string_view text;
-  if (!get_blob(body, text)) {
+  if (!take_blob(body, text)) {
     return false;
   }
   const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
@@ -442,7 +449,7 @@ bool take_recorded(std::string_view body, std::size_t entries, std::vector<Recor
     std::string_view step;
     std::string_view capture;
     std::uint64_t count = 0;
-    if (!get_blob(body, step) || !get_blob(body, capture) || !get_count(body, r.not_kept) ||
+    if (!take_blob(body, step) || !take_blob(body, capture) || !get_count(body, r.not_kept) ||
         !get_count(body, count) || count > body.size()) {  // each value takes 2 bytes at least
       return false;
     }
@@ -451,7 +458,7 @@ bool take_recorded(std::string_view body, std::size_t entries, std::vector<Recor
     r.values.reserve(count);
     for (std::uint64_t k = 0; k < count; ++k) {
       std::string_view value;
-      if (!get_blob(body, value)) {
+      if (!take_blob(body, value)) {
         return false;
       }
       r.values.emplace_back(value);
@@ -478,12 +485,12 @@ std::string encode_shard_frame(const ShardFrame& f) {
                   f.source_addresses, f.aborted ? 1 : 0, f.error.size(), f.recorded.size());
   payload += f.error;
   for (const auto& r : f.recorded) {
-    put_blob(payload, r.step);
-    put_blob(payload, r.capture);
-    put_blob(payload, std::to_string(r.not_kept));
-    put_blob(payload, std::to_string(r.values.size()));
+    append_blob(payload, r.step);
+    append_blob(payload, r.capture);
+    append_blob(payload, std::to_string(r.not_kept));
+    append_blob(payload, std::to_string(r.values.size()));
     for (const auto& v : r.values) {
-      put_blob(payload, v);
+      append_blob(payload, v);
     }
   }
   return frame(payload);
@@ -567,28 +574,6 @@ FrameStatus decode_shard_frame(std::string_view& bytes, ShardFrame& out) {
 
 namespace crest::load {
 namespace {
-
-void append_blob(std::string& out, std::string_view blob) {
-  out += std::to_string(blob.size());
-  out += ':';
-  out += blob;
-}
-
-// Takes "<bytes>:<bytes of text>" off the front of `body`.
-bool take_blob(std::string_view& body, std::string& out) {
-  const auto colon = body.find(':');
-  if (colon == std::string_view::npos || colon == 0 || colon > 12) {
-    return false;
-  }
-  std::size_t n = 0;
-  const auto [ptr, ec] = std::from_chars(body.data(), body.data() + colon, n);
-  if (ec != std::errc() || ptr != body.data() + colon || n > body.size() - colon - 1) {
-    return false;
-  }
-  out.assign(body.substr(colon + 1, n));
-  body.remove_prefix(colon + 1 + n);
-  return true;
-}
 
 bool is_hex(std::string_view s) {
   return !s.empty() && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
