@@ -1,8 +1,8 @@
 #pragma once
 // The YAML plan parser behind load_plan: plan.cpp parses the top level, target and data;
 // plan_load.cpp the load model (load:, scenarios:), thresholds and overrides; plan_steps.cpp the
-// journeys and their steps. Every failure throws Failure internally and leaves parse() as a Result
-// whose message is "file:line:column: ...".
+// journeys and their steps; plan_captures.cpp a step's captures and checks. Every failure throws
+// Failure internally and leaves parse() as a Result whose message is "file:line:column: ...".
 #include <yaml-cpp/yaml.h>
 
 #include <cctype>
