@@ -107,6 +107,10 @@ class NetworkLatency : public ::testing::Test {
     ASSERT_TRUE(stack::wait_for_tcp(*port, 10s).ok());
     shop_port_ = *port;
     runtime_.emplace(config.socket_path);
+    // The frontend can accept before the runtime socket answers (as `crest up` does, wait for
+    // both): a command sent earlier fails.
+    for (int i = 0; i < 200 && !runtime_->server_stats().ok(); ++i)
+      std::this_thread::sleep_for(50ms);
     ASSERT_TRUE(runtime_->enable_server("catalog", "srv1", server_->port()).ok());
     // Routed once its health check (/readyz, through whatever the slot points at) passes.
     for (int i = 0; i < 100 && status_of("srv1") != "UP"; ++i) std::this_thread::sleep_for(50ms);
